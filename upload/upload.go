@@ -1,0 +1,334 @@
+package upload
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/keyceremony/keyceremony/internal/atomicfile"
+	"github.com/keyceremony/keyceremony/internal/version"
+	"github.com/keyceremony/keyceremony/wrap"
+)
+
+// ReceiptFormat names the version of the upload receipt layout.
+const ReceiptFormat = "keyceremony-upload-receipt/1"
+
+// maxValidTo is how far ahead KMS accepts ImportKeyMaterial's ValidTo.
+const maxValidTo = 365 * 24 * time.Hour
+
+// Receipt is what Upload sent and what KMS answered, written next to the package as
+// upload-receipt.json (upload-receipt-2.json for the second upload of the same package, and so on).
+type Receipt struct {
+	Format string `json:"format"`
+	// Files holds the SHA-256 (hex) of the two files sent and of the package's manifest.json.
+	Files    map[string]string `json:"files"`
+	Key      wrap.ManifestKey  `json:"key"`
+	Request  ReceiptRequest    `json:"request"`
+	KMS      ReceiptKMS        `json:"kms"`
+	Identity ReceiptIdentity   `json:"identity"`
+	Time     time.Time         `json:"time"`
+	// Path is where the receipt was written.
+	Path               string `json:"-"`
+	KeyceremonyVersion string `json:"keyceremony_version"`
+}
+
+// ReceiptRequest is the ImportKeyMaterial request, without the two blobs.
+type ReceiptRequest struct {
+	KeyID             string     `json:"key_id"`
+	WrappingAlgorithm string     `json:"wrapping_algorithm"`
+	ExpirationModel   string     `json:"expiration_model"`
+	ValidTo           *time.Time `json:"valid_to,omitempty"`
+}
+
+// ReceiptKMS is KMS's answer: ImportKeyMaterial's KeyId and KeyMaterialId (when it gives them), then
+// the key as DescribeKey shows it after the import.
+type ReceiptKMS struct {
+	KeyID           string     `json:"key_id,omitempty"`
+	KeyMaterialID   string     `json:"key_material_id,omitempty"`
+	KeyARN          string     `json:"key_arn"`
+	KeyState        string     `json:"key_state"`
+	Enabled         bool       `json:"enabled"`
+	ExpirationModel string     `json:"expiration_model,omitempty"`
+	ValidTo         *time.Time `json:"valid_to,omitempty"`
+}
+
+// ReceiptIdentity is who uploaded, from STS GetCallerIdentity; ARN and Account are "unknown", and
+// Error says why, when STS did not answer.
+type ReceiptIdentity struct {
+	ARN     string `json:"arn"`
+	Account string `json:"account"`
+	Error   string `json:"error,omitempty"`
+}
+
+// Run is `keyceremony upload DIR`: for an AWS package it makes clients from the standard AWS
+// configuration chain (NewClients) and uploads (Upload), returning a summary of the receipt; for a
+// package of another cloud it makes no call and returns Instructions.
+func Run(ctx context.Context, dir, endpointURL, region string, now time.Time) (string, error) {
+	m, err := readPackage(dir)
+	if err != nil {
+		return "", err
+	}
+	if m.Profile != wrap.ProfileAWS {
+		return Instructions(m), nil
+	}
+	u, err := loadAWS(dir, m, now)
+	if err != nil {
+		return "", err
+	}
+	client, stsClient, err := NewClients(ctx, endpointURL, region)
+	if err != nil {
+		return "", err
+	}
+	r, err := u.send(ctx, client, stsClient)
+	if err != nil {
+		return "", err
+	}
+	return r.Summary(), nil
+}
+
+// Upload imports the AWS import package in dir into KMS. Before any call it checks the manifest and
+// the SHA-256 of every file (wrap.ReadManifest), and that the import parameters and ValidTo are still
+// good at now. Then it calls ImportKeyMaterial (ExpirationModel always set, ValidTo in whole
+// seconds), checks with DescribeKey that the key is Enabled, asks STS who it is, and writes the
+// receipt next to the package, never over an earlier one. It refuses packages of other clouds.
+func Upload(ctx context.Context, client KMS, stsClient STS, dir string, now time.Time) (*Receipt, error) {
+	m, err := readPackage(dir)
+	if err != nil {
+		return nil, err
+	}
+	if m.Profile != wrap.ProfileAWS {
+		return nil, fmt.Errorf("upload: %s is a package for %s, which keyceremony does not upload itself\nhint: keyceremony upload %s prints the command to run and what to check after it", dir, cloudName(m.Profile), dir)
+	}
+	u, err := loadAWS(dir, m, now)
+	if err != nil {
+		return nil, err
+	}
+	return u.send(ctx, client, stsClient)
+}
+
+// readPackage reads and checks an import package's manifest and files, and its profile.
+func readPackage(dir string) (*wrap.Manifest, error) {
+	m, err := wrap.ReadManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := clouds[m.Profile]; !ok {
+		return nil, fmt.Errorf("upload: %s names the unknown profile %q\nhint: use the keyceremony version that wrote it", filepath.Join(dir, wrap.ManifestName), m.Profile)
+	}
+	return m, nil
+}
+
+// awsUpload is an AWS package checked and read, ready to send.
+type awsUpload struct {
+	dir             string
+	receipt         Receipt
+	material, token []byte
+}
+
+// loadAWS checks what ImportKeyMaterial will be given and reads it, so that nothing is sent that
+// KMS must refuse, and what is sent is what the manifest lists.
+func loadAWS(dir string, m *wrap.Manifest, now time.Time) (*awsUpload, error) {
+	req, err := checkAWS(m, now)
+	if err != nil {
+		return nil, err
+	}
+	material, err := readListed(dir, m, wrap.AWSMaterialName)
+	if err != nil {
+		return nil, err
+	}
+	token, err := readListed(dir, m, wrap.AWSTokenName)
+	if err != nil {
+		return nil, err
+	}
+	manifestSum, err := wrap.FileSHA256(filepath.Join(dir, wrap.ManifestName))
+	if err != nil {
+		return nil, fmt.Errorf("upload: %v", err)
+	}
+	return &awsUpload{
+		dir: dir,
+		receipt: Receipt{
+			Format: ReceiptFormat,
+			Files: map[string]string{
+				wrap.AWSMaterialName: m.Files[wrap.AWSMaterialName],
+				wrap.AWSTokenName:    m.Files[wrap.AWSTokenName],
+				wrap.ManifestName:    manifestSum,
+			},
+			Key:                m.Key,
+			Request:            req,
+			Time:               now.UTC(),
+			KeyceremonyVersion: version.Version,
+		},
+		material: material,
+		token:    token,
+	}, nil
+}
+
+// send imports the material, looks at the key, and writes the receipt.
+func (u *awsUpload) send(ctx context.Context, client KMS, stsClient STS) (*Receipt, error) {
+	r := u.receipt
+	req := r.Request
+	out, err := client.ImportKeyMaterial(ctx, &kms.ImportKeyMaterialInput{
+		KeyId:                aws.String(req.KeyID),
+		ImportToken:          u.token,
+		EncryptedKeyMaterial: u.material,
+		ExpirationModel:      types.ExpirationModelType(req.ExpirationModel),
+		ValidTo:              req.ValidTo,
+	})
+	if err != nil {
+		return nil, explain("ImportKeyMaterial", req.KeyID, err)
+	}
+	r.KMS.KeyID = aws.ToString(out.KeyId)
+	r.KMS.KeyMaterialID = aws.ToString(out.KeyMaterialId)
+
+	// The material is in KMS now: whatever DescribeKey says, the receipt records the import.
+	var stateErr error
+	desc, err := client.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(req.KeyID)})
+	switch {
+	case err != nil:
+		r.KMS.KeyState = "unknown"
+		stateErr = explain("DescribeKey", req.KeyID, err)
+	case desc.KeyMetadata == nil:
+		r.KMS.KeyState = "unknown"
+		stateErr = errors.New("upload: DescribeKey answered without key metadata")
+	default:
+		km := desc.KeyMetadata
+		r.KMS.KeyARN = aws.ToString(km.Arn)
+		r.KMS.KeyState = string(km.KeyState)
+		r.KMS.Enabled = km.Enabled
+		r.KMS.ExpirationModel = string(km.ExpirationModel)
+		if km.ValidTo != nil {
+			t := km.ValidTo.UTC()
+			r.KMS.ValidTo = &t
+		}
+		if km.KeyState != types.KeyStateEnabled || !km.Enabled {
+			stateErr = fmt.Errorf("upload: KMS accepted the key material, but DescribeKey shows %s in state %s\nhint: look at it with aws kms describe-key --key-id %s", req.KeyID, km.KeyState, req.KeyID)
+		}
+	}
+	r.Identity = callerIdentity(ctx, stsClient)
+
+	if err := r.write(u.dir); err != nil {
+		return nil, errors.Join(stateErr, err)
+	}
+	if stateErr != nil {
+		return nil, fmt.Errorf("%w\nthe receipt is %s", stateErr, r.Path)
+	}
+	return &r, nil
+}
+
+// checkAWS checks what ImportKeyMaterial will be given, so that nothing is sent that KMS must refuse.
+func checkAWS(m *wrap.Manifest, now time.Time) (ReceiptRequest, error) {
+	a := m.AWS
+	switch {
+	case a == nil || a.KeyID == "":
+		return ReceiptRequest{}, errors.New("upload: the manifest of this AWS package has no KMS key id\nhint: use the package as the ceremony wrote it")
+	case m.ParametersValidTo.IsZero():
+		return ReceiptRequest{}, errors.New("upload: the manifest has no parameters_valid_to\nhint: use the package as the ceremony wrote it")
+	case !m.ParametersValidTo.After(now):
+		return ReceiptRequest{}, fmt.Errorf("upload: the import parameters of this package expired at %s; KMS would refuse its import token\nhint: fetch new ones with keyceremony aws prepare --key-id %s, and wrap the key again under them", m.ParametersValidTo.UTC().Format(time.RFC3339), a.KeyID)
+	}
+	req := ReceiptRequest{KeyID: a.KeyID, WrappingAlgorithm: m.Algorithm, ExpirationModel: a.ExpirationModel}
+	switch types.ExpirationModelType(a.ExpirationModel) {
+	case types.ExpirationModelTypeKeyMaterialDoesNotExpire:
+		if a.ValidTo != nil {
+			return ReceiptRequest{}, errors.New("upload: the manifest gives valid_to with KEY_MATERIAL_DOES_NOT_EXPIRE\nhint: use the package as the ceremony wrote it")
+		}
+	case types.ExpirationModelTypeKeyMaterialExpires:
+		if a.ValidTo == nil {
+			return ReceiptRequest{}, errors.New("upload: the manifest gives KEY_MATERIAL_EXPIRES without valid_to\nhint: use the package as the ceremony wrote it")
+		}
+		validTo := a.ValidTo.UTC().Truncate(time.Second)
+		if !validTo.After(now) {
+			return ReceiptRequest{}, fmt.Errorf("upload: the key material would expire at %s, which has passed\nhint: wrap the key again with a later expiry", validTo.Format(time.RFC3339))
+		}
+		if validTo.Sub(now) > maxValidTo {
+			return ReceiptRequest{}, fmt.Errorf("upload: the key material would expire at %s, more than 365 days from now, which KMS refuses\nhint: wrap the key again with an expiry within a year", validTo.Format(time.RFC3339))
+		}
+		req.ValidTo = &validTo
+	default:
+		return ReceiptRequest{}, fmt.Errorf("upload: the manifest gives the expiration model %q\nhint: KMS knows KEY_MATERIAL_EXPIRES and KEY_MATERIAL_DOES_NOT_EXPIRE", a.ExpirationModel)
+	}
+	return req, nil
+}
+
+// readListed reads a file the manifest lists and checks its bytes against the manifest once more,
+// so what is sent is exactly what was checked.
+func readListed(dir string, m *wrap.Manifest, name string) ([]byte, error) {
+	want, ok := m.Files[name]
+	if !ok {
+		return nil, fmt.Errorf("upload: the manifest does not list %s\nhint: use the package as the ceremony wrote it", name)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		return nil, fmt.Errorf("upload: %v", err)
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != want {
+		return nil, fmt.Errorf("upload: %s in %s changed while it was being read\nhint: do not upload it; take the package from the ceremony's output again", name, dir)
+	}
+	return b, nil
+}
+
+func callerIdentity(ctx context.Context, client STS) ReceiptIdentity {
+	out, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return ReceiptIdentity{ARN: "unknown", Account: "unknown", Error: err.Error()}
+	}
+	return ReceiptIdentity{ARN: aws.ToString(out.Arn), Account: aws.ToString(out.Account)}
+}
+
+// write writes the receipt as dir/upload-receipt.json, or the first of upload-receipt-2.json,
+// upload-receipt-3.json... that does not exist yet.
+func (r *Receipt) write(dir string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("upload: %v", err)
+	}
+	b = append(b, '\n')
+	for n := 1; ; n++ {
+		name := "upload-receipt.json"
+		if n > 1 {
+			name = "upload-receipt-" + strconv.Itoa(n) + ".json"
+		}
+		path := filepath.Join(dir, name)
+		err := atomicfile.WriteOnce(path, b, 0o644)
+		if errors.Is(err, atomicfile.ErrExists) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("upload: the key material was imported into %s, but the receipt could not be written: %v\nhint: record the upload by hand: the key, the time, and manifest.json's SHA-256 %s", r.Request.KeyID, err, r.Files[wrap.ManifestName])
+		}
+		r.Path = path
+		return nil
+	}
+}
+
+// Summary says in a few lines what was imported where, and where the receipt is.
+func (r *Receipt) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Imported the key material of %s into %s.\n", keyDescription(r.Key), r.Request.KeyID)
+	fmt.Fprintf(&b, "  key state    %s\n", r.KMS.KeyState)
+	if r.Request.ValidTo != nil {
+		fmt.Fprintf(&b, "  expires      %s\n", r.Request.ValidTo.Format(time.RFC3339))
+	} else {
+		b.WriteString("  expires      never\n")
+	}
+	if r.Identity.Error != "" {
+		b.WriteString("  uploaded by  unknown: STS did not answer (the receipt says why)\n")
+	} else {
+		fmt.Fprintf(&b, "  uploaded by  %s\n", r.Identity.ARN)
+	}
+	fmt.Fprintf(&b, "  receipt      %s\n", r.Path)
+	return b.String()
+}
