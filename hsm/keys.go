@@ -1,0 +1,528 @@
+package hsm
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+
+	"github.com/miekg/pkcs11"
+)
+
+// KeyType is the kind of a target key.
+type KeyType string
+
+const (
+	AES  KeyType = "aes"
+	HMAC KeyType = "hmac" // a PKCS#11 generic secret key
+	RSA  KeyType = "rsa"
+	EC   KeyType = "ec"
+)
+
+// KeySpec says what key to generate or restore.
+type KeySpec struct {
+	Type  KeyType
+	Bits  int    // aes: 128|256; hmac: 224..512 in whole bytes; rsa: 2048|3072|4096; ec: set from Curve by GenerateKey and UnwrapKWP
+	Curve string // ec: "P-256", "P-384", "P-521" or "secp256k1"
+}
+
+// String gives the spec as ParseKeySpec reads it: "AES-256", "HMAC-256",
+// "RSA-3072", "EC P-256".
+func (k KeySpec) String() string {
+	switch k.Type {
+	case EC:
+		return "EC " + k.Curve
+	case AES, HMAC, RSA:
+		return strings.ToUpper(string(k.Type)) + "-" + strconv.Itoa(k.Bits)
+	}
+	return fmt.Sprintf("%s-%d", k.Type, k.Bits)
+}
+
+// ParseKeySpec reads "AES-256", "HMAC-384", "RSA-3072", "EC P-256" (also
+// "EC-P-256"), case-insensitively, and checks the size or curve.
+func ParseKeySpec(s string) (KeySpec, error) {
+	u := strings.ToUpper(strings.TrimSpace(s))
+	var k KeySpec
+	if rest, ok := strings.CutPrefix(u, "EC"); ok && len(rest) > 1 && (rest[0] == ' ' || rest[0] == '-') {
+		name := strings.TrimSpace(rest[1:])
+		for _, c := range curves {
+			if strings.ToUpper(c.name) == name {
+				k = KeySpec{Type: EC, Curve: c.name, Bits: c.bits}
+			}
+		}
+		if k.Type == "" {
+			return KeySpec{}, specError(s, "unknown curve "+strconv.Quote(name))
+		}
+		return k, nil
+	}
+	typ, bits, ok := strings.Cut(u, "-")
+	n, err := strconv.Atoi(bits)
+	if !ok || err != nil {
+		return KeySpec{}, specError(s, "it is not of the form TYPE-BITS")
+	}
+	k = KeySpec{Type: KeyType(strings.ToLower(typ)), Bits: n}
+	if err := k.validate(); err != nil {
+		return KeySpec{}, err
+	}
+	return k, nil
+}
+
+func specError(s, why string) error {
+	return &Error{Msg: fmt.Sprintf("bad key spec %q: %s", s, why),
+		Hint: "use one of AES-128, AES-256, HMAC-224 to HMAC-512, RSA-2048, RSA-3072, RSA-4096, EC P-256, EC P-384, EC P-521, EC secp256k1"}
+}
+
+// checked validates the spec and sets Bits of an EC spec from its curve.
+func (k KeySpec) checked() (KeySpec, error) {
+	if err := k.validate(); err != nil {
+		return KeySpec{}, err
+	}
+	if k.Type == EC {
+		k.Bits = curveByName(k.Curve).bits
+	}
+	return k, nil
+}
+
+func (k KeySpec) validate() error {
+	ok := false
+	switch k.Type {
+	case AES:
+		ok = k.Bits == 128 || k.Bits == 256
+	case HMAC:
+		ok = k.Bits >= 224 && k.Bits <= 512 && k.Bits%8 == 0
+	case RSA:
+		ok = k.Bits == 2048 || k.Bits == 3072 || k.Bits == 4096
+	case EC:
+		c := curveByName(k.Curve)
+		ok = c != nil && (k.Bits == 0 || k.Bits == c.bits)
+	}
+	if !ok {
+		return specError(k.String(), "unsupported type or size")
+	}
+	return nil
+}
+
+// Key is a key in the token. Handle is the secret or private key object,
+// PublicHandle the public key object of a pair; either may be 0 (an
+// imported public wrapping key has only PublicHandle; a restored private
+// key has only Handle).
+type Key struct {
+	Handle, PublicHandle pkcs11.ObjectHandle
+	Label                string
+	ID                   []byte
+	Spec                 KeySpec
+}
+
+// IsSecret reports whether k is a secret (symmetric) key.
+func (k *Key) IsSecret() bool { return k.Spec.Type == AES || k.Spec.Type == HMAC }
+
+func (k *Key) name() string {
+	if k.Label == "" {
+		return "(session " + k.Spec.String() + " key)"
+	}
+	return strconv.Quote(k.Label)
+}
+
+// usage gives the usage attributes for a target key of the spec: what a
+// key of its type is for, nothing more. Target keys are not key-encryption
+// keys in the token, so none gets CKA_WRAP or CKA_UNWRAP.
+func usage(t KeyType) (private, public []*pkcs11.Attribute) {
+	switch t {
+	case AES:
+		return []*pkcs11.Attribute{
+			pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, true),
+			pkcs11.NewAttribute(pkcs11.CKA_DECRYPT, true),
+		}, nil
+	case HMAC:
+		return []*pkcs11.Attribute{
+			pkcs11.NewAttribute(pkcs11.CKA_SIGN, true),
+			pkcs11.NewAttribute(pkcs11.CKA_VERIFY, true),
+		}, nil
+	}
+	return []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_SIGN, true)},
+		[]*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_VERIFY, true)}
+}
+
+// keyTypeOf maps a KeyType to its CKK_ value.
+func keyTypeOf(t KeyType) uint {
+	switch t {
+	case AES:
+		return pkcs11.CKK_AES
+	case HMAC:
+		return pkcs11.CKK_GENERIC_SECRET
+	case RSA:
+		return pkcs11.CKK_RSA
+	}
+	return pkcs11.CKK_EC
+}
+
+// protection is the four attributes every target key gets explicitly:
+// SoftHSM2 defaults CKA_SENSITIVE and CKA_EXTRACTABLE to false.
+func protection(token bool) []*pkcs11.Attribute {
+	return []*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, token),
+		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, true),
+		pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, true),
+		pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, true),
+	}
+}
+
+// privateTemplate is the template of the secret or private half of a
+// target key; GenerateKey and UnwrapKWP share it so that a restored key
+// has the same attributes as the original.
+func privateTemplate(spec KeySpec, label string, id []byte, token bool) []*pkcs11.Attribute {
+	class := uint(pkcs11.CKO_PRIVATE_KEY)
+	if spec.Type == AES || spec.Type == HMAC {
+		class = pkcs11.CKO_SECRET_KEY
+	}
+	t := []*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, class),
+		pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, keyTypeOf(spec.Type)),
+		pkcs11.NewAttribute(pkcs11.CKA_LABEL, label),
+		pkcs11.NewAttribute(pkcs11.CKA_ID, id),
+	}
+	t = append(t, protection(token)...)
+	priv, _ := usage(spec.Type)
+	return append(t, priv...)
+}
+
+var rsaExponent = []byte{1, 0, 1} // 65537
+
+// GenerateKey generates a target key as a token object, refusing a label
+// that already exists, and reads it back to check that the token made
+// what was asked for; a key that does not match is destroyed.
+func (s *Session) GenerateKey(label string, spec KeySpec) (*Key, error) {
+	doing := fmt.Sprintf("generate %s key %q", spec, label)
+	spec, err := spec.checked()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.refuseLabel(label); err != nil {
+		return nil, err
+	}
+	id, err := s.random(16)
+	if err != nil {
+		return nil, err
+	}
+	k := &Key{Label: label, ID: id, Spec: spec}
+	priv := privateTemplate(spec, label, id, true)
+	switch spec.Type {
+	case AES, HMAC:
+		mech := uint(pkcs11.CKM_AES_KEY_GEN)
+		if spec.Type == HMAC {
+			mech = pkcs11.CKM_GENERIC_SECRET_KEY_GEN
+		}
+		priv = append(priv, pkcs11.NewAttribute(pkcs11.CKA_VALUE_LEN, spec.Bits/8))
+		k.Handle, err = s.ctx.GenerateKey(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(mech, nil)}, priv)
+	case RSA, EC:
+		mech := uint(pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN)
+		pub := []*pkcs11.Attribute{
+			pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PUBLIC_KEY),
+			pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, keyTypeOf(spec.Type)),
+			pkcs11.NewAttribute(pkcs11.CKA_TOKEN, true),
+			pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, false),
+			pkcs11.NewAttribute(pkcs11.CKA_LABEL, label),
+			pkcs11.NewAttribute(pkcs11.CKA_ID, id),
+		}
+		_, pubUsage := usage(spec.Type)
+		pub = append(pub, pubUsage...)
+		if spec.Type == RSA {
+			pub = append(pub,
+				pkcs11.NewAttribute(pkcs11.CKA_MODULUS_BITS, spec.Bits),
+				pkcs11.NewAttribute(pkcs11.CKA_PUBLIC_EXPONENT, rsaExponent))
+		} else {
+			mech = pkcs11.CKM_EC_KEY_PAIR_GEN
+			pub = append(pub, pkcs11.NewAttribute(pkcs11.CKA_EC_PARAMS, curveByName(spec.Curve).params))
+		}
+		k.PublicHandle, k.Handle, err = s.ctx.GenerateKeyPair(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(mech, nil)}, pub, priv)
+	}
+	if err != nil {
+		return nil, s.keyError(err, doing, spec)
+	}
+	if err := s.check(k, true); err != nil {
+		s.Destroy(k)
+		return nil, err
+	}
+	return k, nil
+}
+
+// keyError explains a failed generation or unwrap; an unsupported curve or
+// size is the one mechanism failure a plan can cause.
+func (s *Session) keyError(err error, doing string, spec KeySpec) error {
+	switch codeOf(err) {
+	case pkcs11.CKR_MECHANISM_INVALID, pkcs11.CKR_CURVE_NOT_SUPPORTED, pkcs11.CKR_DOMAIN_PARAMS_INVALID,
+		pkcs11.CKR_KEY_SIZE_RANGE, pkcs11.CKR_TEMPLATE_INCONSISTENT, pkcs11.CKR_ATTRIBUTE_VALUE_INVALID:
+		return &Error{Code: codeOf(err), Kind: ErrMechanismUnsupported,
+			Msg:  fmt.Sprintf("%s: the token does not support %s keys", doing, spec),
+			Hint: "choose a key type the token supports"}
+	}
+	return fail(err, doing)
+}
+
+func (s *Session) refuseLabel(label string) error {
+	if label == "" {
+		return &Error{Msg: "a key needs a label", Hint: "give the key a label"}
+	}
+	exists, err := s.LabelExists(label)
+	if err != nil {
+		return err
+	}
+	if exists {
+		return &Error{Kind: ErrLabelExists,
+			Msg:  fmt.Sprintf("a key labelled %q already exists on token %q", label, s.token.Label),
+			Hint: "choose another label; keyceremony never replaces a key"}
+	}
+	return nil
+}
+
+// check reads k back and compares it with k.Spec, the protection
+// attributes (CKA_TOKEN must equal token) and the RSA public exponent.
+func (s *Session) check(k *Key, token bool) error {
+	got, err := s.readSpec(k.Handle)
+	if err != nil {
+		return err
+	}
+	// SoftHSM2 2.6 leaves CKA_VALUE_LEN at 0 on unwrapped secret keys;
+	// UnwrapKWP has checked their size from the blob length instead.
+	if got != k.Spec && (got.Bits != 0 || got.Type != k.Spec.Type || !k.IsSecret()) {
+		return &Error{Msg: fmt.Sprintf("the token made key %s as %s instead of %s", k.name(), got, k.Spec),
+			Hint: "the token ignored part of the template; report this token model to the keyceremony maintainers"}
+	}
+	a, err := s.Attributes(k)
+	if err != nil {
+		return err
+	}
+	if a.Token != token || !a.Private || !a.Sensitive || !a.Extractable {
+		return &Error{Msg: fmt.Sprintf("key %s came out with token=%t private=%t sensitive=%t extractable=%t instead of token=%t and the rest true",
+			k.name(), a.Token, a.Private, a.Sensitive, a.Extractable, token),
+			Hint: "the token ignored part of the template; report this token model to the keyceremony maintainers"}
+	}
+	if k.Spec.Type == RSA {
+		e, err := s.attr(k.Handle, pkcs11.CKA_PUBLIC_EXPONENT)
+		if err != nil {
+			return fail(err, "read the public exponent of key "+k.name())
+		}
+		if new(big.Int).SetBytes(e).Int64() != 65537 {
+			return &Error{Msg: fmt.Sprintf("the token made key %s with public exponent %x instead of 65537", k.name(), e),
+				Hint: "report this token model to the keyceremony maintainers"}
+		}
+	}
+	return nil
+}
+
+// readSpec derives the KeySpec of a secret or private key object.
+func (s *Session) readSpec(h pkcs11.ObjectHandle) (KeySpec, error) {
+	a, err := s.attrs(h, pkcs11.CKA_KEY_TYPE)
+	if err != nil {
+		return KeySpec{}, fail(err, "read the key type")
+	}
+	switch ulong(a[pkcs11.CKA_KEY_TYPE]) {
+	case pkcs11.CKK_AES, pkcs11.CKK_GENERIC_SECRET:
+		t := AES
+		if ulong(a[pkcs11.CKA_KEY_TYPE]) == pkcs11.CKK_GENERIC_SECRET {
+			t = HMAC
+		}
+		v, err := s.attr(h, pkcs11.CKA_VALUE_LEN)
+		if err != nil {
+			return KeySpec{}, fail(err, "read the key length")
+		}
+		return KeySpec{Type: t, Bits: int(ulong(v)) * 8}, nil
+	case pkcs11.CKK_RSA:
+		n, err := s.attr(h, pkcs11.CKA_MODULUS)
+		if err != nil {
+			return KeySpec{}, fail(err, "read the RSA modulus")
+		}
+		return KeySpec{Type: RSA, Bits: new(big.Int).SetBytes(n).BitLen()}, nil
+	case pkcs11.CKK_EC:
+		p, err := s.attr(h, pkcs11.CKA_EC_PARAMS)
+		if err != nil {
+			return KeySpec{}, fail(err, "read the EC parameters")
+		}
+		c := curveByParams(p)
+		if c == nil {
+			return KeySpec{}, &Error{Msg: fmt.Sprintf("the key's curve (EC parameters %x) is not one keyceremony knows", p)}
+		}
+		return KeySpec{Type: EC, Curve: c.name, Bits: c.bits}, nil
+	}
+	return KeySpec{}, &Error{Msg: fmt.Sprintf("key type 0x%x is not a target key type", ulong(a[pkcs11.CKA_KEY_TYPE])),
+		Hint: "Ed25519 keys are signing keys: open them with FindSigningKey"}
+}
+
+// LabelExists reports whether any object visible to the session has the
+// label.
+func (s *Session) LabelExists(label string) (bool, error) {
+	hs, err := s.findObjects([]*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_LABEL, label)})
+	if err != nil {
+		return false, fail(err, fmt.Sprintf("look for label %q", label))
+	}
+	return len(hs) > 0, nil
+}
+
+// FindKey opens the target key labelled label: a secret key, or a key
+// pair (either half may be missing, but not both).
+func (s *Session) FindKey(label string) (*Key, error) {
+	doing := fmt.Sprintf("find key %q", label)
+	hs, err := s.findObjects([]*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_LABEL, label)})
+	if err != nil {
+		return nil, fail(err, doing)
+	}
+	k := &Key{Label: label}
+	var pub pkcs11.ObjectHandle
+	for _, h := range hs {
+		a, err := s.attrs(h, pkcs11.CKA_CLASS, pkcs11.CKA_ID)
+		if err != nil {
+			return nil, fail(err, doing)
+		}
+		dst := &k.Handle
+		switch ulong(a[pkcs11.CKA_CLASS]) {
+		case pkcs11.CKO_SECRET_KEY, pkcs11.CKO_PRIVATE_KEY:
+		case pkcs11.CKO_PUBLIC_KEY:
+			dst = &pub
+		default:
+			continue // certificates and data objects may share a label
+		}
+		if *dst != 0 {
+			return nil, &Error{Msg: fmt.Sprintf("more than one key on token %q is labelled %q", s.token.Label, label),
+				Hint: "keyceremony needs labels to be unique; rename or remove the extra keys with the vendor's tool"}
+		}
+		*dst = h
+		if dst == &k.Handle || k.ID == nil {
+			k.ID = a[pkcs11.CKA_ID]
+		}
+	}
+	k.PublicHandle = pub
+	if k.Handle == 0 && pub == 0 {
+		return nil, &Error{Kind: ErrKeyNotFound, Msg: fmt.Sprintf("no key labelled %q on token %q", label, s.token.Label),
+			Hint: "check the label (labels are case-sensitive) and that you are logged in"}
+	}
+	h := k.Handle
+	if h == 0 {
+		h = pub
+	}
+	if k.Spec, err = s.readSpec(h); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// KeyAttributes are the security attributes of a key (PKCS#11 v2.40
+// section 4.7 and 4.9). Restored keys have Local, AlwaysSensitive and
+// NeverExtractable false: that is how a restored key can be told from a
+// generated one.
+type KeyAttributes struct {
+	Token, Private, Sensitive, Extractable   bool
+	Local, AlwaysSensitive, NeverExtractable bool
+}
+
+// Attributes reads the security attributes of the secret or private key
+// (of the public key when there is no other).
+func (s *Session) Attributes(k *Key) (KeyAttributes, error) {
+	h := k.Handle
+	types := []uint{pkcs11.CKA_TOKEN, pkcs11.CKA_PRIVATE, pkcs11.CKA_LOCAL,
+		pkcs11.CKA_SENSITIVE, pkcs11.CKA_EXTRACTABLE, pkcs11.CKA_ALWAYS_SENSITIVE, pkcs11.CKA_NEVER_EXTRACTABLE}
+	if h == 0 {
+		h, types = k.PublicHandle, types[:3] // public keys have no sensitivity attributes
+	}
+	a, err := s.attrs(h, types...)
+	if err != nil {
+		return KeyAttributes{}, fail(err, "read the attributes of key "+k.name())
+	}
+	return KeyAttributes{
+		Token: boolean(a[pkcs11.CKA_TOKEN]), Private: boolean(a[pkcs11.CKA_PRIVATE]), Local: boolean(a[pkcs11.CKA_LOCAL]),
+		Sensitive: boolean(a[pkcs11.CKA_SENSITIVE]), Extractable: boolean(a[pkcs11.CKA_EXTRACTABLE]),
+		AlwaysSensitive: boolean(a[pkcs11.CKA_ALWAYS_SENSITIVE]), NeverExtractable: boolean(a[pkcs11.CKA_NEVER_EXTRACTABLE]),
+	}, nil
+}
+
+// Identity names a key without revealing it.
+type Identity struct {
+	KCV          string // secret keys: 6 hex digits
+	Fingerprint  string // key pairs: "SHA256:" and the hex SHA-256 of PublicKeyDER
+	PublicKeyDER []byte // key pairs: the DER SubjectPublicKeyInfo
+}
+
+// Identify computes the key's check value or public key fingerprint.
+//
+// The KCV of an AES key is the first 3 bytes of AES-ECB(key, 16 zero
+// bytes), the usual definition. That of a generic secret (HMAC) key is
+// the first 3 bytes of SHA-1(key), which is how PKCS#11 v2.40 defines its
+// CKA_CHECK_VALUE (and what SoftHSM2 returns). Both are read from
+// CKA_CHECK_VALUE where the token sets it, else computed in the token
+// (C_Encrypt with CKM_AES_ECB, or C_DigestKey with CKM_SHA_1).
+func (s *Session) Identify(k *Key) (Identity, error) {
+	if k.IsSecret() {
+		kcv, err := s.kcv(k)
+		if err != nil {
+			return Identity{}, err
+		}
+		return Identity{KCV: hex.EncodeToString(kcv)}, nil
+	}
+	der, err := s.publicKeyDER(k)
+	if err != nil {
+		return Identity{}, err
+	}
+	sum := sha256.Sum256(der)
+	return Identity{Fingerprint: "SHA256:" + hex.EncodeToString(sum[:]), PublicKeyDER: der}, nil
+}
+
+func (s *Session) kcv(k *Key) ([]byte, error) {
+	cv, err := s.attr(k.Handle, pkcs11.CKA_CHECK_VALUE)
+	if err == nil && len(cv) >= 3 {
+		return cv[:3], nil
+	}
+	// SoftHSM2 2.6 sets no CKA_CHECK_VALUE on unwrapped keys: compute the
+	// same value in the token.
+	doing := "compute the check value of key " + k.name()
+	var out []byte
+	if k.Spec.Type == AES {
+		if err := s.ctx.EncryptInit(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_ECB, nil)}, k.Handle); err != nil {
+			return nil, fail(err, doing)
+		}
+		if out, err = s.ctx.Encrypt(s.h, make([]byte, 16)); err != nil {
+			return nil, fail(err, doing)
+		}
+	} else {
+		if err := s.ctx.DigestInit(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_SHA_1, nil)}); err != nil {
+			return nil, fail(err, doing)
+		}
+		if err := s.ctx.DigestKey(s.h, k.Handle); err != nil { // an error ends the operation
+			return nil, fail(err, doing)
+		}
+		if out, err = s.ctx.DigestFinal(s.h); err != nil {
+			return nil, fail(err, doing)
+		}
+	}
+	kcv := bytes.Clone(out[:3])
+	clear(out)
+	return kcv, nil
+}
+
+// publicKeyDER builds the SubjectPublicKeyInfo of a key pair from the
+// public key object or, for RSA without one, from the private key's
+// modulus and exponent.
+func (s *Session) publicKeyDER(k *Key) ([]byte, error) {
+	doing := "read the public key of " + k.name()
+	h := k.PublicHandle
+	if h == 0 {
+		if k.Spec.Type != RSA {
+			return nil, &Error{Kind: ErrKeyNotFound, Msg: fmt.Sprintf("the token holds no public key for %s", k.name()),
+				Hint: "a restored EC private key has no public half in the token; check it against the recorded public key with ProvePrivateKey"}
+		}
+		h = k.Handle
+	}
+	if k.Spec.Type == RSA {
+		a, err := s.attrs(h, pkcs11.CKA_MODULUS, pkcs11.CKA_PUBLIC_EXPONENT)
+		if err != nil {
+			return nil, fail(err, doing)
+		}
+		return rsaSPKI(a[pkcs11.CKA_MODULUS], a[pkcs11.CKA_PUBLIC_EXPONENT])
+	}
+	a, err := s.attrs(h, pkcs11.CKA_EC_PARAMS, pkcs11.CKA_EC_POINT)
+	if err != nil {
+		return nil, fail(err, doing)
+	}
+	return ecSPKI(a[pkcs11.CKA_EC_PARAMS], a[pkcs11.CKA_EC_POINT])
+}

@@ -1,0 +1,177 @@
+package hsm
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"encoding/asn1"
+	"fmt"
+	"io"
+	"math/big"
+
+	"github.com/miekg/pkcs11"
+)
+
+// Signer is a transcript signing key in the token. It implements
+// crypto.Signer: Ed25519 signatures are 64 bytes and verify with
+// ed25519.Verify; ECDSA P-256 signatures are ASN.1 DER and verify with
+// ecdsa.VerifyASN1. Like its Session, it is not safe for concurrent use.
+type Signer struct {
+	s     *Session
+	priv  pkcs11.ObjectHandle
+	pub   crypto.PublicKey
+	label string
+}
+
+// Public returns an ed25519.PublicKey or an *ecdsa.PublicKey.
+func (g *Signer) Public() crypto.PublicKey { return g.pub }
+
+// Label is the signing key's label in the token.
+func (g *Signer) Label() string { return g.label }
+
+// Algorithm names the signature algorithm: "Ed25519" or "ECDSA P-256".
+func (g *Signer) Algorithm() string {
+	if _, ok := g.pub.(ed25519.PublicKey); ok {
+		return "Ed25519"
+	}
+	return "ECDSA P-256"
+}
+
+// Sign signs with the token key; rand is ignored, the token has its own.
+// For Ed25519, digest is the whole message and opts.HashFunc() must be 0
+// (pure Ed25519, RFC 8032). For ECDSA, digest is a SHA-256 digest and
+// opts.HashFunc() must be crypto.SHA256.
+func (g *Signer) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	ed := g.Algorithm() == "Ed25519"
+	mech := uint(pkcs11.CKM_ECDSA)
+	switch {
+	case ed && opts.HashFunc() != 0:
+		return nil, &Error{Msg: "an Ed25519 signing key signs whole messages (crypto.Hash(0)), not " + opts.HashFunc().String() + " digests"}
+	case ed:
+		if o, ok := opts.(*ed25519.Options); ok && o.Context != "" {
+			return nil, &Error{Msg: "the Ed25519 signing key does not support contexts"}
+		}
+		mech = ckmEdDSA
+	case opts.HashFunc() != crypto.SHA256 || len(digest) != 32:
+		return nil, &Error{Msg: "the ECDSA P-256 signing key signs SHA-256 digests only"}
+	}
+	doing := fmt.Sprintf("sign with key %q", g.label)
+	if err := g.s.ctx.SignInit(g.s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(mech, nil)}, g.priv); err != nil {
+		return nil, fail(err, doing)
+	}
+	sig, err := g.s.ctx.Sign(g.s.h, digest)
+	if err != nil {
+		return nil, fail(err, doing)
+	}
+	if ed {
+		return sig, nil
+	}
+	r, s := splitRS(sig)
+	return asn1.Marshal(struct{ R, S *big.Int }{r, s})
+}
+
+// GenerateSigningKey generates the ceremony's transcript signing key as a
+// token key pair: Ed25519 where the probe found EdDSA, else ECDSA P-256.
+// Unlike target keys it is not extractable: it never needs to leave.
+func (s *Session) GenerateSigningKey(label string) (*Signer, error) {
+	if err := s.refuseLabel(label); err != nil {
+		return nil, err
+	}
+	id, err := s.random(16)
+	if err != nil {
+		return nil, err
+	}
+	gen, kt, params, alg := uint(pkcs11.CKM_EC_KEY_PAIR_GEN), uint(pkcs11.CKK_EC), curveByName("P-256").params, "ECDSA P-256"
+	if s.Capabilities().EdDSA {
+		gen, kt, params, alg = ckmECEdwardsKeyPairGen, ckkECEdwards, ed25519Params, "Ed25519"
+	}
+	common := func(class uint) []*pkcs11.Attribute {
+		return []*pkcs11.Attribute{
+			pkcs11.NewAttribute(pkcs11.CKA_CLASS, class),
+			pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, kt),
+			pkcs11.NewAttribute(pkcs11.CKA_TOKEN, true),
+			pkcs11.NewAttribute(pkcs11.CKA_LABEL, label),
+			pkcs11.NewAttribute(pkcs11.CKA_ID, id),
+		}
+	}
+	pubT := append(common(pkcs11.CKO_PUBLIC_KEY),
+		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, false),
+		pkcs11.NewAttribute(pkcs11.CKA_VERIFY, true),
+		pkcs11.NewAttribute(pkcs11.CKA_EC_PARAMS, params))
+	privT := append(common(pkcs11.CKO_PRIVATE_KEY),
+		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, true),
+		pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, true),
+		pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, false),
+		pkcs11.NewAttribute(pkcs11.CKA_SIGN, true))
+	pub, priv, err := s.ctx.GenerateKeyPair(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(gen, nil)}, pubT, privT)
+	if err != nil {
+		return nil, fail(err, fmt.Sprintf("generate %s signing key %q", alg, label))
+	}
+	g, err := s.signer(label, priv, pub)
+	if err != nil {
+		s.Destroy(&Key{Handle: priv, PublicHandle: pub})
+		return nil, err
+	}
+	return g, nil
+}
+
+// FindSigningKey reopens a signing key made by GenerateSigningKey, to
+// resume a ceremony.
+func (s *Session) FindSigningKey(label string) (*Signer, error) {
+	find := func(class uint) (pkcs11.ObjectHandle, error) {
+		hs, err := s.findObjects([]*pkcs11.Attribute{
+			pkcs11.NewAttribute(pkcs11.CKA_LABEL, label),
+			pkcs11.NewAttribute(pkcs11.CKA_CLASS, class),
+		})
+		if err != nil {
+			return 0, fail(err, fmt.Sprintf("find signing key %q", label))
+		}
+		if len(hs) != 1 {
+			return 0, &Error{Kind: ErrKeyNotFound,
+				Msg:  fmt.Sprintf("token %q has %d key pairs labelled %q, not one", s.token.Label, len(hs), label),
+				Hint: "check the signing key label recorded in the transcript, and that you are logged in"}
+		}
+		return hs[0], nil
+	}
+	priv, err := find(pkcs11.CKO_PRIVATE_KEY)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := find(pkcs11.CKO_PUBLIC_KEY)
+	if err != nil {
+		return nil, err
+	}
+	return s.signer(label, priv, pub)
+}
+
+// signer reads the public key of a signing pair into a Signer.
+func (s *Session) signer(label string, priv, pub pkcs11.ObjectHandle) (*Signer, error) {
+	a, err := s.attrs(pub, pkcs11.CKA_KEY_TYPE, pkcs11.CKA_EC_PARAMS, pkcs11.CKA_EC_POINT)
+	if err != nil {
+		return nil, fail(err, fmt.Sprintf("read the public key of signing key %q", label))
+	}
+	g := &Signer{s: s, priv: priv, label: label}
+	bad := &Error{Msg: fmt.Sprintf("key %q is not an Ed25519 or ECDSA P-256 signing key", label),
+		Hint: "give the label of a signing key made by keyceremony"}
+	switch ulong(a[pkcs11.CKA_KEY_TYPE]) {
+	case ckkECEdwards:
+		pt := ecPoint(a[pkcs11.CKA_EC_POINT], ed25519.PublicKeySize)
+		if len(pt) != ed25519.PublicKeySize {
+			return nil, bad
+		}
+		g.pub = ed25519.PublicKey(pt)
+	case pkcs11.CKK_EC:
+		if c := curveByParams(a[pkcs11.CKA_EC_PARAMS]); c == nil || c.name != "P-256" {
+			return nil, bad
+		}
+		pk, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), ecPoint(a[pkcs11.CKA_EC_POINT], 65))
+		if err != nil {
+			return nil, bad
+		}
+		g.pub = pk
+	default:
+		return nil, bad
+	}
+	return g, nil
+}

@@ -1,0 +1,299 @@
+package hsm
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"fmt"
+	"math/big"
+
+	"github.com/miekg/pkcs11"
+)
+
+// ImportRSAPublicKey creates a session object for an RSA public key given
+// as a DER SubjectPublicKeyInfo (a cloud's import wrapping key), usable
+// with WrapOAEP and WrapRSAAES. The object is built from modulus and
+// exponent: SoftHSM2 does not build one from CKA_PUBLIC_KEY_INFO alone.
+func (s *Session) ImportRSAPublicKey(spkiDER []byte) (*Key, error) {
+	pk, err := parsePublicKey(spkiDER)
+	if err != nil {
+		return nil, &Error{Msg: "the wrapping public key is not a valid SubjectPublicKeyInfo: " + err.Error(),
+			Hint: "give the wrapping public key as DER (PEM must be decoded first)"}
+	}
+	pub, ok := pk.(*rsa.PublicKey)
+	if !ok {
+		return nil, &Error{Msg: fmt.Sprintf("the wrapping public key is not an RSA key (it is %s)", keyKind(pk)),
+			Hint: "import wrapping keys are RSA keys; check that the right file was given"}
+	}
+	bits := pub.N.BitLen()
+	h, err := s.ctx.CreateObject(s.h, []*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PUBLIC_KEY),
+		pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_RSA),
+		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, false),
+		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, false),
+		pkcs11.NewAttribute(pkcs11.CKA_WRAP, true),
+		pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, true),
+		pkcs11.NewAttribute(pkcs11.CKA_VERIFY, false),
+		pkcs11.NewAttribute(pkcs11.CKA_MODULUS, pub.N.Bytes()),
+		pkcs11.NewAttribute(pkcs11.CKA_PUBLIC_EXPONENT, big.NewInt(int64(pub.E)).Bytes()),
+		pkcs11.NewAttribute(pkcs11.CKA_LABEL, "keyceremony import wrapping key"),
+	})
+	if err != nil {
+		return nil, fail(err, fmt.Sprintf("import the RSA-%d wrapping public key", bits))
+	}
+	return &Key{PublicHandle: h, Spec: KeySpec{Type: RSA, Bits: bits}}, nil
+}
+
+func keyKind(pk any) string {
+	switch pk.(type) {
+	case *ecdsa.PublicKey, *k1Point:
+		return "an EC key"
+	case ed25519.PublicKey:
+		return "an Ed25519 key"
+	}
+	return fmt.Sprintf("a %T", pk)
+}
+
+// oaepParams gives the CKM_RSA_PKCS_OAEP parameters for h with MGF1 over
+// the same hash and an empty label, the only combination the clouds use.
+func oaepParams(h crypto.Hash) (*pkcs11.OAEPParams, error) {
+	switch h {
+	case crypto.SHA1:
+		return pkcs11.NewOAEPParams(pkcs11.CKM_SHA_1, pkcs11.CKG_MGF1_SHA1, pkcs11.CKZ_DATA_SPECIFIED, nil), nil
+	case crypto.SHA256:
+		return pkcs11.NewOAEPParams(pkcs11.CKM_SHA256, pkcs11.CKG_MGF1_SHA256, pkcs11.CKZ_DATA_SPECIFIED, nil), nil
+	}
+	return nil, &Error{Kind: ErrMechanismUnsupported, Msg: fmt.Sprintf("RSA-OAEP with %s is not supported", h),
+		Hint: "use SHA-1 or SHA-256"}
+}
+
+// WrapOAEP wraps target under the RSA public key wrapping with
+// CKM_RSA_PKCS_OAEP (RFC 8017 RSAES-OAEP, MGF1 with the same hash, empty
+// label). It suits secret keys small enough for one RSA block.
+func (s *Session) WrapOAEP(wrapping *Key, h crypto.Hash, target *Key) ([]byte, error) {
+	p, err := oaepParams(h)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.ctx.WrapKey(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_RSA_PKCS_OAEP, p)},
+		wrapping.PublicHandle, target.Handle)
+	if err != nil {
+		return nil, s.wrapError(err, "RSA-OAEP", h, target)
+	}
+	return out, nil
+}
+
+// WrapRSAAES wraps target with the token's native CKM_RSA_AES_KEY_WRAP:
+// RSA-OAEP of an ephemeral AES-256 key, followed by AES key wrap with
+// padding (RFC 5649) of target under it. Tokens without the mechanism
+// (SoftHSM2 2.6) need the composition done by the caller instead.
+func (s *Session) WrapRSAAES(wrapping *Key, h crypto.Hash, target *Key) ([]byte, error) {
+	p, err := oaepParams(h)
+	if err != nil {
+		return nil, err
+	}
+	mech := pkcs11.NewMechanism(pkcs11.CKM_RSA_AES_KEY_WRAP, &pkcs11.RSAAESKeyWrapParams{AESKeyBits: 256, OAEPParams: *p})
+	out, err := s.ctx.WrapKey(s.h, []*pkcs11.Mechanism{mech}, wrapping.PublicHandle, target.Handle)
+	if err != nil {
+		return nil, s.wrapError(err, "CKM_RSA_AES_KEY_WRAP", h, target)
+	}
+	return out, nil
+}
+
+// wrapError names the mechanism and, where the token refused a parameter,
+// the hash: a listed mechanism may still refuse SHA-256, as SoftHSM2 2.6
+// does for OAEP with CKR_ARGUMENTS_BAD.
+func (s *Session) wrapError(err error, mech string, h crypto.Hash, target *Key) error {
+	code := codeOf(err)
+	switch code {
+	case pkcs11.CKR_MECHANISM_INVALID:
+		return &Error{Code: code, Kind: ErrMechanismUnsupported,
+			Msg:  fmt.Sprintf("the token does not support %s", mech),
+			Hint: "choose an import method the token supports; the capability probe lists them"}
+	case pkcs11.CKR_ARGUMENTS_BAD, pkcs11.CKR_MECHANISM_PARAM_INVALID:
+		return &Error{Code: code, Kind: ErrMechanismUnsupported,
+			Msg:  fmt.Sprintf("the token refused %s with %s", mech, hashName(h)),
+			Hint: "this token cannot do it; choose a profile whose hash the token supports, or allow host-assisted wrapping in the plan"}
+	}
+	return fail(err, fmt.Sprintf("wrap key %s with %s", target.name(), mech))
+}
+
+func hashName(h crypto.Hash) string {
+	switch h {
+	case crypto.SHA1:
+		return "SHA-1"
+	case crypto.SHA256:
+		return "SHA-256"
+	}
+	return h.String()
+}
+
+var kwp = []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_KEY_WRAP_PAD, nil)}
+
+// WrapKWP wraps target under the AES key kek with CKM_AES_KEY_WRAP_PAD
+// (RFC 5649, standard alternative IV A65959A6). Private keys are wrapped
+// as PKCS#8 PrivateKeyInfo. The mechanism takes no parameters: SoftHSM2
+// refuses the IV given as one.
+func (s *Session) WrapKWP(kek *Key, target *Key) ([]byte, error) {
+	out, err := s.ctx.WrapKey(s.h, kwp, kek.Handle, target.Handle)
+	if err != nil {
+		if codeOf(err) == pkcs11.CKR_MECHANISM_INVALID {
+			return nil, s.wrapError(err, "CKM_AES_KEY_WRAP_PAD", 0, target)
+		}
+		return nil, fail(err, fmt.Sprintf("wrap key %s with AES key wrap (RFC 5649)", target.name()))
+	}
+	return out, nil
+}
+
+// UnwrapKWP restores a key wrapped by WrapKWP as a key of the given spec,
+// with the same attributes GenerateKey gives (sensitive, extractable, the
+// usages of its type), as a token object when token is true. A token key
+// must have a new label. The result is read back and checked against spec.
+func (s *Session) UnwrapKWP(kek *Key, blob []byte, label string, spec KeySpec, token bool) (*Key, error) {
+	spec, err := spec.checked()
+	if err != nil {
+		return nil, err
+	}
+	// RFC 5649 output is the key padded to whole 8-byte blocks plus the
+	// 8-byte integrity block; as the token may not report the size of an
+	// unwrapped secret key, this is where it is checked.
+	if n := spec.Bits / 8; (spec.Type == AES || spec.Type == HMAC) && len(blob) != 8+(n+7)/8*8 {
+		return nil, &Error{Msg: fmt.Sprintf("the blob (%d bytes) does not fit key spec %s", len(blob), spec),
+			Hint: "check that the blob and the key spec recorded with it belong together"}
+	}
+	if token {
+		if err := s.refuseLabel(label); err != nil {
+			return nil, err
+		}
+	}
+	id, err := s.random(16)
+	if err != nil {
+		return nil, err
+	}
+	// The curve of an EC key comes from the PKCS#8 blob (SoftHSM2 refuses
+	// CKA_EC_PARAMS in the template) and is checked after unwrapping.
+	tmpl := privateTemplate(spec, label, id, token)
+	k := &Key{Label: label, ID: id, Spec: spec}
+	k.Handle, err = s.ctx.UnwrapKey(s.h, kwp, kek.Handle, blob, tmpl)
+	if err != nil {
+		doing := fmt.Sprintf("unwrap %s key %s", spec, k.name())
+		switch codeOf(err) {
+		case pkcs11.CKR_GENERAL_ERROR, pkcs11.CKR_WRAPPED_KEY_INVALID, pkcs11.CKR_ENCRYPTED_DATA_INVALID:
+			// SoftHSM2 reports a failed RFC 5649 integrity check as CKR_GENERAL_ERROR.
+			return nil, &Error{Code: codeOf(err), Msg: doing + ": the blob does not unwrap under this key",
+				Hint: "the blob is damaged, or the backup key is not the one it was made with; check the shares and the blob's SHA-256"}
+		}
+		return nil, s.keyError(err, doing, spec)
+	}
+	if err := s.check(k, token); err != nil {
+		s.Destroy(k)
+		return nil, err
+	}
+	return k, nil
+}
+
+// sessionAES is the template of a session AES key used as a key-encryption
+// key: it wraps and unwraps, and encrypts for the ECB check value.
+func sessionAES() []*pkcs11.Attribute {
+	return []*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY),
+		pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_AES),
+		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, false),
+		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, true),
+		pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, true),
+		pkcs11.NewAttribute(pkcs11.CKA_WRAP, true),
+		pkcs11.NewAttribute(pkcs11.CKA_UNWRAP, true),
+		pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, true),
+		pkcs11.NewAttribute(pkcs11.CKA_DECRYPT, true),
+	}
+}
+
+// GenerateSessionAES generates an ephemeral AES key as a session object:
+// sensitive, extractable (so that RSA-OAEP can wrap it for the RSA-AES
+// construction), able to wrap and unwrap. Destroy it after use.
+func (s *Session) GenerateSessionAES(bits int) (*Key, error) {
+	spec := KeySpec{Type: AES, Bits: bits}
+	if err := spec.validate(); err != nil {
+		return nil, err
+	}
+	tmpl := append(sessionAES(),
+		pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, true),
+		pkcs11.NewAttribute(pkcs11.CKA_VALUE_LEN, bits/8))
+	h, err := s.ctx.GenerateKey(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_KEY_GEN, nil)}, tmpl)
+	if err != nil {
+		return nil, fail(err, fmt.Sprintf("generate a session AES-%d key", bits))
+	}
+	return &Key{Handle: h, Spec: spec}, nil
+}
+
+// ImportSessionAES creates a session AES key from raw (16, 24 or 32
+// bytes): a rebuilt backup key, or a host-made ephemeral key. It is not
+// extractable: it came from the host and has no reason to leave again.
+// The caller clears raw; the token's own copy lives in the session only.
+func (s *Session) ImportSessionAES(raw []byte) (*Key, error) {
+	if n := len(raw); n != 16 && n != 24 && n != 32 {
+		return nil, &Error{Msg: fmt.Sprintf("an AES key has 16, 24 or 32 bytes, not %d", n)}
+	}
+	// CKA_VALUE_LEN is left out: SoftHSM2 refuses it next to CKA_VALUE
+	// (CKR_ATTRIBUTE_READ_ONLY) and derives it.
+	tmpl := append(sessionAES(),
+		pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, false),
+		pkcs11.NewAttribute(pkcs11.CKA_VALUE, raw))
+	h, err := s.ctx.CreateObject(s.h, tmpl)
+	if err != nil {
+		return nil, fail(err, "import a session AES key")
+	}
+	return &Key{Handle: h, Spec: KeySpec{Type: AES, Bits: 8 * len(raw)}}, nil
+}
+
+// ProvePrivateKey shows that the private key k belongs to the public key
+// spkiDER (as recorded when it was generated): the token signs a random
+// challenge with k (CKM_SHA256_RSA_PKCS, or CKM_ECDSA over its SHA-256)
+// and the signature is verified in Go against spkiDER.
+func (s *Session) ProvePrivateKey(k *Key, spkiDER []byte) error {
+	mismatch := &Error{Kind: ErrKeyMismatch, Msg: fmt.Sprintf("key %s does not match the recorded public key", k.name()),
+		Hint: "the restored key is not the one that was backed up; check that the blob, the shares and the transcript belong together"}
+	pk, err := parsePublicKey(spkiDER)
+	if err != nil {
+		return &Error{Msg: "the recorded public key is not a valid SubjectPublicKeyInfo: " + err.Error()}
+	}
+	challenge := make([]byte, 32)
+	rand.Read(challenge)
+	digest := sha256.Sum256(challenge)
+	mech := uint(pkcs11.CKM_ECDSA)
+	msg := digest[:]
+	if k.Spec.Type == RSA {
+		mech, msg = pkcs11.CKM_SHA256_RSA_PKCS, challenge
+	}
+	if err := s.ctx.SignInit(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(mech, nil)}, k.Handle); err != nil {
+		return fail(err, "sign a challenge with key "+k.name())
+	}
+	sig, err := s.ctx.Sign(s.h, msg)
+	if err != nil {
+		return fail(err, "sign a challenge with key "+k.name())
+	}
+	ok := false
+	switch pub := pk.(type) {
+	case *rsa.PublicKey:
+		ok = k.Spec.Type == RSA && rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig) == nil
+	case *ecdsa.PublicKey:
+		r, sv := splitRS(sig)
+		ok = k.Spec.Type == EC && ecdsa.Verify(pub, digest[:], r, sv)
+	case *k1Point:
+		r, sv := splitRS(sig)
+		ok = k.Spec.Type == EC && k.Spec.Curve == "secp256k1" && k1Verify(pub, digest[:], r, sv)
+	}
+	if !ok {
+		return mismatch
+	}
+	return nil
+}
+
+// splitRS splits a PKCS#11 ECDSA signature, r and s concatenated.
+func splitRS(sig []byte) (r, s *big.Int) {
+	n := len(sig) / 2
+	return new(big.Int).SetBytes(sig[:n]), new(big.Int).SetBytes(sig[n:])
+}
