@@ -1,0 +1,159 @@
+package backup
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"filippo.io/age"
+	"filippo.io/age/agessh"
+	"filippo.io/age/armor"
+)
+
+// maxAgePlaintext bounds what DecryptAge reads: a typed share with its caption is far smaller.
+const maxAgePlaintext = 4096
+
+// PassphraseRecipient returns an age scrypt recipient for a custodian's passphrase, at age's
+// default work factor (2^18, about a second). It is the only recipient of its file.
+func PassphraseRecipient(passphrase string) (*age.ScryptRecipient, error) {
+	r, err := age.NewScryptRecipient(passphrase)
+	if err != nil {
+		return nil, errors.New("backup: the passphrase is empty\nhint: choose a passphrase for this share file")
+	}
+	return r, nil
+}
+
+// PassphraseIdentity returns the age scrypt identity that opens a file made for PassphraseRecipient.
+func PassphraseIdentity(passphrase string) (*age.ScryptIdentity, error) {
+	id, err := age.NewScryptIdentity(passphrase)
+	if err != nil {
+		return nil, errors.New("backup: the passphrase is empty\nhint: type the passphrase chosen for this share file")
+	}
+	return id, nil
+}
+
+// ParseRecipient reads a custodian's public key: an age recipient ("age1...", "age1pq1...") or an
+// SSH public key ("ssh-ed25519 ...", "ssh-rsa ...", as in authorized_keys).
+func ParseRecipient(s string) (age.Recipient, error) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "ssh-") {
+		r, err := agessh.ParseRecipient(s)
+		if err != nil {
+			return nil, fmt.Errorf("backup: not a usable SSH public key: %v\nhint: give an ssh-ed25519 or ssh-rsa key, one line as in authorized_keys", err)
+		}
+		return r, nil
+	}
+	rs, err := age.ParseRecipients(strings.NewReader(s))
+	if err != nil || len(rs) != 1 {
+		return nil, errors.New("backup: not an age or SSH public key\nhint: give one key: age1..., ssh-ed25519 ... or ssh-rsa ...")
+	}
+	return rs[0], nil
+}
+
+// ParseIdentity reads a custodian's private key to open their share file: an age identity file
+// (AGE-SECRET-KEY-1...) or an unencrypted OpenSSH private key.
+func ParseIdentity(data []byte) ([]age.Identity, error) {
+	if bytes.Contains(data, []byte("PRIVATE KEY-----")) {
+		id, err := agessh.ParseIdentity(data)
+		if err != nil {
+			return nil, errors.New("backup: cannot use this SSH private key\nhint: give an unencrypted ed25519 or RSA OpenSSH key, or decrypt the share file with the age tool")
+		}
+		return []age.Identity{id}, nil
+	}
+	ids, err := age.ParseIdentities(bytes.NewReader(data))
+	if err != nil {
+		return nil, errors.New("backup: not an age identity file or SSH private key")
+	}
+	return ids, nil
+}
+
+// EncryptAge returns the share's typed form, under a caption naming it, as an ASCII-armored age
+// file for the given recipients (a passphrase recipient must be alone).
+func (s Share) EncryptAge(recipients ...age.Recipient) ([]byte, error) {
+	if err := s.wellFormed(); err != nil {
+		return nil, err
+	}
+	if len(recipients) == 0 {
+		return nil, errors.New("backup: no recipient for the share file\nhint: give the custodian's passphrase or public key")
+	}
+	plain := []byte("# keyceremony backup " + s.String() + "\n")
+	plain = s.appendTyped(plain)
+	defer clear(plain)
+	var out bytes.Buffer
+	aw := armor.NewWriter(&out)
+	w, err := age.Encrypt(aw, recipients...)
+	if err != nil {
+		return nil, fmt.Errorf("backup: encrypt share %d: %v", s.Index, err)
+	}
+	if _, err := w.Write(plain); err != nil {
+		return nil, fmt.Errorf("backup: encrypt share %d: %v", s.Index, err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("backup: encrypt share %d: %v", s.Index, err)
+	}
+	if err := aw.Close(); err != nil {
+		return nil, fmt.Errorf("backup: encrypt share %d: %v", s.Index, err)
+	}
+	return out.Bytes(), nil
+}
+
+// DecryptAge opens a share file made by EncryptAge (armored or binary) and parses the share in
+// it. A wrong passphrase, or a file not made for the given key, is said plainly.
+func DecryptAge(data []byte, identities ...age.Identity) (Share, error) {
+	if len(identities) == 0 {
+		return Share{}, errors.New("backup: nothing to open the share file with\nhint: give the passphrase or the private key")
+	}
+	var src io.Reader = bytes.NewReader(data)
+	if bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte(armor.Header)) {
+		src = armor.NewReader(bytes.NewReader(data))
+	}
+	r, err := age.Decrypt(src, identities...)
+	if err != nil {
+		return Share{}, ageError(err, identities)
+	}
+	plain := make([]byte, 0, 512)
+	buf := make([]byte, 512)
+	defer func() { clear(plain); clear(buf) }()
+	for {
+		n, err := r.Read(buf)
+		if len(plain)+n > maxAgePlaintext {
+			return Share{}, errors.New("backup: the share file holds more than a share")
+		}
+		plain = append(plain, buf[:n]...)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return Share{}, errors.New("backup: the share file is damaged: its contents fail age's authentication\nhint: use another copy of the file")
+		}
+	}
+	return parseTyped(plain)
+}
+
+func ageError(err error, identities []age.Identity) error {
+	var nomatch *age.NoIdentityMatchError
+	if !errors.As(err, &nomatch) {
+		return fmt.Errorf("backup: not a readable share file: %v\nhint: give the .age file written for this custodian", err)
+	}
+	passphrase := false
+	for _, id := range identities {
+		if _, ok := id.(*age.ScryptIdentity); ok {
+			passphrase = true
+		}
+	}
+	scrypt := false
+	for _, t := range nomatch.StanzaTypes {
+		scrypt = scrypt || t == "scrypt"
+	}
+	switch {
+	case passphrase && scrypt:
+		return errors.New("backup: wrong passphrase for this share file\nhint: type it again, minding case and keyboard layout")
+	case passphrase:
+		return errors.New("backup: this share file is encrypted to a key, not a passphrase\nhint: give the custodian's private key")
+	case scrypt:
+		return errors.New("backup: this share file is encrypted to a passphrase, not a key\nhint: give the custodian's passphrase")
+	}
+	return errors.New("backup: this share file was not encrypted to the given key\nhint: give the private key of the custodian the file was made for")
+}

@@ -1,0 +1,278 @@
+package backup
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/vault/shamir"
+
+	"github.com/keyceremony/keyceremony/hsm"
+)
+
+// Options says how to split a backup key.
+type Options struct {
+	Threshold  int       // M: shares needed to restore, at least 2
+	Custodians []string  // one share per custodian, in this order; N = len(Custodians)
+	AllowLarge bool      // allow more than 16 custodians (never more than 255)
+	Replaces   string    // the set ID this set replaces, or ""; Reshare sets it
+	Created    time.Time // the manifest's creation time; zero means now
+}
+
+// check refuses each bad bound with its own message.
+func (o Options) check() error {
+	m, n := o.Threshold, len(o.Custodians)
+	switch {
+	case n == 0:
+		return errors.New("backup: no custodians\nhint: name at least 2 custodians, one share each")
+	case m < 2:
+		return fmt.Errorf("backup: threshold %d is too low: restoring must need at least 2 shares\nhint: choose a threshold from 2 to the number of custodians", m)
+	case n < m:
+		return fmt.Errorf("backup: threshold %d is more than the %d custodians\nhint: choose a threshold of at most %d, or name more custodians", m, n, n)
+	case n > maxShares:
+		return fmt.Errorf("backup: %d custodians is more than %d, the most shares over GF(2^8)\nhint: name at most %d custodians", n, maxShares, maxShares)
+	case n > defaultMaxShares && !o.AllowLarge:
+		return fmt.Errorf("backup: %d custodians is more than %d\nhint: name at most %d custodians, or allow a large quorum explicitly", n, defaultMaxShares, defaultMaxShares)
+	case o.Replaces != "" && !validSetID(o.Replaces):
+		return fmt.Errorf("backup: replaced set %q is not a set ID", o.Replaces)
+	}
+	return checkCustodians(o.Custodians)
+}
+
+// Backup is a new share set: the manifest and blob to store, the shares to hand out.
+type Backup struct {
+	Manifest Manifest
+	Blob     []byte  // AES-KWP(backup key, target key), RFC 5649; not secret
+	Shares   []Share // Shares[i] belongs to Manifest.Custodians[i]
+}
+
+// Zero clears every share.
+func (b *Backup) Zero() {
+	for i := range b.Shares {
+		b.Shares[i].Zero()
+	}
+}
+
+// Create backs up key: a 256-bit backup key from the token's RNG becomes a session key, wraps
+// key with CKM_AES_KEY_WRAP_PAD, and is split into one share per custodian, then zeroed and
+// destroyed. Before returning, the blob is opened once into a session object and checked.
+func Create(s *hsm.Session, key *hsm.Key, opts Options) (*Backup, error) {
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	id, err := s.Identify(key)
+	if err != nil {
+		return nil, fmt.Errorf("backup: identify key %q: %w", key.Label, err)
+	}
+	mk := ManifestKey{Label: key.Label, Spec: key.Spec.String(), KCV: id.KCV}
+	if !key.IsSecret() {
+		mk = ManifestKey{Label: key.Label, Spec: key.Spec.String(), Fingerprint: id.Fingerprint, PublicKey: id.PublicKeyDER}
+	}
+	if err := mk.validate(); err != nil {
+		return nil, err
+	}
+	return create(s, key, mk, opts)
+}
+
+func create(s *hsm.Session, key *hsm.Key, mk ManifestKey, opts Options) (*Backup, error) {
+	setID, err := newSetID()
+	if err != nil {
+		return nil, err
+	}
+	for setID == opts.Replaces {
+		if setID, err = newSetID(); err != nil {
+			return nil, err
+		}
+	}
+	raw := make([]byte, KeySize)
+	defer clear(raw)
+	if _, err := io.ReadFull(s.Rand(), raw); err != nil {
+		return nil, fmt.Errorf("backup: draw the backup key from the token's RNG: %w", err)
+	}
+	kcv := aesKCV(raw)
+	kek, err := importBackupKey(s, raw, kcv)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Destroy(kek)
+	blob, err := s.WrapKWP(kek, key)
+	if err != nil {
+		return nil, fmt.Errorf("backup: wrap key %q under the backup key: %w", key.Label, err)
+	}
+	// Prove the blob opens to the same key before anyone relies on it.
+	probe, err := unwrapChecked(s, kek, blob, mk, "keyceremony backup check "+setID, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Destroy(probe); err != nil {
+		return nil, fmt.Errorf("backup: destroy the session copy made to check the blob: %w", err)
+	}
+
+	n := len(opts.Custodians)
+	parts, err := shamir.Split(raw, n, opts.Threshold)
+	if err != nil {
+		return nil, fmt.Errorf("backup: split the backup key: %v", err)
+	}
+	sum := sha256.Sum256(blob)
+	created := opts.Created
+	if created.IsZero() {
+		created = time.Now()
+	}
+	b := &Backup{
+		Manifest: Manifest{
+			Format: ManifestFormat, SetID: setID, M: opts.Threshold, N: n,
+			Custodians: append([]string(nil), opts.Custodians...), Key: mk, BackupKeyKCV: kcv,
+			BlobSHA256: hex.EncodeToString(sum[:]), Replaces: opts.Replaces, Created: created.UTC().Truncate(time.Second),
+		},
+		Blob: blob,
+	}
+	for i, p := range parts {
+		sh := Share{SetID: setID, Index: i + 1, M: opts.Threshold, N: n, Custodian: opts.Custodians[i], Value: p}
+		b.Shares = append(b.Shares, sh)
+		b.Manifest.Commitments = append(b.Manifest.Commitments, commitment(setID, sh.Index, p))
+	}
+	if err := b.Manifest.Validate(); err != nil {
+		b.Zero()
+		return nil, err
+	}
+	return b, nil
+}
+
+// importBackupKey makes raw a session AES key (the caller clears raw) and checks the token's
+// KCV of it against kcv.
+func importBackupKey(s *hsm.Session, raw []byte, kcv string) (*hsm.Key, error) {
+	kek, err := s.ImportSessionAES(raw)
+	if err != nil {
+		return nil, fmt.Errorf("backup: import the backup key as a session key: %w", err)
+	}
+	id, err := s.Identify(kek)
+	if err == nil && !strings.EqualFold(id.KCV, kcv) {
+		err = errors.New("the token's KCV of the backup key differs from the one computed on the host")
+	}
+	if err != nil {
+		s.Destroy(kek)
+		return nil, fmt.Errorf("backup: check the backup key in the token: %w", err)
+	}
+	return kek, nil
+}
+
+// unwrapChecked opens blob under kek as a token or session object labelled label, with mk's
+// spec, and checks it is mk's key (KCV, or a proof of the private key against mk's public key).
+// A key that fails the check is destroyed.
+func unwrapChecked(s *hsm.Session, kek *hsm.Key, blob []byte, mk ManifestKey, label string, token bool) (*hsm.Key, error) {
+	spec, err := hsm.ParseKeySpec(mk.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("backup: manifest key spec: %w", err)
+	}
+	k, err := s.UnwrapKWP(kek, blob, label, spec, token)
+	if err != nil {
+		return nil, fmt.Errorf("backup: unwrap the backup blob: %w", err)
+	}
+	if err := checkKey(s, k, mk); err != nil {
+		s.Destroy(k)
+		return nil, err
+	}
+	return k, nil
+}
+
+func checkKey(s *hsm.Session, k *hsm.Key, mk ManifestKey) error {
+	if k.IsSecret() {
+		id, err := s.Identify(k)
+		if err != nil {
+			return fmt.Errorf("backup: identify the unwrapped key: %w", err)
+		}
+		if !strings.EqualFold(id.KCV, mk.KCV) {
+			return fmt.Errorf("backup: the unwrapped key's KCV %s differs from the manifest's %s for %q", id.KCV, mk.KCV, mk.Label)
+		}
+		return nil
+	}
+	if err := s.ProvePrivateKey(k, mk.PublicKey); err != nil {
+		return fmt.Errorf("backup: the unwrapped private key does not match the manifest's public key of %q: %w", mk.Label, err)
+	}
+	return nil
+}
+
+// specIsSecret reports whether a manifest key spec names a secret key.
+func specIsSecret(spec string) (bool, error) {
+	ks, err := hsm.ParseKeySpec(spec)
+	if err != nil {
+		return false, fmt.Errorf("backup: manifest key spec: %w", err)
+	}
+	k := hsm.Key{Spec: ks}
+	return k.IsSecret(), nil
+}
+
+// openBlob checks blob against m, rebuilds the backup key from c and imports it as a session
+// key; the host copy is cleared before it returns.
+func openBlob(s *hsm.Session, m *Manifest, blob []byte, c *Collector) (*hsm.Key, error) {
+	if err := m.checkBlob(blob); err != nil {
+		return nil, err
+	}
+	if c.m.SetID != m.SetID {
+		return nil, fmt.Errorf("backup: the shares were collected for set %s, not set %s", c.m.SetID, m.SetID)
+	}
+	raw, err := c.Combine()
+	if err != nil {
+		return nil, err
+	}
+	defer clear(raw)
+	return importBackupKey(s, raw, m.BackupKeyKCV)
+}
+
+// Restore rebuilds the backup key from the collected shares and unwraps the blob into the
+// session's token as a token key labelled label (the manifest's label when ""), with the
+// manifest's spec. The restored key must match the manifest: its KCV, or for a key pair a
+// signature checked against the recorded public key; otherwise it is destroyed. An existing
+// label is refused before anything else happens. The collector keeps its shares: call c.Zero
+// when done with them.
+func Restore(s *hsm.Session, m *Manifest, blob []byte, c *Collector, label string) (*hsm.Key, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	if label == "" {
+		label = m.Key.Label
+	}
+	exists, err := s.LabelExists(label)
+	if err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	if exists {
+		return nil, fmt.Errorf("backup: a key labelled %q already exists on token %q; nothing was restored\nhint: restore under another label, or into another token", label, s.Token().Label)
+	}
+	kek, err := openBlob(s, m, blob, c)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Destroy(kek)
+	return unwrapChecked(s, kek, blob, m.Key, label, true)
+}
+
+// Reshare makes a new share set for a new roster from a quorum of the old set: the blob is
+// opened into a session object (never a token object), checked, and backed up again under a new
+// backup key, so the old shares cannot open the new blob. The new manifest names the set it
+// replaces (opts.Replaces is set to m.SetID). The session object is destroyed before Reshare
+// returns; the collector keeps its shares until c.Zero.
+func Reshare(s *hsm.Session, m *Manifest, blob []byte, c *Collector, opts Options) (*Backup, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	opts.Replaces = m.SetID
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	kek, err := openBlob(s, m, blob, c)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Destroy(kek)
+	key, err := unwrapChecked(s, kek, blob, m.Key, "keyceremony reshare "+m.SetID, false)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Destroy(key)
+	return create(s, key, m.Key, opts)
+}

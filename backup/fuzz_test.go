@@ -1,0 +1,108 @@
+package backup
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+)
+
+// FuzzParseTyped: any text either fails with a "backup: " error or gives a well-formed share
+// whose typed form parses back to the same share.
+func FuzzParseTyped(f *testing.F) {
+	sh := fixedShare()
+	f.Add(sh.Typed())
+	f.Add(strings.ToLower(sh.Typed()))
+	f.Add(strings.Join(strings.Split(sh.Typed(), "\n")[:3], "\n"))
+	f.Add("1\n2\n3\n4\n")
+	f.Add("#\n\n\r\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		got, err := ParseTyped(text)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "backup: ") {
+				t.Fatalf("error without prefix: %v", err)
+			}
+			return
+		}
+		if err := got.wellFormed(); err != nil {
+			t.Fatalf("parsed share not well formed: %v", err)
+		}
+		again, err := ParseTyped(got.Typed())
+		if err != nil || again.SetID != got.SetID || again.Index != got.Index || again.M != got.M || again.N != got.N || !bytes.Equal(again.Value, got.Value) {
+			t.Fatalf("re-encoding changed the share: %v", err)
+		}
+	})
+}
+
+// FuzzCheckTypedLine: no line number or text makes CheckTypedLine panic, and it agrees with
+// ParseTyped on the lines of a valid share.
+func FuzzCheckTypedLine(f *testing.F) {
+	for i, l := range strings.Split(strings.TrimSuffix(fixedShare().Typed(), "\n"), "\n") {
+		f.Add(i+1, l)
+	}
+	f.Add(0, "")
+	f.Add(9, "ZZZZ")
+	f.Fuzz(func(t *testing.T, n int, line string) {
+		if err := CheckTypedLine(n, line); err != nil && !strings.HasPrefix(err.Error(), "backup: line ") {
+			t.Fatalf("unexpected error form: %v", err)
+		}
+	})
+}
+
+// FuzzDecryptAge: arbitrary files fail cleanly or decode to a well-formed share.
+func FuzzDecryptAge(f *testing.F) {
+	id, err := age.ParseX25519Identity("AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX")
+	if err != nil {
+		f.Fatal(err)
+	}
+	file, err := fixedShare().EncryptAge(id.Recipient())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(file)
+	f.Add(bytes.TrimSpace(file))
+	f.Add([]byte("age-encryption.org/v1\n-> X25519 AAAA\n--- AAAA\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sh, err := DecryptAge(data, id)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "backup: ") {
+				t.Fatalf("error without prefix: %v", err)
+			}
+			return
+		}
+		if err := sh.wellFormed(); err != nil {
+			t.Fatalf("decrypted share not well formed: %v", err)
+		}
+	})
+}
+
+// FuzzParseManifest: whatever parses, validates and marshals back to something that parses to
+// the same manifest.
+func FuzzParseManifest(f *testing.F) {
+	_, man, _ := fakeSet(f, newRand(f), 2, 3)
+	good, err := man.Marshal()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte("{}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := ParseManifest(data)
+		if err != nil {
+			return
+		}
+		out, err := m.Marshal()
+		if err != nil {
+			t.Fatalf("parsed manifest does not marshal: %v", err)
+		}
+		m2, err := ParseManifest(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out2, _ := m2.Marshal()
+		if !bytes.Equal(out, out2) {
+			t.Fatal("manifest not stable")
+		}
+	})
+}
