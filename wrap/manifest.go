@@ -24,14 +24,16 @@ const ManifestName = "manifest.json"
 // every file in it, so the connected side and auditors can check nothing changed on the way.
 type Manifest struct {
 	Format                 string            `json:"format"`
+	Target                 string            `json:"target,omitempty"`
 	Profile                string            `json:"profile"`
 	Algorithm              string            `json:"algorithm"`
 	WrappingKeySpec        string            `json:"wrapping_key_spec"`
 	WrappingKeyFingerprint string            `json:"wrapping_key_fingerprint"`
 	Strategy               string            `json:"strategy"`
 	StrategyReason         string            `json:"strategy_reason"`
+	Mechanisms             []string          `json:"mechanisms,omitempty"`
 	Key                    ManifestKey       `json:"key"`
-	ParametersValidTo      time.Time         `json:"parameters_valid_to"`
+	ParametersValidTo      time.Time         `json:"parameters_valid_to,omitzero"` // zero: the cloud states no expiry
 	AWS                    *ManifestAWS      `json:"aws,omitempty"`
 	Command                string            `json:"command"`
 	Files                  map[string]string `json:"files"`
@@ -55,7 +57,7 @@ type ManifestAWS struct {
 }
 
 // ReadManifest reads dir/manifest.json and checks the SHA-256 of every file it lists, naming the
-// first file that is missing or differs. It also refuses files in dir that the manifest does not list.
+// first file that is missing or differs. Files it does not list (upload receipts) are left alone.
 func ReadManifest(dir string) (*Manifest, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, ManifestName))
 	if errors.Is(err, fs.ErrNotExist) {

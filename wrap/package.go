@@ -1,0 +1,253 @@
+package wrap
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/atomicfile"
+	"github.com/keyceremony/keyceremony/internal/version"
+)
+
+// KeyInfo identifies the wrapped key in the manifest, and the token that wrapped it.
+type KeyInfo struct {
+	Label       string
+	Spec        hsm.KeySpec
+	KCV         string        // secret keys: 6 hex digits
+	Fingerprint string        // key pairs: "SHA256:<hex>" of the SubjectPublicKeyInfo
+	Token       hsm.TokenInfo // its model and firmware name the generator of an Azure .byok file
+}
+
+// Describe gathers a token key's KeyInfo.
+func Describe(s *hsm.Session, k *hsm.Key) (KeyInfo, error) {
+	id, err := s.Identify(k)
+	if err != nil {
+		return KeyInfo{}, fmt.Errorf("wrap: identify %q: %w", k.Label, err)
+	}
+	return KeyInfo{Label: k.Label, Spec: k.Spec, KCV: id.KCV, Fingerprint: id.Fingerprint, Token: s.Token()}, nil
+}
+
+// The files of import packages.
+const (
+	CommandName          = "import-command.txt"
+	AWSMaterialName      = "EncryptedKeyMaterial.bin"
+	AWSTokenName         = "ImportToken.bin"
+	GCPWrappedKeyName    = "wrapped-key.bin"
+	AzureBYOKName        = "KeyTransferPackage.byok"
+	VaultCiphertextName  = "ciphertext.b64"
+	OCIWrappedImportName = "wrapped-import-key.json"
+)
+
+type packageFile struct {
+	name string
+	data []byte
+}
+
+// WritePackage writes the import package of a wrapped key into outDir, which must not exist
+// yet: the cloud's files, import-command.txt with the exact CLI command, and manifest.json last,
+// listing the SHA-256 of every other file. Each file is written once (internal/atomicfile): to a
+// temporary name, synced and linked into place, so nothing is overwritten, and a crash leaves a
+// folder without manifest, which ReadManifest refuses.
+func WritePackage(outDir string, p *Params, key KeyInfo, res *Result, now time.Time) (*Manifest, error) {
+	files, command, err := p.packageFiles(key, res)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, packageFile{CommandName, []byte(command + "\n")})
+	m := &Manifest{
+		Format:                 ManifestFormat,
+		Target:                 p.Target.Name,
+		Profile:                p.Target.Profile,
+		Algorithm:              p.Algorithm,
+		WrappingKeySpec:        p.WrappingKeySpec,
+		WrappingKeyFingerprint: p.Fingerprint(),
+		Strategy:               res.Strategy,
+		StrategyReason:         res.Reason,
+		Mechanisms:             res.Mechanisms,
+		Key:                    ManifestKey{Label: key.Label, Spec: key.Spec.String(), KCV: key.KCV, Fingerprint: key.Fingerprint},
+		ParametersValidTo:      p.ValidTo.UTC(),
+		Command:                command,
+		Files:                  make(map[string]string, len(files)),
+		KeyceremonyVersion:     version.Version,
+		Created:                now.UTC().Truncate(time.Second),
+	}
+	if p.Target.Profile == ProfileAWS {
+		m.AWS = &ManifestAWS{KeyID: p.keyID, ExpirationModel: p.Target.ExpirationModel}
+		if !p.materialTo.IsZero() {
+			v := p.materialTo
+			m.AWS.ValidTo = &v
+		}
+	}
+	for _, f := range files {
+		sum := sha256.Sum256(f.data)
+		m.Files[f.name] = hex.EncodeToString(sum[:])
+	}
+	manifest, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("wrap: %w", err)
+	}
+	files = append(files, packageFile{ManifestName, append(manifest, '\n')})
+
+	if err := os.MkdirAll(filepath.Dir(outDir), 0o755); err != nil {
+		return nil, fmt.Errorf("wrap: %w", err)
+	}
+	if err := os.Mkdir(outDir, 0o755); errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("wrap: %s already exists\nhint: import packages are written once; give a new output folder or move the old one away", outDir)
+	} else if err != nil {
+		return nil, fmt.Errorf("wrap: %w", err)
+	}
+	for _, f := range files {
+		if err := atomicfile.WriteOnce(filepath.Join(outDir, f.name), f.data, 0o644); err != nil {
+			return nil, fmt.Errorf("wrap: %w", err)
+		}
+	}
+	if err := atomicfile.SyncDir(filepath.Dir(outDir)); err != nil {
+		return nil, fmt.Errorf("wrap: %w", err)
+	}
+	return m, nil
+}
+
+// packageFiles builds the cloud's files and the command that uploads them, run from inside the
+// package folder.
+func (p *Params) packageFiles(key KeyInfo, res *Result) ([]packageFile, string, error) {
+	t := &p.Target
+	keyAlg, err := p.keyAlgorithm(key.Spec)
+	if err != nil {
+		return nil, "", err
+	}
+	switch t.Profile {
+	case ProfileAWS:
+		args := []string{"aws", "kms", "import-key-material"}
+		if region := awsRegion(p.keyID); region != "" {
+			args = append(args, "--region", region)
+		}
+		args = append(args, "--key-id", p.keyID,
+			"--encrypted-key-material", "fileb://"+AWSMaterialName,
+			"--import-token", "fileb://"+AWSTokenName,
+			"--expiration-model", t.ExpirationModel)
+		if !p.materialTo.IsZero() {
+			args = append(args, "--valid-to", p.materialTo.Format(time.RFC3339))
+		}
+		return []packageFile{{AWSMaterialName, res.Blob}, {AWSTokenName, p.importToken}}, shellJoin(args), nil
+	case ProfileGCP:
+		j := p.job
+		return []packageFile{{GCPWrappedKeyName, res.Blob}}, shellJoin([]string{
+			"gcloud", "kms", "keys", "versions", "import",
+			"--project=" + j.project, "--location=" + j.location, "--keyring=" + j.keyRing,
+			"--key=" + t.KeyName, "--import-job=" + j.jobID, "--algorithm=" + keyAlg,
+			"--wrapped-key-file=" + GCPWrappedKeyName,
+		}), nil
+	case ProfileAzure:
+		byok, err := json.MarshalIndent(azureBYOK{
+			SchemaVersion: "1.0.0",
+			Header:        azureHeader{KID: t.KID, Alg: "dir", Enc: azureMethod.name},
+			Ciphertext:    base64.RawURLEncoding.EncodeToString(res.Blob),
+			Generator:     generator(key.Token),
+		}, "", "  ")
+		if err != nil {
+			return nil, "", fmt.Errorf("wrap: %w", err)
+		}
+		vaultFlag := "--vault-name"
+		if p.managed {
+			vaultFlag = "--hsm-name"
+		}
+		// az keyvault key import appends -HSM to --kty itself (azure-cli keyvault custom.py,
+		// import_key), so it takes RSA, EC or oct here.
+		args := []string{"az", "keyvault", "key", "import", vaultFlag, p.kekVault, "--name", t.KeyName,
+			"--byok-file", AzureBYOKName}
+		switch key.Spec.Type {
+		case hsm.EC:
+			curve := key.Spec.Curve
+			if curve == "secp256k1" {
+				curve = "P-256K"
+			}
+			args = append(args, "--kty", "EC", "--curve", curve)
+		case hsm.AES:
+			args = append(args, "--kty", "oct")
+		default:
+			args = append(args, "--kty", "RSA")
+		}
+		return []packageFile{{AzureBYOKName, append(byok, '\n')}}, shellJoin(args), nil
+	case ProfileVault:
+		mount := t.Mount
+		if mount == "" {
+			mount = "transit"
+		}
+		return []packageFile{{VaultCiphertextName, []byte(base64.StdEncoding.EncodeToString(res.Blob))}}, shellJoin([]string{
+			"vault", "write", mount + "/keys/" + t.KeyName + "/import",
+			"ciphertext=@" + VaultCiphertextName,
+			"hash_function=" + strings.TrimPrefix(p.Algorithm, "hash_function="),
+			"type=" + keyAlg,
+		}), nil
+	default: // oci
+		wrapped, err := json.MarshalIndent(struct {
+			KeyMaterial       string `json:"keyMaterial"`
+			WrappingAlgorithm string `json:"wrappingAlgorithm"`
+		}{base64.StdEncoding.EncodeToString(res.Blob), p.Algorithm}, "", "  ")
+		if err != nil {
+			return nil, "", fmt.Errorf("wrap: %w", err)
+		}
+		// OCI key shapes give lengths in bytes.
+		shape := fmt.Sprintf(`{"algorithm":"%s","length":%d}`, strings.ToUpper(string(key.Spec.Type)), key.Spec.Bits/8)
+		return []packageFile{{OCIWrappedImportName, append(wrapped, '\n')}}, shellJoin([]string{
+			"oci", "kms", "management", "key", "import",
+			"--endpoint", t.Endpoint, "--compartment-id", t.CompartmentID, "--display-name", t.KeyName,
+			"--key-shape", shape, "--wrapped-import-key", "file://" + OCIWrappedImportName,
+			"--protection-mode", "HSM",
+		}), nil
+	}
+}
+
+// azureBYOK is the .byok file of the Azure BYOK specification, fields in its order.
+type azureBYOK struct {
+	SchemaVersion string      `json:"schema_version"`
+	Header        azureHeader `json:"header"`
+	Ciphertext    string      `json:"ciphertext"`
+	Generator     string      `json:"generator"`
+}
+
+type azureHeader struct {
+	KID string `json:"kid"`
+	Alg string `json:"alg"`
+	Enc string `json:"enc"`
+}
+
+// generator names the BYOK tool and the source HSM, as the Azure specification asks.
+func generator(tok hsm.TokenInfo) string {
+	hsmName := strings.TrimSpace(tok.Manufacturer + " " + tok.Model)
+	return fmt.Sprintf("keyceremony %s; source HSM %s, firmware %s", version.Version, hsmName, tok.Firmware)
+}
+
+// awsRegion is the region of a key ARN (arn:PARTITION:kms:REGION:ACCOUNT:key/ID), or "".
+func awsRegion(keyID string) string {
+	parts := strings.Split(keyID, ":")
+	if len(parts) == 6 && parts[0] == "arn" && parts[2] == "kms" {
+		return parts[3]
+	}
+	return ""
+}
+
+var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_./:=@%+,-]+$`)
+
+// shellJoin joins a command line, single-quoting the arguments a POSIX shell would split or expand.
+func shellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if shellSafe.MatchString(a) {
+			q[i] = a
+		} else {
+			q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(q, " ")
+}

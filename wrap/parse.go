@@ -1,0 +1,241 @@
+package wrap
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The parsers below read what each cloud's CLI prints. They return plain errors; Load adds the
+// target and the file name.
+
+// awsParams is the JSON of aws kms get-parameters-for-import --output json.
+type awsParams struct {
+	keyID        string
+	importToken  []byte
+	publicKeyDER []byte
+	pub          any
+	validTo      time.Time
+}
+
+func parseAWSParams(b []byte) (awsParams, error) {
+	var j struct {
+		KeyID             string          `json:"KeyId"`
+		ImportToken       string          `json:"ImportToken"`
+		PublicKey         string          `json:"PublicKey"`
+		ParametersValidTo json.RawMessage `json:"ParametersValidTo"`
+	}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return awsParams{}, err
+	}
+	var a awsParams
+	var missing []string
+	for _, f := range []struct {
+		name  string
+		empty bool
+	}{{"KeyId", j.KeyID == ""}, {"ImportToken", j.ImportToken == ""}, {"PublicKey", j.PublicKey == ""}, {"ParametersValidTo", len(j.ParametersValidTo) == 0}} {
+		if f.empty {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return a, fmt.Errorf("%s missing", strings.Join(missing, ", "))
+	}
+	a.keyID = j.KeyID
+	var err error
+	if a.importToken, err = base64.StdEncoding.DecodeString(j.ImportToken); err != nil || len(a.importToken) > 6144 {
+		return a, errors.New("ImportToken is not the base64 of an import token")
+	}
+	der, err := base64.StdEncoding.DecodeString(j.PublicKey)
+	if err != nil {
+		return a, errors.New("PublicKey is not base64")
+	}
+	if a.pub, a.publicKeyDER, err = parsePublicKey(der); err != nil {
+		return a, fmt.Errorf("PublicKey: %v", err)
+	}
+	if a.validTo, err = parseAWSTime(j.ParametersValidTo); err != nil {
+		return a, fmt.Errorf("ParametersValidTo: %v", err)
+	}
+	return a, nil
+}
+
+// parseAWSTime reads a timestamp as the AWS CLI prints it: epoch seconds (CLI v1, or
+// cli_timestamp_format = none) or ISO 8601 (CLI v2's default).
+func parseAWSTime(raw json.RawMessage) (time.Time, error) {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("%q is not an ISO 8601 time", s)
+		}
+		return t.UTC(), nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return time.Time{}, errors.New("neither a time nor epoch seconds")
+	}
+	f, err := strconv.ParseFloat(n.String(), 64)
+	if err != nil || f <= 0 || f > 1e11 || math.IsNaN(f) {
+		return time.Time{}, fmt.Errorf("%s is not epoch seconds", n)
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(math.Round(frac*1e3))*1e6).UTC(), nil
+}
+
+// gcpJob is the JSON of gcloud kms import-jobs describe --format=json.
+type gcpJob struct {
+	name, project, location, keyRing, jobID string
+	importMethod, protectionLevel, state    string
+	expireTime                              time.Time
+	publicKeyDER                            []byte
+	pub                                     any
+}
+
+func parseGCPJob(b []byte) (gcpJob, error) {
+	var j struct {
+		Name            string `json:"name"`
+		ImportMethod    string `json:"importMethod"`
+		ProtectionLevel string `json:"protectionLevel"`
+		State           string `json:"state"`
+		ExpireTime      string `json:"expireTime"`
+		PublicKey       struct {
+			PEM string `json:"pem"`
+		} `json:"publicKey"`
+	}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return gcpJob{}, err
+	}
+	g := gcpJob{name: j.Name, importMethod: j.ImportMethod, protectionLevel: j.ProtectionLevel, state: j.State}
+	m := gcpJobName.FindStringSubmatch(j.Name)
+	if m == nil {
+		return g, fmt.Errorf("name %q is not an import job (projects/P/locations/L/keyRings/R/importJobs/J)", j.Name)
+	}
+	g.project, g.location, g.keyRing, g.jobID = m[1], m[2], m[3], m[4]
+	if j.ImportMethod == "" || j.State == "" {
+		return g, errors.New("importMethod or state missing")
+	}
+	if j.ExpireTime != "" {
+		t, err := time.Parse(time.RFC3339Nano, j.ExpireTime)
+		if err != nil {
+			return g, fmt.Errorf("expireTime %q is not an RFC 3339 time", j.ExpireTime)
+		}
+		g.expireTime = t.UTC()
+	}
+	// A job still in PENDING_GENERATION has no public key yet; Validate reports its state.
+	if j.PublicKey.PEM == "" {
+		if j.State == "ACTIVE" {
+			return g, errors.New("publicKey.pem missing")
+		}
+		return g, nil
+	}
+	var err error
+	if g.pub, g.publicKeyDER, err = parsePublicKey([]byte(j.PublicKey.PEM)); err != nil {
+		return g, fmt.Errorf("publicKey.pem: %v", err)
+	}
+	return g, nil
+}
+
+// parseVaultWrappingKey reads vault read -format=json transit/wrapping_key (or the API's
+// response, which has the same data.public_key).
+func parseVaultWrappingKey(b []byte) (any, []byte, error) {
+	var j struct {
+		Data struct {
+			PublicKey string `json:"public_key"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return nil, nil, err
+	}
+	if j.Data.PublicKey == "" {
+		return nil, nil, errors.New("data.public_key missing")
+	}
+	pub, der, err := parsePublicKey([]byte(j.Data.PublicKey))
+	if err != nil {
+		return nil, nil, fmt.Errorf("data.public_key: %v", err)
+	}
+	return pub, der, nil
+}
+
+// parseOCIWrappingKey reads oci kms management wrapping-key get (data."public-key",
+// data."lifecycle-state"), or the bare PEM of the wrapping key; state is empty for a PEM.
+func parseOCIWrappingKey(b []byte) (pub any, der []byte, state string, err error) {
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] != '{' {
+		pub, der, err = parsePublicKey(b)
+		return pub, der, "", err
+	}
+	var j struct {
+		Data struct {
+			PublicKey      string `json:"public-key"`
+			LifecycleState string `json:"lifecycle-state"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return nil, nil, "", err
+	}
+	if j.Data.PublicKey == "" {
+		return nil, nil, "", errors.New(`data."public-key" missing`)
+	}
+	if pub, der, err = parsePublicKey([]byte(j.Data.PublicKey)); err != nil {
+		return nil, nil, "", fmt.Errorf(`data."public-key": %v`, err)
+	}
+	return pub, der, j.Data.LifecycleState, nil
+}
+
+// parsePublicKey reads a SubjectPublicKeyInfo as PEM ("PUBLIC KEY"), DER or base64 of DER. A PEM
+// "RSA PUBLIC KEY" (PKCS#1) is accepted too and re-encoded as SubjectPublicKeyInfo.
+func parsePublicKey(b []byte) (any, []byte, error) {
+	if blk, rest := pem.Decode(b); blk != nil {
+		if len(bytes.TrimSpace(rest)) > 0 {
+			return nil, nil, errors.New("more than one PEM block")
+		}
+		switch blk.Type {
+		case "PUBLIC KEY":
+			b = blk.Bytes
+		case "RSA PUBLIC KEY":
+			k, err := x509.ParsePKCS1PublicKey(blk.Bytes)
+			if err != nil {
+				return nil, nil, err
+			}
+			der, err := x509.MarshalPKIXPublicKey(k)
+			return k, der, err
+		default:
+			return nil, nil, fmt.Errorf("PEM block is %q, not PUBLIC KEY", blk.Type)
+		}
+	} else if bytes.Contains(b, []byte("-----BEGIN")) {
+		return nil, nil, errors.New("malformed PEM")
+	} else if d, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(b))); err == nil && len(d) > 0 {
+		b = d
+	}
+	pub, err := x509.ParsePKIXPublicKey(b)
+	if err != nil {
+		return nil, nil, errors.New("not a SubjectPublicKeyInfo")
+	}
+	return pub, bytes.Clone(b), nil
+}
+
+// keySpecName names a public key the way AWS names wrapping key specs: RSA_4096.
+func keySpecName(pub any) string {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		return fmt.Sprintf("RSA_%d", k.N.BitLen())
+	case *ecdsa.PublicKey:
+		return "EC_" + k.Curve.Params().Name
+	case ed25519.PublicKey:
+		return "ED25519"
+	case nil:
+		return ""
+	default:
+		return fmt.Sprintf("%T", pub)
+	}
+}
