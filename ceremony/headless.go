@@ -1,0 +1,77 @@
+package ceremony
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Headless answers the engine without a person: for automation and rehearsals (`run --yes`).
+// Confirmations are accepted and logged, secrets come from Secrets, shares can only be handed out
+// as age files (a typed share needs a custodian at the screen), and the verification round opens
+// those files with the identities given to the engine.
+type Headless struct {
+	// Secrets returns the secret for a purpose ("user-pin", "passphrase:N"); the engine zeroes it.
+	Secrets func(purpose string) ([]byte, error)
+	// Log receives one line per step, record and notice.
+	Log io.Writer
+	// ShareFiles are entered in order when a quorum is asked for shares (restore, re-share):
+	// age files, or text files holding a typed share.
+	ShareFiles []string
+
+	files map[string]string // custodian name -> share file handed out
+}
+
+func (h *Headless) Script(steps []Step, current int) {
+	if s := steps[current]; s.Status == Running {
+		fmt.Fprintf(h.Log, "step %d/%d: %s\n", current+1, len(steps), s.Title)
+	}
+}
+
+func (h *Headless) Record(summary string) { fmt.Fprintf(h.Log, "  recorded: %s\n", summary) }
+
+func (h *Headless) Notice(text string) { fmt.Fprintf(h.Log, "  notice: %s\n", text) }
+
+func (h *Headless) Busy(title string) func() { return func() {} }
+
+func (h *Headless) Secret(r SecretRequest) ([]byte, error) {
+	if h.Secrets == nil {
+		return nil, fmt.Errorf("%s is needed and this run is headless\nhint: pass --pin-env NAME or --pin-file PATH", r.Prompt)
+	}
+	return h.Secrets(r.Purpose)
+}
+
+func (h *Headless) Confirm(r ConfirmRequest) error {
+	fmt.Fprintf(h.Log, "  confirmed by --yes: %s\n", strings.ReplaceAll(r.Detail, "\n", " "))
+	return nil
+}
+
+func (h *Headless) ShowShare(s ShareHandout) error {
+	if s.File == "" {
+		return fmt.Errorf("custodian %s's share is typed; a headless run cannot hand it out\nhint: use delivery age-recipient for headless runs, or run on a terminal without --yes", s.Custodian.Name)
+	}
+	if h.files == nil {
+		h.files = map[string]string{}
+	}
+	h.files[s.Custodian.Name] = s.File
+	fmt.Fprintf(h.Log, "  share %d of %d for %s written to %s\n", s.Index, s.N, s.Custodian.Name, s.File)
+	return nil
+}
+
+func (h *Headless) EnterShare(r ShareRequest) (string, error) {
+	if r.LastError != "" {
+		fmt.Fprintf(h.Log, "  share refused: %s\n", r.LastError)
+	}
+	if f, ok := h.files[r.Custodian.Name]; ok && r.Custodian.Name != "" {
+		if r.LastError != "" {
+			return "", fmt.Errorf("%s's share file was refused: %s", r.Custodian.Name, r.LastError)
+		}
+		return "file:" + f, nil
+	}
+	if len(h.ShareFiles) == 0 {
+		return "", fmt.Errorf("another share is needed (%s) and no more share files were given\nhint: pass one --share FILE per quorum member", r.Progress)
+	}
+	f := h.ShareFiles[0]
+	h.ShareFiles = h.ShareFiles[1:]
+	return "file:" + f, nil
+}

@@ -1,0 +1,88 @@
+package ceremony
+
+import (
+	"github.com/keyceremony/keyceremony/backup"
+)
+
+// Actor is a person acting in a role, as the plan names them.
+type Actor struct {
+	Role string `yaml:"role" json:"role"`
+	Name string `yaml:"name" json:"name"`
+}
+
+// Status is where a step of the script stands.
+type Status int
+
+const (
+	Pending Status = iota
+	Running
+	Done
+	Failed
+)
+
+func (s Status) String() string {
+	return [...]string{"pending", "running", "done", "failed"}[s]
+}
+
+// Step is one numbered step of the ceremony script, as `plan check` prints it and the runner shows it.
+type Step struct {
+	ID           string // stable id recorded in the transcript, e.g. "generate-key"
+	Title        string // short, e.g. "Generate the AES-256 key in the HSM"
+	Actor        Actor  // who must act
+	Instructions string // plain words: what to do and what to confirm
+	Status       Status
+}
+
+// SecretRequest asks for a PIN or passphrase; the answer is never echoed.
+type SecretRequest struct {
+	Actor  Actor
+	Prompt string // e.g. "User PIN of token rehearsal"
+	// Purpose names the secret for automation: "user-pin", "so-pin" or "passphrase:<custodian index>".
+	Purpose string
+}
+
+// ConfirmRequest asks a person to confirm a fact before the ceremony goes on.
+type ConfirmRequest struct {
+	Actor  Actor
+	Prompt string // the question
+	Detail string // what is shown, e.g. the full fingerprint and where to read it
+	// Expect, when set, is what the person must type back (a two-person check: a witness
+	// types the first characters of a fingerprint read aloud). Case and spaces do not matter.
+	Expect string
+}
+
+// ShareHandout gives one share to its custodian, alone at the screen.
+type ShareHandout struct {
+	Custodian Actor
+	Index, N  int
+	Share     backup.Share
+	// File is set when the share was delivered as a file (age); the UI says where it is
+	// instead of showing the share.
+	File string
+}
+
+// ShareRequest asks a custodian for a share: typed back, or read from an age file.
+type ShareRequest struct {
+	Custodian Actor  // empty Name when any quorum member may answer (restore)
+	Progress  string // e.g. "2 of 3 shares accepted"
+	LastError string // why the previous attempt was refused, shown above the prompt
+}
+
+// Interaction is what the engine needs from a person. The TUI, line mode and headless mode
+// each implement it; the engine holds all ceremony logic and calls these in order from one
+// goroutine. Any method may return ErrAborted when the operator stops the ceremony.
+type Interaction interface {
+	// Script is called with all steps whenever one changes status; current indexes the running step.
+	Script(steps []Step, current int)
+	// Record is called after each transcript event is written, with a one-line summary.
+	Record(summary string)
+	// Notice shows a warning or information the operator must see; it does not wait.
+	Notice(text string)
+	// Busy marks a slow operation (RSA generation); the returned func ends it.
+	Busy(title string) (done func())
+	Secret(SecretRequest) ([]byte, error)
+	Confirm(ConfirmRequest) error
+	ShowShare(ShareHandout) error
+	// EnterShare returns the share as typed text or, for an age file, the file's path prefixed by "file:".
+	EnterShare(ShareRequest) (string, error)
+}

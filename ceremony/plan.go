@@ -1,0 +1,421 @@
+package ceremony
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/wrap"
+)
+
+// Kinds of ceremony a plan can describe.
+const (
+	KindGenerate = "generate" // make a key in the HSM, back it up, wrap it for the targets
+	KindRestore  = "restore"  // a quorum restores a backed-up key into a token
+	KindReshare  = "reshare"  // a quorum opens a backup and issues a new share set for a new roster
+	KindRewrap   = "rewrap"   // wrap a key already in the token for more targets
+)
+
+// Roles a participant may hold. Custodians are named in the backup section.
+const (
+	RoleAdministrator   = "administrator"
+	RoleSecurityOfficer = "security-officer"
+	RoleWitness         = "witness"
+	RoleCustodian       = "custodian"
+)
+
+// Share deliveries.
+const (
+	DeliveryTyped         = "typed"          // shown on the screen as text and QR; the custodian copies it
+	DeliveryAgePassphrase = "age-passphrase" // an age file encrypted to a passphrase the custodian types
+	DeliveryAgeRecipient  = "age-recipient"  // an age file encrypted to the custodian's age or SSH public key
+)
+
+// Plan is one reviewable ceremony plan. It never holds a PIN or passphrase: those come from the
+// terminal or, for automation, from an environment variable or file named on the command line.
+type Plan struct {
+	Version      int           `yaml:"version"`
+	Kind         string        `yaml:"kind"`
+	Ceremony     string        `yaml:"ceremony"`
+	Token        TokenPlan     `yaml:"token"`
+	Key          KeyPlan       `yaml:"key"`
+	Participants []Actor       `yaml:"participants"`
+	Backup       *BackupPlan   `yaml:"backup"`
+	Restore      *RestorePlan  `yaml:"restore"`
+	Targets      []wrap.Target `yaml:"targets"`
+	Output       string        `yaml:"output"`
+
+	// dir is the folder of the plan file; relative paths in the plan are relative to it.
+	dir string
+	// raw is the plan file's bytes, copied into the output folder; sum is their SHA-256.
+	raw []byte
+	sum string
+	// spec is Key.Type parsed.
+	spec hsm.KeySpec
+}
+
+// TokenPlan names the PKCS#11 module and the token in it.
+type TokenPlan struct {
+	Module string `yaml:"module"`
+	Token  string `yaml:"token"` // label or RFC 7512 pkcs11: URI
+}
+
+// KeyPlan names the target key.
+type KeyPlan struct {
+	Label string `yaml:"label"`
+	Type  string `yaml:"type"` // e.g. AES-256, HMAC-256, RSA-3072, EC-P256
+}
+
+// BackupPlan says how the key is backed up: M of the custodians, in share order.
+type BackupPlan struct {
+	Threshold  int             `yaml:"threshold"`
+	AllowLarge bool            `yaml:"allow_large"`
+	Custodians []CustodianPlan `yaml:"custodians"`
+}
+
+// CustodianPlan is one share holder and how their share reaches them.
+type CustodianPlan struct {
+	Name      string `yaml:"name"`
+	Delivery  string `yaml:"delivery"`
+	Recipient string `yaml:"recipient"` // age1... or ssh-ed25519/ssh-rsa public key, for age-recipient
+}
+
+// RestorePlan names the backup a restore or re-share opens.
+type RestorePlan struct {
+	Manifest string `yaml:"manifest"`
+	Blob     string `yaml:"blob"`
+}
+
+var ceremonyID = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+
+// LoadPlan reads and strictly decodes a plan file: an unknown or misspelt key is an error naming
+// its line. It checks the plan's own consistency; Check goes on to the files and the token.
+func LoadPlan(path string) (*Plan, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("plan %s does not exist\nhint: give the path of the ceremony plan (YAML)", path)
+		}
+		return nil, err
+	}
+	return ParsePlan(raw, filepath.Dir(path))
+}
+
+// ParsePlan decodes plan bytes; dir is where relative paths start.
+func ParsePlan(raw []byte, dir string) (*Plan, error) {
+	var p Plan
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&p); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("the plan is empty\nhint: see testdata/plans for examples")
+		}
+		return nil, decodeError(err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, errors.New("plan: more than one YAML document in the plan\nhint: a plan is one document; remove the extra '---'")
+	}
+	sum := sha256.Sum256(raw)
+	p.sum = hex.EncodeToString(sum[:])
+	p.raw = raw
+	p.dir = dir
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// SHA256 is the hex SHA-256 of the plan file.
+func (p *Plan) SHA256() string { return p.sum }
+
+// KeySpec is the planned key's type.
+func (p *Plan) KeySpec() hsm.KeySpec { return p.spec }
+
+// Path resolves a path written in the plan.
+func (p *Plan) Path(rel string) string {
+	if rel == "" || filepath.IsAbs(rel) {
+		return rel
+	}
+	return filepath.Join(p.dir, rel)
+}
+
+// OutputDir is the resolved output folder.
+func (p *Plan) OutputDir() string { return p.Path(p.Output) }
+
+func planErr(format string, args ...any) error {
+	return fmt.Errorf("plan: "+format, args...)
+}
+
+// validate checks what the plan says about itself, before any file or token is looked at.
+func (p *Plan) validate() error {
+	if p.Version != 1 {
+		return planErr("version is %d, want 1\nhint: add 'version: 1' at the top of the plan", p.Version)
+	}
+	switch p.Kind {
+	case KindGenerate, KindRestore, KindReshare, KindRewrap:
+	case "":
+		return planErr("kind is missing\nhint: set kind to generate, restore, reshare or rewrap")
+	default:
+		return planErr("kind %q is unknown\nhint: set kind to generate, restore, reshare or rewrap", p.Kind)
+	}
+	if !ceremonyID.MatchString(p.Ceremony) {
+		return planErr("ceremony %q is not a valid id\nhint: use lowercase letters, digits, '.', '_' and '-', up to 63 characters, e.g. acme-root-2026", p.Ceremony)
+	}
+	if p.Token.Module == "" {
+		return planErr("token.module is missing\nhint: give the PKCS#11 module path, e.g. /usr/lib/softhsm/libsofthsm2.so")
+	}
+	if p.Token.Token == "" {
+		return planErr("token.token is missing\nhint: give the token label or a pkcs11: URI")
+	}
+	if strings.Contains(strings.ToLower(p.Token.Token), "pin-value") || strings.Contains(strings.ToLower(p.Token.Token), "pin-source") {
+		return planErr("token.token carries a PIN; PINs never go in a plan\nhint: remove pin-value/pin-source; the PIN is asked at the terminal or read from --pin-env/--pin-file")
+	}
+	if p.Key.Label == "" {
+		return planErr("key.label is missing\nhint: name the key, e.g. acme-data-2026")
+	}
+	if p.Kind != KindReshare {
+		if p.Key.Type == "" {
+			return planErr("key.type is missing\nhint: one of AES-128, AES-256, HMAC-224..HMAC-512, RSA-2048, RSA-3072, RSA-4096, EC-P256, EC-P384, EC-P521, EC-secp256k1")
+		}
+		spec, err := hsm.ParseKeySpec(p.Key.Type)
+		if err != nil {
+			return planErr("key.type: %v", err)
+		}
+		p.spec = spec
+	}
+	if p.Output == "" {
+		return planErr("output is missing\nhint: name a folder that does not exist yet; the ceremony creates it")
+	}
+	if err := p.validateParticipants(); err != nil {
+		return err
+	}
+	switch p.Kind {
+	case KindGenerate:
+		if p.Backup == nil {
+			return planErr("a generate ceremony needs a backup section\nhint: a key nobody can restore is a key you will lose; add backup: threshold and custodians")
+		}
+		if p.Restore != nil {
+			return planErr("a generate ceremony has no restore section\nhint: remove it, or set kind: restore")
+		}
+	case KindRestore:
+		if p.Restore == nil {
+			return planErr("a restore ceremony needs a restore section naming the backup manifest and blob")
+		}
+		if p.Backup != nil {
+			return planErr("a restore ceremony has no backup section\nhint: to issue new shares use kind: reshare")
+		}
+	case KindReshare:
+		if p.Restore == nil || p.Backup == nil {
+			return planErr("a reshare ceremony needs a restore section (the old backup) and a backup section (the new roster)")
+		}
+		if len(p.Targets) > 0 {
+			return planErr("a reshare ceremony wraps no targets\nhint: remove targets, or run a rewrap ceremony afterwards")
+		}
+	case KindRewrap:
+		if len(p.Targets) == 0 {
+			return planErr("a rewrap ceremony needs at least one target")
+		}
+		if p.Backup != nil || p.Restore != nil {
+			return planErr("a rewrap ceremony has no backup or restore section\nhint: it wraps a key already in the token")
+		}
+	}
+	if p.Restore != nil {
+		if p.Restore.Manifest == "" || p.Restore.Blob == "" {
+			return planErr("restore needs both manifest and blob\nhint: they are in the backup folder of the ceremony that made the backup")
+		}
+	}
+	if p.Backup != nil {
+		if err := p.validateBackup(); err != nil {
+			return err
+		}
+	}
+	names := map[string]bool{}
+	for i, t := range p.Targets {
+		if t.Name == "" {
+			return planErr("targets[%d] has no name\nhint: name each target, e.g. aws-prod", i)
+		}
+		if names[t.Name] {
+			return planErr("two targets are named %q\nhint: give each target its own name; it becomes a folder", t.Name)
+		}
+		if !ceremonyID.MatchString(t.Name) {
+			return planErr("target name %q is not a valid folder name\nhint: use lowercase letters, digits, '.', '_' and '-'", t.Name)
+		}
+		names[t.Name] = true
+	}
+	return nil
+}
+
+func (p *Plan) validateParticipants() error {
+	has := map[string]bool{}
+	seen := map[string]bool{}
+	for _, a := range p.Participants {
+		switch a.Role {
+		case RoleAdministrator, RoleSecurityOfficer, RoleWitness:
+		case RoleCustodian:
+			return planErr("participant %q: custodians are named in the backup section, not as participants", a.Name)
+		default:
+			return planErr("participant %q has role %q\nhint: roles are administrator, security-officer and witness", a.Name, a.Role)
+		}
+		if strings.TrimSpace(a.Name) == "" {
+			return planErr("a participant with role %s has no name", a.Role)
+		}
+		key := a.Role + "/" + a.Name
+		if seen[key] {
+			return planErr("participant %q is listed twice as %s", a.Name, a.Role)
+		}
+		seen[key] = true
+		has[a.Role] = true
+	}
+	if !has[RoleAdministrator] {
+		return planErr("no ceremony administrator among the participants\nhint: add a participant with role: administrator")
+	}
+	if !has[RoleWitness] {
+		return planErr("no witness among the participants\nhint: a ceremony needs at least one witness to check what the screen shows")
+	}
+	return nil
+}
+
+func (p *Plan) validateBackup() error {
+	b := p.Backup
+	n := len(b.Custodians)
+	limit := 16
+	if b.AllowLarge {
+		limit = 255
+	}
+	switch {
+	case b.Threshold < 2:
+		return planErr("backup.threshold is %d; at least 2 custodians must be needed to restore\nhint: set threshold to 2 or more", b.Threshold)
+	case n < b.Threshold:
+		return planErr("backup.threshold is %d but only %d custodians are named\nhint: name at least as many custodians as the threshold", b.Threshold, n)
+	case n > limit && !b.AllowLarge:
+		return planErr("backup names %d custodians; more than 16 needs allow_large: true", n)
+	case n > limit:
+		return planErr("backup names %d custodians; Shamir over GF(2^8) allows at most 255", n)
+	}
+	seen := map[string]bool{}
+	for i, c := range b.Custodians {
+		name := strings.TrimSpace(c.Name)
+		if name == "" {
+			return planErr("backup.custodians[%d] has no name", i)
+		}
+		if seen[strings.ToLower(name)] {
+			return planErr("custodian %q is named twice\nhint: each custodian holds one share", name)
+		}
+		seen[strings.ToLower(name)] = true
+		switch c.Delivery {
+		case DeliveryTyped, DeliveryAgePassphrase:
+			if c.Recipient != "" {
+				return planErr("custodian %q: recipient is only for delivery age-recipient", name)
+			}
+		case DeliveryAgeRecipient:
+			if c.Recipient == "" {
+				return planErr("custodian %q: delivery age-recipient needs a recipient (age1... or an SSH public key)", name)
+			}
+		case "":
+			return planErr("custodian %q has no delivery\nhint: typed, age-passphrase or age-recipient", name)
+		default:
+			return planErr("custodian %q has delivery %q\nhint: typed, age-passphrase or age-recipient", name, c.Delivery)
+		}
+	}
+	return nil
+}
+
+// Check validates everything outside the plan that can be checked before the ceremony: the output
+// folder does not exist, the module file is a PKCS#11 library, the backup files and every
+// target's import parameters exist, parse and have not expired. It returns warnings to show.
+func (p *Plan) Check(now time.Time) (warnings []string, err error) {
+	if _, err := os.Lstat(p.OutputDir()); err == nil {
+		return nil, fmt.Errorf("output folder %s already exists\nhint: a ceremony writes into a new folder; choose another output, or resume with 'keyceremony run --resume %s'", p.OutputDir(), p.OutputDir())
+	}
+	if _, err := os.Stat(p.Path(p.Token.Module)); err != nil {
+		return nil, fmt.Errorf("PKCS#11 module %s does not exist\nhint: install the HSM vendor's client, or for rehearsal run scripts/setup (SoftHSM2)", p.Path(p.Token.Module))
+	}
+	if p.Restore != nil {
+		for _, f := range []string{p.Restore.Manifest, p.Restore.Blob} {
+			if _, err := os.Stat(p.Path(f)); err != nil {
+				return nil, fmt.Errorf("backup file %s does not exist\nhint: copy the backup folder of the original ceremony to this machine", p.Path(f))
+			}
+		}
+	}
+	for _, t := range p.Targets {
+		w, err := p.checkTarget(t, now)
+		if err != nil {
+			return nil, err
+		}
+		warnings = append(warnings, w...)
+	}
+	return warnings, nil
+}
+
+func (p *Plan) checkTarget(t wrap.Target, now time.Time) ([]string, error) {
+	params, err := wrap.Load(t, p.dir)
+	if err != nil {
+		return nil, fmt.Errorf("target %s: %w", t.Name, err)
+	}
+	if p.Kind == KindReshare {
+		return nil, nil
+	}
+	w, err := params.Validate(p.spec, now)
+	if err != nil {
+		return nil, fmt.Errorf("target %s: %w", t.Name, err)
+	}
+	for i := range w {
+		w[i] = "target " + t.Name + ": " + w[i]
+	}
+	return w, nil
+}
+
+// sections names the plan's YAML sections by the Go type that decodes them, for errors.
+var sections = map[string]reflect.Type{
+	"the top level":     reflect.TypeFor[Plan](),
+	"token":             reflect.TypeFor[TokenPlan](),
+	"key":               reflect.TypeFor[KeyPlan](),
+	"participants":      reflect.TypeFor[Actor](),
+	"backup":            reflect.TypeFor[BackupPlan](),
+	"backup.custodians": reflect.TypeFor[CustodianPlan](),
+	"restore":           reflect.TypeFor[RestorePlan](),
+	"targets":           reflect.TypeFor[wrap.Target](),
+}
+
+var unknownField = regexp.MustCompile(`^line (\d+): field (\S+) not found in type \S+\.(\w+)$`)
+
+// decodeError turns the YAML decoder's error into one line naming the line and the key, with
+// the keys that section knows as the hint.
+func decodeError(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) || len(te.Errors) == 0 {
+		return fmt.Errorf("plan: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	first := te.Errors[0]
+	m := unknownField.FindStringSubmatch(first)
+	if m == nil {
+		return fmt.Errorf("plan: %s", first)
+	}
+	for name, t := range sections {
+		if t.Name() != m[3] {
+			continue
+		}
+		var known []string
+		for i := range t.NumField() {
+			if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); tag != "" && tag != "-" {
+				known = append(known, tag)
+			}
+		}
+		return fmt.Errorf("plan: line %s: unknown key %q in %s\nhint: the keys there are %s", m[1], m[2], name, strings.Join(known, ", "))
+	}
+	return fmt.Errorf("plan: line %s: unknown key %q", m[1], m[2])
+}

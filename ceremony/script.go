@@ -1,0 +1,114 @@
+package ceremony
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Step ids recorded in the transcript. Per-target and per-custodian steps add ":" and the name or index.
+const (
+	stepOpenToken    = "open-token"
+	stepBegin        = "begin"
+	stepCheckWrapKey = "check-wrapping-key"
+	stepGenerateKey  = "generate-key"
+	stepFindKey      = "find-key"
+	stepCollect      = "collect-shares"
+	stepRestoreKey   = "restore-key"
+	stepHandout      = "handout"
+	stepVerifyShare  = "verify-share"
+	stepBackup       = "backup"
+	stepWrap         = "wrap"
+	stepSeal         = "seal"
+)
+
+// Script is the numbered list of what the ceremony will do, in order. `plan check` prints it; the
+// runner shows it as a checklist; the transcript records each step under its ID.
+func (p *Plan) Script() []Step {
+	admin := p.first(RoleAdministrator)
+	witness := p.first(RoleWitness)
+	so := p.first(RoleSecurityOfficer)
+	if so.Name == "" {
+		so = admin
+	}
+	var s []Step
+	add := func(id, title string, who Actor, instr string) {
+		s = append(s, Step{ID: id, Title: title, Actor: who, Instructions: instr})
+	}
+	add(stepOpenToken, fmt.Sprintf("Open token %q and log in", p.Token.Token), so,
+		fmt.Sprintf("%s enters the token's user PIN. Nobody else looks at the keyboard.", so.Name))
+	add(stepBegin, "Make the ceremony signing key and start the transcript", admin,
+		fmt.Sprintf("The screen shows the signing key's fingerprint. %s writes it down on the paper log and reads it back.", witness.Name))
+	if p.Kind == KindGenerate || p.Kind == KindRewrap {
+		for _, t := range p.Targets {
+			add(stepCheckWrapKey+":"+t.Name, fmt.Sprintf("Check the %s wrapping key of target %s", strings.ToUpper(t.Profile), t.Name), witness,
+				fmt.Sprintf("Someone reads aloud the wrapping key fingerprint from the printed import request; %s types back its first characters.", witness.Name))
+		}
+	}
+	switch p.Kind {
+	case KindGenerate:
+		add(stepGenerateKey, fmt.Sprintf("Generate the %s key %q in the HSM", p.spec, p.Key.Label), admin,
+			"The key is made inside the HSM, sensitive and wrappable only. The screen shows its check value or fingerprint.")
+	case KindRewrap:
+		add(stepFindKey, fmt.Sprintf("Find the %s key %q in the token", p.spec, p.Key.Label), admin,
+			"The key must already be in the token with the planned type.")
+	case KindRestore, KindReshare:
+		add(stepCollect, "Quorum members enter their shares", Actor{Role: RoleCustodian},
+			"Each custodian comes to the screen alone and enters their share. Each share is checked at once.")
+	}
+	if p.Kind == KindRestore {
+		add(stepRestoreKey, fmt.Sprintf("Restore key %q into the token", p.Key.Label), admin,
+			"The backup is opened inside the HSM; the restored key's check value must match the backup manifest.")
+	}
+	if p.Backup != nil {
+		for i, c := range p.Backup.Custodians {
+			add(fmt.Sprintf("%s:%d", stepHandout, i+1), fmt.Sprintf("Hand share %d of %d to %s", i+1, len(p.Backup.Custodians), c.Name),
+				Actor{Role: RoleCustodian, Name: c.Name}, handoutInstructions(c))
+		}
+		for i, c := range p.Backup.Custodians {
+			add(fmt.Sprintf("%s:%d", stepVerifyShare, i+1), fmt.Sprintf("%s proves share %d can be read back", c.Name, i+1),
+				Actor{Role: RoleCustodian, Name: c.Name}, "The custodian enters the share again (or opens the file); it must match its commitment.")
+		}
+		add(stepBackup, fmt.Sprintf("Seal the %d-of-%d backup", p.Backup.Threshold, len(p.Backup.Custodians)), admin,
+			"The backup manifest and blob are written; only now does the share set count.")
+	}
+	for _, t := range p.Targets {
+		add(stepWrap+":"+t.Name, fmt.Sprintf("Wrap the key for %s (%s)", t.Name, t.Profile), admin,
+			"The key is wrapped under the cloud's public key inside the HSM and the import package is written.")
+	}
+	add(stepSeal, "Seal the transcript", witness,
+		"The transcript is signed off with a checkpoint. Witnesses may cosign it later.")
+	return s
+}
+
+func handoutInstructions(c CustodianPlan) string {
+	switch c.Delivery {
+	case DeliveryTyped:
+		return fmt.Sprintf("%s comes to the screen alone and copies the share by hand (or photographs the QR code onto their own medium). The screen is cleared afterwards.", c.Name)
+	case DeliveryAgePassphrase:
+		return fmt.Sprintf("%s types a passphrase; the share is written as an age file encrypted to it.", c.Name)
+	default:
+		return fmt.Sprintf("The share is written as an age file encrypted to %s's public key.", c.Name)
+	}
+}
+
+func (p *Plan) first(role string) Actor {
+	for _, a := range p.Participants {
+		if a.Role == role {
+			return a
+		}
+	}
+	return Actor{Role: role}
+}
+
+// FormatScript renders the numbered script for `plan check` and line mode.
+func FormatScript(steps []Step) string {
+	var b strings.Builder
+	for i, s := range steps {
+		who := s.Actor.Role
+		if s.Actor.Name != "" {
+			who = s.Actor.Name + " (" + s.Actor.Role + ")"
+		}
+		fmt.Fprintf(&b, "%2d. %s\n    who: %s\n    %s\n", i+1, s.Title, who, s.Instructions)
+	}
+	return b.String()
+}

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"filippo.io/age"
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
+
+	"github.com/keyceremony/keyceremony/backup"
+	"github.com/keyceremony/keyceremony/ceremony"
+	"github.com/keyceremony/keyceremony/ceremony/transcript"
+	"github.com/keyceremony/keyceremony/internal/version"
+	"github.com/keyceremony/keyceremony/ui"
+	"github.com/keyceremony/keyceremony/upload"
+)
+
+// disableCoreDumps keeps key material and PINs in this process's memory out of core files.
+func disableCoreDumps() {
+	_ = unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{})
+	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+}
+
+func cmdVersion(stdout io.Writer) error {
+	fmt.Fprintf(stdout, "keyceremony %s\n", version.Version)
+	return nil
+}
+
+func cmdPlan(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "check" {
+		fmt.Fprintln(stderr, "Usage: keyceremony plan check PLAN")
+		return errUsage
+	}
+	fs := newFlags("plan check", "plan check PLAN", stderr)
+	pos, err := parse(fs, args[1:], 1)
+	if err != nil {
+		return err
+	}
+	p, err := ceremony.LoadPlan(pos[0])
+	if err != nil {
+		return err
+	}
+	warnings, err := p.Check(time.Now())
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "keyceremony: warning: %s\n", w)
+	}
+	fmt.Fprintf(stdout, "Plan %s: a %s ceremony, %s\nIt will:\n\n%s", pos[0], p.Kind, p.Ceremony, ceremony.FormatScript(p.Script()))
+	fmt.Fprintf(stdout, "\nOutput folder: %s\nPlan SHA-256: %s\n", p.OutputDir(), p.SHA256())
+	return nil
+}
+
+func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("run", "run PLAN [flags] | run --resume DIR [flags]", stderr)
+	yes := fs.Bool("yes", false, "run headless: accept confirmations, take secrets from --pin-env/--pin-file")
+	resume := fs.Bool("resume", false, "resume the interrupted ceremony in DIR (or in PLAN's output folder)")
+	plain := fs.Bool("plain", false, "plain line prompts instead of the full-screen interface")
+	pinEnv := fs.String("pin-env", "", "read the user PIN from this environment variable (headless)")
+	pinFile := fs.String("pin-file", "", "read the user PIN from this file (headless)")
+	var identities, shares multiFlag
+	fs.Var(&identities, "identity", "age identity file that opens age-recipient share files in the verification round (repeatable)")
+	fs.Var(&shares, "share", "share file (age or typed text) entered for restore or re-share in headless runs (repeatable)")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	planPath := pos[0]
+	if st, err := os.Stat(planPath); err == nil && st.IsDir() && *resume {
+		if planPath, err = ceremony.PlanSource(planPath); err != nil {
+			return err
+		}
+	}
+	p, err := ceremony.LoadPlan(planPath)
+	if err != nil {
+		return err
+	}
+	ids, err := readIdentities(identities)
+	if err != nil {
+		return err
+	}
+	opts := ceremony.Options{Plan: p, PlanPath: planPath, Resume: *resume, Identities: ids}
+	runEngine := func(in ceremony.Interaction) error {
+		opts.UI = in
+		return ceremony.Run(opts)
+	}
+	switch {
+	case *yes:
+		h := &ceremony.Headless{Log: stderr, ShareFiles: shares, Secrets: headlessSecrets(*pinEnv, *pinFile)}
+		err = runEngine(h)
+	case *plain || ui.ChooseMode(os.LookupEnv, isTerminal(os.Stdin), isTerminal(os.Stdout)) == ui.ModeLines:
+		err = runEngine(ui.Lines(stdin, stdout))
+	default:
+		err = ui.RunCeremony(ui.Options{}, runEngine)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "ceremony %s finished and sealed in %s\ncheck it with: keyceremony verify %s\n", p.Ceremony, p.OutputDir(), p.OutputDir())
+	return nil
+}
+
+func headlessSecrets(pinEnv, pinFile string) func(string) ([]byte, error) {
+	return func(purpose string) ([]byte, error) {
+		if purpose != "user-pin" {
+			return nil, fmt.Errorf("a headless run cannot ask for %s\nhint: use delivery age-recipient for headless runs, or run on a terminal", purpose)
+		}
+		switch {
+		case pinEnv != "":
+			v, ok := os.LookupEnv(pinEnv)
+			if !ok || v == "" {
+				return nil, fmt.Errorf("environment variable %s holding the PIN is not set", pinEnv)
+			}
+			return []byte(v), nil
+		case pinFile != "":
+			b, err := os.ReadFile(pinFile)
+			if err != nil {
+				return nil, fmt.Errorf("cannot read the PIN file: %v", err)
+			}
+			pin := bytes.TrimRight(b, "\r\n")
+			out := bytes.Clone(pin)
+			clear(b)
+			return out, nil
+		}
+		return nil, fmt.Errorf("the user PIN is needed and this run is headless\nhint: pass --pin-env NAME or --pin-file PATH")
+	}
+}
+
+func readIdentities(paths []string) ([]age.Identity, error) {
+	var ids []age.Identity
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read identity file: %v", err)
+		}
+		got, err := backup.ParseIdentity(data)
+		clear(data)
+		if err != nil {
+			return nil, fmt.Errorf("identity file %s: %w", p, err)
+		}
+		ids = append(ids, got...)
+	}
+	return ids, nil
+}
+
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
+func cmdVerify(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("verify", "verify DIR", stderr)
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	r := transcript.Verify(pos[0])
+	for _, l := range r.Lines {
+		fmt.Fprintln(stdout, l)
+	}
+	if !r.OK {
+		return fmt.Errorf("verification failed: %s", r.Problem)
+	}
+	return nil
+}
+
+func cmdShow(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("show", "show DIR", stderr)
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	events, err := transcript.Read(pos[0])
+	if err != nil {
+		return err
+	}
+	transcript.Show(stdout, events)
+	return nil
+}
+
+func cmdReview(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("review", "review DIR", stderr)
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	if ui.ChooseMode(os.LookupEnv, isTerminal(os.Stdin), isTerminal(os.Stdout)) == ui.ModeLines {
+		return ui.ReviewLines(stdout, pos[0])
+	}
+	return ui.Review(pos[0], ui.Options{})
+}
+
+func cmdAWS(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "prepare" {
+		fmt.Fprintln(stderr, "Usage: keyceremony aws prepare (--key-id ID | --create [--description TEXT]) --wrapping-algorithm ALG --wrapping-key-spec SPEC --out FILE")
+		return errUsage
+	}
+	fs := newFlags("aws prepare", "aws prepare (--key-id ID | --create [--description TEXT]) --wrapping-algorithm ALG --wrapping-key-spec SPEC --out FILE", stderr)
+	var o upload.PrepareOptions
+	fs.StringVar(&o.KeyID, "key-id", "", "existing KMS key (Origin EXTERNAL) to fetch import parameters for")
+	fs.BoolVar(&o.Create, "create", false, "create a new KMS key with Origin EXTERNAL first")
+	fs.StringVar(&o.Description, "description", "", "description of the created key")
+	fs.StringVar(&o.WrappingAlgorithm, "wrapping-algorithm", "", "RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, RSA_AES_KEY_WRAP_SHA_1 or RSA_AES_KEY_WRAP_SHA_256")
+	fs.StringVar(&o.WrappingKeySpec, "wrapping-key-spec", "", "RSA_2048, RSA_3072 or RSA_4096")
+	fs.StringVar(&o.Out, "out", "", "file to write the import parameters to (must not exist)")
+	endpoint := fs.String("endpoint-url", "", "KMS endpoint (emulators, VPC endpoints)")
+	region := fs.String("region", "", "AWS region (default: from the AWS configuration)")
+	if _, err := parse(fs, args[1:], 0); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	kmsClient, _, err := upload.NewClients(ctx, *endpoint, *region)
+	if err != nil {
+		return err
+	}
+	res, err := upload.Prepare(ctx, kmsClient, o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, res.Summary())
+	return nil
+}
+
+func cmdUpload(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("upload", "upload PACKAGE [--endpoint-url URL] [--region REGION]", stderr)
+	endpoint := fs.String("endpoint-url", "", "KMS endpoint (emulators, VPC endpoints)")
+	region := fs.String("region", "", "AWS region (default: from the AWS configuration)")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	text, err := upload.Run(ctx, pos[0], *endpoint, *region, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, text)
+	return nil
+}
