@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/keyceremony/keyceremony/internal/localkmstest"
 	"github.com/keyceremony/keyceremony/wrap"
 )
 
@@ -469,8 +470,8 @@ func TestPrepareOptionsChecked(t *testing.T) {
 }
 
 func TestConnectionRefusedExplained(t *testing.T) {
-	awsTestEnv(t)
-	k, _, err := NewClients(context.Background(), "http://127.0.0.1:"+strconv.Itoa(freeLoopbackPort(t)), "eu-west-2")
+	localkmstest.AWSEnv(t)
+	k, _, err := NewClients(context.Background(), "http://127.0.0.1:"+strconv.Itoa(localkmstest.FreeLoopbackPort(t)), "eu-west-2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -486,7 +487,7 @@ func TestConnectionRefusedExplained(t *testing.T) {
 }
 
 func TestNewClientsChecksEndpoint(t *testing.T) {
-	awsTestEnv(t)
+	localkmstest.AWSEnv(t)
 	_, _, err := NewClients(context.Background(), "127.0.0.1:4566", "eu-west-2")
 	want := "upload: endpoint URL \"127.0.0.1:4566\" is not an http or https URL\nhint: give it as https://host[:port], e.g. http://127.0.0.1:8080 for local-kms"
 	if err == nil || err.Error() != want {
@@ -536,8 +537,8 @@ func TestUploadNotEnabledStillWritesReceipt(t *testing.T) {
 
 // Run is what keyceremony upload calls: clients from the configuration chain, then Upload.
 func TestRunUploadsAndSummarises(t *testing.T) {
-	awsTestEnv(t)
-	endpoint := startLocalKMS(t)
+	localkmstest.AWSEnv(t)
+	endpoint := localkmstest.Start(t)
 	k, _, err := NewClients(context.Background(), endpoint, "eu-west-2")
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,216 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/keyceremony/keyceremony/backup"
+	"github.com/keyceremony/keyceremony/ceremony"
+)
+
+// lineMode is the ceremony as plain line prompts, for screen readers (ACCESSIBLE), pipes and
+// TERM=dumb. Every prompt is on a line of its own, and every status is in words.
+type lineMode struct {
+	in      *lineReader
+	out     io.Writer
+	outTTY  bool // shares are shown, and wiped, only on a terminal
+	now     func() time.Time
+	started bool
+	shown   int          // the step last announced
+	failed  map[int]bool // failed steps already reported
+}
+
+// Lines returns the line-mode Interaction over in and out. Secrets are read without echo when in
+// is a terminal. Shares are only ever shown when out is a terminal: anywhere else (a pipe, a file)
+// the share would be written to disk, so ShowShare refuses with a hint instead.
+func Lines(in io.Reader, out io.Writer) ceremony.Interaction {
+	return newLineMode(in, out, isTerminal(out), time.Now)
+}
+
+func newLineMode(in io.Reader, out io.Writer, outTTY bool, now func() time.Time) *lineMode {
+	return &lineMode{in: &lineReader{r: in}, out: out, outTTY: outTTY, now: now, shown: -1, failed: map[int]bool{}}
+}
+
+// isTerminal says whether f is a terminal; anything without a file descriptor is not.
+func isTerminal(f any) bool {
+	fd, ok := f.(interface{ Fd() uintptr })
+	return ok && term.IsTerminal(int(fd.Fd()))
+}
+
+func (l *lineMode) printf(format string, args ...any) { fmt.Fprintf(l.out, format, args...) }
+
+func (l *lineMode) Script(steps []ceremony.Step, current int) {
+	if !l.started {
+		l.started = true
+		l.printf("The ceremony has %d steps.\n", len(steps))
+	}
+	for i, s := range steps {
+		if s.Status == ceremony.Failed && !l.failed[i] {
+			l.failed[i] = true
+			l.printf("Step %d of %d FAILED: %s\n", i+1, len(steps), s.Title)
+		}
+	}
+	if current < 0 || current >= len(steps) || current == l.shown {
+		return
+	}
+	l.shown = current
+	s := steps[current]
+	l.printf("\nStep %d of %d: %s\nWho must act: %s\n%s\n", current+1, len(steps), s.Title, who(s.Actor), s.Instructions)
+}
+
+func (l *lineMode) Record(summary string) { l.printf("Recorded: %s\n", summary) }
+
+func (l *lineMode) Notice(text string) { l.printf("NOTICE: %s\n", text) }
+
+func (l *lineMode) Busy(title string) func() {
+	start := l.now()
+	l.printf("Working: %s. This can take a while; nothing to do.\n", title)
+	return sync.OnceFunc(func() { l.printf("Done: %s (%s)\n", title, elapsed(l.now().Sub(start))) })
+}
+
+func (l *lineMode) Secret(r ceremony.SecretRequest) ([]byte, error) {
+	for {
+		l.printf("%s: %s. It is not shown as you type; press Enter when done.\n", who(r.Actor), r.Prompt)
+		b, err := l.readSecret()
+		if err != nil || len(b) > 0 {
+			return b, err
+		}
+		l.printf("Nothing was typed.\n")
+	}
+}
+
+func (l *lineMode) Confirm(r ceremony.ConfirmRequest) error {
+	l.printf("%s\n", r.Prompt)
+	if r.Detail != "" {
+		l.printf("%s\n", r.Detail)
+	}
+	cp := confirmPrompt{req: r}
+	for {
+		l.printf("%s\n", cp.instruction())
+		b, err := l.in.readLine()
+		if err != nil {
+			return err
+		}
+		ok := confirmed(r.Expect, string(b))
+		clear(b)
+		if ok {
+			l.printf("Confirmed.\n")
+			return nil
+		}
+		l.printf("✗ %s\n", confirmMismatch(r.Expect))
+	}
+}
+
+func (l *lineMode) ShowShare(h ceremony.ShareHandout) error {
+	hp := handoutPrompt{h: h}
+	if h.File != "" {
+		l.printf("%s: your share %d of %d was written to %s, encrypted with age. It is not shown.\nPress Enter to continue.\n", hp.custodian(), h.Index, h.N, h.File)
+		return l.waitEnter()
+	}
+	if !l.outTTY {
+		return errors.New("ui: a share is only shown on a terminal, and standard output is not one; nothing was shown\nhint: run the ceremony on a terminal, or deliver the shares as age files (delivery age-passphrase or age-recipient in the plan)")
+	}
+	l.printf("\n%s: come to the screen alone and press Enter.\nEveryone else: step away until the share is copied.\n", hp.custodian())
+	if err := l.waitEnter(); err != nil {
+		return err
+	}
+	// No QR code here: a screen reader would read out block characters, and TERM=dumb may not
+	// draw them. The typed form is the whole share.
+	l.printf("Share %d of %d for %s. Copy it by hand, line by line.\n\n%s\n\n", h.Index, h.N, who(h.Custodian), typedBlock(h.Share.Typed()))
+	l.printf("Press Enter when you have copied it. The screen is then cleared.\n")
+	err := l.waitEnter()
+	l.printf("%s", eraseAll) // also on error: the share must not stay on the screen
+	if err == nil {
+		l.printf("Share %d of %d was cleared from the screen and the scrollback.\n", h.Index, h.N)
+	}
+	return err
+}
+
+func (l *lineMode) EnterShare(r ceremony.ShareRequest) (string, error) {
+	l.printf("\n%s\n%s\n", shareTitle(r), shareWho(r))
+	if r.LastError != "" {
+		l.printf("✗ The last share was refused: %s\n", personal(r.LastError))
+	}
+	l.printf("Type each line when asked; on a terminal it is not shown. For an age file, type file:PATH as line 1.\n")
+	var lines []string
+	for n := 1; n <= backup.TypedLines; {
+		l.printf("Line %d of %d:\n", n, backup.TypedLines)
+		b, err := l.readSecret()
+		if err != nil {
+			return "", err
+		}
+		line := strings.TrimSpace(string(b))
+		clear(b)
+		if n == 1 && strings.HasPrefix(line, "file:") {
+			return line, nil
+		}
+		if err := backup.CheckTypedLine(n, line); err != nil {
+			l.printf("✗ %s\n", strings.ReplaceAll(personal(err.Error()), "\nhint: ", "\n  "))
+			continue
+		}
+		l.printf("Line %d checks out.\n", n)
+		lines = append(lines, line)
+		n++
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+func (l *lineMode) waitEnter() error {
+	b, err := l.in.readLine()
+	clear(b)
+	return err
+}
+
+// readSecret reads a line without echo from a terminal, or as it comes from anything else.
+func (l *lineMode) readSecret() ([]byte, error) {
+	if f, ok := l.in.r.(*os.File); ok && isTerminal(f) {
+		b, err := term.ReadPassword(int(f.Fd()))
+		l.printf("\n") // the Enter was not echoed either
+		if err != nil {
+			return nil, fmt.Errorf("ui: reading from the terminal: %w", err)
+		}
+		return b, nil
+	}
+	return l.in.readLine()
+}
+
+// lineReader reads lines a byte at a time. It never reads ahead, so no secret waits in a buffer
+// it cannot zero and term.ReadPassword can take over the same descriptor between lines.
+type lineReader struct{ r io.Reader }
+
+// readLine returns the next line without its line ending. The end of the input before any answer
+// means nobody is there to answer: ErrAborted.
+func (lr *lineReader) readLine() ([]byte, error) {
+	var line []byte
+	var c [1]byte
+	for {
+		n, err := lr.r.Read(c[:])
+		if n == 1 {
+			if c[0] == '\n' {
+				if len(line) > 0 && line[len(line)-1] == '\r' {
+					line = line[:len(line)-1]
+				}
+				return line, nil
+			}
+			line = appendSecret(line, c[:])
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			if len(line) > 0 {
+				return line, nil
+			}
+			return nil, ceremony.ErrAborted
+		}
+		if err != nil {
+			clear(line)
+			return nil, fmt.Errorf("ui: reading input: %w", err)
+		}
+	}
+}

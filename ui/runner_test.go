@@ -1,0 +1,230 @@
+package ui
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/keyceremony/keyceremony/ceremony"
+)
+
+// A runner in the middle of a rehearsal: steps done, current and next, records and a notice.
+func midCeremony(t *testing.T, current int) *runner {
+	t.Helper()
+	m := newTestRunner(clockAt(0))
+	send(m,
+		scriptMsg{steps: rehearsalSteps(current), current: current},
+		recordMsg("#1 open-token: token rehearsal (serial 5c1a0e2f), user logged in"),
+		recordMsg("#2 begin: signing key Ed25519 SHA256:3f9a…c2d1"),
+		recordMsg("#3 check-wrapping-key:aws: SHA256:91be…07aa confirmed by Dana"),
+		recordMsg("#4 generate-key: AES-256 payments-root, KCV 8f3a21"),
+	)
+	return m
+}
+
+func TestGoldenRunner(t *testing.T) {
+	t.Run("starting", func(t *testing.T) {
+		requireView(t, newTestRunner(clockAt(0)), 80, 24)
+	})
+	t.Run("steps", func(t *testing.T) {
+		requireView(t, midCeremony(t, 4), 80, 24)
+	})
+	t.Run("notice", func(t *testing.T) {
+		m := midCeremony(t, 4)
+		send(m, noticeMsg("SoftHSM2 has no SHA-256 OAEP: the GCP target uses host-assisted wrapping, as the plan allows. This is recorded as an exception."))
+		requireView(t, m, 80, 24)
+	})
+	t.Run("failed-step", func(t *testing.T) {
+		steps := rehearsalSteps(3)
+		steps[3].Status = ceremony.Failed
+		m := newTestRunner(clockAt(0))
+		send(m, scriptMsg{steps: steps, current: 3})
+		requireView(t, m, 80, 24)
+	})
+	t.Run("confirm", func(t *testing.T) {
+		m := midCeremony(t, 2)
+		send(m, confirmMsg{req: fingerprintCheck(), reply: make(chan answer[struct{}], 1)})
+		send(m, typed("91be 4c")...)
+		requireView(t, m, 80, 24)
+	})
+	t.Run("confirm-mismatch", func(t *testing.T) {
+		m := midCeremony(t, 2)
+		send(m, confirmMsg{req: fingerprintCheck(), reply: make(chan answer[struct{}], 1)})
+		send(m, typed("91be 4d07")...)
+		send(m, key("enter"))
+		requireView(t, m, 80, 24)
+	})
+	t.Run("confirm-yes", func(t *testing.T) {
+		m := midCeremony(t, 1)
+		send(m, confirmMsg{req: ceremony.ConfirmRequest{Actor: ceremony.Actor{Role: "witness", Name: "Dana"}, Prompt: "Is the signing key fingerprint written on the paper log?", Detail: "SHA256:3f9a0b7e41d2c6f88e5a1b3c9d0e7f2a4b6c8d0e1f3a5b7c9d1e3f5a7b9cc2d1"}, reply: make(chan answer[struct{}], 1)})
+		requireView(t, m, 80, 24)
+	})
+	t.Run("pin-masked", func(t *testing.T) {
+		m := midCeremony(t, 0)
+		send(m, secretMsg{req: pinRequest(), reply: make(chan answer[[]byte], 1)})
+		send(m, typed("1234")...)
+		requireView(t, m, 80, 24)
+	})
+	t.Run("busy", func(t *testing.T) {
+		m := midCeremony(t, 3)
+		m.now = clockAt(83 * time.Second)
+		send(m, busyMsg{id: 1, title: "Generating the AES-256 key in the HSM", start: t0})
+		requireView(t, m, 80, 24)
+	})
+	t.Run("stop-ask", func(t *testing.T) {
+		m := midCeremony(t, 4)
+		send(m, key("ctrl+c"))
+		requireView(t, m, 80, 24)
+	})
+	t.Run("error", func(t *testing.T) {
+		m := midCeremony(t, 11)
+		send(m, engineDoneMsg{err: errors.New("ceremony: wrap for aws: the import parameters expired at 2026-11-27T09:00:00Z\nnothing changed for this target: no import package was written\nhint: run 'keyceremony prepare' on the connected machine for fresh parameters, then resume with 'keyceremony run --resume DIR'")})
+		requireView(t, m, 80, 24)
+	})
+	t.Run("complete", func(t *testing.T) {
+		m := midCeremony(t, 13)
+		send(m, engineDoneMsg{})
+		requireView(t, m, 80, 24)
+	})
+	t.Run("wide", func(t *testing.T) {
+		m := midCeremony(t, 4)
+		send(m, tea.WindowSizeMsg{Width: 120, Height: 40})
+		requireView(t, m, 120, 40)
+	})
+}
+
+func fingerprintCheck() ceremony.ConfirmRequest {
+	return ceremony.ConfirmRequest{
+		Actor:  ceremony.Actor{Role: "witness", Name: "Dana"},
+		Prompt: "Check the AWS wrapping key of target aws",
+		Detail: "Read aloud the first 6 characters of the fingerprint printed on the import request (page 1, \"Wrapping key\").",
+		Expect: "91be4c",
+	}
+}
+
+func pinRequest() ceremony.SecretRequest {
+	return ceremony.SecretRequest{Actor: ceremony.Actor{Role: "security-officer", Name: "Sam"}, Prompt: "User PIN of token rehearsal", Purpose: "user-pin"}
+}
+
+func TestConfirmAcceptsCaseAndSpaces(t *testing.T) {
+	for _, tc := range []struct {
+		expect, typed string
+		ok            bool
+	}{
+		{"91be4c", "91 BE 4C", true},
+		{"91be4c", " 91be4c\t", true},
+		{"91be4c", "91be4", false},
+		{"91be4c", "91be4c0", false},
+		{"", "yes", true},
+		{"", " Y ", true},
+		{"", "no", false},
+		{"", "", false},
+	} {
+		if got := confirmed(tc.expect, tc.typed); got != tc.ok {
+			t.Errorf("confirmed(%q, %q) = %v, want %v", tc.expect, tc.typed, got, tc.ok)
+		}
+	}
+}
+
+func TestConfirmRepliesOnlyOnMatch(t *testing.T) {
+	m := midCeremony(t, 2)
+	ch := make(chan answer[struct{}], 1)
+	send(m, confirmMsg{req: fingerprintCheck(), reply: ch})
+	send(m, typed("000000")...)
+	send(m, key("enter"))
+	if len(ch) != 0 {
+		t.Fatal("a wrong answer was taken as a confirmation")
+	}
+	if !strings.Contains(m.View().Content, "does not match") {
+		t.Fatal("the mismatch is not said")
+	}
+	send(m, typed("91 BE 4c")...)
+	send(m, key("enter"))
+	if a := <-ch; a.err != nil {
+		t.Fatalf("confirmation refused: %v", a.err)
+	}
+	if m.prompt != nil {
+		t.Fatal("the question stays on the screen after its answer")
+	}
+}
+
+// The PIN is drawn as stars, handed over once, and gone from the model and the screen after.
+func TestSecretNeverShown(t *testing.T) {
+	m := midCeremony(t, 0)
+	ch := make(chan answer[[]byte], 1)
+	send(m, secretMsg{req: pinRequest(), reply: ch})
+	send(m, typed("4711")...)
+	if v := m.View().Content; strings.Contains(v, "4711") || !strings.Contains(v, "> ****█") {
+		t.Fatalf("PIN not masked:\n%s", v)
+	}
+	sp := m.prompt.(*secretPrompt)
+	buf := sp.in.buf[:cap(sp.in.buf)]
+	send(m, key("enter"))
+	a := <-ch
+	if string(a.v) != "4711" || a.err != nil {
+		t.Fatalf("got %q, %v", a.v, a.err)
+	}
+	for _, b := range buf {
+		if b != 0 {
+			t.Fatalf("the field was not zeroed: %q", buf)
+		}
+	}
+	if v := m.View().Content; strings.Contains(v, "****") {
+		t.Fatalf("the masked PIN stays on the screen:\n%s", v)
+	}
+}
+
+func TestStopAnswersEveryQuestionWithErrAborted(t *testing.T) {
+	m := midCeremony(t, 0)
+	ch := make(chan answer[[]byte], 1)
+	send(m, secretMsg{req: pinRequest(), reply: ch})
+	send(m, key("ctrl+c"), key("n"))
+	if len(ch) != 0 || m.prompt == nil {
+		t.Fatal("n did not go on with the ceremony")
+	}
+	send(m, key("ctrl+c"), key("y"))
+	if a := <-ch; !errors.Is(a.err, ceremony.ErrAborted) {
+		t.Fatalf("got %v, want ErrAborted", a.err)
+	}
+	later := make(chan answer[string], 1)
+	send(m, shareMsg{reply: later})
+	if a := <-later; !errors.Is(a.err, ceremony.ErrAborted) {
+		t.Fatalf("a question after the stop got %v, want ErrAborted", a.err)
+	}
+}
+
+func TestBusyEndsOnlyItself(t *testing.T) {
+	m := midCeremony(t, 3)
+	send(m, busyMsg{id: 1, title: "one", start: t0}, busyMsg{id: 2, title: "two", start: t0}, busyDoneMsg{id: 1})
+	if m.busy == nil || m.busy.title != "two" {
+		t.Fatal("an old Busy's done func ended a newer one")
+	}
+	send(m, busyDoneMsg{id: 2})
+	if m.busy != nil {
+		t.Fatal("busy not ended")
+	}
+}
+
+func TestElapsed(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "0s", 7*time.Second + 900*time.Millisecond: "7s", 65 * time.Second: "1m05s", 3720 * time.Second: "1h02m",
+	} {
+		if got := elapsed(d); got != want {
+			t.Errorf("elapsed(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestParseError(t *testing.T) {
+	r := parseError("ceremony: the PIN is incorrect\nnothing changed\nhint: try again; 2 tries left")
+	if len(r.What) != 1 || r.What[0] != "ceremony: the PIN is incorrect" || r.Next[0] != "try again; 2 tries left" || r.Changed[0] != "nothing changed" {
+		t.Fatalf("%+v", r)
+	}
+	r = parseError("ui: boom")
+	if !strings.HasPrefix(r.Changed[0], "Not stated") || len(r.Next) != 1 {
+		t.Fatalf("%+v", r)
+	}
+}

@@ -1,0 +1,212 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/keyceremony/keyceremony/ceremony"
+)
+
+// Until the terminal reports its size, lay out for the smallest screen the tool supports.
+const (
+	minWidth  = 80
+	minHeight = 24
+)
+
+// screenSize is the size to lay out for: the terminal's, once it is known.
+func screenSize(width, height int) (int, int) {
+	if width <= 0 || height <= 0 {
+		return minWidth, minHeight
+	}
+	return width, height
+}
+
+func (m *runner) size() (int, int) { return screenSize(m.width, m.height) }
+
+// View never asks for the alternate screen: a ceremony is recorded with script(1), and the
+// inline screen keeps that recording readable.
+func (m *runner) View() tea.View {
+	return tea.NewView(m.render())
+}
+
+func (m *runner) render() string {
+	w, h := m.size()
+	head := m.header()
+	switch {
+	case m.failure != nil:
+		lines := append([]string{head, ""}, m.failure.lines(m.th, w)...)
+		return frame(append(lines, "", m.th.dim.Render("Enter: leave")), w, h)
+	case m.prompt != nil && m.prompt.fullScreen():
+		lines := append([]string{head, ""}, m.prompt.lines(m.th, w, h-3)...)
+		return frame(append(lines, m.footer()), w, h)
+	}
+	return frame(m.checklistScreen(w, h), w, h)
+}
+
+func (m *runner) header() string {
+	state := "starting"
+	switch {
+	case m.finished:
+		state = "complete"
+	case m.failure != nil:
+		state = "stopped"
+	case m.current >= 0 && m.current < len(m.steps):
+		state = fmt.Sprintf("step %d of %d", m.current+1, len(m.steps))
+	}
+	return m.th.title.Render("keyceremony") + " · ceremony · " + state
+}
+
+func (m *runner) footer() string {
+	if m.stopAsk {
+		return m.th.warn.Render("Stop the ceremony? y: stop · n: go on")
+	}
+	if m.stopping {
+		return m.th.warn.Render("Stopping: the ceremony ends at its next question.")
+	}
+	return m.th.dim.Render("Ctrl+C: stop the ceremony")
+}
+
+// checklistScreen lays out the main screen top to bottom. The step, its question and the footer
+// always show in full; the checklist and the records share what height is left, the checklist
+// first, so the current step is never pushed off the screen.
+func (m *runner) checklistScreen(w, h int) []string {
+	detail := m.detail(w)
+	ask := m.asking(w, h)
+	var notes []string
+	for _, n := range keepLast(m.notices, 2) {
+		for _, l := range wrap("! "+n, w) {
+			notes = append(notes, m.th.warn.Render(l))
+		}
+	}
+	rest := h - 4 - len(detail) - len(ask) - len(notes) // header, rule, blank before the question, footer
+	records := m.recordLines(max(0, rest-min(len(m.steps), 4)-1))
+	if len(records) > 0 {
+		rest -= len(records) + 1 // and a blank line
+	}
+	out := []string{m.header()}
+	out = append(out, m.checklist(max(rest, 1))...)
+	out = append(out, m.th.dim.Render(strings.Repeat("─", w)))
+	out = append(out, detail...)
+	out = append(out, "")
+	out = append(out, ask...)
+	out = append(out, notes...)
+	if len(records) > 0 {
+		out = append(out, "")
+		out = append(out, records...)
+	}
+	return append(out, m.footer())
+}
+
+// stepMark is a step's status as a symbol and a word, never colour alone.
+func (m *runner) stepMark(i int, s ceremony.Step) (string, string) {
+	switch {
+	case s.Status == ceremony.Failed:
+		return "✗", "failed"
+	case s.Status == ceremony.Done:
+		return "✓", "done"
+	case i == m.current || s.Status == ceremony.Running:
+		return "▶", "now"
+	}
+	return "·", "next"
+}
+
+// checklist renders the steps in at most rows lines: all of them when they fit, else a window
+// around the current step with a line saying how many are above and below.
+func (m *runner) checklist(rows int) []string {
+	if len(m.steps) == 0 {
+		return []string{m.th.dim.Render("Waiting for the ceremony script…")}
+	}
+	from, to := 0, len(m.steps)
+	if len(m.steps) > rows {
+		window := max(rows-2, 1) // room for the "above" and "below" lines
+		from = min(max(m.current-1, 0), len(m.steps)-window)
+		to = from + window
+	}
+	var out []string
+	if from > 0 {
+		out = append(out, m.th.dim.Render("  … "+count(from, "earlier step")))
+	}
+	for i := from; i < to; i++ {
+		s := m.steps[i]
+		mark, word := m.stepMark(i, s)
+		row := fmt.Sprintf("%s %-6s %2d. %s", mark, word, i+1, s.Title)
+		switch word {
+		case "done":
+			row = m.th.ok.Render(row)
+		case "now":
+			row = m.th.current.Render(row)
+		case "failed":
+			row = m.th.bad.Render(row)
+		}
+		out = append(out, row)
+	}
+	if to < len(m.steps) {
+		out = append(out, m.th.dim.Render("  … "+count(len(m.steps)-to, "more step")))
+	}
+	return out
+}
+
+// detail is the current step in plain words: what it is, who acts, what to do.
+func (m *runner) detail(w int) []string {
+	if m.finished {
+		return []string{m.th.ok.Render("✓ The ceremony is complete. Every step is in the transcript.")}
+	}
+	if m.current < 0 || m.current >= len(m.steps) {
+		return nil
+	}
+	s := m.steps[m.current]
+	out := []string{m.th.title.Render(fmt.Sprintf("Step %d: %s", m.current+1, s.Title))}
+	out = append(out, "Who must act: "+who(s.Actor))
+	return append(out, wrap(s.Instructions, w)...)
+}
+
+// asking is what the screen asks of people now: the prompt, the slow operation, or nothing.
+func (m *runner) asking(w, h int) []string {
+	switch {
+	case m.prompt != nil:
+		return m.prompt.lines(m.th, w, h)
+	case m.busy != nil:
+		return []string{m.busy.spin.View() + " " + m.busy.title + " · " + elapsed(m.now().Sub(m.busy.start)),
+			m.th.dim.Render("  Working; nothing to do until it finishes.")}
+	case m.cleared != "":
+		return []string{m.th.ok.Render("✓ " + m.cleared)}
+	case m.finished:
+		return nil
+	}
+	return []string{m.th.dim.Render("Working…")}
+}
+
+// recordLines is the latest transcript records, newest last, in at most rows lines with a title.
+func (m *runner) recordLines(rows int) []string {
+	if len(m.records) == 0 || rows < 2 {
+		return nil
+	}
+	out := []string{m.th.title.Render("Transcript, latest events")}
+	for _, r := range keepLast(m.records, rows-1) {
+		out = append(out, "  • "+r)
+	}
+	return out
+}
+
+// count is "1 step", "2 steps".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// elapsed reads like a stopwatch: 7s, 1m05s, 1h02m.
+func elapsed(d time.Duration) string {
+	d = d.Truncate(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+}

@@ -1,0 +1,193 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/keyceremony/keyceremony/backup"
+	"github.com/keyceremony/keyceremony/ceremony"
+)
+
+// sharePrompt takes a share back from a custodian one line at a time. Each finished line is
+// checked at once with backup.CheckTypedLine, so a typo is named by its line while the custodian
+// still has the paper in hand; the whole share is checked by the engine, whose verdict comes back
+// as the next request's LastError. Typing is masked unless the custodian shows it with Tab.
+type sharePrompt struct {
+	req      ceremony.ShareRequest
+	reply    chan<- answer[string]
+	accepted []string // lines that passed their check
+	in       field
+	problem  string // why the last finished line was refused, naming it, with its hint
+	shown    bool   // the share was visible at some point, so the screen must be wiped after
+}
+
+func newSharePrompt(m shareMsg) *sharePrompt {
+	return &sharePrompt{req: m.req, reply: m.reply, in: field{masked: true}}
+}
+
+// lineNo is the 1-based number of the line being typed.
+func (p *sharePrompt) lineNo() int { return len(p.accepted) + 1 }
+
+func (p *sharePrompt) update(msg tea.Msg) (tea.Cmd, bool) {
+	switch msg := msg.(type) {
+	case tea.PasteMsg:
+		// A pasted share arrives whole: each newline ends a line, as Enter would.
+		parts := strings.Split(strings.ReplaceAll(msg.Content, "\r\n", "\n"), "\n")
+		for i, part := range parts {
+			p.in.insert(part)
+			if i < len(parts)-1 {
+				if cmd, done := p.enter(); done {
+					return cmd, true
+				}
+			}
+		}
+	case tea.KeyPressMsg:
+		switch {
+		case msg.Code == tea.KeyEnter:
+			return p.enter()
+		case msg.Code == tea.KeyTab:
+			p.in.masked = !p.in.masked
+			p.shown = p.shown || !p.in.masked
+		case msg.Code == tea.KeyBackspace && p.in.empty() && len(p.accepted) > 0:
+			// Back into the line above, to fix a line that passed its check but is still wrong.
+			last := p.accepted[len(p.accepted)-1]
+			p.accepted = p.accepted[:len(p.accepted)-1]
+			p.in.insert(last)
+		default:
+			p.in.key(msg)
+		}
+	}
+	return nil, false
+}
+
+// enter finishes the line being typed: an age file reference or an empty line ends the share,
+// anything else is checked and kept or refused.
+func (p *sharePrompt) enter() (tea.Cmd, bool) {
+	line := strings.TrimSpace(p.in.text())
+	switch {
+	case len(p.accepted) == 0 && strings.HasPrefix(line, "file:"):
+		return p.submit(line)
+	case line == "":
+		p.problem = fmt.Sprintf("Type line %d of your share, or file:PATH for an age file.", p.lineNo())
+	default:
+		if err := backup.CheckTypedLine(p.lineNo(), line); err != nil {
+			p.problem = personal(err.Error())
+			if name := fmt.Sprintf("line %d", p.lineNo()); !strings.HasPrefix(p.problem, name) {
+				p.problem = name + ": " + p.problem // the wrong line is always named
+			}
+			return nil, false
+		}
+		p.accepted = append(p.accepted, line)
+		p.in.reset()
+		p.problem = ""
+		if len(p.accepted) == backup.TypedLines {
+			return p.submit(strings.Join(p.accepted, "\n"))
+		}
+	}
+	return nil, false
+}
+
+func (p *sharePrompt) submit(share string) (tea.Cmd, bool) {
+	reply(p.reply, share, nil)
+	p.accepted = nil
+	p.in.reset()
+	if p.shown {
+		return clearSecretScreen(), true
+	}
+	return nil, true
+}
+
+// live says, while a line is typed, whether it already passes its check.
+func (p *sharePrompt) live() bool {
+	line := strings.TrimSpace(p.in.text())
+	return line != "" && !strings.HasPrefix(line, "file:") && backup.CheckTypedLine(p.lineNo(), line) == nil
+}
+
+func (p *sharePrompt) lines(th theme, width, height int) []string {
+	out := []string{th.title.Render(shareTitle(p.req)), shareWho(p.req)}
+	if p.req.LastError != "" {
+		out = append(out, problemLines(th, "The last share was refused: "+personal(p.req.LastError), width)...)
+	}
+	out = append(out, "")
+	out = append(out, wrap(fmt.Sprintf("Type the %d lines of your share, each with its number, and press Enter after each line. For an age file, type file:PATH instead.", backup.TypedLines), width)...)
+	out = append(out, "")
+	for i, l := range p.accepted {
+		shown := l
+		if p.in.masked {
+			shown = strings.Repeat("*", len([]rune(l)))
+		}
+		out = append(out, fmt.Sprintf("  line %d  %s  %s", i+1, shown, th.ok.Render("✓ checks out")))
+	}
+	cur := fmt.Sprintf("  line %d  %s", p.lineNo(), p.in.view())
+	if p.live() {
+		cur += "  " + th.ok.Render("✓ checks out, press Enter")
+	}
+	out = append(out, cur)
+	for _, l := range problemLines(th, p.problem, width-2) {
+		out = append(out, "  "+l)
+	}
+	mask := "Tab: show what you type"
+	if !p.in.masked {
+		mask = "Tab: hide what you type"
+	}
+	out = append(out, "")
+	out = append(out, wrap(th.dim.Render(mask+" · Backspace on an empty line: edit the line above"), width)...)
+	return out
+}
+
+func shareTitle(r ceremony.ShareRequest) string {
+	if r.Progress != "" {
+		return "Enter a share · " + r.Progress
+	}
+	return "Enter a share"
+}
+
+func shareWho(r ceremony.ShareRequest) string {
+	if r.Custodian.Name == "" {
+		return "Who: any quorum member, alone at the screen"
+	}
+	return "Who: " + who(r.Custodian) + ", alone at the screen"
+}
+
+func (p *sharePrompt) fullScreen() bool { return true }
+
+func (p *sharePrompt) abort(err error) {
+	p.accepted = nil
+	p.in.reset()
+	reply(p.reply, "", err)
+}
+
+// personal drops the package prefix from an error text for a person ("backup: line 3 has a typo"
+// reads "line 3 has a typo"): the prefix helps a developer reading a log, not a custodian.
+func personal(text string) string {
+	if i := strings.Index(text, ": "); i > 0 && !strings.ContainsAny(text[:i], " \n") {
+		return text[i+2:]
+	}
+	return text
+}
+
+// problemLines renders an error text as a person reads it: the first line marked ✗, "hint:" lines
+// as plain advice below it.
+func problemLines(th theme, text string, width int) []string {
+	if text == "" {
+		return nil
+	}
+	var out []string
+	for i, line := range strings.Split(text, "\n") {
+		style, mark := th.bad, "  "
+		if hint, ok := strings.CutPrefix(line, "hint: "); ok {
+			style, line = th.dim, hint
+		} else if i == 0 {
+			mark = "✗ "
+		}
+		for j, l := range wrap(line, width-2) {
+			if j > 0 {
+				mark = "  "
+			}
+			out = append(out, style.Render(mark+l))
+		}
+	}
+	return out
+}
