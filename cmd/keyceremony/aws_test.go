@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/keyceremony/keyceremony/internal/localkmstest"
+	"github.com/keyceremony/keyceremony/upload"
+)
+
+// TestAWSImportEndToEnd is the whole BYOK flow against a real KMS API on loopback: prepare on the
+// connected side, a headless ceremony on SoftHSM2 that wraps in the token with RSAES_OAEP_SHA_1,
+// upload, then Encrypt and Decrypt with the imported key.
+func TestAWSImportEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	newTokens(t, dir, "test")
+	localkmstest.AWSEnv(t)
+	endpoint := localkmstest.Start(t)
+	t.Setenv("KC_PIN", "1234")
+
+	stdout, stderr, code := keyceremony(t, dir, "aws", "prepare", "--create", "--wrapping-algorithm", "RSAES_OAEP_SHA_1",
+		"--wrapping-key-spec", "RSA_2048", "--out", "aws-params.json", "--endpoint-url", endpoint, "--region", "eu-west-2")
+	if code != 0 {
+		t.Fatalf("aws prepare: %s", stderr)
+	}
+	if !regexp.MustCompile(`SHA256:[0-9a-f]{64}`).MatchString(stdout) {
+		t.Errorf("aws prepare does not print the wrapping key fingerprint:\n%s", stdout)
+	}
+	var params struct{ KeyId string }
+	raw, _ := os.ReadFile(filepath.Join(dir, "aws-params.json"))
+	if err := json.Unmarshal(raw, &params); err != nil || params.KeyId == "" {
+		t.Fatalf("prepare output: %v %s", err, raw)
+	}
+
+	id, _ := age.GenerateX25519Identity()
+	os.WriteFile(filepath.Join(dir, "custodian.key"), []byte(id.String()+"\n"), 0o600)
+	id2, _ := age.GenerateX25519Identity()
+	plan := strings.NewReplacer("RECIPIENT1", id.Recipient().String(), "RECIPIENT2", id2.Recipient().String()).Replace(`version: 1
+kind: generate
+ceremony: aws-test
+token: {module: /usr/lib/softhsm/libsofthsm2.so, token: test}
+key: {label: kms-key, type: AES-256}
+participants:
+  - {role: administrator, name: Ada}
+  - {role: witness, name: Wendy}
+backup:
+  threshold: 2
+  custodians:
+    - {name: Alice, delivery: age-recipient, recipient: RECIPIENT1}
+    - {name: Bob, delivery: age-recipient, recipient: RECIPIENT2}
+targets:
+  - name: aws
+    profile: aws
+    params: aws-params.json
+    algorithm: RSAES_OAEP_SHA_1
+    wrapping_key_spec: RSA_2048
+    expiration_model: KEY_MATERIAL_DOES_NOT_EXPIRE
+output: out
+`)
+	os.WriteFile(filepath.Join(dir, "plan.yaml"), []byte(plan), 0o600)
+	os.WriteFile(filepath.Join(dir, "bob.key"), []byte(id2.String()+"\n"), 0o600)
+	if _, stderr, code := keyceremony(t, dir, "run", "plan.yaml", "--yes", "--pin-env", "KC_PIN", "--identity", "custodian.key", "--identity", "bob.key"); code != 0 {
+		t.Fatalf("run: %s", stderr)
+	}
+	if got := factOf(t, readEvents(t, filepath.Join(dir, "out")), "wrap:aws", "strategy"); got != "native" {
+		t.Errorf("aws wrap strategy %q, want native (OAEP SHA-1 in the token)", got)
+	}
+
+	pkg := filepath.Join("out", "targets", "aws")
+	if _, stderr, code := keyceremony(t, dir, "upload", pkg, "--endpoint-url", endpoint, "--region", "eu-west-2"); code != 0 {
+		t.Fatalf("upload: %s", stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, pkg, "upload-receipt.json")); err != nil {
+		t.Errorf("no upload receipt: %v", err)
+	}
+	// The same package again: KMS accepts the same material, and a second receipt is written.
+	if _, stderr, code := keyceremony(t, dir, "upload", pkg, "--endpoint-url", endpoint, "--region", "eu-west-2"); code != 0 {
+		t.Fatalf("second upload: %s", stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, pkg, "upload-receipt-2.json")); err != nil {
+		t.Errorf("no second upload receipt: %v", err)
+	}
+
+	client, _, err := upload.NewClients(context.Background(), endpoint, "eu-west-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	plaintext := []byte("encrypted under a key made in an HSM")
+	enc, err := client.Encrypt(ctx, &kms.EncryptInput{KeyId: aws.String(params.KeyId), Plaintext: plaintext})
+	if err != nil {
+		t.Fatalf("Encrypt with the imported key: %v", err)
+	}
+	dec, err := client.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob})
+	if err != nil {
+		t.Fatalf("Decrypt with the imported key: %v", err)
+	}
+	if !bytes.Equal(dec.Plaintext, plaintext) {
+		t.Errorf("Decrypt gave %q", dec.Plaintext)
+	}
+}
