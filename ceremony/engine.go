@@ -133,17 +133,7 @@ func (e *engine) prepare() error {
 		for _, w := range warnings {
 			e.ui.Notice(w)
 		}
-		if err := os.Mkdir(e.out, 0o700); err != nil {
-			return fmt.Errorf("cannot create the output folder: %v\nhint: check that its parent exists and is writable", err)
-		}
-		abs, err := filepath.Abs(e.PlanPath)
-		if err != nil {
-			return err
-		}
-		if err := writeOnce(filepath.Join(e.out, PlanSourceName), []byte(abs+"\n")); err != nil {
-			return err
-		}
-		return writeOnce(filepath.Join(e.out, PlanCopyName), e.plan.raw)
+		return nil
 	}
 	kept, err := os.ReadFile(filepath.Join(e.out, PlanCopyName))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -356,6 +346,11 @@ func (e *engine) begin() error {
 			return e.showSigningKey(signer)
 		}
 	}
+	if !e.Resume {
+		if err := e.createOutput(); err != nil {
+			return err
+		}
+	}
 	if signer == nil {
 		if signer, err = e.sess.GenerateSigningKey(e.signingLabel()); err != nil {
 			return err
@@ -369,6 +364,22 @@ func (e *engine) begin() error {
 	}
 	e.ui.Record("begin: transcript started, signed by " + e.tr.Fingerprint())
 	return e.showSigningKey(signer)
+}
+
+// createOutput makes the output folder with the plan's copy and source, the first effect of a
+// ceremony, once the token has been opened and every check has passed.
+func (e *engine) createOutput() error {
+	if err := os.Mkdir(e.out, 0o700); err != nil {
+		return fmt.Errorf("cannot create the output folder: %v\nhint: check that its parent exists and is writable", err)
+	}
+	abs, err := filepath.Abs(e.PlanPath)
+	if err != nil {
+		return err
+	}
+	if err := writeOnce(filepath.Join(e.out, PlanSourceName), []byte(abs+"\n")); err != nil {
+		return err
+	}
+	return writeOnce(filepath.Join(e.out, PlanCopyName), e.plan.raw)
 }
 
 func (e *engine) showSigningKey(signer *hsm.Signer) error {

@@ -20,6 +20,7 @@ type Headless struct {
 	ShareFiles []string
 
 	files map[string]string // custodian name -> share file handed out
+	asked map[string]bool   // secrets already given, by purpose
 }
 
 func (h *Headless) Script(steps []Step, current int) {
@@ -38,6 +39,15 @@ func (h *Headless) Secret(r SecretRequest) ([]byte, error) {
 	if h.Secrets == nil {
 		return nil, fmt.Errorf("%s is needed and this run is headless\nhint: pass --pin-env NAME or --pin-file PATH", r.Prompt)
 	}
+	// A secret asked for again was refused: trying it again would only count down the token's
+	// PIN retry counter.
+	if h.asked[r.Purpose] {
+		return nil, fmt.Errorf("the %s given for this headless run was refused; it is not tried again\nhint: check the secret in --pin-env or --pin-file", r.Purpose)
+	}
+	if h.asked == nil {
+		h.asked = map[string]bool{}
+	}
+	h.asked[r.Purpose] = true
 	return h.Secrets(r.Purpose)
 }
 

@@ -1,0 +1,89 @@
+// Package transcript records a key ceremony as a signed, hash-chained journal of events and
+// seals it with a checkpoint in the C2SP signed-note format (c2sp.org/signed-note), laid out
+// like a C2SP tlog-checkpoint (c2sp.org/tlog-checkpoint).
+//
+// The transcript is the ceremony's journal: every event is written and synced before
+// [Writer.Append] returns, so a ceremony interrupted at any point is resumed with [Open]. An
+// auditor checks a finished ceremony with [Verify], or without this code with
+// scripts/verify-transcript, which needs only bash, coreutils, jq and openssl.
+//
+// # Files
+//
+// A ceremony folder DIR holds
+//
+//   - DIR/transcript.pub: the ceremony signing public key, a PEM "PUBLIC KEY" block (SPKI);
+//     written first, before any event.
+//   - DIR/transcript.jsonl: the events, one JSON object a line, each line ending in a newline.
+//   - DIR/checkpoint: the seal, written last, once: a signed note over the whole chain.
+//
+// Files named by events are paths relative to DIR, slash-separated, with no empty, "." or ".."
+// element (as [io/fs.ValidPath], and not "."), no backslash and no control character. Nothing is ever overwritten: transcript.pub and
+// checkpoint are written to a temporary file, synced, and linked into place.
+//
+// # Lines
+//
+// Each line is the compact JSON encoding (as encoding/json writes it) of an object with exactly
+// these fields, in this order:
+//
+//	{"seq":N,"time":T,"step":S,"kind":K,"actor":{"role":R,"name":M},
+//	"facts":{...},"files":[{"path":P,"sha256":H},...],"prev":V,"sig":G}
+//
+// where
+//
+//   - seq: the 0-based position of the line in the file.
+//   - time: RFC 3339 UTC with up to nanoseconds ("2026-11-27T10:04:05.123456789Z").
+//   - step: the engine's step id ("generate-key").
+//   - kind: "begin" (only seq 0), "step", "exception" (a deviation: host-assisted wrap, a
+//     retried step, a witness's remark) or "end" (only the last event; written by [Writer.Seal]).
+//   - facts: a JSON object; the step's facts as the caller's struct marshals them. The begin
+//     event's facts are [BeginFacts]; the end event's facts are {"origin":O}.
+//   - files: the artefacts of the step with the lowercase hex SHA-256 of their content, taken
+//     when the event was written; [] when none.
+//   - prev: the lowercase hex SHA-256 of the previous line's exact bytes, without its newline;
+//     the empty string "" for seq 0.
+//   - sig: standard base64 (with padding, canonical) of the signature, always the last field.
+//
+// # Signatures
+//
+// The signed message of a line is the line without its newline, with its final
+// `,"sig":"<base64>"` removed: the line is `<message minus its final "}">,"sig":"<base64>"}`,
+// so the message is recovered with
+//
+//	sed -E 's/,"sig":"[A-Za-z0-9+\/=]*"\}$/}/'
+//
+// The message is the JSON encoding of the same event without its sig field. The signing key is
+// Ed25519 (RFC 8032, over the message bytes) or ECDSA P-256 with SHA-256 (over SHA-256 of the
+// message, an ASN.1 DER signature). The begin event (seq 0) carries the public key, which must
+// be the one in transcript.pub, and its fingerprint "SHA256:<hex of SHA-256 of the SPKI DER>".
+//
+// # Seal
+//
+// The checkpoint is a signed note whose text has three lines, as a tlog-checkpoint:
+//
+//	<origin>                  e.g. "keyceremony/2026-11-27-aws-root"
+//	<number of events>        decimal, the end event included
+//	<base64 SHA-256 of the last line, without its newline>
+//
+// The third line is the head of the hash chain, not the root of a Merkle tree: as every line
+// holds the hash of the line before it, the last line's hash commits to the whole transcript.
+// No consistency or inclusion proofs exist for it; a witness cosigning the checkpoint attests to
+// having seen it, nothing more. The note is signed by the ceremony key under the key name
+// <origin>, with the signature types of c2sp.org/signed-note:
+//
+//   - 0x01, Ed25519: key ID = SHA-256(origin || 0x0A || 0x01 || 32-byte public key)[:4];
+//     signature = Ed25519 over the note text.
+//   - 0x02, ECDSA as github.com/transparency-dev/witness implements it: key ID = SHA-256(SPKI
+//     DER)[:4]; signature = ASN.1 DER ECDSA over SHA-256 of the note text; verifier key
+//     "<origin>+<key ID hex>+base64(0x02 || SPKI DER)".
+//
+// No verifier key file is written: [VerifierKey] derives it from transcript.pub and the origin,
+// and [Verify] does the same. Other signatures on the checkpoint (cosignatures) are ignored.
+//
+// # Verification order
+//
+// [Verify] and scripts/verify-transcript check in the same order and stop at the first problem,
+// so they name the same first bad event: transcript.pub (reported as event 0); then each line in
+// turn: complete and well formed, seq, prev, kind, the begin facts against transcript.pub (seq
+// 0), the signature, each file's SHA-256; then the seal: present, well formed, signed by the
+// ceremony key, its count (a missing event is named by its seq), its chain head and origin.
+package transcript

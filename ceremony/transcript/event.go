@@ -1,0 +1,157 @@
+package transcript
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// The files of a ceremony folder.
+const (
+	TranscriptFile = "transcript.jsonl"
+	PublicKeyFile  = "transcript.pub"
+	CheckpointFile = "checkpoint"
+)
+
+// Kind says what an event is.
+type Kind string
+
+// The kinds of event.
+const (
+	KindBegin     Kind = "begin"     // the first event, written by [Create]
+	KindStep      Kind = "step"      // a step of the ceremony
+	KindException Kind = "exception" // a deviation: host-assisted wrap, retried step, remark
+	KindEnd       Kind = "end"       // the last event, written by [Writer.Seal]
+)
+
+// Actor is the person who acted, in their ceremony role.
+type Actor struct {
+	Role string `json:"role"`
+	Name string `json:"name"`
+}
+
+// File is an artefact named by an event, with the SHA-256 of its content when the event was
+// written.
+type File struct {
+	Path   string `json:"path"`   // relative to the ceremony folder, slash-separated
+	SHA256 string `json:"sha256"` // lowercase hex
+}
+
+// Event is one line of the transcript. Its JSON encoding, field by field in this order, is the
+// line; see the package documentation for the exact rules.
+type Event struct {
+	Seq   int             `json:"seq"`
+	Time  time.Time       `json:"time"`
+	Step  string          `json:"step"`
+	Kind  Kind            `json:"kind"`
+	Actor Actor           `json:"actor"`
+	Facts json.RawMessage `json:"facts"`
+	Files []File          `json:"files"`
+	Prev  string          `json:"prev"`
+	Sig   []byte          `json:"sig,omitempty"`
+}
+
+// BeginFacts are the facts of the begin event: the ceremony signing key and the plan.
+type BeginFacts struct {
+	Algorithm   string          `json:"algorithm"`   // "ed25519" or "ecdsa-p256-sha256"
+	PublicKey   []byte          `json:"public_key"`  // SPKI DER (base64 in JSON)
+	Fingerprint string          `json:"fingerprint"` // "SHA256:<hex of SHA-256 of PublicKey>"
+	PlanSHA256  string          `json:"plan_sha256"` // hex SHA-256 of the plan file
+	Ceremony    json.RawMessage `json:"ceremony,omitempty"`
+}
+
+// endFacts are the facts of the end event.
+type endFacts struct {
+	Origin string `json:"origin"`
+}
+
+// message returns the signed bytes of e: its JSON encoding without the sig field.
+func (e Event) message() ([]byte, error) {
+	e.Sig = nil
+	b, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("transcript: cannot encode event %d: %v", e.Seq, err)
+	}
+	return b, nil
+}
+
+// sigSuffix matches the end of a line: the sig field, last, in canonical form.
+var sigSuffix = regexp.MustCompile(`,"sig":"([A-Za-z0-9+/]*={0,2})"\}$`)
+
+// parseLine parses one line (without its newline) and returns the event and its signed
+// message. It accepts only the exact encoding the writer produces.
+func parseLine(line []byte) (Event, []byte, error) {
+	var e Event
+	m := sigSuffix.FindSubmatchIndex(line)
+	if !bytes.HasPrefix(line, []byte(`{"seq":`)) || m == nil {
+		return e, nil, fmt.Errorf("not an event line")
+	}
+	sig, err := base64.StdEncoding.Strict().DecodeString(string(line[m[2]:m[3]]))
+	if err != nil || len(sig) == 0 {
+		return e, nil, fmt.Errorf("sig is not canonical base64")
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		return e, nil, fmt.Errorf("not valid JSON: %v", err)
+	}
+	if dec.More() {
+		return e, nil, fmt.Errorf("text after the event")
+	}
+	again, err := json.Marshal(e)
+	if err != nil || !bytes.Equal(again, line) || e.Files == nil || len(e.Facts) == 0 || e.Facts[0] != '{' {
+		return e, nil, fmt.Errorf("not in the exact field order and encoding")
+	}
+	msg := append(line[:m[0]:m[0]], '}')
+	return e, msg, nil
+}
+
+// validPath reports whether p may name an artefact: relative to the ceremony folder,
+// slash-separated, with no empty, "." or ".." element, no backslash and no control character.
+func validPath(p string) bool {
+	return fs.ValidPath(p) && p != "." && !strings.ContainsFunc(p, func(r rune) bool {
+		return r == '\\' || r < 0x20 || r == 0x7f
+	})
+}
+
+// splitLines returns the lines of a transcript file without their newlines, and whether the
+// last one ended in a newline.
+func splitLines(data []byte) (lines [][]byte, complete bool) {
+	if len(data) == 0 {
+		return nil, true
+	}
+	complete = data[len(data)-1] == '\n'
+	if complete {
+		data = data[:len(data)-1]
+	}
+	return bytes.Split(data, []byte("\n")), complete
+}
+
+// Read returns the events of the transcript in dir, parsed but not verified: use [Verify] for
+// that, or [Open], which verifies before it resumes.
+func Read(dir string) ([]Event, error) {
+	data, err := os.ReadFile(filepath.Join(dir, TranscriptFile))
+	if err != nil {
+		return nil, fmt.Errorf("transcript: %v\nhint: give the ceremony folder, the one holding %s", err, TranscriptFile)
+	}
+	lines, complete := splitLines(data)
+	events := make([]Event, 0, len(lines))
+	for i, line := range lines {
+		if i == len(lines)-1 && !complete {
+			return nil, fmt.Errorf("transcript: event %d: the line is incomplete (the file was cut short)", i)
+		}
+		e, _, err := parseLine(line)
+		if err != nil {
+			return nil, fmt.Errorf("transcript: event %d: %v", i, err)
+		}
+		events = append(events, e)
+	}
+	return events, nil
+}
