@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -154,4 +156,43 @@ func identityFlags(dir string) []string {
 		f = append(f, "--identity", filepath.Join(dir, name+".key"))
 	}
 	return f
+}
+
+// cmdAgeKey is the testscript command "agekey NAME": a new age identity in $WORK/NAME.key.
+func cmdAgeKey(ts *testscript.TestScript, neg bool, args []string) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		ts.Fatalf("agekey: %v", err)
+	}
+	if err := os.WriteFile(ts.MkAbs(args[0]+".key"), []byte(id.String()+"\n"), 0o600); err != nil {
+		ts.Fatalf("agekey: %v", err)
+	}
+}
+
+// cmdSubst is the testscript command "subst FILE": each RECIPIENT_NAME in FILE becomes the age
+// recipient of $WORK/name.key.
+func cmdSubst(ts *testscript.TestScript, neg bool, args []string) {
+	path := ts.MkAbs(args[0])
+	text := ts.ReadFile(args[0])
+	for _, m := range regexp.MustCompile(`RECIPIENT_([A-Z]+)`).FindAllStringSubmatch(text, -1) {
+		ids, err := age.ParseIdentities(strings.NewReader(ts.ReadFile(strings.ToLower(m[1]) + ".key")))
+		if err != nil {
+			ts.Fatalf("subst: %v", err)
+		}
+		text = strings.ReplaceAll(text, m[0], ids[0].(*age.X25519Identity).Recipient().String())
+	}
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		ts.Fatalf("subst: %v", err)
+	}
+}
+
+// cmdCpGlob is the testscript command "cpglob PATTERN DEST": copies the one file matching PATTERN.
+func cmdCpGlob(ts *testscript.TestScript, neg bool, args []string) {
+	matches, _ := filepath.Glob(ts.MkAbs(args[0]))
+	if len(matches) != 1 {
+		ts.Fatalf("cpglob: %d files match %s", len(matches), args[0])
+	}
+	data, err := os.ReadFile(matches[0])
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), data, 0o600))
 }

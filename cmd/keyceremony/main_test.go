@@ -29,8 +29,10 @@ func TestScripts(t *testing.T) {
 		t.Fatal(err)
 	}
 	testscript.Run(t, testscript.Params{
-		Dir:  "testdata",
-		Cmds: map[string]func(*testscript.TestScript, bool, []string){"fixtures": cmdFixtures},
+		Dir: "testdata",
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){
+			"fixtures": cmdFixtures, "agekey": cmdAgeKey, "subst": cmdSubst, "cpglob": cmdCpGlob,
+		},
 		Setup: func(env *testscript.Env) error {
 			conf := filepath.Join(env.WorkDir, "softhsm2.conf")
 			tokens := filepath.Join(env.WorkDir, "tokens")
