@@ -43,7 +43,7 @@ type Options struct {
 	Plan *Plan
 	// PlanPath is where the plan file is; it is recorded for resume.
 	PlanPath string
-	UI        Interaction
+	UI       Interaction
 	// Resume continues the ceremony in the plan's output folder from its transcript.
 	Resume bool
 	// Identities open age-recipient share files in the verification round when no person is at

@@ -10,6 +10,19 @@ type Actor struct {
 	Name string `yaml:"name" json:"name"`
 }
 
+// String is "Bob (custodian)", or the role alone when no one is named.
+func (a Actor) String() string {
+	switch {
+	case a.Name == "" && a.Role == "":
+		return "anyone present"
+	case a.Name == "":
+		return a.Role
+	case a.Role == "":
+		return a.Name
+	}
+	return a.Name + " (" + a.Role + ")"
+}
+
 // Status is where a step of the script stands.
 type Status int
 
@@ -54,7 +67,7 @@ type ConfirmRequest struct {
 // ShareHandout gives one share to its custodian, alone at the screen.
 type ShareHandout struct {
 	Custodian Actor
-	Index, N  int
+	Index, N  int // Index counts from 1
 	Share     backup.Share
 	// File is set when the share was delivered as a file (age); the UI says where it is
 	// instead of showing the share.
@@ -72,7 +85,8 @@ type ShareRequest struct {
 // each implement it; the engine holds all ceremony logic and calls these in order from one
 // goroutine. Any method may return ErrAborted when the operator stops the ceremony.
 type Interaction interface {
-	// Script is called with all steps whenever one changes status; current indexes the running step.
+	// Script is called with all steps whenever one changes status; current indexes the running
+	// step. The ceremony ends when the engine returns, not with a call here.
 	Script(steps []Step, current int)
 	// Record is called after each transcript event is written, with a one-line summary.
 	Record(summary string)

@@ -104,11 +104,7 @@ func (p *Plan) first(role string) Actor {
 func FormatScript(steps []Step) string {
 	var b strings.Builder
 	for i, s := range steps {
-		who := s.Actor.Role
-		if s.Actor.Name != "" {
-			who = s.Actor.Name + " (" + s.Actor.Role + ")"
-		}
-		fmt.Fprintf(&b, "%2d. %s\n    who: %s\n    %s\n", i+1, s.Title, who, s.Instructions)
+		fmt.Fprintf(&b, "%2d. %s\n    who: %s\n    %s\n", i+1, s.Title, s.Actor, s.Instructions)
 	}
 	return b.String()
 }

@@ -65,9 +65,9 @@ func confirmMismatch(expect string) string {
 
 func (p *confirmPrompt) instruction() string {
 	if p.req.Expect != "" {
-		return who(p.req.Actor) + ": type back what is read aloud, then press Enter. Case and spaces do not matter."
+		return p.req.Actor.String() + ": type back what is read aloud, then press Enter. Case and spaces do not matter."
 	}
-	return who(p.req.Actor) + ": type yes and press Enter to confirm."
+	return p.req.Actor.String() + ": type yes and press Enter to confirm."
 }
 
 func (p *confirmPrompt) lines(th theme, width, _ int) []string {

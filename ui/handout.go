@@ -57,7 +57,7 @@ func (p *handoutPrompt) custodian() string {
 }
 
 func (p *handoutPrompt) lines(th theme, width, height int) []string {
-	title := th.title.Render(fmt.Sprintf("Share %d of %d · %s", p.h.Index, p.h.N, who(p.h.Custodian)))
+	title := th.title.Render(fmt.Sprintf("Share %d of %d · %s", p.h.Index, p.h.N, p.h.Custodian.String()))
 	switch {
 	case p.h.File != "":
 		out := []string{title, ""}

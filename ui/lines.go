@@ -62,7 +62,7 @@ func (l *lineMode) Script(steps []ceremony.Step, current int) {
 	}
 	l.shown = current
 	s := steps[current]
-	l.printf("\nStep %d of %d: %s\nWho must act: %s\n%s\n", current+1, len(steps), s.Title, who(s.Actor), s.Instructions)
+	l.printf("\nStep %d of %d: %s\nWho must act: %s\n%s\n", current+1, len(steps), s.Title, s.Actor.String(), s.Instructions)
 }
 
 func (l *lineMode) Record(summary string) { l.printf("Recorded: %s\n", summary) }
@@ -77,7 +77,7 @@ func (l *lineMode) Busy(title string) func() {
 
 func (l *lineMode) Secret(r ceremony.SecretRequest) ([]byte, error) {
 	for {
-		l.printf("%s: %s. It is not shown as you type; press Enter when done.\n", who(r.Actor), r.Prompt)
+		l.printf("%s: %s. It is not shown as you type; press Enter when done.\n", r.Actor.String(), r.Prompt)
 		b, err := l.readSecret()
 		if err != nil || len(b) > 0 {
 			return b, err
@@ -123,7 +123,7 @@ func (l *lineMode) ShowShare(h ceremony.ShareHandout) error {
 	}
 	// No QR code here: a screen reader would read out block characters, and TERM=dumb may not
 	// draw them. The typed form is the whole share.
-	l.printf("Share %d of %d for %s. Copy it by hand, line by line.\n\n%s\n\n", h.Index, h.N, who(h.Custodian), typedBlock(h.Share.Typed()))
+	l.printf("Share %d of %d for %s. Copy it by hand, line by line.\n\n%s\n\n", h.Index, h.N, h.Custodian.String(), typedBlock(h.Share.Typed()))
 	l.printf("Press Enter when you have copied it. The screen is then cleared.\n")
 	err := l.waitEnter()
 	l.printf("%s", eraseAll) // also on error: the share must not stay on the screen

@@ -95,7 +95,7 @@ func eventActor(e transcript.Event) string {
 	if e.Actor == (transcript.Actor{}) {
 		return "-"
 	}
-	return who(ceremony.Actor(e.Actor))
+	return ceremony.Actor(e.Actor).String()
 }
 
 // detailLines is the selected event as `keyceremony show` prints it, after the problem when it is

@@ -159,7 +159,7 @@ func (m *runner) detail(w int) []string {
 	}
 	s := m.steps[m.current]
 	out := []string{m.th.title.Render(fmt.Sprintf("Step %d: %s", m.current+1, s.Title))}
-	out = append(out, "Who must act: "+who(s.Actor))
+	out = append(out, "Who must act: "+s.Actor.String())
 	return append(out, wrap(s.Instructions, w)...)
 }
 

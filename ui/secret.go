@@ -33,7 +33,7 @@ func (p *secretPrompt) update(msg tea.Msg) (tea.Cmd, bool) {
 }
 
 func (p *secretPrompt) lines(th theme, width, _ int) []string {
-	out := wrap(th.title.Render(who(p.req.Actor)+": "+p.req.Prompt), width)
+	out := wrap(th.title.Render(p.req.Actor.String()+": "+p.req.Prompt), width)
 	out = append(out, p.in.view())
 	out = append(out, wrap(th.dim.Render("Type it and press Enter. It is never shown; Esc clears it."), width)...)
 	if p.hint != "" {

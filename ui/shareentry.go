@@ -148,7 +148,7 @@ func shareWho(r ceremony.ShareRequest) string {
 	if r.Custodian.Name == "" {
 		return "Who: any quorum member, alone at the screen"
 	}
-	return "Who: " + who(r.Custodian) + ", alone at the screen"
+	return "Who: " + r.Custodian.String() + ", alone at the screen"
 }
 
 func (p *sharePrompt) fullScreen() bool { return true }

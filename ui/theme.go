@@ -6,8 +6,6 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
-
-	"github.com/keyceremony/keyceremony/ceremony"
 )
 
 // theme holds the styles for one colour profile. Every status also has a word or a symbol, so a
@@ -59,17 +57,4 @@ func frame(lines []string, width, height int) string {
 		}
 	}
 	return strings.Join(lines, "\n")
-}
-
-// who names an actor the way the script does: "Bob (custodian)", or the bare role.
-func who(a ceremony.Actor) string {
-	switch {
-	case a.Name == "" && a.Role == "":
-		return "anyone present"
-	case a.Name == "":
-		return a.Role
-	case a.Role == "":
-		return a.Name
-	}
-	return a.Name + " (" + a.Role + ")"
 }

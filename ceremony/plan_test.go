@@ -1,0 +1,125 @@
+package ceremony
+
+import (
+	"strings"
+	"testing"
+)
+
+const goodPlan = `version: 1
+kind: generate
+ceremony: acme-2026
+token: {module: /usr/lib/softhsm/libsofthsm2.so, token: rehearsal}
+key: {label: acme-data, type: AES-256}
+participants:
+  - {role: administrator, name: Ada}
+  - {role: security-officer, name: Sam}
+  - {role: witness, name: Wendy}
+backup:
+  threshold: 2
+  custodians:
+    - {name: Alice, delivery: typed}
+    - {name: Bob, delivery: age-passphrase}
+    - {name: Carol, delivery: age-recipient, recipient: age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq}
+output: out
+`
+
+func TestParsePlanGood(t *testing.T) {
+	p, err := ParsePlan([]byte(goodPlan), "/plans")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.KeySpec().String() != "AES-256" || p.OutputDir() != "/plans/out" || len(p.SHA256()) != 64 {
+		t.Errorf("plan: spec %s, output %s, sum %q", p.KeySpec(), p.OutputDir(), p.SHA256())
+	}
+	want := []string{"open-token", "begin", "generate-key", "handout:1", "handout:2", "handout:3",
+		"verify-share:1", "verify-share:2", "verify-share:3", "backup", "seal"}
+	steps := p.Script()
+	var got []string
+	for _, s := range steps {
+		got = append(got, s.ID)
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("script ids:\n got %v\nwant %v", got, want)
+	}
+	if steps[0].Actor.String() != "Sam (security-officer)" || steps[4].Actor.String() != "Bob (custodian)" {
+		t.Errorf("actors: %s, %s", steps[0].Actor, steps[4].Actor)
+	}
+	text := FormatScript(steps)
+	for _, line := range []string{` 1. Open token "rehearsal" and log in`, ` 3. Generate the AES-256 key "acme-data" in the HSM`, `10. Seal the 2-of-3 backup`} {
+		if !strings.Contains(text, line+"\n") {
+			t.Errorf("script lacks %q:\n%s", line, text)
+		}
+	}
+}
+
+// TestParsePlanErrors checks each refusal's exact first line: each says what is wrong.
+func TestParsePlanErrors(t *testing.T) {
+	tests := []struct {
+		name, from, to, want string
+	}{
+		{"misspelt key", "  threshold: 2", "  treshold: 2", `plan: line 11: unknown key "treshold" in backup`},
+		{"unknown top-level key", "output: out", "output: out\npin: 1234", `plan: line 17: unknown key "pin" in the top level`},
+		{"version", "version: 1", "version: 2", "plan: version is 2, want 1"},
+		{"kind", "kind: generate", "kind: mint", `plan: kind "mint" is unknown`},
+		{"ceremony id", "ceremony: acme-2026", "ceremony: Acme 2026", `plan: ceremony "Acme 2026" is not a valid id`},
+		{"pin in uri", "token: rehearsal}", "token: 'pkcs11:token=x?pin-value=1'}", "plan: token.token carries a PIN; PINs never go in a plan"},
+		{"key type", "type: AES-256", "type: AES-512", "plan: key.type: "},
+		{"no label", "label: acme-data, ", "", "plan: key.label is missing"},
+		{"no witness", "  - {role: witness, name: Wendy}\n", "", "plan: no witness among the participants"},
+		{"custodian as participant", "  - {role: witness, name: Wendy}", "  - {role: witness, name: Wendy}\n  - {role: custodian, name: Zed}", `plan: participant "Zed": custodians are named in the backup section, not as participants`},
+		{"threshold 1", "threshold: 2", "threshold: 1", "plan: backup.threshold is 1; at least 2 custodians must be needed to restore"},
+		{"threshold above n", "threshold: 2", "threshold: 4", "plan: backup.threshold is 4 but only 3 custodians are named"},
+		{"duplicate custodian", "name: Bob,", "name: alice,", `plan: custodian "alice" is named twice`},
+		{"delivery", "delivery: typed", "delivery: email", `plan: custodian "Alice" has delivery "email"`},
+		{"recipient missing", ", recipient: age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq", "", `plan: custodian "Carol": delivery age-recipient needs a recipient (age1... or an SSH public key)`},
+		{"no backup", "backup:", "nobackup:", `plan: line 10: unknown key "nobackup" in the top level`},
+		{"no output", "output: out\n", "", "plan: output is missing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !strings.Contains(goodPlan, tt.from) {
+				t.Fatalf("test edits %q, which the plan lacks", tt.from)
+			}
+			_, err := ParsePlan([]byte(strings.Replace(goodPlan, tt.from, tt.to, 1)), ".")
+			if err == nil {
+				t.Fatal("plan accepted")
+			}
+			first, _, _ := strings.Cut(err.Error(), "\n")
+			if !strings.HasPrefix(first, tt.want) {
+				t.Errorf("error %q, want it to start %q", first, tt.want)
+			}
+		})
+	}
+}
+
+func TestParsePlanKinds(t *testing.T) {
+	base := strings.Replace(goodPlan, "kind: generate", "kind: KIND", 1)
+	restore := "restore: {manifest: m.json, blob: b.bin}\n"
+	tests := []struct{ kind, extra, drop, want string }{
+		{"restore", restore, "backup:", "plan: a restore ceremony has no backup section"},
+		{"reshare", "", "", "plan: a reshare ceremony needs a restore section (the old backup) and a backup section (the new roster)"},
+		{"rewrap", "", "", "plan: a rewrap ceremony needs at least one target"},
+		{"generate", restore, "", "plan: a generate ceremony has no restore section"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			text := strings.Replace(base, "KIND", tt.kind, 1) + tt.extra
+			_, err := ParsePlan([]byte(text), ".")
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzParsePlan(f *testing.F) {
+	f.Add([]byte(goodPlan))
+	f.Add([]byte("version: 1\nkind: restore\n"))
+	f.Add([]byte("{}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := ParsePlan(data, ".")
+		if err == nil {
+			p.Script()
+		}
+	})
+}
