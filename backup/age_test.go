@@ -141,3 +141,38 @@ func TestAgeKeys(t *testing.T) {
 		t.Fatalf("junk: %v", err)
 	}
 }
+
+func TestIsAgeFile(t *testing.T) {
+	sh := fixedShare()
+	pass, err := sh.EncryptAge(fastPassphrase(t, "correct horse"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	xid, _ := age.GenerateX25519Identity()
+	keyed, err := sh.EncryptAge(xid.Recipient())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bin bytes.Buffer
+	w, _ := age.Encrypt(&bin, xid.Recipient())
+	w.Write([]byte("x"))
+	w.Close()
+	for _, tt := range []struct {
+		name             string
+		data             []byte
+		isAge, isPassAge bool
+	}{
+		{"armored passphrase file", pass, true, true},
+		{"armored key file", keyed, true, false},
+		{"binary key file", bin.Bytes(), true, false},
+		{"typed share", []byte(sh.Typed()), false, false},
+		{"empty", nil, false, false},
+	} {
+		if got := IsAgeFile(tt.data); got != tt.isAge {
+			t.Errorf("%s: IsAgeFile = %v", tt.name, got)
+		}
+		if got := IsPassphraseFile(tt.data); got != tt.isPassAge {
+			t.Errorf("%s: IsPassphraseFile = %v", tt.name, got)
+		}
+	}
+}

@@ -157,3 +157,28 @@ func ageError(err error, identities []age.Identity) error {
 	}
 	return errors.New("backup: this share file was not encrypted to the given key\nhint: give the private key of the custodian the file was made for")
 }
+
+// ageHeader returns the start of an age file's header, from its armor if it has one, or nil when
+// data is not an age file.
+func ageHeader(data []byte) []byte {
+	var src io.Reader = bytes.NewReader(data)
+	if bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte(armor.Header)) {
+		src = armor.NewReader(bytes.NewReader(data))
+	}
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(src, head)
+	head = head[:n]
+	if !bytes.HasPrefix(head, []byte("age-encryption.org/v1\n")) {
+		return nil
+	}
+	return head
+}
+
+// IsAgeFile reports whether data is an age file (binary or armored), as opposed to a typed share.
+func IsAgeFile(data []byte) bool { return ageHeader(data) != nil }
+
+// IsPassphraseFile reports whether data is an age file encrypted to a passphrase, so the
+// custodian is asked for it rather than for a private key.
+func IsPassphraseFile(data []byte) bool {
+	return bytes.Contains(ageHeader(data), []byte("\n-> scrypt "))
+}
