@@ -60,11 +60,11 @@ type Event struct {
 
 // BeginFacts are the facts of the begin event: the ceremony signing key and the plan.
 type BeginFacts struct {
-	Algorithm   string          `json:"algorithm"`   // "ed25519" or "ecdsa-p256-sha256"
-	PublicKey   []byte          `json:"public_key"`  // SPKI DER (base64 in JSON)
-	Fingerprint string          `json:"fingerprint"` // "SHA256:<hex of SHA-256 of PublicKey>"
-	PlanSHA256  string          `json:"plan_sha256"` // hex SHA-256 of the plan file
-	Ceremony    json.RawMessage `json:"ceremony,omitempty"`
+	Algorithm   string          `json:"algorithm"`          // "ed25519" or "ecdsa-p256-sha256"
+	PublicKey   []byte          `json:"public_key"`         // SPKI DER (base64 in JSON)
+	Fingerprint string          `json:"fingerprint"`        // "SHA256:<hex of SHA-256 of PublicKey>"
+	PlanSHA256  string          `json:"plan_sha256"`        // hex SHA-256 of the plan file
+	Ceremony    json.RawMessage `json:"ceremony,omitempty"` // Begin.Facts
 }
 
 // endFacts are the facts of the end event.
@@ -101,9 +101,6 @@ func parseLine(line []byte) (Event, []byte, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&e); err != nil {
 		return e, nil, fmt.Errorf("not valid JSON: %v", err)
-	}
-	if dec.More() {
-		return e, nil, fmt.Errorf("text after the event")
 	}
 	again, err := json.Marshal(e)
 	if err != nil || !bytes.Equal(again, line) || e.Files == nil || len(e.Facts) == 0 || e.Facts[0] != '{' {
