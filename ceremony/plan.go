@@ -419,3 +419,19 @@ func decodeError(err error) error {
 	}
 	return fmt.Errorf("plan: line %s: unknown key %q", m[1], m[2])
 }
+
+// CheckToken opens the plan's module and looks for its token without logging in, so `plan check`
+// can say whether the ceremony's token is reachable from this machine.
+func (p *Plan) CheckToken() (hsm.TokenInfo, error) {
+	mod, err := hsm.Open(p.Path(p.Token.Module))
+	if err != nil {
+		return hsm.TokenInfo{}, err
+	}
+	defer mod.Close()
+	s, err := mod.OpenSession(p.Token.Token)
+	if err != nil {
+		return hsm.TokenInfo{}, err
+	}
+	defer s.Close()
+	return s.Token(), nil
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"filippo.io/age"
@@ -51,6 +52,11 @@ func cmdPlan(args []string, stdout, stderr io.Writer) error {
 	}
 	for _, w := range warnings {
 		fmt.Fprintf(stderr, "keyceremony: warning: %s\n", w)
+	}
+	if tok, err := p.CheckToken(); err != nil {
+		fmt.Fprintf(stderr, "keyceremony: warning: the token is not reachable from here: %s\n", strings.ReplaceAll(err.Error(), "\n", "\nkeyceremony: "))
+	} else {
+		fmt.Fprintf(stdout, "Token %q is reachable: %s %s, serial %s\n", tok.Label, tok.Manufacturer, tok.Model, tok.Serial)
 	}
 	fmt.Fprintf(stdout, "Plan %s: a %s ceremony, %s\nIt will:\n\n%s", pos[0], p.Kind, p.Ceremony, ceremony.FormatScript(p.Script()))
 	fmt.Fprintf(stdout, "\nOutput folder: %s\nPlan SHA-256: %s\n", p.OutputDir(), p.SHA256())
