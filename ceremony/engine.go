@@ -46,6 +46,10 @@ type Options struct {
 	UI       Interaction
 	// Resume continues the ceremony in the plan's output folder from its transcript.
 	Resume bool
+	// Abort ends an interrupted ceremony instead of resuming it: unsealed share sets are voided,
+	// the abort is recorded with what was and was not done, and the transcript is sealed.
+	// It implies Resume.
+	Abort bool
 	// Identities open age-recipient share files in the verification round when no person is at
 	// the screen (headless runs and rehearsals).
 	Identities []age.Identity
@@ -76,16 +80,20 @@ type engine struct {
 
 // Run carries out the plan, or resumes it. Every effect is journalled in the transcript before it
 // is announced; an interrupted run is resumed from the transcript and never repeats an effect blindly.
-func Run(o Options) (err error) {
+func Run(o Options) error {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	o.Resume = o.Resume || o.Abort
 	e := &engine{Options: o, plan: o.Plan, ui: o.UI, out: o.Plan.OutputDir(), done: map[string]bool{}}
 	defer e.close()
 	if err := e.prepare(); err != nil {
 		return err
 	}
 	e.steps = e.plan.Script()
+	if e.Abort {
+		e.steps = append(e.steps[:2:2], abortStep(e.steps))
+	}
 	for i := range e.steps {
 		if e.done[e.steps[i].ID] {
 			e.steps[i].Status = Done
@@ -98,9 +106,11 @@ func Run(o Options) (err error) {
 		if err := e.runStep(); err != nil {
 			e.steps[e.cur].Status = Failed
 			e.ui.Script(e.steps, e.cur)
-			if e.tr != nil && !errors.Is(err, ErrAborted) {
-				e.exception(e.steps[e.cur].ID, "step failed: "+firstLine(err.Error()))
+			what := "step failed: " + firstLine(err.Error())
+			if errors.Is(err, ErrAborted) {
+				what = "the operator stopped the ceremony at this step"
 			}
+			e.exception(e.steps[e.cur].ID, what)
 			return err
 		}
 	}
@@ -208,6 +218,8 @@ func (e *engine) runStep() error {
 		err = e.wrapTarget(e.target(arg))
 	case stepSeal:
 		err = e.seal()
+	case stepAbort:
+		err = e.abort()
 	default:
 		panic("ceremony: no handler for step " + st.ID)
 	}
@@ -641,17 +653,10 @@ func (e *engine) backupPhase() error {
 	if err := os.Mkdir(filepath.Join(e.out, dir), 0o700); err != nil {
 		return err
 	}
-	manifestRaw, err := b.Manifest.Marshal()
-	if err != nil {
+	if err := backup.WriteSet(filepath.Join(e.out, dir), b); err != nil {
 		return err
 	}
 	files := []string{filepath.Join(dir, backup.ManifestFile), filepath.Join(dir, backup.BlobFile)}
-	if err := writeOnce(filepath.Join(e.out, files[0]), manifestRaw); err != nil {
-		return err
-	}
-	if err := writeOnce(filepath.Join(e.out, files[1]), b.Blob); err != nil {
-		return err
-	}
 	for i, c := range e.plan.Backup.Custodians {
 		if i > 0 {
 			e.next()
@@ -872,4 +877,41 @@ func (e *engine) seal() error {
 // tokenFacts describes the token for the transcript.
 func tokenFacts(t hsm.TokenInfo) map[string]string {
 	return map[string]string{"label": t.Label, "manufacturer": t.Manufacturer, "model": t.Model, "serial": t.Serial, "firmware": t.Firmware}
+}
+
+// abortStep is the one step an abort runs after logging in and reopening the transcript; its
+// instructions list what the interrupted ceremony left undone.
+func abortStep(script []Step) Step {
+	return Step{ID: stepAbort, Title: "Abort the interrupted ceremony and seal its transcript", Actor: script[0].Actor,
+		Instructions: "Unsealed share sets are voided; the transcript records what was done and what was not, and is sealed."}
+}
+
+// abort records the end of an interrupted ceremony: what it did, what it did not, and that any
+// unsealed share set is void; then it seals the transcript so the record is complete.
+func (e *engine) abort() error {
+	if !e.done[stepBackup] && e.plan.Backup != nil {
+		if err := e.voidUnsealedSets(); err != nil {
+			return err
+		}
+	}
+	var done, undone []string
+	for _, st := range e.plan.Script() {
+		switch {
+		case st.ID == stepOpenToken || st.ID == stepBegin || st.ID == stepSeal:
+		case e.done[st.ID]:
+			done = append(done, st.ID)
+		default:
+			undone = append(undone, st.ID)
+		}
+	}
+	what := "ceremony aborted by the operator; steps not done: " + strings.Join(undone, ", ")
+	if e.done[stepGenerateKey] || e.done[stepRestoreKey] {
+		what += fmt.Sprintf("; key %q stays in the token: destroy it with the vendor's tool if it must not be used", e.plan.Key.Label)
+	}
+	if _, err := e.tr.Append(transcript.Entry{Step: stepAbort, Kind: transcript.KindException, Actor: transcript.Actor(e.actor()),
+		Facts: map[string]any{"exception": what, "done": done, "not_done": undone}}); err != nil {
+		return err
+	}
+	e.ui.Record("aborted: " + strings.Join(undone, ", ") + " not done")
+	return e.seal()
 }

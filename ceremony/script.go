@@ -19,6 +19,7 @@ const (
 	stepBackup       = "backup"
 	stepWrap         = "wrap"
 	stepSeal         = "seal"
+	stepAbort        = "abort"
 )
 
 // Script is the numbered list of what the ceremony will do, in order. `plan check` prints it; the

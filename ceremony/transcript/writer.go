@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/keyceremony/keyceremony/internal/atomicfile"
 )
 
 // Begin describes the begin event that [Create] writes.
@@ -89,7 +91,7 @@ func Create(dir string, signer crypto.Signer, begin Begin) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeNew(filepath.Join(dir, PublicKeyFile), k.pem()); err != nil {
+	if err := atomicfile.WriteOnce(filepath.Join(dir, PublicKeyFile), k.pem(), 0o644); err != nil {
 		return nil, fmt.Errorf("transcript: %v", err)
 	}
 	if w.f, err = os.OpenFile(filepath.Join(dir, TranscriptFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644); err != nil {
@@ -99,7 +101,7 @@ func Create(dir string, signer crypto.Signer, begin Begin) (*Writer, error) {
 		w.f.Close()
 		return nil, err
 	}
-	if err := syncDir(dir); err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		w.f.Close()
 		return nil, fmt.Errorf("transcript: %v", err)
 	}
@@ -257,7 +259,7 @@ func (w *Writer) Seal(origin string) error {
 	if err != nil {
 		return fmt.Errorf("transcript: cannot sign the checkpoint: %v", err)
 	}
-	if err := writeNew(filepath.Join(w.dir, CheckpointFile), signed); err != nil {
+	if err := atomicfile.WriteOnce(filepath.Join(w.dir, CheckpointFile), signed, 0o644); err != nil {
 		return fmt.Errorf("transcript: %v", err)
 	}
 	w.sealed = true
@@ -309,45 +311,4 @@ func fileSHA256(fsys fs.FS, name string) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// writeNew writes data to name all at once or not at all, and never replaces a file: it
-// writes a temporary file in the same folder, syncs it, links it into place (a link fails where
-// the name exists, where a rename would replace), and syncs the folder.
-func writeNew(name string, data []byte) error {
-	dir := filepath.Dir(name)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Link(tmp.Name(), name); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%s already exists", name)
-		}
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -64,9 +64,10 @@ func cmdPlan(args []string, stdout, stderr io.Writer) error {
 }
 
 func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlags("run", "run PLAN [flags] | run --resume DIR [flags]", stderr)
+	fs := newFlags("run", "run PLAN [flags] | run (--resume | --abort) DIR [flags]", stderr)
 	yes := fs.Bool("yes", false, "run headless: accept confirmations, take secrets from --pin-env/--pin-file")
 	resume := fs.Bool("resume", false, "resume the interrupted ceremony in DIR (or in PLAN's output folder)")
+	abort := fs.Bool("abort", false, "end the interrupted ceremony in DIR instead: void unsealed share sets, record the abort, seal")
 	plain := fs.Bool("plain", false, "plain line prompts instead of the full-screen interface")
 	pinEnv := fs.String("pin-env", "", "read the user PIN from this environment variable (headless)")
 	pinFile := fs.String("pin-file", "", "read the user PIN from this file (headless)")
@@ -78,7 +79,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	planPath := pos[0]
-	if st, err := os.Stat(planPath); err == nil && st.IsDir() && *resume {
+	if st, err := os.Stat(planPath); err == nil && st.IsDir() && (*resume || *abort) {
 		if planPath, err = ceremony.PlanSource(planPath); err != nil {
 			return err
 		}
@@ -91,7 +92,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opts := ceremony.Options{Plan: p, PlanPath: planPath, Resume: *resume, Identities: ids}
+	opts := ceremony.Options{Plan: p, PlanPath: planPath, Resume: *resume, Abort: *abort, Identities: ids}
 	runEngine := func(in ceremony.Interaction) error {
 		opts.UI = in
 		return ceremony.Run(opts)
@@ -108,7 +109,11 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "ceremony %s finished and sealed in %s\ncheck it with: keyceremony verify %s\n", p.Ceremony, p.OutputDir(), p.OutputDir())
+	outcome := "finished"
+	if *abort {
+		outcome = "aborted"
+	}
+	fmt.Fprintf(stdout, "ceremony %s %s and sealed in %s\ncheck it with: keyceremony verify %s\n", p.Ceremony, outcome, p.OutputDir(), p.OutputDir())
 	return nil
 }
 
