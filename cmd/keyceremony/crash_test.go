@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,32 +49,7 @@ func TestCrashResume(t *testing.T) {
 		copyFixtures(t, base, dir, fixtures)
 		newTokens(t, dir, "test")
 
-		cmd := exec.Command(os.Args[0], runArgs...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), childEnv+"=1")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		transcriptPath := filepath.Join(dir, "out", "transcript.jsonl")
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-	wait:
-		for {
-			select {
-			case <-exited:
-				t.Fatalf("kill at %d: the ceremony ended before it could be killed: %s", n, stderr.String())
-			default:
-			}
-			if countLines(transcriptPath) >= n {
-				cmd.Process.Kill()
-				<-exited
-				break wait
-			}
-			time.Sleep(200 * time.Microsecond)
-		}
-		killedAt := countLines(transcriptPath)
+		killedAt := killAfter(t, dir, runArgs, n)
 
 		if _, errOut, code := keyceremony(t, dir, append([]string{"run", "--resume", "out", "--yes", "--pin-env", "KC_PIN"}, identityFlags(".")...)...); code != 0 {
 			t.Fatalf("killed after %d events, resume failed:\n%s", killedAt, errOut)
@@ -100,6 +76,71 @@ func TestCrashResume(t *testing.T) {
 		if err := oneKeyLabelled("data-key"); err != nil {
 			t.Errorf("killed after %d events: %v", killedAt, err)
 		}
+	}
+}
+
+// killAfter starts the ceremony as a child process in dir and SIGKILLs it as soon as its
+// transcript holds n events; it returns how many it held when the child died.
+func killAfter(t *testing.T, dir string, runArgs []string, n int) int {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], runArgs...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), childEnv+"=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	transcriptPath := filepath.Join(dir, "out", "transcript.jsonl")
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	for {
+		select {
+		case <-exited:
+			t.Fatalf("kill at %d: the ceremony ended before it could be killed: %s", n, stderr.String())
+		default:
+		}
+		if countLines(transcriptPath) >= n {
+			cmd.Process.Kill()
+			<-exited
+			return countLines(transcriptPath)
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+}
+
+// TestCrashAbort kills a ceremony in the middle of handing out shares and aborts it: the share
+// set is voided, the abort is recorded with what was not done, and the transcript verifies.
+func TestCrashAbort(t *testing.T) {
+	dir := t.TempDir()
+	if err := writeFixtures(dir, 24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	newTokens(t, dir, "test")
+	t.Setenv("KC_PIN", "1234")
+	runArgs := append([]string{"run", "plan.yaml", "--yes", "--pin-env", "KC_PIN"}, identityFlags(".")...)
+	// begin, three wrapping-key checks, generate-key, handout:1
+	killedAt := killAfter(t, dir, runArgs, 6)
+	stdout, errOut, code := keyceremony(t, dir, "run", "--abort", "out", "--yes", "--pin-env", "KC_PIN")
+	if code != 0 {
+		t.Fatalf("killed after %d events, abort failed:\n%s", killedAt, errOut)
+	}
+	if !strings.Contains(stdout, "ceremony test aborted and sealed in ") {
+		t.Errorf("abort stdout: %q", stdout)
+	}
+	if _, errOut, code := keyceremony(t, dir, "verify", "out"); code != 0 {
+		t.Fatalf("the aborted ceremony does not verify:\n%s", errOut)
+	}
+	evs := readEvents(t, filepath.Join(dir, "out"))
+	abort := evs[len(evs)-2]
+	if abort.Step != "abort" || abort.Kind != "exception" || !strings.Contains(abort.Facts["exception"].(string), "wrap:aws") {
+		t.Errorf("the abort event: %+v", abort)
+	}
+	if sets, _ := filepath.Glob(filepath.Join(dir, "out", "backup-*")); len(sets) != 0 && killedAt < 12 {
+		t.Errorf("killed after %d events, an unsealed share set was not voided: %v", killedAt, sets)
+	}
+	if _, _, code := keyceremony(t, dir, "run", "--resume", "out", "--yes", "--pin-env", "KC_PIN"); code == 0 {
+		t.Error("an aborted ceremony was resumed")
 	}
 }
 
