@@ -163,7 +163,8 @@ func readIdentities(paths []string) ([]age.Identity, error) {
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 func cmdVerify(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("verify", "verify DIR", stderr)
+	fs := newFlags("verify", "verify [--fingerprint SHA256:HEX] DIR", stderr)
+	pin := fs.String("fingerprint", "", "the ceremony signing key fingerprint the witnesses wrote down (at least its first 8 hex digits); the transcript must be signed by that key")
 	pos, err := parse(fs, args, 1)
 	if err != nil {
 		return err
@@ -174,6 +175,17 @@ func cmdVerify(args []string, stdout, stderr io.Writer) error {
 	}
 	if !r.OK {
 		return fmt.Errorf("verification failed: %s", r.Problem)
+	}
+	if *pin != "" {
+		want := strings.ToLower(strings.NewReplacer(" ", "", "SHA256:", "", "sha256:", "").Replace(*pin))
+		got := strings.TrimPrefix(r.Fingerprint, "SHA256:")
+		if len(want) < 8 {
+			return fmt.Errorf("--fingerprint %q is too short\nhint: give at least the first 8 hex digits the witnesses wrote down", *pin)
+		}
+		if !strings.HasPrefix(got, want) {
+			return fmt.Errorf("the transcript is signed by %s, not by the key the witnesses wrote down (%s)\nhint: the whole folder may have been re-signed; do not trust it", r.Fingerprint, *pin)
+		}
+		fmt.Fprintf(stdout, "signing key matches the fingerprint the witnesses wrote down\n")
 	}
 	return nil
 }

@@ -157,6 +157,11 @@ func TestCeremonyEndToEnd(t *testing.T) {
 
 	evs := readEvents(t, out)
 	kcv := factOf(t, evs, "generate-key", "kcv")
+	// The key the witnesses wrote down, typed with a space as they read it.
+	fp := strings.TrimPrefix(evs[0].Facts["fingerprint"].(string), "SHA256:")
+	if stdout, stderr, code := keyceremony(t, dir, "verify", "--fingerprint", fp[:4]+" "+fp[4:12], "out"); code != 0 || !strings.Contains(stdout, "signing key matches") {
+		t.Fatalf("verify --fingerprint: exit %d\n%s%s", code, stdout, stderr)
+	}
 
 	// AWS RSAES_OAEP_SHA_1: the material itself under OAEP.
 	openssl(t, dir, "pkeyutl", "-decrypt", "-inkey", "aws-kek.pem", "-in", filepath.Join(out, "targets/aws/EncryptedKeyMaterial.bin"),

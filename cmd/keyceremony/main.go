@@ -17,7 +17,7 @@ const usage = `Usage:
     keyceremony run PLAN [flags]           run a ceremony (TUI on a terminal, line mode otherwise)
     keyceremony run --resume DIR [flags]   resume an interrupted ceremony from its transcript
     keyceremony run --abort DIR [flags]    end an interrupted ceremony cleanly and seal its record
-    keyceremony verify DIR                 check a ceremony's transcript, seal and artefacts
+    keyceremony verify [--fingerprint FP] DIR  check a ceremony's transcript, seal and artefacts
     keyceremony show DIR                   print a ceremony's transcript for a person
     keyceremony review DIR                 browse a transcript and its verification (auditors)
     keyceremony aws prepare [flags]        fetch AWS KMS import parameters (connected side)
