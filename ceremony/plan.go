@@ -17,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/keyceremony/keyceremony/backup"
 	"github.com/keyceremony/keyceremony/hsm"
 	"github.com/keyceremony/keyceremony/wrap"
 )
@@ -324,6 +325,9 @@ func (p *Plan) validateBackup() error {
 		case DeliveryAgeRecipient:
 			if c.Recipient == "" {
 				return planErr("custodian %q: delivery age-recipient needs a recipient (age1... or an SSH public key)", name)
+			}
+			if _, err := backup.ParseRecipient(c.Recipient); err != nil {
+				return planErr("custodian %q: %s", name, strings.TrimPrefix(err.Error(), "backup: "))
 			}
 		case "":
 			return planErr("custodian %q has no delivery\nhint: typed, age-passphrase or age-recipient", name)

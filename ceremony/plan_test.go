@@ -1,6 +1,7 @@
 package ceremony
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -72,6 +73,7 @@ func TestParsePlanErrors(t *testing.T) {
 		{"duplicate custodian", "name: Bob,", "name: alice,", `plan: custodian "alice" is named twice`},
 		{"delivery", "delivery: typed", "delivery: email", `plan: custodian "Alice" has delivery "email"`},
 		{"recipient missing", ", recipient: age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq", "", `plan: custodian "Carol": delivery age-recipient needs a recipient (age1... or an SSH public key)`},
+		{"bad recipient", "recipient: age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq", "recipient: age1notakey", `plan: custodian "Carol": not an age or SSH public key`},
 		{"no backup", "backup:", "nobackup:", `plan: line 10: unknown key "nobackup" in the top level`},
 		{"no output", "output: out\n", "", "plan: output is missing"},
 	}
@@ -122,4 +124,26 @@ func FuzzParsePlan(f *testing.F) {
 			p.Script()
 		}
 	})
+}
+
+// TestExamplePlans keeps the plans the README points to valid.
+func TestExamplePlans(t *testing.T) {
+	paths, _ := filepath.Glob("../testdata/plans/*.yaml")
+	if len(paths) < 4 {
+		t.Fatalf("%d example plans, want one per kind", len(paths))
+	}
+	kinds := map[string]bool{}
+	for _, path := range paths {
+		p, err := LoadPlan(path)
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+			continue
+		}
+		kinds[p.Kind] = true
+	}
+	for _, k := range []string{KindGenerate, KindRestore, KindReshare, KindRewrap} {
+		if !kinds[k] {
+			t.Errorf("no example plan of kind %s", k)
+		}
+	}
 }
