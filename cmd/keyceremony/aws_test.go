@@ -7,11 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
 
-	"filippo.io/age"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
@@ -25,6 +23,11 @@ import (
 func TestAWSImportEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	newTokens(t, dir, "test")
+	// The standard fixtures, with the AWS import parameters replaced by local-kms's.
+	if err := writeFixtures(dir, 24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, "aws-params.json"))
 	localkmstest.AWSEnv(t)
 	endpoint := localkmstest.Start(t)
 	t.Setenv("KC_PIN", "1234")
@@ -43,34 +46,7 @@ func TestAWSImportEndToEnd(t *testing.T) {
 		t.Fatalf("prepare output: %v %s", err, raw)
 	}
 
-	id, _ := age.GenerateX25519Identity()
-	os.WriteFile(filepath.Join(dir, "custodian.key"), []byte(id.String()+"\n"), 0o600)
-	id2, _ := age.GenerateX25519Identity()
-	plan := strings.NewReplacer("RECIPIENT1", id.Recipient().String(), "RECIPIENT2", id2.Recipient().String()).Replace(`version: 1
-kind: generate
-ceremony: aws-test
-token: {module: /usr/lib/softhsm/libsofthsm2.so, token: test}
-key: {label: kms-key, type: AES-256}
-participants:
-  - {role: administrator, name: Ada}
-  - {role: witness, name: Wendy}
-backup:
-  threshold: 2
-  custodians:
-    - {name: Alice, delivery: age-recipient, recipient: RECIPIENT1}
-    - {name: Bob, delivery: age-recipient, recipient: RECIPIENT2}
-targets:
-  - name: aws
-    profile: aws
-    params: aws-params.json
-    algorithm: RSAES_OAEP_SHA_1
-    wrapping_key_spec: RSA_2048
-    expiration_model: KEY_MATERIAL_DOES_NOT_EXPIRE
-output: out
-`)
-	os.WriteFile(filepath.Join(dir, "plan.yaml"), []byte(plan), 0o600)
-	os.WriteFile(filepath.Join(dir, "bob.key"), []byte(id2.String()+"\n"), 0o600)
-	if _, stderr, code := keyceremony(t, dir, "run", "plan.yaml", "--yes", "--pin-env", "KC_PIN", "--identity", "custodian.key", "--identity", "bob.key"); code != 0 {
+	if _, stderr, code := keyceremony(t, dir, append([]string{"run", "plan.yaml", "--yes", "--pin-env", "KC_PIN"}, identityFlags(dir)...)...); code != 0 {
 		t.Fatalf("run: %s", stderr)
 	}
 	if got := factOf(t, readEvents(t, filepath.Join(dir, "out")), "wrap:aws", "strategy"); got != "native" {
