@@ -52,7 +52,7 @@ func (h *Headless) Secret(r SecretRequest) ([]byte, error) {
 }
 
 func (h *Headless) Confirm(r ConfirmRequest) error {
-	fmt.Fprintf(h.Log, "  confirmed by --yes: %s\n", strings.ReplaceAll(r.Detail, "\n", " "))
+	fmt.Fprintf(h.Log, "  confirmed by --yes: %s\n", strings.Join(strings.Fields(r.Detail), " "))
 	return nil
 }
 
