@@ -413,8 +413,13 @@ func (s *Session) FindKey(label string) (*Key, error) {
 // NeverExtractable false: that is how a restored key can be told from a
 // generated one.
 type KeyAttributes struct {
-	Token, Private, Sensitive, Extractable   bool
-	Local, AlwaysSensitive, NeverExtractable bool
+	Token            bool `json:"CKA_TOKEN"`
+	Private          bool `json:"CKA_PRIVATE"`
+	Sensitive        bool `json:"CKA_SENSITIVE"`
+	Extractable      bool `json:"CKA_EXTRACTABLE"`
+	Local            bool `json:"CKA_LOCAL"`
+	AlwaysSensitive  bool `json:"CKA_ALWAYS_SENSITIVE"`
+	NeverExtractable bool `json:"CKA_NEVER_EXTRACTABLE"`
 }
 
 // Attributes reads the security attributes of the secret or private key

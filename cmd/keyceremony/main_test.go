@@ -28,6 +28,10 @@ func TestScripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	scripts, err := filepath.Abs("../../scripts")
+	if err != nil {
+		t.Fatal(err)
+	}
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata",
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
@@ -44,6 +48,7 @@ func TestScripts(t *testing.T) {
 			}
 			env.Setenv("SOFTHSM2_CONF", conf)
 			env.Setenv("TESTDATA", testdata)
+			env.Setenv("SCRIPTS", scripts)
 			env.Setenv("PIN", "1234")
 			cmd := exec.Command("softhsm2-util", "--init-token", "--free", "--label", "test", "--so-pin", "12345678", "--pin", "1234")
 			cmd.Env = append(os.Environ(), "SOFTHSM2_CONF="+conf)
