@@ -1,6 +1,7 @@
 package ceremony
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -397,7 +398,7 @@ func (e *engine) createOutput() error {
 func (e *engine) showSigningKey(signer *hsm.Signer) error {
 	fp := e.tr.Fingerprint()
 	return e.ui.Confirm(ConfirmRequest{
-		Actor:  e.actor(),
+		Actor:  e.plan.first(RoleWitness),
 		Prompt: "Write the ceremony signing key fingerprint on the paper log, then type back its first 8 characters",
 		Detail: "Ceremony signing key (in the HSM, label " + e.signingLabel() + "):\n" + groupHex(fp),
 		Expect: fingerprintPrefix(fp),
@@ -416,15 +417,18 @@ func (e *engine) checkWrappingKey(t wrap.Target) error {
 	for _, w := range warnings {
 		e.ui.Notice("target " + t.Name + ": " + w)
 	}
+	// The fingerprint is not shown before it is typed back: the check is that the key in the
+	// file here is the one on the import request printed on the connected side.
 	fp := params.Fingerprint()
 	if err := e.ui.Confirm(ConfirmRequest{
 		Actor:  e.actor(),
 		Prompt: fmt.Sprintf("Read aloud the wrapping key fingerprint of %s from the printed import request; type back its first 8 characters", t.Name),
-		Detail: fmt.Sprintf("%s wrapping key (%s):\n%s", strings.ToUpper(t.Profile), params.Algorithm, groupHex(fp)),
+		Detail: fmt.Sprintf("%s wrapping key (%s) from %s", cloudName(t.Profile), params.Algorithm, cmp.Or(t.Params, t.PublicKey)),
 		Expect: fingerprintPrefix(fp),
 	}); err != nil {
 		return err
 	}
+	e.ui.Notice(fmt.Sprintf("the %s wrapping key matches the import request: %s", t.Name, fp))
 	facts := map[string]any{"target": t.Name, "profile": t.Profile, "algorithm": params.Algorithm, "wrapping_key_fingerprint": fp}
 	if !params.ValidTo.IsZero() {
 		facts["parameters_valid_to"] = params.ValidTo

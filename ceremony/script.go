@@ -3,6 +3,8 @@ package ceremony
 import (
 	"fmt"
 	"strings"
+
+	"github.com/keyceremony/keyceremony/wrap"
 )
 
 // Step ids recorded in the transcript. Per-target and per-custodian steps add ":" and the name or index.
@@ -41,7 +43,7 @@ func (p *Plan) Script() []Step {
 		fmt.Sprintf("The screen shows the signing key's fingerprint. %s writes it down on the paper log and reads it back.", witness.Name))
 	if p.Kind == KindGenerate || p.Kind == KindRewrap {
 		for _, t := range p.Targets {
-			add(stepCheckWrapKey+":"+t.Name, fmt.Sprintf("Check the %s wrapping key of target %s", strings.ToUpper(t.Profile), t.Name), witness,
+			add(stepCheckWrapKey+":"+t.Name, fmt.Sprintf("Check the %s wrapping key of target %s", cloudName(t.Profile), t.Name), witness,
 				fmt.Sprintf("Someone reads aloud the wrapping key fingerprint from the printed import request; %s types back its first characters.", witness.Name))
 		}
 	}
@@ -73,7 +75,7 @@ func (p *Plan) Script() []Step {
 			"The backup manifest and blob are written; only now does the share set count.")
 	}
 	for _, t := range p.Targets {
-		add(stepWrap+":"+t.Name, fmt.Sprintf("Wrap the key for %s (%s)", t.Name, t.Profile), admin,
+		add(stepWrap+":"+t.Name, fmt.Sprintf("Wrap the key for %s (%s)", t.Name, cloudName(t.Profile)), admin,
 			"The key is wrapped under the cloud's public key inside the HSM and the import package is written.")
 	}
 	add(stepSeal, "Seal the transcript", witness,
@@ -108,4 +110,21 @@ func FormatScript(steps []Step) string {
 		fmt.Fprintf(&b, "%2d. %s\n    who: %s\n    %s\n", i+1, s.Title, s.Actor, s.Instructions)
 	}
 	return b.String()
+}
+
+// cloudName is how people name a profile's cloud.
+func cloudName(profile string) string {
+	switch profile {
+	case wrap.ProfileAWS:
+		return "AWS KMS"
+	case wrap.ProfileGCP:
+		return "Google Cloud KMS"
+	case wrap.ProfileAzure:
+		return "Azure Key Vault"
+	case wrap.ProfileVault:
+		return "Vault Transit"
+	case wrap.ProfileOCI:
+		return "OCI Vault"
+	}
+	return profile
 }
