@@ -1,0 +1,120 @@
+package ceremony
+
+import (
+	"fmt"
+
+	"github.com/keyceremony/keyceremony/hsm"
+)
+
+// keyFacts describes the target key for the transcript without revealing it.
+func (e *engine) keyFacts() (map[string]any, error) {
+	id, err := e.sess.Identify(e.key)
+	if err != nil && e.oldManifest != nil && e.key.Spec.Type == hsm.EC {
+		// A restored EC private key has no public half in the token; backup.Restore proved it
+		// by a signature that verified under the backed-up public key.
+		id, err = hsm.Identity{Fingerprint: e.oldManifest.Key.Fingerprint, PublicKeyDER: e.oldManifest.Key.PublicKey}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	attrs, err := e.sess.Attributes(e.key)
+	if err != nil {
+		return nil, err
+	}
+	e.id = id
+	facts := map[string]any{"label": e.key.Label, "spec": e.key.Spec.String(), "id": fmt.Sprintf("%x", e.key.ID), "attributes": attrs}
+	if id.KCV != "" {
+		facts["kcv"] = id.KCV
+	}
+	if id.Fingerprint != "" {
+		facts["fingerprint"] = id.Fingerprint
+	}
+	return facts, nil
+}
+
+func (e *engine) generateKey() error {
+	label := e.plan.Key.Label
+	exists, err := e.sess.LabelExists(label)
+	if err != nil {
+		return err
+	}
+	adopted := false
+	if exists {
+		// Only a resume gets here: the key was made, the run stopped before recording it.
+		// It is taken over, never made twice.
+		if e.key, err = e.sess.FindKey(label); err != nil {
+			return err
+		}
+		if !e.matchesPlan(e.key) {
+			return fmt.Errorf("token key %q is %s, the plan says %s; nothing was changed\nhint: this key was not made by this ceremony; investigate before going on", label, e.key.Spec, e.plan.spec)
+		}
+		attrs, err := e.sess.Attributes(e.key)
+		if err != nil {
+			return err
+		}
+		if !attrs.Local || !attrs.AlwaysSensitive {
+			return fmt.Errorf("token key %q was not generated in this token (CKA_LOCAL or CKA_ALWAYS_SENSITIVE is false); nothing was changed\nhint: investigate before going on", label)
+		}
+		adopted = true
+		e.exception(stepGenerateKey, "key "+label+" was generated before the interruption and not recorded; it is taken over, not made again")
+	} else {
+		done := e.ui.Busy("Generating " + e.plan.spec.String() + " in the HSM")
+		e.key, err = e.sess.GenerateKey(label, e.plan.spec)
+		done()
+		if err != nil {
+			return err
+		}
+	}
+	facts, err := e.keyFacts()
+	if err != nil {
+		return err
+	}
+	if adopted {
+		facts["adopted_after_interruption"] = true
+	}
+	return e.record(stepGenerateKey, facts)
+}
+
+func (e *engine) findKey() error {
+	var err error
+	if e.key, err = e.sess.FindKey(e.plan.Key.Label); err != nil {
+		return err
+	}
+	if !e.matchesPlan(e.key) {
+		return fmt.Errorf("token key %q is %s, the plan says %s\nhint: correct key.type in the plan", e.key.Label, e.key.Spec, e.plan.spec)
+	}
+	facts, err := e.keyFacts()
+	if err != nil {
+		return err
+	}
+	return e.record(stepFindKey, facts)
+}
+
+// matchesPlan reports whether a token key is of the planned type. A secret key restored by
+// unwrapping may not tell its size (SoftHSM2 leaves CKA_VALUE_LEN at 0); it then takes the
+// planned size, which its check value against the backup manifest already vouched for.
+func (e *engine) matchesPlan(k *hsm.Key) bool {
+	if k.IsSecret() && k.Spec.Type == e.plan.spec.Type && k.Spec.Bits == 0 {
+		k.Spec = e.plan.spec
+	}
+	return k.Spec == e.plan.spec
+}
+
+// loadKey finds the ceremony's key again on resume, for steps after the one that made it.
+func (e *engine) loadKey() error {
+	if e.key != nil {
+		return nil
+	}
+	var err error
+	if e.key, err = e.sess.FindKey(e.plan.Key.Label); err != nil {
+		return err
+	}
+	e.matchesPlan(e.key)
+	e.id, err = e.sess.Identify(e.key)
+	return err
+}
+
+// tokenFacts describes the token for the transcript.
+func tokenFacts(t hsm.TokenInfo) map[string]string {
+	return map[string]string{"label": t.Label, "manufacturer": t.Manufacturer, "model": t.Model, "serial": t.Serial, "firmware": t.Firmware}
+}

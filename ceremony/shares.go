@@ -1,0 +1,281 @@
+package ceremony
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"filippo.io/age"
+
+	"github.com/keyceremony/keyceremony/backup"
+)
+
+// loadOldBackup reads the backup a restore or re-share opens.
+func (e *engine) loadOldBackup() error {
+	if e.oldManifest != nil {
+		return nil
+	}
+	raw, err := os.ReadFile(e.plan.Path(e.plan.Restore.Manifest))
+	if err != nil {
+		return err
+	}
+	if e.oldManifest, err = backup.ParseManifest(raw); err != nil {
+		return err
+	}
+	e.oldBlob, err = os.ReadFile(e.plan.Path(e.plan.Restore.Blob))
+	return err
+}
+
+func (e *engine) collectShares() error {
+	if err := e.loadOldBackup(); err != nil {
+		return err
+	}
+	m := e.oldManifest
+	e.collector = backup.NewCollector(m)
+	var lastErr string
+	for e.collector.Need() > 0 {
+		text, err := e.ui.EnterShare(ShareRequest{
+			Progress:  fmt.Sprintf("%d of %d shares accepted", len(e.collector.Accepted()), m.M),
+			LastError: lastErr,
+		})
+		if err != nil {
+			return err
+		}
+		sh, err := e.readShare(text, 0)
+		if err == nil {
+			_, err = e.collector.Add(sh)
+			sh.Zero()
+		}
+		if err != nil {
+			lastErr = firstLine(err.Error())
+			e.exception(stepCollect, "share refused: "+lastErr)
+			continue
+		}
+		lastErr = ""
+	}
+	return e.record(stepCollect, map[string]any{"set_id": m.SetID, "accepted": e.collector.Accepted(), "threshold": m.M})
+}
+
+func (e *engine) restoreKey() error {
+	if e.collector == nil {
+		panic("ceremony: restore without collected shares")
+	}
+	label := e.plan.Key.Label
+	exists, err := e.sess.LabelExists(label)
+	if err != nil {
+		return err
+	}
+	if exists {
+		// A resume after the key was restored but before it was recorded: check and take it over.
+		if e.key, err = e.sess.FindKey(label); err != nil {
+			return err
+		}
+		id, err := e.sess.Identify(e.key)
+		if err != nil {
+			return err
+		}
+		if id.KCV != e.oldManifest.Key.KCV || id.Fingerprint != e.oldManifest.Key.Fingerprint {
+			return fmt.Errorf("token already has a key %q that is not the backed-up key; nothing was changed\nhint: choose another key.label", label)
+		}
+		e.exception(stepRestoreKey, "key "+label+" was restored before the interruption; it is taken over, not restored again")
+	} else {
+		done := e.ui.Busy("Restoring the key into the HSM")
+		e.key, err = backup.Restore(e.sess, e.oldManifest, e.oldBlob, e.collector, label)
+		done()
+		if err != nil {
+			return err
+		}
+	}
+	facts, err := e.keyFacts()
+	if err != nil {
+		return err
+	}
+	facts["backup_set"] = e.oldManifest.SetID
+	return e.record(stepRestoreKey, facts)
+}
+
+// backupPhase makes a share set, hands each share to its custodian, has each custodian prove
+// their share, and only then seals the set. An unsealed set left by an interruption is voided.
+func (e *engine) backupPhase() error {
+	if err := e.voidUnsealedSets(); err != nil {
+		return err
+	}
+	opts := backup.Options{Threshold: e.plan.Backup.Threshold, AllowLarge: e.plan.Backup.AllowLarge}
+	for _, c := range e.plan.Backup.Custodians {
+		opts.Custodians = append(opts.Custodians, c.Name)
+	}
+	var b *backup.Backup
+	var err error
+	done := e.ui.Busy("Making the backup and the share set")
+	if e.plan.Kind == KindReshare {
+		opts.Replaces = e.oldManifest.SetID
+		b, err = backup.Reshare(e.sess, e.oldManifest, e.oldBlob, e.collector, opts)
+	} else {
+		if err = e.loadKey(); err == nil {
+			b, err = backup.Create(e.sess, e.key, opts)
+		}
+	}
+	done()
+	if err != nil {
+		return err
+	}
+	defer b.Zero()
+	dir := "backup-" + b.Manifest.SetID
+	if err := os.Mkdir(filepath.Join(e.out, dir), 0o700); err != nil {
+		return err
+	}
+	if err := backup.WriteSet(filepath.Join(e.out, dir), b); err != nil {
+		return err
+	}
+	files := []string{filepath.Join(dir, backup.ManifestFile), filepath.Join(dir, backup.BlobFile)}
+	for i, c := range e.plan.Backup.Custodians {
+		if i > 0 {
+			e.next()
+		}
+		f, err := e.handout(dir, i, c, b.Shares[i])
+		if err != nil {
+			return err
+		}
+		facts := map[string]any{"custodian": c.Name, "index": i + 1, "delivery": c.Delivery, "set_id": b.Manifest.SetID}
+		if f != "" {
+			files = append(files, f)
+			facts["file"] = f
+		}
+		if err := e.record(e.steps[e.cur].ID, facts); err != nil {
+			return err
+		}
+	}
+	for i, c := range e.plan.Backup.Custodians {
+		e.next()
+		if err := e.verifyShare(&b.Manifest, i, c); err != nil {
+			return err
+		}
+		if err := e.record(e.steps[e.cur].ID, map[string]any{"custodian": c.Name, "index": i + 1, "set_id": b.Manifest.SetID}); err != nil {
+			return err
+		}
+	}
+	e.next()
+	return e.record(stepBackup, map[string]any{
+		"set_id": b.Manifest.SetID, "threshold": b.Manifest.M, "custodians": b.Manifest.Custodians,
+		"backup_key_kcv": b.Manifest.BackupKeyKCV, "replaces": b.Manifest.Replaces,
+	}, files...)
+}
+
+// voidUnsealedSets renames the folder of a share set an interruption left unsealed, so its shares
+// can never be mistaken for the real set, and records that.
+func (e *engine) voidUnsealedSets() error {
+	entries, err := os.ReadDir(e.out)
+	if err != nil {
+		return err
+	}
+	for _, ent := range entries {
+		name := ent.Name()
+		if !strings.HasPrefix(name, "backup-") || !ent.IsDir() {
+			continue
+		}
+		if e.plan.Kind == KindReshare && e.plan.Path(e.plan.Restore.Manifest) == filepath.Join(e.out, name, backup.ManifestFile) {
+			continue
+		}
+		void := "void-" + name
+		if err := os.Rename(filepath.Join(e.out, name), filepath.Join(e.out, void)); err != nil {
+			return err
+		}
+		e.exception(stepBackup, fmt.Sprintf("share set %s was not sealed before the interruption; it is void (folder %s) and a new set is made: custodians must destroy any share of it", strings.TrimPrefix(name, "backup-"), void))
+	}
+	return nil
+}
+
+func (e *engine) handout(dir string, i int, c CustodianPlan, sh backup.Share) (file string, err error) {
+	who := Actor{Role: RoleCustodian, Name: c.Name}
+	n := len(e.plan.Backup.Custodians)
+	if c.Delivery == DeliveryTyped {
+		return "", e.ui.ShowShare(ShareHandout{Custodian: who, Index: i + 1, N: n, Share: sh})
+	}
+	var r age.Recipient
+	if c.Delivery == DeliveryAgePassphrase {
+		pass, err := e.ui.Secret(SecretRequest{Actor: who, Prompt: fmt.Sprintf("%s: choose a passphrase for your share file", c.Name), Purpose: fmt.Sprintf("passphrase:%d", i+1)})
+		if err != nil {
+			return "", err
+		}
+		r, err = backup.PassphraseRecipient(string(pass))
+		clear(pass)
+		if err != nil {
+			return "", err
+		}
+	} else {
+		if r, err = backup.ParseRecipient(c.Recipient); err != nil {
+			return "", fmt.Errorf("custodian %s: %w", c.Name, err)
+		}
+	}
+	data, err := sh.EncryptAge(r)
+	if err != nil {
+		return "", err
+	}
+	file = filepath.Join(dir, fmt.Sprintf("share-%d-%s.age", i+1, fileSafe(c.Name)))
+	if err := writeOnce(filepath.Join(e.out, file), data); err != nil {
+		return "", err
+	}
+	return file, e.ui.ShowShare(ShareHandout{Custodian: who, Index: i + 1, N: n, File: filepath.Join(e.out, file)})
+}
+
+func (e *engine) verifyShare(m *backup.Manifest, i int, c CustodianPlan) error {
+	who := Actor{Role: RoleCustodian, Name: c.Name}
+	var lastErr string
+	for attempt := 1; ; attempt++ {
+		text, err := e.ui.EnterShare(ShareRequest{Custodian: who, Progress: fmt.Sprintf("share %d of %d", i+1, len(m.Custodians)), LastError: lastErr})
+		if err != nil {
+			return err
+		}
+		sh, err := e.readShare(text, i+1)
+		if err == nil {
+			if sh.Index != i+1 {
+				err = fmt.Errorf("this is share %d, not %s's share %d", sh.Index, c.Name, i+1)
+			} else {
+				err = backup.Verify(m, sh)
+			}
+			sh.Zero()
+		}
+		if err == nil {
+			return nil
+		}
+		lastErr = firstLine(err.Error())
+		e.exception(e.steps[e.cur].ID, fmt.Sprintf("%s's share was not read back correctly (attempt %d): %s", c.Name, attempt, lastErr))
+		if attempt == 3 {
+			return fmt.Errorf("%s's share could not be read back after 3 attempts: %s\nhint: the share set is not sealed; resume to make a new one", c.Name, lastErr)
+		}
+	}
+}
+
+// readShare turns what a custodian entered into a share: typed text, or "file:PATH" of an age file
+// opened with a passphrase they type or with an identity given on the command line.
+func (e *engine) readShare(text string, index int) (backup.Share, error) {
+	path, isFile := strings.CutPrefix(strings.TrimSpace(text), "file:")
+	if !isFile {
+		return backup.ParseTyped(text)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return backup.Share{}, fmt.Errorf("cannot read share file %s: %v", path, err)
+	}
+	defer clear(data)
+	if !backup.IsAgeFile(data) {
+		return backup.ParseTyped(string(data))
+	}
+	if backup.IsPassphraseFile(data) {
+		pass, err := e.ui.Secret(SecretRequest{Actor: e.actor(), Prompt: "Passphrase of share file " + filepath.Base(path), Purpose: fmt.Sprintf("passphrase:%d", index)})
+		if err != nil {
+			return backup.Share{}, err
+		}
+		defer clear(pass)
+		id, err := backup.PassphraseIdentity(string(pass))
+		if err != nil {
+			return backup.Share{}, err
+		}
+		return backup.DecryptAge(data, id)
+	}
+	if len(e.Identities) == 0 {
+		return backup.Share{}, fmt.Errorf("share file %s is encrypted to a public key and no identity was given\nhint: pass --identity FILE, or have the custodian decrypt it with age and type the share", path)
+	}
+	return backup.DecryptAge(data, e.Identities...)
+}
