@@ -263,3 +263,22 @@ func cmdUpload(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprint(stdout, text)
 	return nil
 }
+
+func cmdInventory(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("inventory", "inventory [--rotate-after DAYS] DIR...", stderr)
+	days := fs.Int("rotate-after", 365, "days after which a key is due for rotation")
+	pos, err := parse(fs, args, -1)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		fs.Usage()
+		return errUsage
+	}
+	keys, err := ceremony.Inventory(pos...)
+	if err != nil {
+		return err
+	}
+	ceremony.WriteInventory(stdout, keys, time.Now(), time.Duration(*days)*24*time.Hour)
+	return nil
+}

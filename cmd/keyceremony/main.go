@@ -20,6 +20,7 @@ const usage = `Usage:
     keyceremony verify [--fingerprint FP] DIR  check a ceremony's transcript, seal and artefacts
     keyceremony show DIR                   print a ceremony's transcript for a person
     keyceremony review DIR                 browse a transcript and its verification (auditors)
+    keyceremony inventory DIR...           keys, backups, targets and rotation due, from transcripts
     keyceremony aws prepare [flags]        fetch AWS KMS import parameters (connected side)
     keyceremony upload PACKAGE [flags]     import a wrapped key package (connected side)
     keyceremony version
@@ -52,6 +53,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdShow(rest, stdout, stderr)
 	case "review":
 		err = cmdReview(rest, stdout, stderr)
+	case "inventory":
+		err = cmdInventory(rest, stdout, stderr)
 	case "aws":
 		err = cmdAWS(rest, stdout, stderr)
 	case "upload":
