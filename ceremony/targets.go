@@ -70,20 +70,11 @@ func (e *engine) wrapTarget(t wrap.Target) error {
 		facts["adopted_after_interruption"] = true
 		e.exception(stepWrap+":"+t.Name, "package "+rel+" was written before the interruption; it is taken over, not made again")
 	} else {
+		// The spinner ends once the package is on disk, where a crash leaves it to be taken over.
 		done := e.ui.Busy("Wrapping the key for " + t.Name)
-		res, err := wrap.Wrap(e.sess, params, e.key, t.AllowHostAssisted)
+		m, err = e.makePackage(t, params, dir)
 		done()
 		if err != nil {
-			return fmt.Errorf("target %s: %w", t.Name, err)
-		}
-		if res.Strategy == wrap.StrategyHostAssisted {
-			e.exception(stepWrap+":"+t.Name, "host-assisted wrap (allowed by the plan): "+res.Reason)
-		}
-		info, err := wrap.Describe(e.sess, e.key)
-		if err != nil {
-			return err
-		}
-		if m, err = wrap.WritePackage(dir, params, info, res, e.Now()); err != nil {
 			return fmt.Errorf("target %s: %w", t.Name, err)
 		}
 	}
@@ -95,4 +86,20 @@ func (e *engine) wrapTarget(t wrap.Target) error {
 		files = append(files, filepath.Join(rel, name))
 	}
 	return e.record(stepWrap+":"+t.Name, facts, files...)
+}
+
+// makePackage wraps the key for a target, strongest strategy first, and writes its package.
+func (e *engine) makePackage(t wrap.Target, params *wrap.Params, dir string) (*wrap.Manifest, error) {
+	res, err := wrap.Wrap(e.sess, params, e.key, t.AllowHostAssisted)
+	if err != nil {
+		return nil, err
+	}
+	if res.Strategy == wrap.StrategyHostAssisted {
+		e.exception(stepWrap+":"+t.Name, "host-assisted wrap (allowed by the plan): "+res.Reason)
+	}
+	info, err := wrap.Describe(e.sess, e.key)
+	if err != nil {
+		return nil, err
+	}
+	return wrap.WritePackage(dir, params, info, res, e.Now())
 }

@@ -99,7 +99,10 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	switch {
 	case *yes:
-		h := &ceremony.Headless{Log: stderr, ShareFiles: shares, Secrets: headlessSecrets(*pinEnv, *pinFile)}
+		var h ceremony.Interaction = &ceremony.Headless{Log: stderr, ShareFiles: shares, Secrets: headlessSecrets(*pinEnv, *pinFile)}
+		if crashTestHook != nil {
+			h = crashTestHook(h)
+		}
 		err = runEngine(h)
 	case *plain || ui.ChooseMode(os.LookupEnv, isTerminal(os.Stdin), isTerminal(os.Stdout)) == ui.ModeLines:
 		err = runEngine(ui.Lines(stdin, stdout))
@@ -116,6 +119,10 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "ceremony %s %s and sealed in %s\ncheck it with: keyceremony verify %s\n", p.Ceremony, outcome, p.OutputDir(), p.OutputDir())
 	return nil
 }
+
+// crashTestHook is nil except in the crash tests, which stand between the engine and headless
+// mode to kill the process at an exact point of the ceremony.
+var crashTestHook func(ceremony.Interaction) ceremony.Interaction
 
 func headlessSecrets(pinEnv, pinFile string) func(string) ([]byte, error) {
 	return func(purpose string) ([]byte, error) {

@@ -2,19 +2,56 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/keyceremony/keyceremony/ceremony"
 
 	"github.com/keyceremony/keyceremony/hsm"
 )
 
-// childEnv makes the test binary run as keyceremony (see TestMain), so a test can SIGKILL it.
-const childEnv = "KEYCEREMONY_TEST_MAIN"
+// killAtEnv makes the test binary run as keyceremony (see TestMain) and SIGKILL itself at an
+// exact point: "record:N", once the engine has recorded its Nth transcript event, or "effect:N",
+// when its Nth slow effect on the token (making a key, a backup, a package) is done but not yet
+// recorded.
+const killAtEnv = "KEYCEREMONY_TEST_KILL_AT"
+
+// killer passes the engine's calls on and kills the process at its point. The engine reports an
+// event only once it is written and synced, and ends a Busy span right after the effect.
+type killer struct {
+	ceremony.Interaction
+	at      string
+	n, seen int
+}
+
+func (k *killer) count(point string) {
+	if point != k.at {
+		return
+	}
+	if k.seen++; k.seen == k.n {
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	}
+}
+
+func (k *killer) Record(summary string) {
+	k.Interaction.Record(summary)
+	k.count("record")
+}
+
+func (k *killer) Busy(title string) func() {
+	done := k.Interaction.Busy(title)
+	return func() {
+		done()
+		k.count("effect")
+	}
+}
 
 func countLines(path string) int {
 	b, _ := os.ReadFile(path)
@@ -43,70 +80,93 @@ func TestCrashResume(t *testing.T) {
 	}
 	total := countLines(filepath.Join(ref, "out", "transcript.jsonl"))
 
+	// Kill after each recorded event in turn, then at each effect before it is recorded.
+	type point struct {
+		at string
+		n  int
+	}
+	var points []point
 	for n := 1; n < total; n++ {
-		dir := filepath.Join(base, fmt.Sprintf("kill-%02d", n))
-		os.Mkdir(dir, 0o700)
-		copyFixtures(t, base, dir, fixtures)
-		newTokens(t, dir, "test")
-
-		killedAt := killAfter(t, dir, runArgs, n)
-
-		if _, errOut, code := keyceremony(t, dir, append([]string{"run", "--resume", "out", "--yes", "--pin-env", "KC_PIN"}, identityFlags(".")...)...); code != 0 {
-			t.Fatalf("killed after %d events, resume failed:\n%s", killedAt, errOut)
+		points = append(points, point{"record", n})
+	}
+	for n := 1; ; n++ {
+		p := point{"effect", n}
+		dir := crashDir(t, base, fixtures, p.at, p.n)
+		events, killed := killAt(t, dir, runArgs, p.at, p.n)
+		if !killed {
+			break
 		}
-		if _, errOut, code := keyceremony(t, dir, "verify", "out"); code != 0 {
-			t.Fatalf("killed after %d events, the resumed ceremony does not verify:\n%s", killedAt, errOut)
+		checkResume(t, dir, fmt.Sprintf("killed at effect %d (%d events)", n, events))
+	}
+	for _, p := range points {
+		dir := crashDir(t, base, fixtures, p.at, p.n)
+		events, killed := killAt(t, dir, runArgs, p.at, p.n)
+		if !killed {
+			t.Fatalf("the ceremony finished before its event %d", p.n)
 		}
-		evs := readEvents(t, filepath.Join(dir, "out"))
-		for _, step := range []string{"generate-key", "backup", "wrap:aws", "wrap:gcp", "wrap:azure", "end"} {
-			count := 0
-			for _, e := range evs {
-				if e.Step == step && e.Kind == "step" || step == "end" && e.Kind == "end" {
-					count++
-				}
-			}
-			if count != 1 {
-				t.Errorf("killed after %d events: %d %s events, want 1", killedAt, count, step)
-			}
-		}
-		sets, _ := filepath.Glob(filepath.Join(dir, "out", "backup-*"))
-		if len(sets) != 1 {
-			t.Errorf("killed after %d events: %d sealed share sets, want 1", killedAt, len(sets))
-		}
-		if err := oneKeyLabelled("data-key"); err != nil {
-			t.Errorf("killed after %d events: %v", killedAt, err)
-		}
+		checkResume(t, dir, fmt.Sprintf("killed after %d events", events))
 	}
 }
 
-// killAfter starts the ceremony as a child process in dir and SIGKILLs it as soon as its
-// transcript holds n events; it returns how many it held when the child died.
-func killAfter(t *testing.T, dir string, runArgs []string, n int) int {
+// crashDir makes a folder with the fixtures and a fresh token for one crash.
+func crashDir(t *testing.T, base string, fixtures []os.DirEntry, at string, n int) string {
+	dir := filepath.Join(base, fmt.Sprintf("kill-%s-%02d", at, n))
+	os.Mkdir(dir, 0o700)
+	copyFixtures(t, base, dir, fixtures)
+	newTokens(t, dir, "test")
+	return dir
+}
+
+// checkResume resumes a killed ceremony and checks it verifies and made nothing twice.
+func checkResume(t *testing.T, dir, what string) {
+	t.Helper()
+	if _, errOut, code := keyceremony(t, dir, append([]string{"run", "--resume", "out", "--yes", "--pin-env", "KC_PIN"}, identityFlags(".")...)...); code != 0 {
+		t.Fatalf("%s, resume failed:\n%s", what, errOut)
+	}
+	if _, errOut, code := keyceremony(t, dir, "verify", "out"); code != 0 {
+		t.Fatalf("%s, the resumed ceremony does not verify:\n%s", what, errOut)
+	}
+	evs := readEvents(t, filepath.Join(dir, "out"))
+	for _, step := range []string{"generate-key", "backup", "wrap:aws", "wrap:gcp", "wrap:azure", "end"} {
+		count := 0
+		for _, e := range evs {
+			if e.Step == step && e.Kind == "step" || step == "end" && e.Kind == "end" {
+				count++
+			}
+		}
+		if count != 1 {
+			t.Errorf("%s: %d %s events, want 1", what, count, step)
+		}
+	}
+	sets, _ := filepath.Glob(filepath.Join(dir, "out", "backup-*"))
+	if len(sets) != 1 {
+		t.Errorf("%s: %d sealed share sets, want 1", what, len(sets))
+	}
+	if err := oneKeyLabelled("data-key"); err != nil {
+		t.Errorf("%s: %v", what, err)
+	}
+}
+
+// killAt runs the ceremony as a child process in dir that kills itself at point ("record" or
+// "effect") number n. It returns how many events the transcript holds, and whether the child was
+// killed (false when the ceremony has fewer such points and finished).
+func killAt(t *testing.T, dir string, runArgs []string, point string, n int) (int, bool) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], runArgs...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), childEnv+"=1")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s:%d", killAtEnv, point, n))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	err := cmd.Run()
+	events := countLines(filepath.Join(dir, "out", "transcript.jsonl"))
+	if err == nil {
+		return events, false
 	}
-	transcriptPath := filepath.Join(dir, "out", "transcript.jsonl")
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	for {
-		select {
-		case <-exited:
-			t.Fatalf("kill at %d: the ceremony ended before it could be killed: %s", n, stderr.String())
-		default:
-		}
-		if countLines(transcriptPath) >= n {
-			cmd.Process.Kill()
-			<-exited
-			return countLines(transcriptPath)
-		}
-		time.Sleep(200 * time.Microsecond)
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("kill at %s %d: the ceremony failed instead (%v): %s", point, n, err, stderr.String())
 	}
+	return events, true
 }
 
 // TestCrashAbort kills a ceremony in the middle of handing out shares and aborts it: the share
@@ -120,7 +180,7 @@ func TestCrashAbort(t *testing.T) {
 	t.Setenv("KC_PIN", "1234")
 	runArgs := append([]string{"run", "plan.yaml", "--yes", "--pin-env", "KC_PIN"}, identityFlags(".")...)
 	// begin, three wrapping-key checks, generate-key, handout:1
-	killedAt := killAfter(t, dir, runArgs, 6)
+	killedAt, _ := killAt(t, dir, runArgs, "record", 6)
 	stdout, errOut, code := keyceremony(t, dir, "run", "--abort", "out", "--yes", "--pin-env", "KC_PIN")
 	if code != 0 {
 		t.Fatalf("killed after %d events, abort failed:\n%s", killedAt, errOut)
