@@ -41,6 +41,7 @@ const (
 // Share deliveries.
 const (
 	DeliveryTyped         = "typed"          // shown on the screen as text and QR; the custodian copies it
+	DeliveryQR            = "qr"             // the same screen, for a custodian who photographs the QR code
 	DeliveryAgePassphrase = "age-passphrase" // an age file encrypted to a passphrase the custodian types
 	DeliveryAgeRecipient  = "age-recipient"  // an age file encrypted to the custodian's age or SSH public key
 )
@@ -318,7 +319,7 @@ func (p *Plan) validateBackup() error {
 		}
 		seen[strings.ToLower(name)] = true
 		switch c.Delivery {
-		case DeliveryTyped, DeliveryAgePassphrase:
+		case DeliveryTyped, DeliveryQR, DeliveryAgePassphrase:
 			if c.Recipient != "" {
 				return planErr("custodian %q: recipient is only for delivery age-recipient", name)
 			}
@@ -330,9 +331,9 @@ func (p *Plan) validateBackup() error {
 				return planErr("custodian %q: %s", name, strings.TrimPrefix(err.Error(), "backup: "))
 			}
 		case "":
-			return planErr("custodian %q has no delivery\nhint: typed, age-passphrase or age-recipient", name)
+			return planErr("custodian %q has no delivery\nhint: typed, qr, age-passphrase or age-recipient", name)
 		default:
-			return planErr("custodian %q has delivery %q\nhint: typed, age-passphrase or age-recipient", name, c.Delivery)
+			return planErr("custodian %q has delivery %q\nhint: typed, qr, age-passphrase or age-recipient", name, c.Delivery)
 		}
 	}
 	return nil

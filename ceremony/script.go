@@ -85,7 +85,7 @@ func (p *Plan) Script() []Step {
 
 func handoutInstructions(c CustodianPlan) string {
 	switch c.Delivery {
-	case DeliveryTyped:
+	case DeliveryTyped, DeliveryQR:
 		return fmt.Sprintf("%s comes to the screen alone and copies the share by hand (or photographs the QR code onto their own medium). The screen is cleared afterwards.", c.Name)
 	case DeliveryAgePassphrase:
 		return fmt.Sprintf("%s types a passphrase; the share is written as an age file encrypted to it.", c.Name)

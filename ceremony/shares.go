@@ -189,7 +189,7 @@ func (e *engine) voidUnsealedSets() error {
 func (e *engine) handout(dir string, i int, c CustodianPlan, sh backup.Share) (file string, err error) {
 	who := Actor{Role: RoleCustodian, Name: c.Name}
 	n := len(e.plan.Backup.Custodians)
-	if c.Delivery == DeliveryTyped {
+	if c.Delivery == DeliveryTyped || c.Delivery == DeliveryQR {
 		return "", e.ui.ShowShare(ShareHandout{Custodian: who, Index: i + 1, N: n, Share: sh})
 	}
 	var r age.Recipient
