@@ -136,17 +136,16 @@ func readCeremony(dir string, keys map[string]*KeyRecord, sets *[]*BackupRecord)
 		step, _, _ := strings.Cut(ev.Step, ":")
 		switch step {
 		case stepGenerateKey, stepFindKey, stepRestoreKey:
-			id := f.Label + "/" + f.KCV + f.Fingerprint
-			if key = keys[id]; key == nil {
-				key = &KeyRecord{Label: f.Label, Spec: f.Spec, KCV: f.KCV, Fingerprint: f.Fingerprint, Made: ev.Time}
-				keys[id] = key
-			}
+			key = keyRecord(keys, f, ev.Time)
 			if step != stepFindKey && ev.Time.Before(key.Made) {
 				key.Made = ev.Time
 			}
 		case stepCheckWrapKey:
 			validTo[f.Target] = f.ParametersValidTo
 		case stepBackup:
+			if key == nil && f.Label != "" { // a re-share names the key it backs up
+				key = keyRecord(keys, f, ev.Time)
+			}
 			s := &BackupRecord{SetID: f.SetID, Threshold: f.Threshold, Custodians: f.Custodians, Replaces: f.Replaces, Time: ev.Time}
 			*sets = append(*sets, s)
 			if key != nil && (key.Backup == nil || key.Backup.Time.Before(s.Time)) {
@@ -165,6 +164,15 @@ func readCeremony(dir string, keys map[string]*KeyRecord, sets *[]*BackupRecord)
 		key.Ceremonies = append(key.Ceremonies, rec)
 	}
 	return nil
+}
+
+// keyRecord finds or starts the record of the key an event names.
+func keyRecord(keys map[string]*KeyRecord, f stepFacts, when time.Time) *KeyRecord {
+	id := f.Label + "/" + f.KCV + f.Fingerprint
+	if keys[id] == nil {
+		keys[id] = &KeyRecord{Label: f.Label, Spec: f.Spec, KCV: f.KCV, Fingerprint: f.Fingerprint, Made: when}
+	}
+	return keys[id]
 }
 
 // latestReceipt reads the newest upload receipt beside an import package, if any.

@@ -159,6 +159,7 @@ func (e *engine) backupPhase() error {
 	return e.record(stepBackup, map[string]any{
 		"set_id": b.Manifest.SetID, "threshold": b.Manifest.M, "custodians": b.Manifest.Custodians,
 		"backup_key_kcv": b.Manifest.BackupKeyKCV, "replaces": b.Manifest.Replaces,
+		"label": b.Manifest.Key.Label, "spec": b.Manifest.Key.Spec, "kcv": b.Manifest.Key.KCV, "fingerprint": b.Manifest.Key.Fingerprint,
 	}, files...)
 }
 
