@@ -369,14 +369,14 @@ func (p *Plan) Check(now time.Time) (warnings []string, err error) {
 func (p *Plan) checkTarget(t wrap.Target, now time.Time) ([]string, error) {
 	params, err := wrap.Load(t, p.dir)
 	if err != nil {
-		return nil, fmt.Errorf("target %s: %w", t.Name, err)
+		return nil, err
 	}
 	if p.Kind == KindReshare {
 		return nil, nil
 	}
 	w, err := params.Validate(p.spec, now)
 	if err != nil {
-		return nil, fmt.Errorf("target %s: %w", t.Name, err)
+		return nil, err
 	}
 	for i := range w {
 		w[i] = "target " + t.Name + ": " + w[i]

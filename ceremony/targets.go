@@ -12,11 +12,11 @@ import (
 func (e *engine) checkWrappingKey(t wrap.Target) error {
 	params, err := wrap.Load(t, e.plan.dir)
 	if err != nil {
-		return fmt.Errorf("target %s: %w", t.Name, err)
+		return err
 	}
 	warnings, err := params.Validate(e.plan.spec, e.Now())
 	if err != nil {
-		return fmt.Errorf("target %s: %w", t.Name, err)
+		return err
 	}
 	for _, w := range warnings {
 		e.ui.Notice("target " + t.Name + ": " + w)
@@ -46,10 +46,10 @@ func (e *engine) wrapTarget(t wrap.Target) error {
 	}
 	params, err := wrap.Load(t, e.plan.dir)
 	if err != nil {
-		return fmt.Errorf("target %s: %w", t.Name, err)
+		return err
 	}
 	if _, err := params.Validate(e.key.Spec, e.Now()); err != nil {
-		return fmt.Errorf("target %s: %w", t.Name, err)
+		return err
 	}
 	rel := filepath.Join("targets", t.Name)
 	dir := filepath.Join(e.out, rel)
@@ -75,7 +75,7 @@ func (e *engine) wrapTarget(t wrap.Target) error {
 		m, err = e.makePackage(t, params, dir)
 		done()
 		if err != nil {
-			return fmt.Errorf("target %s: %w", t.Name, err)
+			return err
 		}
 	}
 	facts["strategy"] = m.Strategy
