@@ -2,7 +2,6 @@ package backup
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -12,6 +11,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/keyceremony/keyceremony/hsm"
 )
 
 // ManifestFormat names the version of the backup manifest.
@@ -126,16 +127,10 @@ func (k ManifestKey) validate() error {
 		}
 		return nil
 	}
-	if k.KCV != "" || len(k.PublicKey) == 0 || k.Fingerprint != fingerprint(k.PublicKey) {
+	if k.KCV != "" || len(k.PublicKey) == 0 || k.Fingerprint != hsm.Fingerprint(k.PublicKey) {
 		return fmt.Errorf("backup: manifest key %q (%s) needs its public key and that key's fingerprint, and no KCV", k.Label, k.Spec)
 	}
 	return nil
-}
-
-// fingerprint is "SHA256:" and the hex SHA-256 of an SPKI, as hsm.Identity records it.
-func fingerprint(spki []byte) string {
-	sum := sha256.Sum256(spki)
-	return "SHA256:" + hex.EncodeToString(sum[:])
 }
 
 func isHex(s string, n int) bool {

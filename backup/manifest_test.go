@@ -7,6 +7,8 @@ import (
 	"crypto/x509"
 	"strings"
 	"testing"
+
+	"github.com/keyceremony/keyceremony/hsm"
 )
 
 func TestManifestRoundTrip(t *testing.T) {
@@ -30,7 +32,7 @@ func TestManifestRoundTrip(t *testing.T) {
 	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	spki, _ := x509.MarshalPKIXPublicKey(&ec.PublicKey)
 	pair := *man
-	pair.Key = ManifestKey{Label: "signer", Spec: "EC P-256", Fingerprint: fingerprint(spki), PublicKey: spki}
+	pair.Key = ManifestKey{Label: "signer", Spec: "EC P-256", Fingerprint: hsm.Fingerprint(spki), PublicKey: spki}
 	got, err = ParseManifest(mustMarshal(t, &pair))
 	if err != nil {
 		t.Fatal(err)

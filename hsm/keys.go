@@ -469,8 +469,15 @@ func (s *Session) Identify(k *Key) (Identity, error) {
 	if err != nil {
 		return Identity{}, err
 	}
-	sum := sha256.Sum256(der)
-	return Identity{Fingerprint: "SHA256:" + hex.EncodeToString(sum[:]), PublicKeyDER: der}, nil
+	return Identity{Fingerprint: Fingerprint(der), PublicKeyDER: der}, nil
+}
+
+// Fingerprint names a public key without revealing anything: "SHA256:" and the hex SHA-256 of
+// its SubjectPublicKeyInfo DER. Cloud wrapping keys, target key pairs and backup manifests all
+// use it, so the same key has the same name everywhere.
+func Fingerprint(spkiDER []byte) string {
+	sum := sha256.Sum256(spkiDER)
+	return "SHA256:" + hex.EncodeToString(sum[:])
 }
 
 func (s *Session) kcv(k *Key) ([]byte, error) {

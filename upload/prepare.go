@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	"github.com/keyceremony/keyceremony/hsm"
 	"github.com/keyceremony/keyceremony/internal/atomicfile"
 )
 
@@ -191,9 +190,9 @@ func Prepare(ctx context.Context, client KMS, opts PrepareOptions) (*PrepareResu
 // fingerprint returns "SHA256:<hex>" of a public key's SPKI DER, and its first 16 hex digits in
 // groups of 4 ("1a2b 3c4d 5e6f 7a8b") to read aloud.
 func fingerprint(spkiDER []byte) (full, short string) {
-	sum := sha256.Sum256(spkiDER)
-	h := hex.EncodeToString(sum[:])
-	return "SHA256:" + h, h[0:4] + " " + h[4:8] + " " + h[8:12] + " " + h[12:16]
+	full = hsm.Fingerprint(spkiDER)
+	h := strings.TrimPrefix(full, "SHA256:")
+	return full, h[0:4] + " " + h[4:8] + " " + h[8:12] + " " + h[12:16]
 }
 
 // Summary says what Prepare did and gives the wrapping key's fingerprint for the ceremony's

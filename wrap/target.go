@@ -3,8 +3,6 @@ package wrap
 import (
 	"crypto"
 	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/keyceremony/keyceremony/hsm"
 )
 
 // The cloud profiles.
@@ -166,10 +166,7 @@ type Params struct {
 }
 
 // Fingerprint is "SHA256:" and the hex SHA-256 of the wrapping key's SubjectPublicKeyInfo DER.
-func (p *Params) Fingerprint() string {
-	sum := sha256.Sum256(p.PublicKeyDER)
-	return "SHA256:" + hex.EncodeToString(sum[:])
-}
+func (p *Params) Fingerprint() string { return hsm.Fingerprint(p.PublicKeyDER) }
 
 // rsaKey is the wrapping key; only valid after Validate.
 func (p *Params) rsaKey() *rsa.PublicKey {
