@@ -176,3 +176,29 @@ func TestIsAgeFile(t *testing.T) {
 		}
 	}
 }
+
+// TestRecipientKey: two spellings of one key are the same key; two keys are not.
+func TestRecipientKey(t *testing.T) {
+	const ssh1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM9nLz31sFzPVz6KIDi039ClR92lDQboM1ZsX0MxhZVo"
+	id1, _ := age.GenerateX25519Identity()
+	id2, _ := age.GenerateX25519Identity()
+	key := func(s string) string {
+		t.Helper()
+		k, err := RecipientKey(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	if key(ssh1+" alice@a") != key("  "+ssh1+"   bob@b ") {
+		t.Error("one SSH key with two comments compares different")
+	}
+	if key(id1.Recipient().String()) != key(" "+id1.Recipient().String()+"\n") {
+		t.Error("one age key with spaces around compares different")
+	}
+	if key(id1.Recipient().String()) == key(id2.Recipient().String()) || key(id1.Recipient().String()) == key(ssh1) {
+		t.Error("different keys compare equal")
+	}
+	_, err := RecipientKey("ssh-ed25519 AAAA")
+	wantErr(t, err, "backup: not a usable SSH public key: malformed SSH recipient: \"ssh-ed25519 AAAA\": ssh: no key found; last parsing error for ignored line: ssh: short read\nhint: give an ssh-ed25519 or ssh-rsa key, one line as in authorized_keys")
+}

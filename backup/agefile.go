@@ -2,6 +2,7 @@ package backup
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"filippo.io/age"
 	"filippo.io/age/agessh"
 	"filippo.io/age/armor"
+	"golang.org/x/crypto/ssh"
 )
 
 // maxAgePlaintext bounds what DecryptAge reads: a typed share with its caption is far smaller.
@@ -50,6 +52,24 @@ func ParseRecipient(s string) (age.Recipient, error) {
 		return nil, errors.New("backup: not an age or SSH public key\nhint: give one key: age1..., ssh-ed25519 ... or ssh-rsa ...")
 	}
 	return rs[0], nil
+}
+
+// RecipientKey returns the key a recipient string names in one canonical form, so that two
+// spellings of the same key (case, spacing, an SSH comment or options) compare equal: the age
+// recipient's own encoding, or the SSH key type and its wire-format key in base64.
+func RecipientKey(s string) (string, error) {
+	r, err := ParseRecipient(s)
+	if err != nil {
+		return "", err
+	}
+	if st, ok := r.(fmt.Stringer); ok {
+		return st.String(), nil
+	}
+	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(strings.TrimSpace(s)))
+	if err != nil {
+		return "", fmt.Errorf("backup: not a usable SSH public key: %v", err)
+	}
+	return pub.Type() + " " + base64.StdEncoding.EncodeToString(pub.Marshal()), nil
 }
 
 // ParseIdentity reads a custodian's private key to open their share file: an age identity file

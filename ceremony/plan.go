@@ -309,6 +309,7 @@ func (p *Plan) validateBackup() error {
 		return planErr("backup names %d custodians; Shamir over GF(2^8) allows at most 255", n)
 	}
 	seen := map[string]bool{}
+	holder := map[string]string{} // recipient key -> the custodian it was first given for
 	for i, c := range b.Custodians {
 		name := strings.TrimSpace(c.Name)
 		if name == "" {
@@ -327,9 +328,15 @@ func (p *Plan) validateBackup() error {
 			if c.Recipient == "" {
 				return planErr("custodian %q: delivery age-recipient needs a recipient (age1... or an SSH public key)", name)
 			}
-			if _, err := backup.ParseRecipient(c.Recipient); err != nil {
+			key, err := backup.RecipientKey(c.Recipient)
+			if err != nil {
 				return planErr("custodian %q: %s", name, strings.TrimPrefix(err.Error(), "backup: "))
 			}
+			// One person holding two shares holds a whole quorum at threshold 2.
+			if other, ok := holder[key]; ok {
+				return planErr("custodians %q and %q have the same recipient key\nhint: each custodian holds one share; give each their own age or SSH public key", other, name)
+			}
+			holder[key] = name
 		case "":
 			return planErr("custodian %q has no delivery\nhint: typed, qr, age-passphrase or age-recipient", name)
 		default:

@@ -74,6 +74,10 @@ func TestParsePlanErrors(t *testing.T) {
 		{"delivery", "delivery: typed", "delivery: email", `plan: custodian "Alice" has delivery "email"`},
 		{"recipient missing", ", recipient: age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq", "", `plan: custodian "Carol": delivery age-recipient needs a recipient (age1... or an SSH public key)`},
 		{"bad recipient", "recipient: age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq", "recipient: age1notakey", `plan: custodian "Carol": not an age or SSH public key`},
+		{"same age recipient, spelt differently", "{name: Bob, delivery: age-passphrase}", "{name: Bob, delivery: age-recipient, recipient: '  age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq '}",
+			`plan: custodians "Bob" and "Carol" have the same recipient key`},
+		{"same SSH recipient, another comment", "{name: Bob, delivery: age-passphrase}", "{name: Bob, delivery: age-recipient, recipient: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM9nLz31sFzPVz6KIDi039ClR92lDQboM1ZsX0MxhZVo bob@laptop'}\n    - {name: Dan, delivery: age-recipient, recipient: 'ssh-ed25519   AAAAC3NzaC1lZDI1NTE5AAAAIM9nLz31sFzPVz6KIDi039ClR92lDQboM1ZsX0MxhZVo'}",
+			`plan: custodians "Bob" and "Dan" have the same recipient key`},
 		{"no backup", "backup:", "nobackup:", `plan: line 10: unknown key "nobackup" in the top level`},
 		{"no output", "output: out\n", "", "plan: output is missing"},
 	}
