@@ -20,6 +20,11 @@
 // element (as [io/fs.ValidPath], and not "."), no backslash and no control character. Nothing is ever overwritten: transcript.pub and
 // checkpoint are written to a temporary file, synced, and linked into place.
 //
+// One exception to "every named file must be there": the first format kept the custodians'
+// share files in the folder and named them in the backup event (backup-SETID/share-*). Such a
+// file, named by a "backup" step event, may be absent (its custodian took it); verification then
+// reports "handout not in the folder: PATH". When present it must match like any other.
+//
 // # Lines
 //
 // Each line is the compact JSON encoding (as encoding/json writes it) of an object with exactly

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -34,6 +35,7 @@ type chain struct {
 	lines   [][]byte // verified lines, without newlines
 	events  []Event  // verified events
 	files   int      // files checked
+	absent  []string // handouts named by a backup event and not in the folder (see isHandout)
 	origin  string   // origin of the end event, if any
 	bad     int      // seq of the first bad event, or -1
 	problem string   // "" when every line verified
@@ -107,6 +109,10 @@ func readChain(fsys fs.FS) *chain {
 				return c.fail(i, "event %d: file %q is not a path inside the ceremony folder", i, f.Path)
 			}
 			sum, err := fileSHA256(fsys, f.Path)
+			if errors.Is(err, fs.ErrNotExist) && isHandout(e, f.Path) {
+				c.absent = append(c.absent, f.Path)
+				continue
+			}
 			if err != nil {
 				return c.fail(i, "event %d: file %s is missing or unreadable", i, f.Path)
 			}
@@ -126,6 +132,16 @@ func readChain(fsys fs.FS) *chain {
 		c.events = append(c.events, e)
 	}
 	return c
+}
+
+// handoutPath matches the share files that the first format kept in a share set's folder.
+var handoutPath = regexp.MustCompile(`^backup-[^/]+/share-[^/]+$`)
+
+// isHandout reports whether path, named by e, is a share file of the first format, which kept
+// the share files (the custodians' handouts) in the ceremony folder and named them in the backup
+// event. Custodians take them away, so such a file may be absent; when present it must match.
+func isHandout(e Event, path string) bool {
+	return e.Step == "backup" && e.Kind == KindStep && handoutPath.MatchString(path)
 }
 
 func prevOf(lines [][]byte) string {
@@ -153,6 +169,9 @@ func verify(fsys fs.FS) Report {
 	if c.problem == "" {
 		r.Lines = append(r.Lines, fmt.Sprintf("events: %d, chain and signatures verify", len(c.events)))
 		r.Lines = append(r.Lines, fmt.Sprintf("files: %d checked, all match", c.files))
+		for _, p := range c.absent {
+			r.Lines = append(r.Lines, "handout not in the folder: "+p)
+		}
 		r.Sealed, r.FirstBad, r.Problem = checkSeal(fsys, c)
 		if r.Sealed && r.Problem == "" {
 			r.Lines = append(r.Lines, fmt.Sprintf("seal: %s, signed by the ceremony key", c.origin))
