@@ -83,8 +83,11 @@ type KeyPlan struct {
 
 // BackupPlan says how the key is backed up: M of the custodians, in share order.
 type BackupPlan struct {
-	Threshold  int             `yaml:"threshold"`
-	AllowLarge bool            `yaml:"allow_large"`
+	Threshold  int  `yaml:"threshold"`
+	AllowLarge bool `yaml:"allow_large"`
+	// Handouts is the folder share files are written to: never inside the ceremony folder, which
+	// is the record an auditor receives. Empty means the output folder's name + "-handouts".
+	Handouts   string          `yaml:"handouts"`
 	Custodians []CustodianPlan `yaml:"custodians"`
 }
 
@@ -157,6 +160,29 @@ func (p *Plan) Path(rel string) string {
 
 // OutputDir is the resolved output folder.
 func (p *Plan) OutputDir() string { return p.Path(p.Output) }
+
+// HandoutsDir is the resolved folder share files are written to, beside the output folder
+// unless the plan names one; "" when the plan makes no share set.
+func (p *Plan) HandoutsDir() string {
+	switch {
+	case p.Backup == nil:
+		return ""
+	case p.Backup.Handouts != "":
+		return p.Path(p.Backup.Handouts)
+	}
+	return filepath.Clean(p.OutputDir()) + "-handouts"
+}
+
+// within reports whether path is dir or inside it, comparing absolute paths.
+func within(path, dir string) bool {
+	a, err1 := filepath.Abs(path)
+	d, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil {
+		return true // cannot tell: the caller refuses
+	}
+	rel, err := filepath.Rel(d, a)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
 
 func planErr(format string, args ...any) error {
 	return fmt.Errorf("plan: "+format, args...)
@@ -308,6 +334,9 @@ func (p *Plan) validateBackup() error {
 	case n > limit:
 		return planErr("backup names %d custodians; Shamir over GF(2^8) allows at most 255", n)
 	}
+	if within(p.HandoutsDir(), p.OutputDir()) {
+		return planErr("backup.handouts %s is inside the ceremony folder %s\nhint: share files are handed out, never part of the record; name a folder outside the output, e.g. removable media", p.HandoutsDir(), p.OutputDir())
+	}
 	seen := map[string]bool{}
 	holder := map[string]string{} // recipient key -> the custodian it was first given for
 	for i, c := range b.Custodians {
@@ -360,6 +389,15 @@ func (p *Plan) Check(now time.Time) (warnings []string, err error) {
 		for _, f := range []string{p.Restore.Manifest, p.Restore.Blob} {
 			if _, err := os.Stat(p.Path(f)); err != nil {
 				return nil, fmt.Errorf("backup file %s does not exist\nhint: copy the backup folder of the original ceremony to this machine", p.Path(f))
+			}
+		}
+	}
+	if h := p.HandoutsDir(); h != "" {
+		if st, err := os.Stat(h); err == nil && !st.IsDir() {
+			return nil, fmt.Errorf("handouts folder %s is not a folder\nhint: name a folder for the share files in backup.handouts", h)
+		} else if err != nil {
+			if _, err := os.Stat(filepath.Dir(h)); err != nil {
+				return nil, fmt.Errorf("the folder %s that would hold the handouts folder does not exist\nhint: mount the removable medium, or create it", filepath.Dir(h))
 			}
 		}
 	}

@@ -29,6 +29,9 @@ func TestParsePlanGood(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if p.HandoutsDir() != "/plans/out-handouts" {
+		t.Errorf("handouts folder %s, want the output's sibling /plans/out-handouts", p.HandoutsDir())
+	}
 	if p.KeySpec().String() != "AES-256" || p.OutputDir() != "/plans/out" || len(p.SHA256()) != 64 {
 		t.Errorf("plan: spec %s, output %s, sum %q", p.KeySpec(), p.OutputDir(), p.SHA256())
 	}
@@ -78,6 +81,8 @@ func TestParsePlanErrors(t *testing.T) {
 			`plan: custodians "Bob" and "Carol" have the same recipient key`},
 		{"same SSH recipient, another comment", "{name: Bob, delivery: age-passphrase}", "{name: Bob, delivery: age-recipient, recipient: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM9nLz31sFzPVz6KIDi039ClR92lDQboM1ZsX0MxhZVo bob@laptop'}\n    - {name: Dan, delivery: age-recipient, recipient: 'ssh-ed25519   AAAAC3NzaC1lZDI1NTE5AAAAIM9nLz31sFzPVz6KIDi039ClR92lDQboM1ZsX0MxhZVo'}",
 			`plan: custodians "Bob" and "Dan" have the same recipient key`},
+		{"handouts in the record", "  threshold: 2", "  threshold: 2\n  handouts: out/shares", "plan: backup.handouts out/shares is inside the ceremony folder out"},
+		{"handouts are the record", "  threshold: 2", "  threshold: 2\n  handouts: ./out/", "plan: backup.handouts out is inside the ceremony folder out"},
 		{"no backup", "backup:", "nobackup:", `plan: line 10: unknown key "nobackup" in the top level`},
 		{"no output", "output: out\n", "", "plan: output is missing"},
 	}

@@ -1,7 +1,11 @@
 package ceremony
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -133,14 +137,16 @@ func (e *engine) backupPhase() error {
 		if i > 0 {
 			e.next()
 		}
-		f, err := e.handout(dir, i, c, b.Shares[i])
+		facts := map[string]any{"custodian": c.Name, "index": i + 1, "delivery": c.Delivery, "set_id": b.Manifest.SetID,
+			"commitment": b.Manifest.Commitments[i]}
+		file, sum, err := e.handout(b.Manifest.SetID, i, c, b.Shares[i])
 		if err != nil {
 			return err
 		}
-		facts := map[string]any{"custodian": c.Name, "index": i + 1, "delivery": c.Delivery, "set_id": b.Manifest.SetID}
-		if f != "" {
-			files = append(files, f)
-			facts["file"] = f
+		// The file is the custodian's, not the record's: the record keeps where it went and its hash.
+		if file != "" {
+			facts["handout_file"] = file
+			facts["handout_sha256"] = sum
 		}
 		if err := e.record(e.steps[e.cur].ID, facts); err != nil {
 			return err
@@ -187,37 +193,62 @@ func (e *engine) voidUnsealedSets() error {
 	return nil
 }
 
-func (e *engine) handout(dir string, i int, c CustodianPlan, sh backup.Share) (file string, err error) {
+// handout gives share i to its custodian: on the screen, or as an age file in the handouts
+// folder, outside the ceremony folder. It returns the file and its SHA-256 for the record.
+func (e *engine) handout(setID string, i int, c CustodianPlan, sh backup.Share) (file, sum string, err error) {
 	who := Actor{Role: RoleCustodian, Name: c.Name}
 	n := len(e.plan.Backup.Custodians)
 	if c.Delivery == DeliveryTyped || c.Delivery == DeliveryQR {
-		return "", e.ui.ShowShare(ShareHandout{Custodian: who, Index: i + 1, N: n, Share: sh})
+		return "", "", e.ui.ShowShare(ShareHandout{Custodian: who, Index: i + 1, N: n, Share: sh})
 	}
 	var r age.Recipient
 	if c.Delivery == DeliveryAgePassphrase {
 		pass, err := e.ui.Secret(SecretRequest{Actor: who, Prompt: fmt.Sprintf("%s: choose a passphrase for your share file", c.Name), Purpose: fmt.Sprintf("passphrase:%d", i+1)})
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
 		r, err = backup.PassphraseRecipient(string(pass))
 		clear(pass)
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
 	} else {
 		if r, err = backup.ParseRecipient(c.Recipient); err != nil {
-			return "", fmt.Errorf("custodian %s: %w", c.Name, err)
+			return "", "", fmt.Errorf("custodian %s: %w", c.Name, err)
 		}
 	}
 	data, err := sh.EncryptAge(r)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	file = filepath.Join(dir, fmt.Sprintf("share-%d-%s.age", i+1, fileSafe(c.Name)))
-	if err := writeOnce(filepath.Join(e.out, file), data); err != nil {
-		return "", err
+	dir, err := e.handoutsSetDir(setID)
+	if err != nil {
+		return "", "", err
 	}
-	return file, e.ui.ShowShare(ShareHandout{Custodian: who, Index: i + 1, N: n, File: filepath.Join(e.out, file)})
+	file = filepath.Join(dir, shareFileName(i+1, c.Name))
+	if err := writeOnce(file, data); err != nil {
+		return "", "", fmt.Errorf("cannot write %s's share file: %w\nhint: check the handouts folder (backup.handouts in the plan) is writable", c.Name, err)
+	}
+	digest := sha256.Sum256(data)
+	return file, hex.EncodeToString(digest[:]), e.ui.ShowShare(ShareHandout{Custodian: who, Index: i + 1, N: n, File: file})
+}
+
+// handoutsSetDir makes (once) the folder of a share set's files in the handouts folder.
+func (e *engine) handoutsSetDir(setID string) (string, error) {
+	root := e.plan.HandoutsDir()
+	if err := os.Mkdir(root, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", fmt.Errorf("cannot create the handouts folder: %v\nhint: mount the removable medium named in backup.handouts, or create the folder", err)
+	}
+	dir := filepath.Join(root, "backup-"+setID)
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", fmt.Errorf("cannot create %s: %v", dir, err)
+	}
+	return dir, nil
+}
+
+// shareFileName names share index's age file after its custodian.
+func shareFileName(index int, custodian string) string {
+	return fmt.Sprintf("share-%d-%s.age", index, fileSafe(custodian))
 }
 
 func (e *engine) verifyShare(m *backup.Manifest, i int, c CustodianPlan) error {

@@ -61,7 +61,7 @@ func (p *handoutPrompt) lines(th theme, width, height int) []string {
 	switch {
 	case p.h.File != "":
 		out := []string{title, ""}
-		out = append(out, wrap(fmt.Sprintf("%s: your share was written to %s, encrypted with age. It is not shown on the screen.", p.custodian(), p.h.File), width)...)
+		out = append(out, wrap(fileHandoutText(p.custodian(), p.h.File), width)...)
 		return append(out, "", th.dim.Render("Enter: continue"))
 	case p.stage == handoutCall:
 		out := []string{title, ""}
@@ -71,6 +71,13 @@ func (p *handoutPrompt) lines(th theme, width, height int) []string {
 		return append(out, "", th.dim.Render("Enter: show the share"))
 	}
 	return p.shareLines(th, title, width, height)
+}
+
+// fileHandoutText tells a custodian where their share file is and that it is theirs to take:
+// it is a handout, outside the ceremony record, and the record keeps only its hash.
+func fileHandoutText(custodian, file string) string {
+	return fmt.Sprintf("%s: your share was written to %s, encrypted with age. It is not shown on the screen. "+
+		"Take it away now on your own removable medium: the ceremony record keeps only its hash, and the file must not stay on this machine.", custodian, file)
 }
 
 // shareLines shows the typed form and the QR code side by side when the window has room, else one

@@ -111,7 +111,7 @@ func (l *lineMode) Confirm(r ceremony.ConfirmRequest) error {
 func (l *lineMode) ShowShare(h ceremony.ShareHandout) error {
 	hp := handoutPrompt{h: h}
 	if h.File != "" {
-		l.printf("%s: your share %d of %d was written to %s, encrypted with age. It is not shown.\nPress Enter to continue.\n", hp.custodian(), h.Index, h.N, h.File)
+		l.printf("Share %d of %d. %s\nPress Enter to continue.\n", h.Index, h.N, fileHandoutText(hp.custodian(), h.File))
 		return l.waitEnter()
 	}
 	if !l.outTTY {

@@ -61,7 +61,7 @@ func TestGoldenHandout(t *testing.T) {
 	})
 	t.Run("file", func(t *testing.T) {
 		h := handout(3, "Carol")
-		h.File = "shares/share-3-carol.age"
+		h.File = "handouts/backup-7Q2M4K9X/share-3-carol.age"
 		m, ch := start(t, h)
 		requireView(t, m, 80, 24)
 		send(m, key("enter"))

@@ -207,7 +207,13 @@ func TestCeremonyEndToEnd(t *testing.T) {
 		"key: {label: data-key, type: AES-256}\nparticipants:\n  - {role: administrator, name: Ada}\n  - {role: witness, name: Wendy}\n" +
 		"restore: {manifest: out/" + set + "/backup-manifest.json, blob: out/" + set + "/backup-blob.bin}\noutput: restored\n"
 	os.WriteFile(filepath.Join(dir, "restore.yaml"), []byte(restorePlan), 0o600)
-	shares, _ := filepath.Glob(filepath.Join(sets[0], "share-[23]-*.age"))
+	if inRecord, _ := filepath.Glob(filepath.Join(sets[0], "*.age")); len(inRecord) != 0 {
+		t.Fatalf("share files in the ceremony folder: %v", inRecord)
+	}
+	shares, _ := filepath.Glob(filepath.Join(dir, "out-handouts", set, "share-[23]-*.age"))
+	if len(shares) != 2 {
+		t.Fatalf("%d share files for Bob and Carol in the handouts folder, want 2", len(shares))
+	}
 	args = append([]string{"run", "restore.yaml", "--yes", "--pin-env", "KC_PIN", "--share", shares[0], "--share", shares[1]}, identityFlags(dir)...)
 	if _, stderr, code := keyceremony(t, dir, args...); code != 0 {
 		t.Fatalf("restore: exit %d\n%s", code, stderr)
