@@ -14,6 +14,7 @@ import (
 	"github.com/keyceremony/keyceremony/backup"
 	"github.com/keyceremony/keyceremony/ceremony/transcript"
 	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/readback"
 	"github.com/keyceremony/keyceremony/internal/version"
 	"github.com/keyceremony/keyceremony/wrap"
 )
@@ -76,6 +77,9 @@ type engine struct {
 	oldManifest *backup.Manifest // restore, reshare
 	oldBlob     []byte
 	collector   *backup.Collector
+
+	// recorded holds the step events written in this run, by step id.
+	recorded map[string]transcript.Event
 }
 
 // Run carries out the plan, or resumes it. Every effect is journalled in the transcript before it
@@ -85,7 +89,7 @@ func Run(o Options) error {
 		o.Now = time.Now
 	}
 	o.Resume = o.Resume || o.Abort
-	e := &engine{Options: o, plan: o.Plan, ui: o.UI, out: o.Plan.OutputDir(), done: map[string]bool{}}
+	e := &engine{Options: o, plan: o.Plan, ui: o.UI, out: o.Plan.OutputDir(), done: map[string]bool{}, recorded: map[string]transcript.Event{}}
 	defer e.close()
 	if err := e.prepare(); err != nil {
 		return err
@@ -252,20 +256,24 @@ func (e *engine) actor() Actor { return e.steps[e.cur].Actor }
 
 // record appends a step event and tells the UI.
 func (e *engine) record(step string, facts map[string]any, files ...string) error {
-	_, err := e.tr.Append(transcript.Entry{Step: step, Kind: transcript.KindStep, Actor: transcript.Actor(e.actor()), Facts: facts, Files: files})
+	ev, err := e.tr.Append(transcript.Entry{Step: step, Kind: transcript.KindStep, Actor: transcript.Actor(e.actor()), Facts: facts, Files: files})
 	if err != nil {
 		return fmt.Errorf("cannot write the transcript: %w\nhint: the step's effect is done but not recorded; free disk space and resume", err)
 	}
+	e.recorded[step] = ev
 	e.ui.Record(summarize(step, facts))
 	return nil
 }
 
 // exception records a deviation: a retried step, a host-assisted wrap, a resumed run.
-func (e *engine) exception(step, what string) {
+func (e *engine) exception(step, what string) { e.exceptionBy(step, e.actor(), what) }
+
+// exceptionBy records a deviation by a named person, such as a failed type-back.
+func (e *engine) exceptionBy(step string, who Actor, what string) {
 	if e.tr == nil {
 		return
 	}
-	if _, err := e.tr.Append(transcript.Entry{Step: step, Kind: transcript.KindException, Actor: transcript.Actor(e.actor()), Facts: map[string]any{"exception": what}}); err != nil {
+	if _, err := e.tr.Append(transcript.Entry{Step: step, Kind: transcript.KindException, Actor: transcript.Actor(who), Facts: map[string]any{"exception": what}}); err != nil {
 		e.ui.Notice("could not record an exception in the transcript: " + err.Error())
 		return
 	}
@@ -336,6 +344,7 @@ func (e *engine) begin() error {
 		"token":               tokenFacts(e.sess.Token()),
 		"capabilities":        e.sess.Capabilities().String(),
 		"participants":        e.plan.Participants,
+		"interaction":         e.ui.Mode(),
 	}
 	var signer *hsm.Signer
 	var err error
@@ -394,14 +403,20 @@ func (e *engine) createOutput() error {
 	return writeOnce(filepath.Join(e.out, PlanCopyName), e.plan.raw)
 }
 
+// showSigningKey has a witness write down the ceremony signing key's fingerprint and type it back
+// from the paper; the record says who did, or that nobody did.
 func (e *engine) showSigningKey(signer *hsm.Signer) error {
 	fp := e.tr.Fingerprint()
-	return e.ui.Confirm(ConfirmRequest{
-		Actor:  e.plan.first(RoleWitness),
-		Prompt: "Write the ceremony signing key fingerprint on the paper log, then type back its first 8 characters",
-		Detail: "Ceremony signing key (in the HSM, label " + e.signingLabel() + "):\n" + groupHex(fp),
-		Expect: fingerprintPrefix(fp),
-	})
+	witness := e.plan.first(RoleWitness)
+	c, err := e.confirm(stepBegin, ConfirmRequest{
+		Actor:  witness,
+		Prompt: "Write the ceremony signing key fingerprint on the paper log, then type back its read-back form from the paper",
+		Detail: "Ceremony signing key (in the HSM, label " + e.signingLabel() + "):\n" + groupHex(fp) + "\nRead-back form: " + readback.Format(fp),
+	}, fp)
+	if err != nil {
+		return err
+	}
+	return e.record(stepSigningKeyChecked, map[string]any{"fingerprint": fp, "confirmed": c})
 }
 
 // seal writes the end event and the checkpoint over the whole chain.

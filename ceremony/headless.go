@@ -51,9 +51,12 @@ func (h *Headless) Secret(r SecretRequest) ([]byte, error) {
 	return h.Secrets(r.Purpose)
 }
 
-func (h *Headless) Confirm(r ConfirmRequest) error {
-	fmt.Fprintf(h.Log, "  confirmed by --yes: %s\n", strings.Join(strings.Fields(r.Detail), " "))
-	return nil
+func (h *Headless) Mode() string { return ModeHeadless }
+
+// Confirm asks no one: the engine records the check as confirmed headless.
+func (h *Headless) Confirm(r ConfirmRequest) (string, error) {
+	fmt.Fprintf(h.Log, "  not checked by a person (--yes): %s\n", strings.Join(strings.Fields(r.Detail), " "))
+	return "", nil
 }
 
 func (h *Headless) ShowShare(s ShareHandout) error {

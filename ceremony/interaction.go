@@ -59,10 +59,20 @@ type ConfirmRequest struct {
 	Actor  Actor
 	Prompt string // the question
 	Detail string // what is shown, e.g. the full fingerprint and where to read it
-	// Expect, when set, is what the person must type back (a two-person check: a witness
-	// types the first characters of a fingerprint read aloud). Case and spaces do not matter.
-	Expect string
+	// TypeBack asks the person to type back what is read aloud (a two-person check: a witness
+	// types a fingerprint in its read-back form); the engine compares it, never the UI, which
+	// is not told the expected answer. Without it the person types "yes".
+	TypeBack bool
+	// LastError says why the previous answer was refused, shown above the prompt.
+	LastError string
 }
+
+// Interaction modes, recorded in the begin event: who could have confirmed the checks.
+const (
+	ModeGuided   = "guided"   // the full-screen interface, people at the terminal
+	ModeLine     = "line"     // line prompts, people at the terminal
+	ModeHeadless = "headless" // --yes: no person confirmed the checks
+)
 
 // ShareHandout gives one share to its custodian, alone at the screen.
 type ShareHandout struct {
@@ -85,6 +95,8 @@ type ShareRequest struct {
 // each implement it; the engine holds all ceremony logic and calls these in order from one
 // goroutine. Any method may return ErrAborted when the operator stops the ceremony.
 type Interaction interface {
+	// Mode is ModeGuided, ModeLine or ModeHeadless.
+	Mode() string
 	// Script is called with all steps whenever one changes status; current indexes the running
 	// step. The ceremony ends when the engine returns, not with a call here.
 	Script(steps []Step, current int)
@@ -95,7 +107,9 @@ type Interaction interface {
 	// Busy marks a slow operation (RSA generation); the returned func ends it.
 	Busy(title string) (done func())
 	Secret(SecretRequest) ([]byte, error)
-	Confirm(ConfirmRequest) error
+	// Confirm returns what the person typed: the type-back, or "yes". A headless Interaction
+	// returns "" without asking.
+	Confirm(ConfirmRequest) (string, error)
 	ShowShare(ShareHandout) error
 	// EnterShare returns the share as typed text or, for an age file, the file's path prefixed by "file:".
 	EnterShare(ShareRequest) (string, error)

@@ -22,6 +22,8 @@ const (
 	stepWrap         = "wrap"
 	stepSeal         = "seal"
 	stepAbort        = "abort"
+	// stepSigningKeyChecked records the witness's check of the signing key, on every run.
+	stepSigningKeyChecked = "signing-key-checked"
 )
 
 // Script is the numbered list of what the ceremony will do, in order. `plan check` prints it; the
@@ -40,11 +42,11 @@ func (p *Plan) Script() []Step {
 	add(stepOpenToken, fmt.Sprintf("Open token %q and log in", p.Token.Token), so,
 		fmt.Sprintf("%s enters the token's user PIN. Nobody else looks at the keyboard.", so.Name))
 	add(stepBegin, "Make the ceremony signing key and start the transcript", admin,
-		fmt.Sprintf("The screen shows the signing key's fingerprint. %s writes it down on the paper log and reads it back.", witness.Name))
+		fmt.Sprintf("The screen shows the signing key's fingerprint. %s writes it on the paper log and types its read-back form back from the paper.", witness.Name))
 	if p.Kind == KindGenerate || p.Kind == KindRewrap {
 		for _, t := range p.Targets {
 			add(stepCheckWrapKey+":"+t.Name, fmt.Sprintf("Check the %s wrapping key of target %s", cloudName(t.Profile), t.Name), witness,
-				fmt.Sprintf("Someone reads aloud the wrapping key fingerprint from the printed import request; %s types back its first characters.", witness.Name))
+				fmt.Sprintf("Someone reads aloud the wrapping key fingerprint from the printed import request (keyceremony fingerprint prints it); %s types back all 8 groups.", witness.Name))
 		}
 	}
 	switch p.Kind {

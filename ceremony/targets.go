@@ -4,12 +4,17 @@ import (
 	"cmp"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 
 	"github.com/keyceremony/keyceremony/wrap"
 )
 
+// checkWrappingKey has a witness check the cloud's wrapping key against the printed import
+// request, then pins every file the parameters came from into the record: later steps use those
+// copies, never the files again.
 func (e *engine) checkWrappingKey(t wrap.Target) error {
+	step := stepCheckWrapKey + ":" + t.Name
 	params, err := wrap.Load(t, e.plan.dir)
 	if err != nil {
 		return err
@@ -24,27 +29,62 @@ func (e *engine) checkWrappingKey(t wrap.Target) error {
 	// The fingerprint is not shown before it is typed back: the check is that the key in the
 	// file here is the one on the import request printed on the connected side.
 	fp := params.Fingerprint()
-	if err := e.ui.Confirm(ConfirmRequest{
+	c, err := e.confirm(step, ConfirmRequest{
 		Actor:  e.actor(),
-		Prompt: fmt.Sprintf("Read aloud the wrapping key fingerprint of %s from the printed import request; type back its first 8 characters", t.Name),
+		Prompt: fmt.Sprintf("Read aloud the wrapping key fingerprint of %s from the printed import request (8 groups of 4 hex digits and a letter); type it back", t.Name),
 		Detail: fmt.Sprintf("%s wrapping key (%s) from %s", cloudName(t.Profile), params.Algorithm, cmp.Or(t.Params, t.PublicKey)),
-		Expect: fingerprintPrefix(fp),
-	}); err != nil {
+	}, fp)
+	if err != nil {
 		return err
 	}
-	e.ui.Notice(fmt.Sprintf("the %s wrapping key matches the import request: %s", t.Name, fp))
-	facts := map[string]any{"target": t.Name, "profile": t.Profile, "algorithm": params.Algorithm, "wrapping_key_fingerprint": fp}
+	if c.How != ConfirmedHeadless {
+		e.ui.Notice(fmt.Sprintf("the %s wrapping key matches the import request: %s", t.Name, fp))
+	}
+	inputs := map[string]PinnedInput{}
+	var files []string
+	for _, in := range params.Inputs {
+		rel := path.Join(InputsDir, t.Name, in.Field+cmp.Or(filepath.Ext(in.Path), ".bin"))
+		if inputs[in.Field], err = e.pin(step, planField(t, in.Field), rel, in.Data); err != nil {
+			return err
+		}
+		files = append(files, rel)
+	}
+	facts := map[string]any{"target": t.Name, "profile": t.Profile, "algorithm": params.Algorithm, "wrapping_key_fingerprint": fp,
+		"confirmed": c, "inputs": inputs}
 	if !params.ValidTo.IsZero() {
 		facts["parameters_valid_to"] = params.ValidTo
 	}
-	return e.record(stepCheckWrapKey+":"+t.Name, facts)
+	return e.record(step, facts, files...)
+}
+
+// planField is the path a target's field gives in the plan.
+func planField(t wrap.Target, field string) string {
+	return map[string]string{"params": t.Params, "public_key": t.PublicKey, "import_token": t.ImportToken}[field]
+}
+
+// checkedParams loads a target's parameters from the copies its check pinned in the record. A
+// source file changed since is not used; the transcript says it changed.
+func (e *engine) checkedParams(t wrap.Target) (*wrap.Params, error) {
+	inputs := map[string]PinnedInput{}
+	files, err := e.pinnedFiles(stepCheckWrapKey+":"+t.Name, inputs)
+	if err != nil {
+		return nil, err
+	}
+	for _, in := range inputs {
+		now, err := os.ReadFile(e.plan.Path(in.Source))
+		if err != nil || sha256Hex(now) != in.SHA256 {
+			e.exception(stepWrap+":"+t.Name, fmt.Sprintf("%s changed after the witness checked it; it is not used: the checked copy %s is", in.Source, in.Copy))
+			e.ui.Notice(fmt.Sprintf("target %s: %s changed after it was checked; the checked copy %s is used", t.Name, in.Source, in.Copy))
+		}
+	}
+	return wrap.LoadPinned(t, files)
 }
 
 func (e *engine) wrapTarget(t wrap.Target) error {
 	if err := e.loadKey(); err != nil {
 		return err
 	}
-	params, err := wrap.Load(t, e.plan.dir)
+	params, err := e.checkedParams(t)
 	if err != nil {
 		return err
 	}
@@ -66,6 +106,9 @@ func (e *engine) wrapTarget(t wrap.Target) error {
 		}
 		if m.Key.KCV != e.id.KCV || m.Key.Fingerprint != e.id.Fingerprint {
 			return fmt.Errorf("%s holds a package for another key; nothing was changed\nhint: investigate before going on", dir)
+		}
+		if m.WrappingKeyFingerprint != params.Fingerprint() {
+			return fmt.Errorf("%s is wrapped under %s, not under the wrapping key the witness checked (%s); nothing was changed\nhint: investigate before going on", dir, m.WrappingKeyFingerprint, params.Fingerprint())
 		}
 		facts["adopted_after_interruption"] = true
 		e.exception(stepWrap+":"+t.Name, "package "+rel+" was written before the interruption; it is taken over, not made again")

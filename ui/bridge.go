@@ -32,7 +32,7 @@ type (
 	}
 	confirmMsg struct {
 		req   ceremony.ConfirmRequest
-		reply chan<- answer[struct{}]
+		reply chan<- answer[string]
 	}
 	handoutMsg struct {
 		h     ceremony.ShareHandout
@@ -100,9 +100,10 @@ func (b *bridge) Secret(r ceremony.SecretRequest) ([]byte, error) {
 	return ask(b, func(ch chan<- answer[[]byte]) tea.Msg { return secretMsg{r, ch} })
 }
 
-func (b *bridge) Confirm(r ceremony.ConfirmRequest) error {
-	_, err := ask(b, func(ch chan<- answer[struct{}]) tea.Msg { return confirmMsg{r, ch} })
-	return err
+func (b *bridge) Mode() string { return ceremony.ModeGuided }
+
+func (b *bridge) Confirm(r ceremony.ConfirmRequest) (string, error) {
+	return ask(b, func(ch chan<- answer[string]) tea.Msg { return confirmMsg{r, ch} })
 }
 
 func (b *bridge) ShowShare(h ceremony.ShareHandout) error {

@@ -2,70 +2,59 @@ package ui
 
 import (
 	"strings"
-	"unicode"
 
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/keyceremony/keyceremony/ceremony"
 )
 
-// confirmPrompt asks a person to confirm a fact. With Expect set it is a two-person check: a
-// witness types back what another reads aloud, and a mismatch is said plainly and asked again.
+// confirmPrompt asks a person to confirm a fact. With TypeBack set it is a two-person check: a
+// witness types back what another reads aloud, and the engine, which alone knows the answer,
+// compares it and asks again with the group that did not match.
 type confirmPrompt struct {
 	req      ceremony.ConfirmRequest
-	reply    chan<- answer[struct{}]
+	reply    chan<- answer[string]
 	in       field
 	mismatch string
 }
 
 func newConfirmPrompt(m confirmMsg) *confirmPrompt {
-	return &confirmPrompt{req: m.req, reply: m.reply}
+	return &confirmPrompt{req: m.req, reply: m.reply, mismatch: m.req.LastError}
 }
 
 func (p *confirmPrompt) update(msg tea.Msg) (tea.Cmd, bool) {
 	if !p.in.edit(msg) {
 		return nil, false
 	}
-	if confirmed(p.req.Expect, p.in.text()) {
-		reply(p.reply, struct{}{}, nil)
+	typed := p.in.text()
+	if answered(p.req, typed) {
+		p.in.reset()
+		reply(p.reply, typed, nil)
 		return nil, true
 	}
 	p.in.reset()
-	p.mismatch = confirmMismatch(p.req.Expect)
+	if !p.req.TypeBack {
+		p.mismatch = notConfirmed
+	}
 	return nil, false
 }
 
-// confirmed says whether typed answers the request: the expected text with case and spaces not
-// counting, or "yes" when nothing particular is expected.
-func confirmed(expect, typed string) bool {
-	if expect == "" {
-		t := strings.ToLower(strings.TrimSpace(typed))
-		return t == "yes" || t == "y"
+// answered says whether typed is an answer to pass on: anything typed for a type-back (the engine
+// compares it), "yes" for a plain confirmation.
+func answered(r ceremony.ConfirmRequest, typed string) bool {
+	t := strings.ToLower(strings.TrimSpace(typed))
+	if r.TypeBack {
+		return t != ""
 	}
-	return normalize(typed) == normalize(expect)
+	return t == "yes" || t == "y"
 }
 
-func normalize(s string) string {
-	return strings.ToLower(strings.Map(func(r rune) rune {
-		if unicode.IsSpace(r) {
-			return -1
-		}
-		return r
-	}, s))
-}
-
-// confirmMismatch is what to say after a wrong answer. It never repeats the expected text: the
-// point of the check is that the witness reads it from paper, not from this screen.
-func confirmMismatch(expect string) string {
-	if expect == "" {
-		return "Not confirmed. Type yes to confirm, or press Ctrl+C to stop the ceremony."
-	}
-	return "That does not match. Nothing was confirmed. Read it aloud again and type it again."
-}
+// notConfirmed is what to say after an answer other than yes.
+const notConfirmed = "Not confirmed. Type yes to confirm, or press Ctrl+C to stop the ceremony."
 
 func (p *confirmPrompt) instruction() string {
-	if p.req.Expect != "" {
-		return p.req.Actor.String() + ": type back what is read aloud, then press Enter. Case and spaces do not matter."
+	if p.req.TypeBack {
+		return p.req.Actor.String() + ": type back what is read aloud, group by group, then press Enter. Case, spaces and dashes do not matter."
 	}
 	return p.req.Actor.String() + ": type yes and press Enter to confirm."
 }
@@ -95,5 +84,5 @@ func (p *confirmPrompt) fullScreen() bool { return false }
 
 func (p *confirmPrompt) abort(err error) {
 	p.in.reset()
-	reply(p.reply, struct{}{}, err)
+	reply(p.reply, "", err)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/backup"
 	"github.com/keyceremony/keyceremony/ceremony"
+	"github.com/keyceremony/keyceremony/internal/readback"
 )
 
 // observed wraps a model and keeps the content of its latest view, so a flow test waits on what
@@ -100,12 +101,22 @@ func (r *rehearsal) run(ia ceremony.Interaction) error {
 	clear(pin)
 	ia.Record("#1 open-token: token rehearsal, user logged in")
 	at(1)
-	if err := ia.Confirm(ceremony.ConfirmRequest{Actor: ceremony.Actor{Role: "witness", Name: "Dana"}, Prompt: "Is the signing key fingerprint written down?"}); err != nil {
+	if _, err := ia.Confirm(ceremony.ConfirmRequest{Actor: ceremony.Actor{Role: "witness", Name: "Dana"}, Prompt: "Is the signing key fingerprint written down?"}); err != nil {
 		return err
 	}
 	at(2)
-	if err := ia.Confirm(fingerprintCheck()); err != nil {
-		return err
+	// Like the engine: the type-back is compared here and asked again with the group that failed.
+	req := fingerprintCheck()
+	for {
+		typed, err := ia.Confirm(req)
+		if err != nil {
+			return err
+		}
+		if err := readback.Check(rehearsalFingerprint, typed); err != nil {
+			req.LastError = err.Error()
+			continue
+		}
+		break
 	}
 	at(3)
 	done := ia.Busy("Generating the AES-256 key in the HSM")
@@ -148,9 +159,9 @@ func TestFlowRehearsal(t *testing.T) {
 	o.waitFor(t, "type yes and press Enter")
 	typeLine(tm, "yes")
 	o.waitFor(t, "type back what is read aloud")
-	typeLine(tm, "91 BE 00") // the witness mishears
-	o.waitFor(t, "That does not match")
-	typeLine(tm, "91 BE 4C")
+	typeLine(tm, "91be-u 4c07-h e41d-r 2c6f-r 88e5-n a1b3-q c9d0-p e7f3-g") // the witness mishears
+	o.waitFor(t, "group 8 does not fit its check letter")
+	typeLine(tm, "91be-u 4c07-h e41d-r 2c6f-r 88e5-n a1b3-q c9d0-p e7f2-g")
 	next := []string{"Custodian 2 (Bob): come", "Custodian 3 (Carol): come", "Enter a share · 0 of 3"}
 	for i, n := range []string{"Alice", "Bob", "Carol"} {
 		o.waitFor(t, fmt.Sprintf("Custodian %d (%s): come to the screen alone", i+1, n))

@@ -91,8 +91,8 @@ func rehearsalSteps(current int) []ceremony.Step {
 	c := func(n string) ceremony.Actor { return ceremony.Actor{Role: "custodian", Name: n} }
 	steps := []ceremony.Step{
 		{ID: "open-token", Title: `Open token "rehearsal" and log in`, Actor: so, Instructions: "Sam enters the token's user PIN. Nobody else looks at the keyboard."},
-		{ID: "begin", Title: "Make the ceremony signing key and start the transcript", Actor: witness, Instructions: "The screen shows the signing key's fingerprint. Dana writes it down on the paper log and reads it back."},
-		{ID: "check-wrapping-key:aws", Title: "Check the AWS wrapping key of target aws", Actor: witness, Instructions: "Someone reads aloud the wrapping key fingerprint from the printed import request; Dana types back its first characters."},
+		{ID: "begin", Title: "Make the ceremony signing key and start the transcript", Actor: witness, Instructions: "The screen shows the signing key's fingerprint. Dana writes it on the paper log and types its read-back form back from the paper."},
+		{ID: "check-wrapping-key:aws", Title: "Check the AWS wrapping key of target aws", Actor: witness, Instructions: "Someone reads aloud the wrapping key fingerprint from the printed import request (keyceremony fingerprint prints it); Dana types back all 8 groups."},
 		{ID: "generate-key", Title: `Generate the AES-256 key "payments-root" in the HSM`, Actor: admin, Instructions: "The key is made inside the HSM, sensitive and wrappable only. The screen shows its check value or fingerprint."},
 		{ID: "handout:1", Title: "Hand share 1 of 3 to Alice", Actor: c("Alice"), Instructions: "Alice comes to the screen alone and copies the share by hand (or photographs the QR code onto their own medium). The screen is cleared afterwards."},
 		{ID: "handout:2", Title: "Hand share 2 of 3 to Bob", Actor: c("Bob"), Instructions: "Bob comes to the screen alone and copies the share by hand. The screen is cleared afterwards."},

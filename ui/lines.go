@@ -86,7 +86,12 @@ func (l *lineMode) Secret(r ceremony.SecretRequest) ([]byte, error) {
 	}
 }
 
-func (l *lineMode) Confirm(r ceremony.ConfirmRequest) error {
+func (l *lineMode) Mode() string { return ceremony.ModeLine }
+
+func (l *lineMode) Confirm(r ceremony.ConfirmRequest) (string, error) {
+	if r.LastError != "" {
+		l.printf("✗ %s\n", r.LastError)
+	}
 	l.printf("%s\n", r.Prompt)
 	if r.Detail != "" {
 		l.printf("%s\n", r.Detail)
@@ -96,15 +101,17 @@ func (l *lineMode) Confirm(r ceremony.ConfirmRequest) error {
 		l.printf("%s\n", cp.instruction())
 		b, err := l.in.readLine()
 		if err != nil {
-			return err
+			return "", err
 		}
-		ok := confirmed(r.Expect, string(b))
+		typed := string(b)
 		clear(b)
-		if ok {
-			l.printf("Confirmed.\n")
-			return nil
+		if answered(r, typed) {
+			if !r.TypeBack {
+				l.printf("Confirmed.\n")
+			}
+			return typed, nil
 		}
-		l.printf("✗ %s\n", confirmMismatch(r.Expect))
+		l.printf("✗ %s\n", notConfirmed)
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 // mistyped fingerprint and a mistyped share line on the way.
 func linesRehearsalInput() string {
 	var in []string
-	in = append(in, "1234", "yes", "91be00", "91 BE 4C")
+	in = append(in, "1234", "yes", "91be-u 4c07-h e41d-r 2c6f-r 88e5-n a1b3-q c9d0-p e7f3-g", "91BE U 4C07 H E41D R 2C6F R 88E5 N A1B3 Q C9D0 P E7F2 G")
 	for range 3 {
 		in = append(in, "", "") // "press Enter" to see the share, then "copied it"
 	}
@@ -94,7 +94,7 @@ func TestLinesEndOfInput(t *testing.T) {
 	if _, err := l.Secret(pinRequest()); !errors.Is(err, ceremony.ErrAborted) {
 		t.Fatalf("got %v, want ErrAborted", err)
 	}
-	if err := l.Confirm(fingerprintCheck()); !errors.Is(err, ceremony.ErrAborted) {
+	if _, err := l.Confirm(fingerprintCheck()); !errors.Is(err, ceremony.ErrAborted) {
 		t.Fatalf("got %v, want ErrAborted", err)
 	}
 }

@@ -77,7 +77,8 @@ func TestRunCeremony(t *testing.T) {
 	run := func(ia ceremony.Interaction) error {
 		ia.Script(rehearsalSteps(1), 1)
 		close(asked)
-		return ia.Confirm(ceremony.ConfirmRequest{Actor: ceremony.Actor{Role: "witness", Name: "Dana"}, Prompt: "Written down?"})
+		_, err := ia.Confirm(ceremony.ConfirmRequest{Actor: ceremony.Actor{Role: "witness", Name: "Dana"}, Prompt: "Written down?"})
+		return err
 	}
 	done := make(chan error, 1)
 	go func() {

@@ -46,20 +46,20 @@ func TestGoldenRunner(t *testing.T) {
 	})
 	t.Run("confirm", func(t *testing.T) {
 		m := midCeremony(t, 2)
-		send(m, confirmMsg{req: fingerprintCheck(), reply: make(chan answer[struct{}], 1)})
-		send(m, typed("91be 4c")...)
+		send(m, confirmMsg{req: fingerprintCheck(), reply: make(chan answer[string], 1)})
+		send(m, typed("91be-u 4c07-h e41d")...)
 		requireView(t, m, 80, 24)
 	})
 	t.Run("confirm-mismatch", func(t *testing.T) {
 		m := midCeremony(t, 2)
-		send(m, confirmMsg{req: fingerprintCheck(), reply: make(chan answer[struct{}], 1)})
-		send(m, typed("91be 4d07")...)
-		send(m, key("enter"))
+		req := fingerprintCheck()
+		req.LastError = "group 3 does not fit its check letter: a slip in reading or typing; read it again"
+		send(m, confirmMsg{req: req, reply: make(chan answer[string], 1)})
 		requireView(t, m, 80, 24)
 	})
 	t.Run("confirm-yes", func(t *testing.T) {
 		m := midCeremony(t, 1)
-		send(m, confirmMsg{req: ceremony.ConfirmRequest{Actor: ceremony.Actor{Role: "witness", Name: "Dana"}, Prompt: "Is the signing key fingerprint written on the paper log?", Detail: "SHA256:3f9a0b7e41d2c6f88e5a1b3c9d0e7f2a4b6c8d0e1f3a5b7c9d1e3f5a7b9cc2d1"}, reply: make(chan answer[struct{}], 1)})
+		send(m, confirmMsg{req: ceremony.ConfirmRequest{Actor: ceremony.Actor{Role: "witness", Name: "Dana"}, Prompt: "Is the signing key fingerprint written on the paper log?", Detail: "SHA256:3f9a0b7e41d2c6f88e5a1b3c9d0e7f2a4b6c8d0e1f3a5b7c9d1e3f5a7b9cc2d1"}, reply: make(chan answer[string], 1)})
 		requireView(t, m, 80, 24)
 	})
 	t.Run("pin-masked", func(t *testing.T) {
@@ -96,12 +96,16 @@ func TestGoldenRunner(t *testing.T) {
 	})
 }
 
+// rehearsalFingerprint is the wrapping key the rehearsal's witness checks; its read-back form is
+// 91be-u 4c07-h e41d-r 2c6f-r 88e5-n a1b3-q c9d0-p e7f2-g.
+const rehearsalFingerprint = "SHA256:91be4c07e41d2c6f88e5a1b3c9d0e7f2a4b6c8d0e1f3a5b7c9d1e3f5a7b9cc2d"
+
 func fingerprintCheck() ceremony.ConfirmRequest {
 	return ceremony.ConfirmRequest{
-		Actor:  ceremony.Actor{Role: "witness", Name: "Dana"},
-		Prompt: "Check the AWS wrapping key of target aws",
-		Detail: "Read aloud the first 6 characters of the fingerprint printed on the import request (page 1, \"Wrapping key\").",
-		Expect: "91be4c",
+		Actor:    ceremony.Actor{Role: "witness", Name: "Dana"},
+		Prompt:   "Check the AWS wrapping key of target aws",
+		Detail:   "Read aloud the fingerprint printed on the import request (page 1, \"Wrapping key\"): 8 groups of 4 hex digits and a letter.",
+		TypeBack: true,
 	}
 }
 
@@ -109,45 +113,53 @@ func pinRequest() ceremony.SecretRequest {
 	return ceremony.SecretRequest{Actor: ceremony.Actor{Role: "security-officer", Name: "Sam"}, Prompt: "User PIN of token rehearsal", Purpose: "user-pin"}
 }
 
-func TestConfirmAcceptsCaseAndSpaces(t *testing.T) {
+func TestConfirmAnswers(t *testing.T) {
+	yes := ceremony.ConfirmRequest{}
 	for _, tc := range []struct {
-		expect, typed string
-		ok            bool
+		req   ceremony.ConfirmRequest
+		typed string
+		ok    bool
 	}{
-		{"91be4c", "91 BE 4C", true},
-		{"91be4c", " 91be4c\t", true},
-		{"91be4c", "91be4", false},
-		{"91be4c", "91be4c0", false},
-		{"", "yes", true},
-		{"", " Y ", true},
-		{"", "no", false},
-		{"", "", false},
+		{fingerprintCheck(), "91be-u 4c07", true}, // passed on: the engine compares
+		{fingerprintCheck(), "  ", false},
+		{yes, "yes", true},
+		{yes, " Y ", true},
+		{yes, "no", false},
+		{yes, "", false},
 	} {
-		if got := confirmed(tc.expect, tc.typed); got != tc.ok {
-			t.Errorf("confirmed(%q, %q) = %v, want %v", tc.expect, tc.typed, got, tc.ok)
+		if got := answered(tc.req, tc.typed); got != tc.ok {
+			t.Errorf("answered(type-back %v, %q) = %v, want %v", tc.req.TypeBack, tc.typed, got, tc.ok)
 		}
 	}
 }
 
-func TestConfirmRepliesOnlyOnMatch(t *testing.T) {
+// A type-back is handed to the engine as typed; the UI never judges it. A plain confirmation
+// replies only to yes.
+func TestConfirmReplies(t *testing.T) {
 	m := midCeremony(t, 2)
-	ch := make(chan answer[struct{}], 1)
+	ch := make(chan answer[string], 1)
 	send(m, confirmMsg{req: fingerprintCheck(), reply: ch})
-	send(m, typed("000000")...)
+	send(m, typed("91BE-U 4c07h")...)
 	send(m, key("enter"))
-	if len(ch) != 0 {
-		t.Fatal("a wrong answer was taken as a confirmation")
-	}
-	if !strings.Contains(m.View().Content, "does not match") {
-		t.Fatal("the mismatch is not said")
-	}
-	send(m, typed("91 BE 4c")...)
-	send(m, key("enter"))
-	if a := <-ch; a.err != nil {
-		t.Fatalf("confirmation refused: %v", a.err)
+	if a := <-ch; a.err != nil || a.v != "91BE-U 4c07h" {
+		t.Fatalf("type-back answer %q, %v", a.v, a.err)
 	}
 	if m.prompt != nil {
 		t.Fatal("the question stays on the screen after its answer")
+	}
+	send(m, confirmMsg{req: ceremony.ConfirmRequest{Actor: ceremony.Actor{Role: "witness", Name: "Dana"}, Prompt: "Written down?"}, reply: ch})
+	send(m, typed("no")...)
+	send(m, key("enter"))
+	if len(ch) != 0 {
+		t.Fatal("no was taken as a confirmation")
+	}
+	if !strings.Contains(m.View().Content, "Not confirmed") {
+		t.Fatal("the refusal is not said")
+	}
+	send(m, typed("yes")...)
+	send(m, key("enter"))
+	if a := <-ch; a.err != nil {
+		t.Fatalf("confirmation refused: %v", a.err)
 	}
 }
 

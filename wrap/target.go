@@ -149,8 +149,13 @@ type Params struct {
 	// ValidTo is when the import parameters expire; zero when the cloud states no expiry.
 	ValidTo time.Time
 
+	// Inputs are the files the parameters were read from, in the order read, with their bytes:
+	// what a ceremony pins when a witness has checked them.
+	Inputs []Input
+
 	method method
-	pub    any // the parsed public key, checked to be RSA by Validate
+	pub    any               // the parsed public key, checked to be RSA by Validate
+	pinned map[string][]byte // LoadPinned: the bytes of each file, by field
 
 	// aws
 	keyID       string
@@ -209,10 +214,23 @@ var targetFields = []struct {
 	{"endpoint", func(t *Target) bool { return t.Endpoint != "" }, []string{ProfileOCI}},
 }
 
+// Input is one file a target's parameters were read from.
+type Input struct {
+	Field string // the target's field naming the file: params, public_key or import_token
+	Path  string // where it was read, relative paths taken from the plan's folder
+	Data  []byte
+}
+
 // Load reads and parses a target's import parameters. Relative paths are taken from baseDir.
 // It checks that the files are what the cloud's CLI prints and that the plan's fields are
 // complete; Validate then checks them against the key.
-func Load(t Target, baseDir string) (*Params, error) {
+func Load(t Target, baseDir string) (*Params, error) { return load(t, baseDir, nil) }
+
+// LoadPinned parses a target's import parameters from the bytes of its files, by field (as
+// [Params.Inputs] gave them when they were checked), instead of reading the files again.
+func LoadPinned(t Target, files map[string][]byte) (*Params, error) { return load(t, "", files) }
+
+func load(t Target, baseDir string, pinned map[string][]byte) (*Params, error) {
 	if !slices.Contains(Profiles, t.Profile) {
 		return nil, t.errorf("unknown profile %q\nhint: use one of %s", t.Profile, strings.Join(Profiles, ", "))
 	}
@@ -224,7 +242,7 @@ func Load(t Target, baseDir string) (*Params, error) {
 	if t.Params == "" && !(t.Profile == ProfileAWS && (t.PublicKey != "" || t.ImportToken != "")) {
 		return nil, t.errorf("params is missing\nhint: %s", paramsHint[t.Profile])
 	}
-	p := &Params{Target: t}
+	p := &Params{Target: t, pinned: pinned}
 	var err error
 	switch t.Profile {
 	case ProfileAWS:
@@ -257,19 +275,30 @@ var paramsHint = map[string]string{
 	ProfileOCI:   "save the output of oci kms management wrapping-key get --endpoint MANAGEMENT_ENDPOINT",
 }
 
-// read reads a file named in the plan, and returns it with the path it was read from.
+// read reads a file named in the plan, or takes its pinned bytes, and returns it with the path
+// it was read from.
 func (p *Params) read(field, name, baseDir string) ([]byte, string, error) {
 	path := name
-	if !filepath.IsAbs(path) {
+	if !filepath.IsAbs(path) && p.pinned == nil {
 		path = filepath.Join(baseDir, path)
 	}
-	b, err := os.ReadFile(path)
+	var b []byte
+	var err error
+	if p.pinned != nil {
+		var ok bool
+		if b, ok = p.pinned[field]; !ok {
+			return nil, "", p.Target.errorf("no checked copy of %s %s\nhint: the check of this target's wrapping key did not record it; run the check again", field, name)
+		}
+	} else {
+		b, err = os.ReadFile(path)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, "", p.Target.errorf("%s file %s does not exist\nhint: paths in the plan are relative to the plan's folder", field, path)
 	}
 	if err != nil {
 		return nil, "", p.Target.errorf("cannot read %s: %v", field, err)
 	}
+	p.Inputs = append(p.Inputs, Input{Field: field, Path: path, Data: b})
 	return b, path, nil
 }
 

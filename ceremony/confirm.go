@@ -1,0 +1,57 @@
+package ceremony
+
+import (
+	"fmt"
+
+	"github.com/keyceremony/keyceremony/internal/readback"
+)
+
+// How a check was confirmed, as the transcript records it.
+const (
+	ConfirmedTypedBack = "typed-back" // the named person typed back the fingerprint read aloud
+	ConfirmedTypedYes  = "typed-yes"  // the named person typed yes
+	ConfirmedHeadless  = "headless"   // nobody: the run was headless (--yes)
+)
+
+// Confirmation is who confirmed a check and how, recorded in the step's facts.
+type Confirmation struct {
+	By  Actor  `json:"by"`
+	How string `json:"how"`
+}
+
+// typeBackAttempts is how often a person may type a fingerprint back wrong before the step
+// fails: a key that never matches is not the one on the paper, and the ceremony must stop.
+const typeBackAttempts = 3
+
+// confirm asks r.Actor to confirm. With fingerprint set, the person types back its read-back form
+// (128 bits, grouped with check letters), which is compared here; every wrong answer is recorded
+// as an exception with the person who gave it. A headless run confirms nothing and says so.
+func (e *engine) confirm(step string, r ConfirmRequest, fingerprint string) (Confirmation, error) {
+	c := Confirmation{By: r.Actor}
+	if e.ui.Mode() == ModeHeadless {
+		_, err := e.ui.Confirm(r)
+		c.How = ConfirmedHeadless
+		return c, err
+	}
+	r.TypeBack = fingerprint != ""
+	for attempt := 1; ; attempt++ {
+		typed, err := e.ui.Confirm(r)
+		if err != nil {
+			return c, err
+		}
+		if !r.TypeBack {
+			c.How = ConfirmedTypedYes
+			return c, nil
+		}
+		err = readback.Check(fingerprint, typed)
+		if err == nil {
+			c.How = ConfirmedTypedBack
+			return c, nil
+		}
+		e.exceptionBy(step, r.Actor, fmt.Sprintf("%s typed back a fingerprint that does not match (attempt %d): %s", r.Actor, attempt, err))
+		if attempt == typeBackAttempts {
+			return c, fmt.Errorf("%s typed back a fingerprint that does not match %d times: %v\nhint: if the fingerprint on paper is not the one here, do not go on: find out where the key came from", r.Actor, attempt, err)
+		}
+		r.LastError = err.Error()
+	}
+}

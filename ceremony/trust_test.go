@@ -1,0 +1,456 @@
+package ceremony
+
+import (
+	"bytes"
+	"crypto/aes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/keyceremony/keyceremony/ceremony/transcript"
+	"github.com/keyceremony/keyceremony/internal/readback"
+	"github.com/keyceremony/keyceremony/internal/softhsmtest"
+)
+
+// fixture is a generate ceremony on a fresh SoftHSM2 token: an AES-256 key, a 2-of-2 backup to
+// age recipients, one AWS target (RSAES_OAEP_SHA_1, which SoftHSM2 does in the token).
+type fixture struct {
+	dir      string
+	planPath string
+	kek      *rsa.PrivateKey // the cloud's wrapping key the witness checks
+	ids      []age.Identity
+}
+
+const fixturePlan = `version: 1
+kind: generate
+ceremony: trust
+token: {module: %s, token: test}
+key: {label: data-key, type: AES-256}
+participants:
+  - {role: administrator, name: Ada}
+  - {role: witness, name: Wendy}
+backup:
+  threshold: 2
+  custodians:
+    - {name: Alice, delivery: age-recipient, recipient: %s}
+    - {name: Bob, delivery: age-recipient, recipient: %s}
+targets:
+  - name: aws
+    profile: aws
+    params: aws-params.json
+    algorithm: RSAES_OAEP_SHA_1
+    wrapping_key_spec: RSA_2048
+    expiration_model: KEY_MATERIAL_DOES_NOT_EXPIRE
+output: out
+`
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	module := softhsmtest.NewToken(t, "test")
+	f := &fixture{dir: t.TempDir(), kek: rsaKey(t)}
+	var recipients []any
+	for range 2 {
+		id, err := age.GenerateX25519Identity()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.ids = append(f.ids, id)
+		recipients = append(recipients, id.Recipient().String())
+	}
+	f.writeParams(t, "aws-params.json", f.kek, time.Now().Add(24*time.Hour))
+	f.planPath = filepath.Join(f.dir, "plan.yaml")
+	if err := os.WriteFile(f.planPath, []byte(fmt.Sprintf(fixturePlan, append([]any{module}, recipients...)...)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func rsaKey(t *testing.T) *rsa.PrivateKey {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// writeParams writes what aws kms get-parameters-for-import prints, for the wrapping key k.
+func (f *fixture) writeParams(t *testing.T, name string, k *rsa.PrivateKey, validTo time.Time) {
+	t.Helper()
+	pub, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	token := make([]byte, 256)
+	rand.Read(token)
+	b, _ := json.Marshal(map[string]any{
+		"KeyId":             "arn:aws:kms:eu-west-2:111122223333:key/5d05267f-bb87-4d0b-8594-295a4371d414",
+		"ImportToken":       base64.StdEncoding.EncodeToString(token),
+		"PublicKey":         base64.StdEncoding.EncodeToString(pub),
+		"ParametersValidTo": validTo.Unix(),
+	})
+	if err := os.WriteFile(filepath.Join(f.dir, name), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fingerprintOf(k *rsa.PrivateKey) string {
+	der, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	return "SHA256:" + sha256Hex(der)
+}
+
+func (f *fixture) plan(t *testing.T) *Plan {
+	t.Helper()
+	p, err := LoadPlan(f.planPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func (f *fixture) run(t *testing.T, ui Interaction, resume bool) error {
+	t.Helper()
+	return Run(Options{Plan: f.plan(t), PlanPath: f.planPath, UI: ui, Resume: resume, Identities: f.ids})
+}
+
+func (f *fixture) out() string { return filepath.Join(f.dir, "out") }
+
+// person answers the engine as people at the terminal would (or, with mode headless, as --yes):
+// the PIN, type-backs from answers (or the right read-back of the fingerprint the test knows),
+// age share files by their path. onStep runs when a step starts.
+type person struct {
+	mode    string
+	answers []string         // type-backs, in order; when empty, the right ones are given
+	right   func() string    // the right read-back of the fingerprint being checked, by prompt
+	onStep  func(id string)  // called as each step starts
+	asked   []ConfirmRequest // every confirmation asked
+	notices []string
+	files   map[string]string
+}
+
+func (p *person) Mode() string { return p.mode }
+func (p *person) Script(steps []Step, current int) {
+	if s := steps[current]; s.Status == Running && p.onStep != nil {
+		p.onStep(s.ID)
+	}
+}
+func (p *person) Record(string)             {}
+func (p *person) Notice(text string)        { p.notices = append(p.notices, text) }
+func (p *person) Busy(string) (done func()) { return func() {} }
+func (p *person) Secret(r SecretRequest) ([]byte, error) {
+	return []byte(softhsmtest.PIN), nil
+}
+func (p *person) Confirm(r ConfirmRequest) (string, error) {
+	p.asked = append(p.asked, r)
+	if len(p.answers) > 0 {
+		a := p.answers[0]
+		p.answers = p.answers[1:]
+		return a, nil
+	}
+	if p.mode == ModeHeadless {
+		return "", nil
+	}
+	return p.right(), nil
+}
+func (p *person) ShowShare(s ShareHandout) error {
+	if p.files == nil {
+		p.files = map[string]string{}
+	}
+	p.files[s.Custodian.Name] = s.File
+	return nil
+}
+func (p *person) EnterShare(r ShareRequest) (string, error) {
+	if r.LastError != "" {
+		return "", errors.New(r.LastError)
+	}
+	return "file:" + p.files[r.Custodian.Name], nil
+}
+
+// witness types back each fingerprint right: the signing key from the screen, the wrapping key
+// from the import request.
+func witness(f *fixture) *person {
+	p := &person{mode: ModeLine}
+	p.right = func() string {
+		r := p.asked[len(p.asked)-1]
+		if strings.Contains(r.Prompt, "signing key") {
+			fp := strings.TrimPrefix(r.Detail[strings.Index(r.Detail, "Read-back form: "):], "Read-back form: ")
+			return fp
+		}
+		return readback.Format(fingerprintOf(f.kek))
+	}
+	return p
+}
+
+func events(t *testing.T, dir string) []transcript.Event {
+	t.Helper()
+	evs, err := transcript.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+func factsOf(t *testing.T, ev transcript.Event, v any) {
+	t.Helper()
+	if err := json.Unmarshal(ev.Facts, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func stepEvent(t *testing.T, evs []transcript.Event, step string) transcript.Event {
+	t.Helper()
+	for _, e := range evs {
+		if e.Step == step && e.Kind == transcript.KindStep {
+			return e
+		}
+	}
+	t.Fatalf("no %s event", step)
+	return transcript.Event{}
+}
+
+func requireVerifies(t *testing.T, dir string) {
+	t.Helper()
+	if r := transcript.Verify(dir); !r.OK {
+		t.Fatalf("the record does not verify: %s", r.Problem)
+	}
+}
+
+// A witness's slip is caught at its group, recorded as an exception with the witness's name, and
+// the confirmation records who typed it back; the begin event says people were at the terminal.
+func TestTypeBackRecordsWhoConfirmed(t *testing.T) {
+	f := newFixture(t)
+	p := witness(f)
+	good := readback.Format(fingerprintOf(f.kek))
+	slip := strings.Replace(good, good[:4], good[1:2]+good[0:1]+good[2:4], 1) // two digits of group 1 swapped
+	if slip == good {
+		t.Fatal("no slip")
+	}
+	p.onStep = func(id string) {
+		if id == "check-wrapping-key:aws" {
+			p.answers = []string{slip}
+		}
+	}
+	if err := f.run(t, p, false); err != nil {
+		t.Fatal(err)
+	}
+	requireVerifies(t, f.out())
+	evs := events(t, f.out())
+	var begin transcript.BeginFacts
+	factsOf(t, evs[0], &begin)
+	var ceremony struct{ Interaction string }
+	json.Unmarshal(begin.Ceremony, &ceremony)
+	if ceremony.Interaction != ModeLine {
+		t.Errorf("begin records interaction %q, want line", ceremony.Interaction)
+	}
+	var check struct{ Confirmed Confirmation }
+	factsOf(t, stepEvent(t, evs, "check-wrapping-key:aws"), &check)
+	if check.Confirmed != (Confirmation{By: Actor{Role: RoleWitness, Name: "Wendy"}, How: ConfirmedTypedBack}) {
+		t.Errorf("check-wrapping-key confirmed: %+v", check.Confirmed)
+	}
+	factsOf(t, stepEvent(t, evs, stepSigningKeyChecked), &check)
+	if check.Confirmed.How != ConfirmedTypedBack || check.Confirmed.By.Name != "Wendy" {
+		t.Errorf("signing key confirmed: %+v", check.Confirmed)
+	}
+	var found bool
+	for _, e := range evs {
+		if e.Kind == transcript.KindException && e.Step == "check-wrapping-key:aws" {
+			var x struct{ Exception string }
+			factsOf(t, e, &x)
+			want := "Wendy (witness) typed back a fingerprint that does not match (attempt 1): group 1 does not fit its check letter: a slip in reading or typing; read it again"
+			if e.Actor != (transcript.Actor{Role: RoleWitness, Name: "Wendy"}) || x.Exception != want {
+				t.Errorf("exception by %v: %q\nwant %q", e.Actor, x.Exception, want)
+			}
+			found = true
+		}
+	}
+	if !found {
+		t.Error("the failed type-back is not recorded")
+	}
+	// The witness was asked again, told which group failed.
+	var retries []string
+	for _, r := range p.asked {
+		if strings.Contains(r.Prompt, "wrapping key") && r.TypeBack {
+			retries = append(retries, r.LastError)
+		}
+	}
+	if len(retries) != 2 || retries[0] != "" || !strings.HasPrefix(retries[1], "group 1 does not fit") {
+		t.Errorf("the witness was asked %d times, told %q", len(retries), retries)
+	}
+}
+
+// A wrapping key that never matches the import request stops the ceremony before any key is made.
+func TestTypeBackOfAnotherKeyStops(t *testing.T) {
+	f := newFixture(t)
+	p := witness(f)
+	other := readback.Format(fingerprintOf(rsaKey(t)))
+	p.onStep = func(id string) {
+		if id == "check-wrapping-key:aws" {
+			p.answers = []string{other, other, other}
+		}
+	}
+	err := f.run(t, p, false)
+	if err == nil || !strings.HasPrefix(err.Error(), "Wendy (witness) typed back a fingerprint that does not match 3 times: group ") {
+		t.Fatalf("got %v", err)
+	}
+	for _, e := range events(t, f.out()) {
+		if e.Step == stepGenerateKey {
+			t.Fatal("a key was generated after the wrapping key check failed")
+		}
+	}
+}
+
+// A headless run says so in its record: no person confirmed anything.
+func TestHeadlessRecordsNobodyConfirmed(t *testing.T) {
+	f := newFixture(t)
+	if err := f.run(t, &person{mode: ModeHeadless}, false); err != nil {
+		t.Fatal(err)
+	}
+	evs := events(t, f.out())
+	var begin transcript.BeginFacts
+	factsOf(t, evs[0], &begin)
+	if !bytes.Contains(begin.Ceremony, []byte(`"interaction":"headless"`)) {
+		t.Errorf("begin facts: %s", begin.Ceremony)
+	}
+	for _, step := range []string{"check-wrapping-key:aws", stepSigningKeyChecked} {
+		var c struct{ Confirmed Confirmation }
+		factsOf(t, stepEvent(t, evs, step), &c)
+		if c.Confirmed.How != ConfirmedHeadless {
+			t.Errorf("%s confirmed %+v", step, c.Confirmed)
+		}
+	}
+}
+
+// unwrapAWS opens the AWS package's EncryptedKeyMaterial.bin with openssl and a wrapping private
+// key, as AWS would, and returns the AES key's check value.
+func unwrapAWS(t *testing.T, out string, kek *rsa.PrivateKey) (string, error) {
+	t.Helper()
+	tmp := t.TempDir()
+	der, _ := x509.MarshalPKCS8PrivateKey(kek)
+	os.WriteFile(filepath.Join(tmp, "kek.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	cmd := exec.Command("openssl", "pkeyutl", "-decrypt", "-inkey", "kek.pem", "-in", filepath.Join(out, "targets/aws/EncryptedKeyMaterial.bin"),
+		"-out", "key.bin", "-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt", "rsa_oaep_md:sha1", "-pkeyopt", "rsa_mgf1_md:sha1")
+	cmd.Dir = tmp
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("openssl: %v: %s", err, b)
+	}
+	key, _ := os.ReadFile(filepath.Join(tmp, "key.bin"))
+	c, err := aes.NewCipher(key)
+	if err != nil {
+		return "", err
+	}
+	var block [16]byte
+	c.Encrypt(block[:], block[:])
+	return hex.EncodeToString(block[:3]), nil
+}
+
+// checkWrappedUnderOriginal proves the package was wrapped under the key the witness checked:
+// openssl opens it with that key's private key and not with the substitute's.
+func checkWrappedUnderOriginal(t *testing.T, f *fixture, substitute *rsa.PrivateKey) {
+	t.Helper()
+	var gen struct{ KCV string }
+	factsOf(t, stepEvent(t, events(t, f.out()), stepGenerateKey), &gen)
+	kcv, err := unwrapAWS(t, f.out(), f.kek)
+	if err != nil || kcv != gen.KCV {
+		t.Fatalf("the package does not open with the checked key: KCV %q (want %s), %v", kcv, gen.KCV, err)
+	}
+	if _, err := unwrapAWS(t, f.out(), substitute); err == nil {
+		t.Fatal("the package opens with the substituted key")
+	}
+}
+
+// The params file is replaced between the witness's check and the wrap: the package is wrapped
+// under the checked key all the same, from the copy pinned in the record, and the record says the
+// file changed.
+func TestParamsReplacedBeforeWrapIsNotUsed(t *testing.T) {
+	f := newFixture(t)
+	p := witness(f)
+	substitute := rsaKey(t)
+	p.onStep = func(id string) {
+		if id == "wrap:aws" {
+			f.writeParams(t, "aws-params.json", substitute, time.Now().Add(24*time.Hour))
+		}
+	}
+	if err := f.run(t, p, false); err != nil {
+		t.Fatal(err)
+	}
+	requireVerifies(t, f.out())
+	checkWrappedUnderOriginal(t, f, substitute)
+	evs := events(t, f.out())
+	check := stepEvent(t, evs, "check-wrapping-key:aws")
+	if len(check.Files) != 1 || check.Files[0].Path != "inputs/aws/params.json" {
+		t.Fatalf("the check names %v, want the pinned inputs/aws/params.json", check.Files)
+	}
+	want := "aws-params.json changed after the witness checked it; it is not used: the checked copy inputs/aws/params.json is"
+	if !hasException(t, evs, "wrap:aws", want) {
+		t.Errorf("no exception %q", want)
+	}
+	var wrapped struct {
+		Fingerprint string `json:"wrapping_key_fingerprint"`
+	}
+	factsOf(t, stepEvent(t, evs, "wrap:aws"), &wrapped)
+	if wrapped.Fingerprint != fingerprintOf(f.kek) {
+		t.Errorf("wrap records %s, the witness checked %s", wrapped.Fingerprint, fingerprintOf(f.kek))
+	}
+}
+
+func hasException(t *testing.T, evs []transcript.Event, step, what string) bool {
+	for _, e := range evs {
+		if e.Kind == transcript.KindException && e.Step == step {
+			var x struct{ Exception string }
+			factsOf(t, e, &x)
+			if x.Exception == what {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// The ceremony stops before the wrap, the params file is replaced, the ceremony resumes: the
+// pinned copy from the verified record is used, never the file as it is now. A pinned copy altered
+// in the record is refused.
+func TestParamsReplacedAcrossResumeIsNotUsed(t *testing.T) {
+	f := newFixture(t)
+	p := witness(f)
+	// A file where the targets folder goes stops the ceremony at its first wrap.
+	block := filepath.Join(f.out(), "targets")
+	p.onStep = func(id string) {
+		if id == "wrap:aws" {
+			os.WriteFile(block, nil, 0o600)
+		}
+	}
+	if err := f.run(t, p, false); err == nil {
+		t.Fatal("the blocked wrap did not fail")
+	}
+	os.Remove(block)
+	substitute := rsaKey(t)
+	f.writeParams(t, "aws-params.json", substitute, time.Now().Add(24*time.Hour))
+
+	// First, the pinned copy itself altered: refused, with the file named.
+	pinned := filepath.Join(f.out(), "inputs/aws/params.json")
+	saved, _ := os.ReadFile(pinned)
+	os.Chmod(pinned, 0o600)
+	os.WriteFile(pinned, bytes.Replace(saved, []byte(`"KeyId"`), []byte(`"KeyId" `), 1), 0o600)
+	err := f.run(t, witness(f), true)
+	if err == nil || !strings.Contains(err.Error(), ": file inputs/aws/params.json differs from its recorded SHA-256\n") {
+		t.Fatalf("resume with an altered pinned copy: %v", err)
+	}
+	os.WriteFile(pinned, saved, 0o600)
+
+	if err := f.run(t, witness(f), true); err != nil {
+		t.Fatal(err)
+	}
+	requireVerifies(t, f.out())
+	checkWrappedUnderOriginal(t, f, substitute)
+}
