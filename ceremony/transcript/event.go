@@ -136,13 +136,13 @@ func splitLines(data []byte) (lines [][]byte, complete bool) {
 func Read(dir string) ([]Event, error) {
 	data, err := os.ReadFile(filepath.Join(dir, TranscriptFile))
 	if err != nil {
-		return nil, fmt.Errorf("transcript: %v\nhint: give the ceremony folder, the one holding %s", err, TranscriptFile)
+		return nil, fmt.Errorf("transcript: %w\nhint: give the ceremony folder, the one holding %s", err, TranscriptFile)
 	}
 	lines, complete := splitLines(data)
 	events := make([]Event, 0, len(lines))
 	for i, line := range lines {
 		if i == len(lines)-1 && !complete {
-			return nil, fmt.Errorf("transcript: event %d: the line is incomplete (the file was cut short)", i)
+			return nil, fmt.Errorf("transcript: event %d: the line is incomplete (the file was cut short)\nhint: %s", i, TornHint(dir, int64(len(data)-len(line))))
 		}
 		e, _, err := parseLine(line)
 		if err != nil {
