@@ -3,6 +3,7 @@ package backup
 import (
 	"bytes"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -119,7 +120,7 @@ func TestRoundTripIntoAnotherToken(t *testing.T) {
 			}
 
 			// Through files: the manifest and blob as written, the shares as typed text and an age file.
-			dir := t.TempDir()
+			dir := filepath.Join(t.TempDir(), "set")
 			if err := WriteSet(dir, b); err != nil {
 				t.Fatal(err)
 			}

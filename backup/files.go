@@ -28,9 +28,9 @@ func WriteFile(path string, data []byte, perm fs.FileMode) error {
 	return nil
 }
 
-// WriteSet writes b's manifest and blob into dir (which must exist) as ManifestFile and
-// BlobFile. Neither holds a secret. The blob is written first, so a manifest on disk always has
-// its blob.
+// WriteSet makes the folder dir, which must not exist, holding b's manifest and blob as
+// ManifestFile and BlobFile; neither holds a secret. The folder is built under a temporary name
+// and renamed into place (internal/atomicfile), so a folder at dir always holds both.
 func WriteSet(dir string, b *Backup) error {
 	man, err := b.Manifest.Marshal()
 	if err != nil {
@@ -39,15 +39,14 @@ func WriteSet(dir string, b *Backup) error {
 	if err := b.Manifest.checkBlob(b.Blob); err != nil {
 		return err
 	}
-	for _, name := range []string{ManifestFile, BlobFile} {
-		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
-			return fmt.Errorf("backup: %s already exists; nothing was written\nhint: write each backup set into its own folder", filepath.Join(dir, name))
-		}
+	err = atomicfile.WriteDir(dir, []atomicfile.File{{Name: BlobFile, Data: b.Blob, Perm: 0o644}, {Name: ManifestFile, Data: man, Perm: 0o644}})
+	if errors.Is(err, atomicfile.ErrExists) {
+		return fmt.Errorf("backup: %s already exists; nothing was written\nhint: write each backup set into its own folder", dir)
 	}
-	if err := WriteFile(filepath.Join(dir, BlobFile), b.Blob, 0o644); err != nil {
-		return err
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
 	}
-	return WriteFile(filepath.Join(dir, ManifestFile), man, 0o644)
+	return nil
 }
 
 // ReadSet reads the manifest and blob WriteSet wrote, checking the blob against the manifest.

@@ -13,7 +13,7 @@ func TestWriteReadSet(t *testing.T) {
 	_, man, shares := fakeSet(t, newRand(t), 2, 3)
 	blob := []byte("blob")
 	b := &Backup{Manifest: *man, Blob: blob, Shares: shares}
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "set")
 	if err := WriteSet(dir, b); err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,13 @@ func TestWriteReadSet(t *testing.T) {
 	}
 	// Write-once.
 	err = WriteSet(dir, b)
-	wantErr(t, err, "backup: "+filepath.Join(dir, ManifestFile)+" already exists; nothing was written\nhint: write each backup set into its own folder")
+	wantErr(t, err, "backup: "+dir+" already exists; nothing was written\nhint: write each backup set into its own folder")
+	// An existing folder is refused even when empty: a set is never merged into one.
+	empty := t.TempDir()
+	wantErr(t, WriteSet(empty, b), "backup: "+empty+" already exists; nothing was written\nhint: write each backup set into its own folder")
+	if left, _ := os.ReadDir(filepath.Dir(dir)); len(left) != 1 {
+		t.Fatalf("beside the set: %v, want only the set", left)
+	}
 	err = WriteFile(filepath.Join(dir, BlobFile), []byte("x"), 0o600)
 	if !errors.Is(err, fs.ErrExist) {
 		t.Fatalf("overwrite: %v", err)
@@ -47,7 +53,7 @@ func TestWriteReadSet(t *testing.T) {
 	}
 	// A blob that is not the manifest's is not written.
 	b.Blob = []byte("other")
-	if err := WriteSet(t.TempDir(), b); err == nil {
+	if err := WriteSet(filepath.Join(t.TempDir(), "set"), b); err == nil {
 		t.Fatal("WriteSet wrote a blob that is not the manifest's")
 	}
 }

@@ -126,9 +126,6 @@ func (e *engine) backupPhase() error {
 	}
 	defer b.Zero()
 	dir := "backup-" + b.Manifest.SetID
-	if err := os.Mkdir(filepath.Join(e.out, dir), 0o700); err != nil {
-		return err
-	}
 	if err := backup.WriteSet(filepath.Join(e.out, dir), b); err != nil {
 		return err
 	}

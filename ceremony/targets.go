@@ -100,7 +100,8 @@ func (e *engine) wrapTarget(t wrap.Target) error {
 	var m *wrap.Manifest
 	if _, err := os.Stat(dir); err == nil {
 		// A resume after the package was written but before it was recorded: it is complete
-		// (written then renamed into place); check it holds this key and take it over.
+		// (built under a temporary name, then renamed into place); check it holds this key and
+		// take it over.
 		if m, err = wrap.ReadManifest(dir); err != nil {
 			return err
 		}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -53,11 +52,11 @@ type packageFile struct {
 	data []byte
 }
 
-// WritePackage writes the import package of a wrapped key into outDir, which must not exist
-// yet: the cloud's files, import-command.txt with the exact CLI command, and manifest.json last,
-// listing the SHA-256 of every other file. Each file is written once (internal/atomicfile): to a
-// temporary name, synced and linked into place, so nothing is overwritten, and a crash leaves a
-// folder without manifest, which ReadManifest refuses.
+// WritePackage makes the folder outDir, which must not exist yet, holding the import package of
+// a wrapped key: the cloud's files, import-command.txt with the exact CLI command, and
+// manifest.json, listing the SHA-256 of every other file. The folder is built under a temporary
+// name beside outDir, synced and renamed into place (internal/atomicfile), so nothing is
+// overwritten and a folder at outDir always holds the whole package.
 func WritePackage(outDir string, p *Params, key KeyInfo, res *Result, now time.Time) (*Manifest, error) {
 	files, command, err := p.packageFiles(key, res)
 	if err != nil {
@@ -101,17 +100,13 @@ func WritePackage(outDir string, p *Params, key KeyInfo, res *Result, now time.T
 	if err := os.MkdirAll(filepath.Dir(outDir), 0o755); err != nil {
 		return nil, fmt.Errorf("wrap: %w", err)
 	}
-	if err := os.Mkdir(outDir, 0o755); errors.Is(err, fs.ErrExist) {
+	all := make([]atomicfile.File, len(files))
+	for i, f := range files {
+		all[i] = atomicfile.File{Name: f.name, Data: f.data, Perm: 0o644}
+	}
+	if err := atomicfile.WriteDir(outDir, all); errors.Is(err, atomicfile.ErrExists) {
 		return nil, fmt.Errorf("wrap: %s already exists\nhint: import packages are written once; give a new output folder or move the old one away", outDir)
 	} else if err != nil {
-		return nil, fmt.Errorf("wrap: %w", err)
-	}
-	for _, f := range files {
-		if err := atomicfile.WriteOnce(filepath.Join(outDir, f.name), f.data, 0o644); err != nil {
-			return nil, fmt.Errorf("wrap: %w", err)
-		}
-	}
-	if err := atomicfile.SyncDir(filepath.Dir(outDir)); err != nil {
 		return nil, fmt.Errorf("wrap: %w", err)
 	}
 	return m, nil

@@ -49,6 +49,7 @@ type Writer struct {
 	f      *os.File
 	next   int    // seq of the next event
 	head   []byte // SHA-256 of the last line
+	size   int64  // bytes of complete lines in the file
 	ended  string // origin of the end event, once written
 	sealed bool
 	err    error // set when a write may have left a partial line
@@ -58,7 +59,8 @@ type Writer struct {
 // transcript: it signs the begin event, then writes dir/transcript.pub with the public key of
 // signer and dir/transcript.jsonl with the begin event. The signer is Ed25519 or ECDSA P-256
 // (an hsm.Signer in a ceremony). Should Create fail after writing transcript.pub, the folder
-// holds no usable transcript and the ceremony starts again in a new folder.
+// holds transcript.pub without transcript.jsonl: nothing was recorded, and the caller may remove
+// transcript.pub and start again.
 func Create(dir string, signer crypto.Signer, begin Begin) (*Writer, error) {
 	k, err := newKey(signer.Public())
 	if err != nil {
@@ -94,17 +96,16 @@ func Create(dir string, signer crypto.Signer, begin Begin) (*Writer, error) {
 	if err := atomicfile.WriteOnce(filepath.Join(dir, PublicKeyFile), k.pem(), 0o644); err != nil {
 		return nil, fmt.Errorf("transcript: %v", err)
 	}
-	if w.f, err = os.OpenFile(filepath.Join(dir, TranscriptFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644); err != nil {
+	// The first line is written whole or not at all, so a transcript file always holds the
+	// begin event; from there on lines are appended.
+	line = append(line, '\n')
+	if err := atomicfile.WriteOnce(filepath.Join(dir, TranscriptFile), line, 0o644); err != nil {
 		return nil, fmt.Errorf("transcript: %v", err)
 	}
-	if err := w.write(line); err != nil {
-		w.f.Close()
-		return nil, err
-	}
-	if err := atomicfile.SyncDir(dir); err != nil {
-		w.f.Close()
+	if w.f, err = os.OpenFile(filepath.Join(dir, TranscriptFile), os.O_WRONLY|os.O_APPEND, 0); err != nil {
 		return nil, fmt.Errorf("transcript: %v", err)
 	}
+	w.next, w.head, w.size = 1, lineSum(line[:len(line)-1]), int64(len(line))
 	return w, nil
 }
 
@@ -113,15 +114,14 @@ func Create(dir string, signer crypto.Signer, begin Begin) (*Writer, error) {
 // and a signer whose public key is not the one in transcript.pub. When the end event is already
 // written, only [Writer.Seal] remains to be called.
 func Open(dir string, signer crypto.Signer) (*Writer, error) {
-	if _, err := os.Lstat(filepath.Join(dir, CheckpointFile)); !errors.Is(err, fs.ErrNotExist) {
+	if sealed(dir) {
 		return nil, fmt.Errorf("transcript: %s is sealed: the ceremony is over\nhint: start a new ceremony in a new folder", dir)
 	}
 	c := readChain(os.DirFS(dir))
 	if c.problem != "" {
 		hint := "run keyceremony verify on the folder; a tampered or damaged transcript cannot be resumed"
 		if c.torn >= 0 {
-			hint = fmt.Sprintf("the last write was cut short; keep a copy of %s, then cut it back to its complete lines with: truncate -s %d %s",
-				TranscriptFile, c.torn, filepath.Join(dir, TranscriptFile))
+			hint = TornHint(dir, c.torn)
 		}
 		return nil, fmt.Errorf("transcript: cannot resume %s: %s\nhint: %s", dir, c.problem, hint)
 	}
@@ -134,10 +134,32 @@ func Open(dir string, signer crypto.Signer) (*Writer, error) {
 	}
 	last := c.events[len(c.events)-1]
 	w := &Writer{dir: dir, signer: signer, key: c.key, f: f, next: len(c.events), head: lineSum(c.lines[len(c.lines)-1])}
+	for _, l := range c.lines {
+		w.size += int64(len(l)) + 1
+	}
 	if last.Kind == KindEnd {
 		w.ended = c.origin
+		// An empty checkpoint is the name reserved by a seal that was cut short on a file
+		// system without rename-without-replace (see internal/atomicfile); Seal writes it anew.
+		if err := os.Remove(filepath.Join(dir, CheckpointFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			f.Close()
+			return nil, fmt.Errorf("transcript: %v", err)
+		}
 	}
 	return w, nil
+}
+
+// sealed reports whether dir holds a checkpoint. An empty one is not a seal: see [Open].
+func sealed(dir string) bool {
+	fi, err := os.Lstat(filepath.Join(dir, CheckpointFile))
+	return err == nil && (!fi.Mode().IsRegular() || fi.Size() > 0)
+}
+
+// TornHint tells how to cut a transcript in dir back to its complete lines, the first size
+// bytes, after a write was cut short.
+func TornHint(dir string, size int64) string {
+	return fmt.Sprintf("the last write was cut short; keep a copy of %s, then cut it back to its complete lines with: truncate -s %d %s",
+		TranscriptFile, size, filepath.Join(dir, TranscriptFile))
 }
 
 // Fingerprint returns the fingerprint of the ceremony signing key, "SHA256:<hex>", for
@@ -218,18 +240,23 @@ func (w *Writer) event(step string, kind Kind, actor Actor, facts any, files []s
 	return e, line, nil
 }
 
-// write appends line and its newline to the transcript and syncs it.
+// write appends line and its newline to the transcript and syncs it. A write that fails (a
+// full disk) is cut back off, so the file still ends with a complete line.
 func (w *Writer) write(line []byte) error {
-	if _, err := w.f.Write(append(line, '\n')); err != nil {
-		w.err = err
-		return fmt.Errorf("transcript: %v", err)
+	_, err := w.f.Write(append(line, '\n'))
+	if err == nil {
+		err = atomicfile.Sync(w.f)
 	}
-	if err := w.f.Sync(); err != nil {
+	if err != nil {
 		w.err = err
+		if w.f.Truncate(w.size) == nil && atomicfile.Sync(w.f) == nil {
+			return fmt.Errorf("transcript: the event was not written: %v", err)
+		}
 		return fmt.Errorf("transcript: %v", err)
 	}
 	w.next++
 	w.head = lineSum(line)
+	w.size += int64(len(line)) + 1
 	return nil
 }
 
