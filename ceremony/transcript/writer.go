@@ -233,9 +233,9 @@ func (w *Writer) event(step string, kind Kind, actor Actor, facts any, files []s
 	if e.Sig, err = w.key.sign(w.signer, msg); err != nil {
 		return Event{}, nil, err
 	}
-	line, err := json.Marshal(e)
+	line, err := e.encode(true)
 	if err != nil {
-		return Event{}, nil, fmt.Errorf("transcript: cannot encode event %d: %v", e.Seq, err)
+		return Event{}, nil, err
 	}
 	return e, line, nil
 }
@@ -315,7 +315,12 @@ func marshalFacts(facts any) (json.RawMessage, error) {
 		}
 		return nil, fmt.Errorf("transcript: facts must encode to a JSON object, not %.20s", b)
 	}
-	return b, nil
+	// The line's byte form is the package's own (see line.go), not encoding/json's.
+	canon, err := canonicalJSON(b)
+	if err != nil {
+		return nil, fmt.Errorf("transcript: cannot encode facts: %v", err)
+	}
+	return canon, nil
 }
 
 // lineSum returns the SHA-256 of a line without its newline; lineHash, the same in hex.
