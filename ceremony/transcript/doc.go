@@ -27,26 +27,48 @@
 //
 // # Lines
 //
-// Each line is the compact JSON encoding (as encoding/json writes it) of an object with exactly
-// these fields, in this order:
+// The byte form of a line is specified here, not by any JSON library: the writer produces
+// exactly this form, and both verifiers refuse anything else, byte for byte. A line is a JSON
+// object (RFC 8259) with exactly these members, in this order, and no whitespace outside strings:
 //
 //	{"seq":N,"time":T,"step":S,"kind":K,"actor":{"role":R,"name":M},
 //	"facts":{...},"files":[{"path":P,"sha256":H},...],"prev":V,"sig":G}
 //
 // where
 //
-//   - seq: the 0-based position of the line in the file.
-//   - time: RFC 3339 UTC with up to nanoseconds ("2026-11-27T10:04:05.123456789Z").
+//   - seq: the 0-based position of the line in the file, in decimal, without leading zeros,
+//     at most 9 digits.
+//   - time: a string, RFC 3339 in UTC as "YYYY-MM-DDTHH:MM:SS" then, only when it is not zero,
+//     "." and the fraction of a second in 1 to 9 digits without trailing zeros, then "Z":
+//     "2026-11-27T10:04:05.12345Z", "2026-11-27T10:04:05Z".
 //   - step: the engine's step id ("generate-key").
 //   - kind: "begin" (only seq 0), "step", "exception" (a deviation: host-assisted wrap, a
 //     retried step, a witness's remark) or "end" (only the last event; written by [Writer.Seal]).
-//   - facts: a JSON object; the step's facts as the caller's struct marshals them. The begin
-//     event's facts are [BeginFacts]; the end event's facts are {"origin":O}.
-//   - files: the artefacts of the step with the lowercase hex SHA-256 of their content, taken
-//     when the event was written; [] when none.
-//   - prev: the lowercase hex SHA-256 of the previous line's exact bytes, without its newline;
-//     the empty string "" for seq 0.
-//   - sig: standard base64 (with padding, canonical) of the signature, always the last field.
+//   - actor: who acted, role and name; both "" for the end event.
+//   - facts: a JSON object in canonical form (below), the step's facts; its members keep the
+//     order the writer gave them, and its bytes are signed as they are. The begin event's facts
+//     are [BeginFacts]: exactly "algorithm", "public_key", "fingerprint", "plan_sha256" in this
+//     order, then optionally "ceremony". The end event's facts are exactly {"origin":O}.
+//   - files: the artefacts of the step, each a path (see Files) and the SHA-256 of its
+//     content, taken when the event was written, as 64 lowercase hex digits; [] when none.
+//   - prev: the SHA-256 of the previous line's exact bytes, without its newline, as 64
+//     lowercase hex digits; "" for seq 0.
+//   - sig: the signature in standard base64 with padding (RFC 4648 section 4) and zero unused
+//     bits, not empty; always the last member.
+//
+// Every string (names and values, in facts too) is in canonical form: the UTF-8 of its
+// characters (valid UTF-8, no surrogates) between double quotes, where '"' and '\' are written
+// \" and \\; backspace, form feed, newline, carriage return and tab are written \b \f \n
+// \r \t; every other character below U+0020, and '<', '>', '&', U+2028 and U+2029, is written
+// \u and four lowercase hex digits ("\u003c"); and every other character, DEL and U+FFFD
+// included, is written as itself. No other escape (\/, \u0041, uppercase hex, surrogate
+// pairs) appears. This is the form Go's encoding/json writes since Go 1.22, so transcripts
+// written before the form was specified are in it.
+//
+// A facts object is in canonical form when it has no whitespace outside strings, its strings
+// are canonical, its numbers are written as RFC 8259 section 6 allows (kept as written), no
+// object in it has two members of the same name, and it nests at most 64 deep. true, false and
+// null are as in RFC 8259.
 //
 // # Signatures
 //
@@ -56,7 +78,7 @@
 //
 //	sed -E 's/,"sig":"[A-Za-z0-9+\/=]*"\}$/}/'
 //
-// The message is the JSON encoding of the same event without its sig field. The signing key is
+// The message is the line of the same event without its sig member. The signing key is
 // Ed25519 (RFC 8032, over the message bytes) or ECDSA P-256 with SHA-256 (over SHA-256 of the
 // message, an ASN.1 DER signature). The begin event (seq 0) carries the public key, which must
 // be the one in transcript.pub, and its fingerprint "SHA256:<hex of SHA-256 of the SPKI DER>".

@@ -2,13 +2,11 @@ package transcript
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -70,44 +68,6 @@ type BeginFacts struct {
 // endFacts are the facts of the end event.
 type endFacts struct {
 	Origin string `json:"origin"`
-}
-
-// message returns the signed bytes of e: its JSON encoding without the sig field.
-func (e Event) message() ([]byte, error) {
-	e.Sig = nil
-	b, err := json.Marshal(e)
-	if err != nil {
-		return nil, fmt.Errorf("transcript: cannot encode event %d: %v", e.Seq, err)
-	}
-	return b, nil
-}
-
-// sigSuffix matches the end of a line: the sig field, last, in canonical form.
-var sigSuffix = regexp.MustCompile(`,"sig":"([A-Za-z0-9+/]*={0,2})"\}$`)
-
-// parseLine parses one line (without its newline) and returns the event and its signed
-// message. It accepts only the exact encoding the writer produces.
-func parseLine(line []byte) (Event, []byte, error) {
-	var e Event
-	m := sigSuffix.FindSubmatchIndex(line)
-	if !bytes.HasPrefix(line, []byte(`{"seq":`)) || m == nil {
-		return e, nil, fmt.Errorf("not an event line")
-	}
-	sig, err := base64.StdEncoding.Strict().DecodeString(string(line[m[2]:m[3]]))
-	if err != nil || len(sig) == 0 {
-		return e, nil, fmt.Errorf("sig is not canonical base64")
-	}
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&e); err != nil {
-		return e, nil, fmt.Errorf("not valid JSON: %v", err)
-	}
-	again, err := json.Marshal(e)
-	if err != nil || !bytes.Equal(again, line) || e.Files == nil || len(e.Facts) == 0 || e.Facts[0] != '{' {
-		return e, nil, fmt.Errorf("not in the exact field order and encoding")
-	}
-	msg := append(line[:m[0]:m[0]], '}')
-	return e, msg, nil
 }
 
 // validPath reports whether p may name an artefact: relative to the ceremony folder,

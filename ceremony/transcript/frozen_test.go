@@ -40,7 +40,6 @@ func TestFrozenV1Verifies(t *testing.T) {
 	checkAgree(t, "frozen v1", r, runShell(t, frozenV1))
 }
 
-
 // A handout may be absent, but one that is there must be the one the backup event names.
 func TestFrozenV1HandoutPresentMustMatch(t *testing.T) {
 	dir := t.TempDir()

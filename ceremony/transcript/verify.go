@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -95,9 +96,16 @@ func readChain(fsys fs.FS) *chain {
 			return c.fail(i, "event %d: kind %q is not allowed here", i, e.Kind)
 		}
 		if i == 0 {
-			var bf BeginFacts
-			if json.Unmarshal(e.Facts, &bf) != nil || bf.Algorithm != c.key.alg ||
-				!bytes.Equal(bf.PublicKey, c.key.der) || bf.Fingerprint != c.key.fingerprint() {
+			var bf struct {
+				Algorithm   string `json:"algorithm"`
+				PublicKey   string `json:"public_key"` // compared as written, base64 of the SPKI
+				Fingerprint string `json:"fingerprint"`
+			}
+			names := memberNames(e.Facts)
+			if !slices.Equal(names, beginMembers) && !slices.Equal(names, append(beginMembers, "ceremony")) ||
+				json.Unmarshal(e.Facts, &bf) != nil ||
+				bf.Algorithm != c.key.alg || bf.PublicKey != base64.StdEncoding.EncodeToString(c.key.der) ||
+				bf.Fingerprint != c.key.fingerprint() {
 				return c.fail(i, "event 0: the signing key differs from %s", PublicKeyFile)
 			}
 		}
@@ -123,7 +131,7 @@ func readChain(fsys fs.FS) *chain {
 		}
 		if e.Kind == KindEnd {
 			var ef endFacts
-			if json.Unmarshal(e.Facts, &ef) != nil || checkOrigin(ef.Origin) != nil {
+			if !slices.Equal(memberNames(e.Facts), []string{"origin"}) || json.Unmarshal(e.Facts, &ef) != nil || checkOrigin(ef.Origin) != nil {
 				return c.fail(i, "event %d: the end event has no valid origin", i)
 			}
 			c.origin = ef.Origin
@@ -142,6 +150,31 @@ var handoutPath = regexp.MustCompile(`^backup-[^/]+/share-[^/]+$`)
 // event. Custodians take them away, so such a file may be absent; when present it must match.
 func isHandout(e Event, path string) bool {
 	return e.Step == "backup" && e.Kind == KindStep && handoutPath.MatchString(path)
+}
+
+// beginMembers are the members of the begin event's facts, in order; "ceremony" may follow.
+var beginMembers = []string{"algorithm", "public_key", "fingerprint", "plan_sha256"}
+
+// memberNames returns the names of the members of a JSON object, in order; nil when raw is
+// not an object.
+func memberNames(raw []byte) []string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	var names []string
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		names = append(names, t.(string))
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return nil
+		}
+	}
+	return names
 }
 
 func prevOf(lines [][]byte) string {
