@@ -74,9 +74,10 @@ type engine struct {
 	key  *hsm.Key
 	id   hsm.Identity
 
-	oldManifest *backup.Manifest // restore, reshare
-	oldBlob     []byte
-	collector   *backup.Collector
+	oldManifest    *backup.Manifest // restore, reshare
+	oldManifestRaw []byte           // its bytes, pinned in the record
+	oldBlob        []byte
+	collector      *backup.Collector
 
 	// recorded holds the step events written in this run, by step id.
 	recorded map[string]transcript.Event

@@ -27,8 +27,29 @@ func (e *engine) loadOldBackup() error {
 	if e.oldManifest, err = backup.ParseManifest(raw); err != nil {
 		return err
 	}
+	e.oldManifestRaw = raw
 	e.oldBlob, err = os.ReadFile(e.plan.Path(e.plan.Restore.Blob))
 	return err
+}
+
+// pinOldBackup copies the backup the quorum opens into the record, so the collect event names
+// the exact manifest and blob that the restore or re-share then uses from memory.
+func (e *engine) pinOldBackup() (map[string]PinnedInput, []string, error) {
+	inputs := map[string]PinnedInput{}
+	var files []string
+	for _, in := range []struct {
+		name, source string
+		data         []byte
+	}{{"manifest", e.plan.Restore.Manifest, e.oldManifestRaw}, {"blob", e.plan.Restore.Blob, e.oldBlob}} {
+		rel := InputsDir + "/backup/" + filepath.Base(in.source)
+		p, err := e.pin(stepCollect, in.source, rel, in.data)
+		if err != nil {
+			return nil, nil, err
+		}
+		inputs[in.name] = p
+		files = append(files, rel)
+	}
+	return inputs, files, nil
 }
 
 func (e *engine) collectShares() error {
@@ -58,7 +79,11 @@ func (e *engine) collectShares() error {
 		}
 		lastErr = ""
 	}
-	return e.record(stepCollect, map[string]any{"set_id": m.SetID, "accepted": e.collector.Accepted(), "threshold": m.M})
+	inputs, files, err := e.pinOldBackup()
+	if err != nil {
+		return err
+	}
+	return e.record(stepCollect, map[string]any{"set_id": m.SetID, "accepted": e.collector.Accepted(), "threshold": m.M, "inputs": inputs}, files...)
 }
 
 func (e *engine) restoreKey() error {

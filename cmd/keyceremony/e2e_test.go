@@ -224,6 +224,14 @@ func TestCeremonyEndToEnd(t *testing.T) {
 	if _, stderr, code := keyceremony(t, dir, "verify", "restored"); code != 0 {
 		t.Fatalf("verify restored: exit %d\n%s", code, stderr)
 	}
+	// The backup the quorum opened is pinned in the restore's record, byte for byte.
+	for _, f := range []string{"backup-manifest.json", "backup-blob.bin"} {
+		orig, _ := os.ReadFile(filepath.Join(sets[0], f))
+		pinned, err := os.ReadFile(filepath.Join(dir, "restored/inputs/backup", f))
+		if err != nil || !bytes.Equal(orig, pinned) {
+			t.Errorf("restored/inputs/backup/%s is not the backup opened: %v", f, err)
+		}
+	}
 }
 
 func base64URL(s string) ([]byte, error) {
