@@ -3,6 +3,7 @@ package wrap
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/base64"
 	"os"
 	"testing"
 )
@@ -37,10 +38,43 @@ func FuzzParseAWSParams(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if a.keyID == "" || len(a.importToken) > 6144 || a.validTo.IsZero() {
+		if a.keyID == "" || len(a.importToken) < minImportToken || len(a.importToken) > maxImportToken || a.validTo.IsZero() {
 			t.Fatalf("accepted %+v", a)
 		}
 		checkKey(t, a.pub, a.publicKeyDER)
+	})
+}
+
+// FuzzDecodeImportToken: an accepted token is the file as given, of a token's size, and never
+// base64 text that decodes to one.
+func FuzzDecodeImportToken(f *testing.F) {
+	seed(f, "aws-ImportToken.bin")
+	f.Add([]byte(base64.StdEncoding.EncodeToString(make([]byte, 300))))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tok, err := decodeImportToken(b)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(tok, b) || len(tok) < minImportToken || len(tok) > maxImportToken {
+			t.Fatalf("accepted %d bytes as %d", len(b), len(tok))
+		}
+		if d, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(b))); err == nil && len(d) >= minImportToken {
+			t.Fatal("accepted base64 text")
+		}
+	})
+}
+
+// FuzzDecodeJSON: whatever the bytes, decodeJSON returns an error or a value, never a panic, and
+// names a BOM or UTF-16 rather than decoding it.
+func FuzzDecodeJSON(f *testing.F) {
+	seed(f, "aws-get-parameters-for-import.json", "vault-wrapping-key.json")
+	f.Add([]byte("\xef\xbb\xbf{}"))
+	f.Add([]byte("data:\n  public_key: x\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var v map[string]any
+		if decodeJSON(b, &v) == nil && checkText(b) != nil {
+			t.Fatal("decoded text with a BOM or in UTF-16")
+		}
 	})
 }
 

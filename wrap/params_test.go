@@ -3,6 +3,8 @@ package wrap
 import (
 	"bytes"
 	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,6 +62,34 @@ func variant(t *testing.T, name, old, new string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// withBytes copies a fixture into a temporary folder through change, and returns its path.
+func withBytes(t *testing.T, name string, change func([]byte) []byte) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, change(b), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// variantJSON copies a JSON fixture with one top-level field set to value.
+func variantJSON(t *testing.T, name, field string, value any) string {
+	t.Helper()
+	return withBytes(t, name, func(b []byte) []byte {
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		m[field] = value
+		out, _ := json.Marshal(m)
+		return out
+	})
 }
 
 func mustLoad(t *testing.T, tg Target) *Params {
@@ -186,7 +216,43 @@ func TestLoadErrors(t *testing.T) {
 			}
 			tg.Params, tg.PublicKey, tg.ImportToken, tg.KeyID = "", "aws-PublicKey.bin", empty, awsKeyARN
 			return tg
-		}, "holds 0 bytes, not an AWS import token (1 to 6144 bytes)\nhint: decode the ImportToken of get-parameters-for-import with base64 -d into a file"},
+		}, "is not an AWS import token: it holds 0 bytes; an AWS import token has 256 to 2048\nhint: save the ImportToken of get-parameters-for-import decoded: jq -r .ImportToken params.json | base64 -d > token.bin"},
+		{"aws token as base64 text", func() Target {
+			tg := awsTarget()
+			tok, _ := os.ReadFile("testdata/aws-ImportToken.bin")
+			b64 := filepath.Join(t.TempDir(), "token.b64")
+			os.WriteFile(b64, []byte(base64.StdEncoding.EncodeToString(tok)+"\n"), 0o644)
+			tg.Params, tg.PublicKey, tg.ImportToken, tg.KeyID = "", "aws-PublicKey.bin", b64, awsKeyARN
+			return tg
+		}, "token.b64 is not an AWS import token: it is base64 text, not the token's bytes; decode it with base64 -d\nhint: save the ImportToken of get-parameters-for-import decoded: jq -r .ImportToken params.json | base64 -d > token.bin"},
+		{"aws token too short in params", func() Target {
+			tg := awsTarget()
+			tg.Params = variantJSON(t, "aws-get-parameters-for-import.json", "ImportToken", base64.StdEncoding.EncodeToString(make([]byte, 100)))
+			return tg
+		}, "aws-get-parameters-for-import.json is not the output of aws kms get-parameters-for-import --output json: ImportToken holds 100 bytes; an AWS import token has 256 to 2048\nhint: "},
+		{"aws params with a BOM", func() Target {
+			tg := awsTarget()
+			tg.Params = withBytes(t, "aws-get-parameters-for-import.json", func(b []byte) []byte { return append([]byte{0xef, 0xbb, 0xbf}, b...) })
+			return tg
+		}, "aws-get-parameters-for-import.json is not the output of aws kms get-parameters-for-import --output json: it starts with a UTF-8 BOM; save it without one (PowerShell: Out-File -Encoding utf8NoBOM)\nhint: "},
+		{"gcp params in UTF-16", func() Target {
+			tg := gcpTarget()
+			tg.Params = withBytes(t, "gcp-import-job.json", func(b []byte) []byte {
+				out := []byte{0xff, 0xfe}
+				for _, c := range b {
+					out = append(out, c, 0)
+				}
+				return out
+			})
+			return tg
+		}, "gcp-import-job.json is not the output of gcloud kms import-jobs describe --format=json: it is UTF-16 text; save it as UTF-8 (PowerShell: Out-File -Encoding utf8NoBOM, or redirect from cmd.exe)\nhint: "},
+		{"vault params as YAML", func() Target {
+			tg := vaultTarget()
+			tg.Params = withBytes(t, "vault-wrapping-key.json", func([]byte) []byte {
+				return []byte("request_id: 1\ndata:\n  public_key: |\n    -----BEGIN PUBLIC KEY-----\n")
+			})
+			return tg
+		}, "vault-wrapping-key.json is not the output of vault read -format=json transit/wrapping_key: this is YAML, give JSON (--output json, --format=json or -format=json)\nhint: "},
 		{"aws bad parameters_valid_to", func() Target {
 			tg := awsTarget()
 			tg.Params, tg.PublicKey, tg.ImportToken, tg.KeyID, tg.ParametersValidTo = "", "aws-PublicKey.bin", "aws-ImportToken.bin", awsKeyARN, "tomorrow"
@@ -216,7 +282,7 @@ func TestLoadErrors(t *testing.T) {
 			return tg
 		}, `wrap: target "aws-prod": valid_to "2027-01-01T00:00:00.5Z" is not an RFC 3339 time in whole seconds` + "\nhint: write it like 2027-06-30T00:00:00Z"},
 		{"gcp not json", func() Target { tg := gcpTarget(); tg.Params = "azure-kek.pem"; return tg },
-			`wrap: target "gcp-prod": testdata/azure-kek.pem is not the output of gcloud kms import-jobs describe --format=json: invalid character '-' in numeric literal` +
+			`wrap: target "gcp-prod": testdata/azure-kek.pem is not the output of gcloud kms import-jobs describe --format=json: not JSON: line 1: invalid character '-' in numeric literal` +
 				"\nhint: save the output of gcloud kms import-jobs describe JOB --location L --keyring R --format=json"},
 		{"gcp hpke method", func() Target {
 			tg := gcpTarget()

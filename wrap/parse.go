@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +20,60 @@ import (
 
 // The parsers below read what each cloud's CLI prints. They return plain errors; Load adds the
 // target and the file name.
+
+// AWS import tokens are opaque; the ones seen are 256 (local-kms) to about 1,600 bytes.
+const (
+	minImportToken = 256
+	maxImportToken = 2048
+)
+
+// checkText says in words why a file that should be UTF-8 text is not: a byte order mark, or
+// UTF-16 as PowerShell's > writes it. Go's parsers would say "invalid character 'ï'".
+func checkText(b []byte) error {
+	switch {
+	case bytes.HasPrefix(b, []byte{0xef, 0xbb, 0xbf}):
+		return errors.New("it starts with a UTF-8 BOM; save it without one (PowerShell: Out-File -Encoding utf8NoBOM)")
+	case bytes.HasPrefix(b, []byte{0xff, 0xfe}), bytes.HasPrefix(b, []byte{0xfe, 0xff}),
+		len(b) >= 4 && (b[1] == 0 && b[3] == 0 || b[0] == 0 && b[2] == 0):
+		return errors.New("it is UTF-16 text; save it as UTF-8 (PowerShell: Out-File -Encoding utf8NoBOM, or redirect from cmd.exe)")
+	}
+	return nil
+}
+
+// decodeJSON decodes a cloud CLI's JSON output into v, naming what the file is instead when it is
+// not JSON: a BOM, UTF-16, or YAML (the CLIs' other output format).
+func decodeJSON(b []byte, v any) error {
+	if err := checkText(b); err != nil {
+		return err
+	}
+	err := json.Unmarshal(b, v)
+	var syntax *json.SyntaxError
+	if errors.As(err, &syntax) {
+		if t := bytes.TrimSpace(b); len(t) > 0 && t[0] != '{' && t[0] != '[' && yamlKey.Match(t) {
+			return errors.New("this is YAML, give JSON (--output json, --format=json or -format=json)")
+		}
+		line := 1 + bytes.Count(b[:min(int(syntax.Offset), len(b))], []byte("\n"))
+		return fmt.Errorf("not JSON: line %d: %v", line, err)
+	}
+	return err
+}
+
+// yamlKey matches a first line "key:" or "key: value", as YAML output starts.
+var yamlKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*:( |\r?\n|$)`)
+
+// decodeImportToken checks an AWS import token as raw bytes: base64 text given undecoded is
+// refused with the command that decodes it.
+func decodeImportToken(b []byte) ([]byte, error) {
+	if t := bytes.TrimSpace(b); len(t) > 0 {
+		if d, err := base64.StdEncoding.DecodeString(string(t)); err == nil && len(d) >= minImportToken {
+			return nil, errors.New("it is base64 text, not the token's bytes; decode it with base64 -d")
+		}
+	}
+	if n := len(b); n < minImportToken || n > maxImportToken {
+		return nil, fmt.Errorf("it holds %d bytes; an AWS import token has %d to %d", n, minImportToken, maxImportToken)
+	}
+	return b, nil
+}
 
 // awsParams is the JSON of aws kms get-parameters-for-import --output json.
 type awsParams struct {
@@ -36,7 +91,7 @@ func parseAWSParams(b []byte) (awsParams, error) {
 		PublicKey         string          `json:"PublicKey"`
 		ParametersValidTo json.RawMessage `json:"ParametersValidTo"`
 	}
-	if err := json.Unmarshal(b, &j); err != nil {
+	if err := decodeJSON(b, &j); err != nil {
 		return awsParams{}, err
 	}
 	var a awsParams
@@ -54,9 +109,14 @@ func parseAWSParams(b []byte) (awsParams, error) {
 	}
 	a.keyID = j.KeyID
 	var err error
-	if a.importToken, err = base64.StdEncoding.DecodeString(j.ImportToken); err != nil || len(a.importToken) > 6144 {
-		return a, errors.New("ImportToken is not the base64 of an import token")
+	tok, err := base64.StdEncoding.DecodeString(j.ImportToken)
+	if err != nil {
+		return a, errors.New("ImportToken is not base64")
 	}
+	if n := len(tok); n < minImportToken || n > maxImportToken {
+		return a, fmt.Errorf("ImportToken holds %d bytes; an AWS import token has %d to %d", n, minImportToken, maxImportToken)
+	}
+	a.importToken = tok
 	der, err := base64.StdEncoding.DecodeString(j.PublicKey)
 	if err != nil {
 		return a, errors.New("PublicKey is not base64")
@@ -113,7 +173,7 @@ func parseGCPJob(b []byte) (gcpJob, error) {
 			PEM string `json:"pem"`
 		} `json:"publicKey"`
 	}
-	if err := json.Unmarshal(b, &j); err != nil {
+	if err := decodeJSON(b, &j); err != nil {
 		return gcpJob{}, err
 	}
 	g := gcpJob{name: j.Name, importMethod: j.ImportMethod, protectionLevel: j.ProtectionLevel, state: j.State}
@@ -154,7 +214,7 @@ func parseVaultWrappingKey(b []byte) (any, []byte, error) {
 			PublicKey string `json:"public_key"`
 		} `json:"data"`
 	}
-	if err := json.Unmarshal(b, &j); err != nil {
+	if err := decodeJSON(b, &j); err != nil {
 		return nil, nil, err
 	}
 	if j.Data.PublicKey == "" {
@@ -170,7 +230,10 @@ func parseVaultWrappingKey(b []byte) (any, []byte, error) {
 // parseOCIWrappingKey reads oci kms management wrapping-key get (data."public-key",
 // data."lifecycle-state"), or the bare PEM of the wrapping key; state is empty for a PEM.
 func parseOCIWrappingKey(b []byte) (pub any, der []byte, state string, err error) {
-	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] != '{' {
+	if err := checkText(b); err != nil {
+		return nil, nil, "", err
+	}
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] != '{' && !yamlKey.Match(t) {
 		pub, der, err = parsePublicKey(b)
 		return pub, der, "", err
 	}
@@ -180,7 +243,7 @@ func parseOCIWrappingKey(b []byte) (pub any, der []byte, state string, err error
 			LifecycleState string `json:"lifecycle-state"`
 		} `json:"data"`
 	}
-	if err := json.Unmarshal(b, &j); err != nil {
+	if err := decodeJSON(b, &j); err != nil {
 		return nil, nil, "", err
 	}
 	if j.Data.PublicKey == "" {
@@ -195,6 +258,11 @@ func parseOCIWrappingKey(b []byte) (pub any, der []byte, state string, err error
 // parsePublicKey reads a SubjectPublicKeyInfo as PEM ("PUBLIC KEY"), DER or base64 of DER. A PEM
 // "RSA PUBLIC KEY" (PKCS#1) is accepted too and re-encoded as SubjectPublicKeyInfo.
 func parsePublicKey(b []byte) (any, []byte, error) {
+	if len(b) > 0 && (b[0] == 0xef || b[0] == 0xff || b[0] == 0xfe) {
+		if err := checkText(b); err != nil {
+			return nil, nil, err
+		}
+	}
 	if blk, rest := pem.Decode(b); blk != nil {
 		if len(bytes.TrimSpace(rest)) > 0 {
 			return nil, nil, errors.New("more than one PEM block")

@@ -328,11 +328,11 @@ func (p *Params) loadAWS(baseDir string) error {
 		if p.pub, p.PublicKeyDER, err = parsePublicKey(b); err != nil {
 			return t.errorf("public_key %s is not a public key: %v\nhint: decode the PublicKey of get-parameters-for-import with base64 -d into a file", path, err)
 		}
-		if p.importToken, path, err = p.read("import_token", t.ImportToken, baseDir); err != nil {
+		if b, path, err = p.read("import_token", t.ImportToken, baseDir); err != nil {
 			return err
 		}
-		if n := len(p.importToken); n == 0 || n > 6144 {
-			return t.errorf("import_token %s holds %d bytes, not an AWS import token (1 to 6144 bytes)\nhint: decode the ImportToken of get-parameters-for-import with base64 -d into a file", path, n)
+		if p.importToken, err = decodeImportToken(b); err != nil {
+			return t.errorf("import_token %s is not an AWS import token: %v\nhint: save the ImportToken of get-parameters-for-import decoded: jq -r .ImportToken params.json | base64 -d > token.bin", path, err)
 		}
 		p.keyID = t.KeyID
 		if t.ParametersValidTo != "" {

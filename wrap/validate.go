@@ -28,6 +28,9 @@ func (p *Params) Validate(key hsm.KeySpec, now time.Time) (warnings []string, er
 	if !ok {
 		return nil, t.errorf("the wrapping public key is %s, not RSA: every cloud import keyceremony supports wraps under RSA\nhint: fetch the import parameters again; %s", keySpecName(p.pub), paramsHint[t.Profile])
 	}
+	if pub.E != 65537 {
+		return nil, t.errorf("the wrapping public key has public exponent %d; every cloud's wrapping keys use 65537\nhint: this key was not made by the cloud: fetch the import parameters again; %s", pub.E, paramsHint[t.Profile])
+	}
 	bits := pub.N.BitLen()
 	if t.Profile == ProfileAWS && p.WrappingKeySpec != fmt.Sprintf("RSA_%d", bits) {
 		return nil, t.errorf("the wrapping public key is RSA_%d but wrapping_key_spec says %s\nhint: give the WrappingKeySpec the parameters were fetched with, or fetch them again", bits, p.WrappingKeySpec)

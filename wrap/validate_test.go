@@ -1,8 +1,11 @@
 package wrap
 
 import (
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -152,6 +155,14 @@ func TestValidateRules(t *testing.T) {
 		}), aes256, now,
 			`wrap: target "oci-prod": the wrapping public key is RSA-2048; RSA_OAEP_AES_SHA256 uses RSA-4096` +
 				"\nhint: fetch the import parameters again; save the output of oci kms management wrapping-key get --endpoint MANAGEMENT_ENDPOINT", ""},
+		{"exponent 3", with(azureTarget, func(tg *Target) {
+			k := mustLoad(t, azureTarget()).rsaKey()
+			der, _ := x509.MarshalPKIXPublicKey(&rsa.PublicKey{N: k.N, E: 3})
+			tg.Params = filepath.Join(t.TempDir(), "e3.pem")
+			os.WriteFile(tg.Params, pemBlock("PUBLIC KEY", der), 0o644)
+		}), aes256, now,
+			`wrap: target "azure-prod": the wrapping public key has public exponent 3; every cloud's wrapping keys use 65537` +
+				"\nhint: this key was not made by the cloud: fetch the import parameters again; save the KEK's public key with az keyvault key download --name KEK --vault-name V --file kek.pem", ""},
 		{"expired", awsTarget, aes256, now.Add(25 * time.Hour),
 			`wrap: target "aws-prod": the import parameters expired at 2026-11-28T18:00:00Z` +
 				"\nhint: fetch new ones; save the output of aws kms get-parameters-for-import --output json, or give public_key and import_token", ""},
