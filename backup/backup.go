@@ -21,6 +21,10 @@ type Options struct {
 	AllowLarge bool      // allow more than 16 custodians (never more than 255)
 	Replaces   string    // the set ID this set replaces, or ""; Reshare sets it
 	Created    time.Time // the manifest's creation time; zero means now
+	// Key is the backup key, made beforehand by NewKey (trusted, by the security officer, when
+	// the target key is CKA_WRAP_WITH_TRUSTED). Nil makes an untrusted one here, which can
+	// wrap only a key made without CKA_WRAP_WITH_TRUSTED. Create and Reshare zero and destroy it.
+	Key *Key
 }
 
 // check refuses each bad bound with its own message.
@@ -88,17 +92,14 @@ func create(s *hsm.Session, key *hsm.Key, mk ManifestKey, opts Options) (*Backup
 			return nil, err
 		}
 	}
-	raw := make([]byte, KeySize)
-	defer clear(raw)
-	if _, err := io.ReadFull(s.Rand(), raw); err != nil {
-		return nil, fmt.Errorf("backup: draw the backup key from the token's RNG: %w", err)
+	bk := opts.Key
+	if bk == nil {
+		if bk, err = NewKey(s, false, ""); err != nil {
+			return nil, err
+		}
 	}
-	kcv := aesKCV(raw)
-	kek, err := importBackupKey(s, raw, kcv)
-	if err != nil {
-		return nil, err
-	}
-	defer s.Destroy(kek)
+	defer bk.destroy(s)
+	raw, kcv, kek := bk.raw, bk.KCV, bk.KEK
 	blob, err := s.WrapKWP(kek, key)
 	if err != nil {
 		return nil, fmt.Errorf("backup: wrap key %q under the backup key: %w", key.Label, err)
@@ -142,18 +143,73 @@ func create(s *hsm.Session, key *hsm.Key, mk ManifestKey, opts Options) (*Backup
 	return b, nil
 }
 
-// importBackupKey makes raw a session AES key (the caller clears raw) and checks the token's
-// KCV of it against kcv.
-func importBackupKey(s *hsm.Session, raw []byte, kcv string) (*hsm.Key, error) {
-	kek, err := s.ImportSessionAES(raw)
-	if err != nil {
-		return nil, fmt.Errorf("backup: import the backup key as a session key: %w", err)
+// Key is a backup key: its bytes, to split into shares, and the session object that wraps
+// under it, with its check value. Kept is its wrap-only token copy, when the plan keeps one.
+type Key struct {
+	raw  []byte
+	KEK  *hsm.Key
+	KCV  string
+	Kept *hsm.Key
+}
+
+// NewKey draws a 256-bit backup key from the token's RNG and imports it as a session
+// key-encryption key (wrap and unwrap only), CKA_TRUSTED when trusted (the security officer must
+// be logged in, and the user logs in again before Create). A non-empty keep labels a token copy
+// that can wrap but never unwrap (see hsm.StoreKEK). The bytes stay in host memory until
+// Create or Reshare split them, or Zero.
+func NewKey(s *hsm.Session, trusted bool, keep string) (*Key, error) {
+	raw := make([]byte, KeySize)
+	if _, err := io.ReadFull(s.Rand(), raw); err != nil {
+		return nil, fmt.Errorf("backup: draw the backup key from the token's RNG: %w", err)
 	}
-	id, err := s.Identify(kek)
+	k := &Key{raw: raw, KCV: aesKCV(raw)}
+	kek, err := s.ImportSessionAES(raw, trusted)
+	if err == nil {
+		k.KEK = kek
+		err = checkKCV(s, kek, k.KCV)
+	}
+	if err == nil && keep != "" {
+		if k.Kept, err = s.StoreKEK(raw, keep, trusted); err == nil {
+			err = checkKCV(s, k.Kept, k.KCV)
+		}
+	}
+	if err != nil {
+		k.destroy(s)
+		if k.Kept != nil {
+			s.Destroy(k.Kept)
+		}
+		return nil, fmt.Errorf("backup: make the backup key in the token: %w", err)
+	}
+	return k, nil
+}
+
+// Zero clears the key's bytes.
+func (k *Key) Zero() { clear(k.raw) }
+
+// destroy zeroes the bytes and destroys the session object; the kept copy stays.
+func (k *Key) destroy(s *hsm.Session) {
+	k.Zero()
+	if k.KEK != nil {
+		s.Destroy(k.KEK)
+	}
+}
+
+func checkKCV(s *hsm.Session, k *hsm.Key, kcv string) error {
+	id, err := s.Identify(k)
 	if err == nil && !strings.EqualFold(id.KCV, kcv) {
 		err = errors.New("the token's KCV of the backup key differs from the one computed on the host")
 	}
+	return err
+}
+
+// importBackupKey makes raw a session AES key (the caller clears raw) and checks the token's
+// KCV of it against kcv.
+func importBackupKey(s *hsm.Session, raw []byte, kcv string) (*hsm.Key, error) {
+	kek, err := s.ImportSessionAES(raw, false)
 	if err != nil {
+		return nil, fmt.Errorf("backup: import the backup key as a session key: %w", err)
+	}
+	if err := checkKCV(s, kek, kcv); err != nil {
 		s.Destroy(kek)
 		return nil, fmt.Errorf("backup: check the backup key in the token: %w", err)
 	}

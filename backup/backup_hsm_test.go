@@ -72,13 +72,13 @@ func collect(t *testing.T, m *Manifest, shares ...Share) *Collector {
 
 // The KCV computed in Go equals the token's CKA_CHECK_VALUE for the same AES key.
 func TestAESKCVMatchesToken(t *testing.T) {
-	s := softhsmtest.Session(t)
+	s := untrusted(t)
 	for _, n := range []int{16, 32} {
 		raw := make([]byte, n)
 		if _, err := s.Rand().Read(raw); err != nil {
 			t.Fatal(err)
 		}
-		k, err := s.ImportSessionAES(raw)
+		k, err := s.ImportSessionAES(raw, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +105,9 @@ func TestRoundTripIntoAnotherToken(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, err := Create(src, key, opts(2, "Alice", "Bob", "Carol"))
+			o := opts(2, "Alice", "Bob", "Carol")
+			o.Key = trustedKey(t, src, key)
+			b, err := Create(src, key, o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,8 +158,8 @@ func TestRoundTripIntoAnotherToken(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !a.Token || !a.Sensitive || !a.Extractable || a.Local {
-				t.Fatalf("restored key attributes %+v", a)
+			if want := (hsm.Protection{Token: true, Private: true, Sensitive: true, Extractable: true, WrapWithTrusted: true}); a.Protection != want || a.Local {
+				t.Fatalf("restored key attributes %+v, want %+v", a, want)
 			}
 			if restored.IsSecret() {
 				got, err := dst.Identify(restored)
@@ -175,7 +177,7 @@ func TestRoundTripIntoAnotherToken(t *testing.T) {
 }
 
 func TestRestoreRefusals(t *testing.T) {
-	s := softhsmtest.Session(t)
+	s := untrusted(t)
 	key := genKey(t, s, "target", "AES-256")
 	b, err := Create(s, key, opts(2, "Alice", "Bob", "Carol"))
 	if err != nil {
@@ -223,6 +225,9 @@ func TestRestoreRefusals(t *testing.T) {
 // the new manifest names the set it replaces.
 func TestReshare(t *testing.T) {
 	src, dst := twoTokens(t)
+	if err := src.Waive("CKA_WRAP_WITH_TRUSTED"); err != nil {
+		t.Fatal(err)
+	}
 	for _, spec := range []string{"AES-256", "EC P-256"} {
 		t.Run(strings.ReplaceAll(spec, " ", "-"), func(t *testing.T) {
 			key := genKey(t, src, "target "+spec, spec)
@@ -255,7 +260,7 @@ func TestReshare(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			kek, err := dst.ImportSessionAES(oldKey)
+			kek, err := dst.ImportSessionAES(oldKey, false)
 			clear(oldKey)
 			if err != nil {
 				t.Fatal(err)
@@ -311,7 +316,7 @@ func TestCreateBounds(t *testing.T) {
 
 // Large quorums work when allowed: 20 custodians, threshold 11.
 func TestCreateLarge(t *testing.T) {
-	s := softhsmtest.Session(t)
+	s := untrusted(t)
 	key := genKey(t, s, "target", "AES-256")
 	o := opts(11)
 	for i := range 20 {
@@ -335,7 +340,7 @@ func TestCreateLarge(t *testing.T) {
 // A restored key that is not the manifest's (here: the manifest names another key) is destroyed,
 // and the error says so.
 func TestRestoreMismatchDestroysKey(t *testing.T) {
-	s := softhsmtest.Session(t)
+	s := untrusted(t)
 	for _, spec := range []string{"AES-256", "EC P-256"} {
 		key := genKey(t, s, "target "+spec, spec)
 		b, err := Create(s, key, opts(2, "Alice", "Bob"))

@@ -5,11 +5,10 @@ import (
 	"testing"
 
 	"github.com/keyceremony/keyceremony/hsm"
-	"github.com/keyceremony/keyceremony/internal/softhsmtest"
 )
 
 func BenchmarkCreate(b *testing.B) {
-	s := softhsmtest.Session(b)
+	s := untrusted(b)
 	ks, _ := hsm.ParseKeySpec("AES-256")
 	key, err := s.GenerateKey("target", ks)
 	if err != nil {
@@ -26,7 +25,7 @@ func BenchmarkCreate(b *testing.B) {
 }
 
 func BenchmarkRestore(b *testing.B) {
-	s := softhsmtest.Session(b)
+	s := untrusted(b)
 	ks, _ := hsm.ParseKeySpec("AES-256")
 	key, err := s.GenerateKey("target", ks)
 	if err != nil {

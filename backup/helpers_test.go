@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/shamir"
+
+	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/softhsmtest"
 )
 
 var names = []string{"Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi", "Ivan", "Judy",
@@ -65,4 +68,32 @@ func wantErr(t testing.TB, err error, want string) {
 	if err.Error() != want {
 		t.Fatalf("error\n%s\nwant\n%s", err, want)
 	}
+}
+
+// untrusted is a test token session whose target keys lack CKA_WRAP_WITH_TRUSTED, so that Create
+// may make its own untrusted backup key.
+func untrusted(t testing.TB) *hsm.Session {
+	s := softhsmtest.Session(t)
+	if err := s.Waive("CKA_WRAP_WITH_TRUSTED"); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// trustedKey makes a backup key as the security officer, as a ceremony does, and finds key
+// again after the user's new login.
+func trustedKey(t *testing.T, s *hsm.Session, key *hsm.Key) *Key {
+	t.Helper()
+	var k *Key
+	var err error
+	softhsmtest.AsSecurityOfficer(t, s, func() { k, err = NewKey(s, true, "") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, err := s.FindKey(key.Label)
+	if err != nil {
+		t.Fatal(err)
+	}
+	*key = *found
+	return k
 }

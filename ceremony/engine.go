@@ -321,6 +321,9 @@ func (e *engine) openToken() error {
 		}
 		e.ui.Notice(fmt.Sprintf("the PIN is wrong (attempt %d of %d); nothing changed", i, attempts))
 	}
+	if err := e.custodyPolicy(); err != nil {
+		return err
+	}
 	// An existing or missing label is refused before anything is made.
 	exists, err := sess.LabelExists(e.plan.Key.Label)
 	if err != nil {

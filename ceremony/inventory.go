@@ -233,7 +233,7 @@ func WriteInventory(w io.Writer, keys []*KeyRecord, now time.Time, rotateAfter t
 			if !t.Uploaded.IsZero() {
 				status = fmt.Sprintf("uploaded %s, key %s", day(t.Uploaded), t.KeyState)
 			}
-			fmt.Fprintf(w, "  target    %s (%s, %s): %s\n", t.Name, cloudName(t.Profile), t.Strategy, status)
+			fmt.Fprintf(w, "  target    %s (%s, %s): %s\n", t.Name, wrap.CloudName(t.Profile), t.Strategy, status)
 		}
 		for _, c := range k.Ceremonies {
 			mark := "verified"

@@ -45,7 +45,7 @@ func (p *Plan) Script() []Step {
 		fmt.Sprintf("The screen shows the signing key's fingerprint. %s writes it on the paper log and types its read-back form back from the paper.", witness.Name))
 	if p.Kind == KindGenerate || p.Kind == KindRewrap {
 		for _, t := range p.Targets {
-			add(stepCheckWrapKey+":"+t.Name, fmt.Sprintf("Check the %s wrapping key of target %s", cloudName(t.Profile), t.Name), witness,
+			add(stepCheckWrapKey+":"+t.Name, fmt.Sprintf("Check the %s wrapping key of target %s", wrap.CloudName(t.Profile), t.Name), witness,
 				fmt.Sprintf("Someone reads aloud the wrapping key fingerprint from the printed import request (keyceremony fingerprint prints it); %s types back all 8 groups.", witness.Name))
 		}
 	}
@@ -77,7 +77,7 @@ func (p *Plan) Script() []Step {
 			"The backup manifest and blob are written; only now does the share set count.")
 	}
 	for _, t := range p.Targets {
-		add(stepWrap+":"+t.Name, fmt.Sprintf("Wrap the key for %s (%s)", t.Name, cloudName(t.Profile)), admin,
+		add(stepWrap+":"+t.Name, fmt.Sprintf("Wrap the key for %s (%s)", t.Name, wrap.CloudName(t.Profile)), admin,
 			"The key is wrapped under the cloud's public key inside the HSM and the import package is written.")
 	}
 	add(stepSeal, "Seal the transcript", witness,
@@ -112,21 +112,4 @@ func FormatScript(steps []Step) string {
 		fmt.Fprintf(&b, "%2d. %s\n    who: %s\n    %s\n", i+1, s.Title, s.Actor, s.Instructions)
 	}
 	return b.String()
-}
-
-// cloudName is how people name a profile's cloud.
-func cloudName(profile string) string {
-	switch profile {
-	case wrap.ProfileAWS:
-		return "AWS KMS"
-	case wrap.ProfileGCP:
-		return "Google Cloud KMS"
-	case wrap.ProfileAzure:
-		return "Azure Key Vault"
-	case wrap.ProfileVault:
-		return "Vault Transit"
-	case wrap.ProfileOCI:
-		return "OCI Vault"
-	}
-	return profile
 }

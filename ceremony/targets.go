@@ -32,7 +32,7 @@ func (e *engine) checkWrappingKey(t wrap.Target) error {
 	c, err := e.confirm(step, ConfirmRequest{
 		Actor:  e.actor(),
 		Prompt: fmt.Sprintf("Read aloud the wrapping key fingerprint of %s from the printed import request (8 groups of 4 hex digits and a letter); type it back", t.Name),
-		Detail: fmt.Sprintf("%s wrapping key (%s) from %s", cloudName(t.Profile), params.Algorithm, cmp.Or(t.Params, t.PublicKey)),
+		Detail: fmt.Sprintf("%s wrapping key (%s) from %s", wrap.CloudName(t.Profile), params.Algorithm, cmp.Or(t.Params, t.PublicKey)),
 	}, fp)
 	if err != nil {
 		return err
@@ -134,7 +134,11 @@ func (e *engine) wrapTarget(t wrap.Target) error {
 
 // makePackage wraps the key for a target, strongest strategy first, and writes its package.
 func (e *engine) makePackage(t wrap.Target, params *wrap.Params, dir string) (*wrap.Manifest, error) {
-	res, err := wrap.Wrap(e.sess, params, e.key, t.AllowHostAssisted)
+	pr, err := wrap.Prepare(e.sess, params, e.key.Spec, t.AllowHostAssisted, false)
+	if err != nil {
+		return nil, err
+	}
+	res, err := wrap.Wrap(e.sess, params, e.key, pr)
 	if err != nil {
 		return nil, err
 	}

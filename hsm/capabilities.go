@@ -1,6 +1,7 @@
 package hsm
 
 import (
+	"cmp"
 	"crypto"
 	_ "embed"
 	"fmt"
@@ -26,6 +27,13 @@ type Capabilities struct {
 	KWP    bool                 // C_WrapKey with CKM_AES_KEY_WRAP_PAD works
 	EdDSA  bool                 // Ed25519 key pair generation and CKM_EDDSA signing work
 	ECDSA  bool                 // P-256 key pair generation and CKM_ECDSA signing work
+	// Refused names the target key restrictions (CKA_WRAP_WITH_TRUSTED,
+	// CKA_COPYABLE, CKA_MODIFIABLE) the token refuses in a key template.
+	Refused []string
+	// TrustedWrap: the token refuses (CKR_KEY_NOT_WRAPPABLE) to wrap a
+	// CKA_WRAP_WITH_TRUSTED key under a key that is not CKA_TRUSTED. That
+	// the security officer can set CKA_TRUSTED is found out when they do.
+	TrustedWrap bool
 }
 
 // String gives one line, for the operator and the transcript.
@@ -42,6 +50,8 @@ func (c Capabilities) String() string {
 		"AES-KWP " + yes(c.KWP),
 		"EdDSA " + yes(c.EdDSA),
 		"ECDSA " + yes(c.ECDSA),
+		"trusted wrap enforced " + yes(c.TrustedWrap),
+		"refused attributes " + cmp.Or(strings.Join(c.Refused, ", "), "none"),
 	}, "; ")
 }
 
@@ -78,8 +88,8 @@ func (s *Session) probe() Capabilities {
 		}
 	}()
 	mech := func(m uint, p any) []*pkcs11.Mechanism { return []*pkcs11.Mechanism{pkcs11.NewMechanism(m, p)} }
-	secret := func() pkcs11.ObjectHandle {
-		h, err := s.ctx.GenerateKey(s.h, mech(pkcs11.CKM_AES_KEY_GEN, nil), []*pkcs11.Attribute{
+	secret := func(extra ...*pkcs11.Attribute) pkcs11.ObjectHandle {
+		h, err := s.ctx.GenerateKey(s.h, mech(pkcs11.CKM_AES_KEY_GEN, nil), append([]*pkcs11.Attribute{
 			pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY),
 			pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_AES),
 			pkcs11.NewAttribute(pkcs11.CKA_VALUE_LEN, 32),
@@ -88,7 +98,7 @@ func (s *Session) probe() Capabilities {
 			pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, true),
 			pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, true),
 			pkcs11.NewAttribute(pkcs11.CKA_WRAP, true),
-		})
+		}, extra...))
 		if err != nil {
 			return 0
 		}
@@ -101,7 +111,7 @@ func (s *Session) probe() Capabilities {
 	}
 
 	if listed[pkcs11.CKM_RSA_PKCS_OAEP] || listed[pkcs11.CKM_RSA_AES_KEY_WRAP] {
-		if pub, err := s.ImportRSAPublicKey(probePublicKey); err == nil {
+		if pub, err := s.ImportRSAPublicKey(probePublicKey, false); err == nil {
 			trash = append(trash, pub.PublicHandle)
 			for _, h := range []crypto.Hash{crypto.SHA1, crypto.SHA256} {
 				p, _ := oaepParams(h)
@@ -118,8 +128,19 @@ func (s *Session) probe() Capabilities {
 		}
 	}
 	if kek != 0 && listed[pkcs11.CKM_AES_KEY_WRAP_PAD] {
-		_, err := s.ctx.WrapKey(s.h, kwp, kek, target)
+		_, err := s.ctx.WrapKey(s.h, kwpMech, kek, target)
 		c.KWP = err == nil
+	}
+	// A target-like key with each restriction alone finds the ones the
+	// token refuses; one with CKA_WRAP_WITH_TRUSTED shows whether the token
+	// enforces it against the untrusted kek.
+	for _, a := range restrictions {
+		if h := secret(pkcs11.NewAttribute(a, a == pkcs11.CKA_WRAP_WITH_TRUSTED)); h == 0 {
+			c.Refused = append(c.Refused, restrictionName(a))
+		} else if a == pkcs11.CKA_WRAP_WITH_TRUSTED && kek != 0 && c.KWP {
+			_, err := s.ctx.WrapKey(s.h, kwpMech, kek, h)
+			c.TrustedWrap = codeOf(err) == pkcs11.CKR_KEY_NOT_WRAPPABLE
+		}
 	}
 	signs := func(gen, kt uint, params []byte, sign uint) bool {
 		if !listed[gen] || !listed[sign] {

@@ -10,7 +10,6 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/kwp"
 	"github.com/keyceremony/keyceremony/internal/softhsmtest"
 )
 
@@ -59,11 +59,27 @@ func identify(t *testing.T, s *hsm.Session, k *hsm.Key) hsm.Identity {
 
 func importKEK(t *testing.T, s *hsm.Session) *hsm.Key {
 	t.Helper()
-	kek, err := s.ImportSessionAES(bytes.Clone(knownKEK))
-	if err != nil {
-		t.Fatal(err)
-	}
+	var kek *hsm.Key
+	softhsmtest.AsSecurityOfficer(t, s, func() {
+		var err error
+		if kek, err = s.ImportSessionAES(bytes.Clone(knownKEK), true); err != nil {
+			t.Fatal(err)
+		}
+	})
 	return kek
+}
+
+// trustedRSA imports a cloud wrapping key as the security officer, CKA_TRUSTED.
+func trustedRSA(t *testing.T, s *hsm.Session, spki []byte) *hsm.Key {
+	t.Helper()
+	var k *hsm.Key
+	softhsmtest.AsSecurityOfficer(t, s, func() {
+		var err error
+		if k, err = s.ImportRSAPublicKey(spki, true); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return k
 }
 
 // aesKCV is the usual AES check value: AES-ECB of a zero block, 3 bytes.
@@ -75,48 +91,6 @@ func aesKCV(key []byte) string {
 	out := make([]byte, 16)
 	b.Encrypt(out, out)
 	return hex.EncodeToString(out[:3])
-}
-
-// kwpUnwrap is RFC 5649 unwrapping, written from the RFC for the test.
-func kwpUnwrap(kek, blob []byte) ([]byte, error) {
-	b, err := aes.NewCipher(kek)
-	if err != nil {
-		return nil, err
-	}
-	if len(blob)%8 != 0 || len(blob) < 16 {
-		return nil, errors.New("bad length")
-	}
-	n := len(blob)/8 - 1
-	var a [8]byte
-	r := make([]byte, 8*n)
-	if n == 1 {
-		var out [16]byte
-		b.Decrypt(out[:], blob)
-		copy(a[:], out[:8])
-		copy(r, out[8:])
-	} else {
-		copy(a[:], blob[:8])
-		copy(r, blob[8:])
-		var buf [16]byte
-		for j := 5; j >= 0; j-- {
-			for i := n; i >= 1; i-- {
-				t := uint64(n*j + i)
-				binary.BigEndian.PutUint64(buf[:8], binary.BigEndian.Uint64(a[:])^t)
-				copy(buf[8:], r[8*(i-1):8*i])
-				b.Decrypt(buf[:], buf[:])
-				copy(a[:], buf[:8])
-				copy(r[8*(i-1):8*i], buf[8:])
-			}
-		}
-	}
-	if !bytes.Equal(a[:4], []byte{0xa6, 0x59, 0x59, 0xa6}) {
-		return nil, errors.New("integrity check failed")
-	}
-	mli := int(binary.BigEndian.Uint32(a[4:]))
-	if mli <= 8*(n-1) || mli > 8*n || !bytes.Equal(r[mli:], make([]byte, 8*n-mli)) {
-		return nil, errors.New("bad length indicator or padding")
-	}
-	return r[:mli], nil
 }
 
 func openssl(t *testing.T, args ...string) []byte {
@@ -147,6 +121,9 @@ func opensslKWP(t *testing.T, kek, key []byte) []byte {
 	return openssl(t, "enc", "-e", "-id-aes256-wrap-pad", "-iv", "A65959A6", "-K", hex.EncodeToString(kek), "-in", in)
 }
 
+// targetProtection is what every target key must come out with.
+var targetProtection = hsm.Protection{Token: true, Private: true, Sensitive: true, Extractable: true, WrapWithTrusted: true}
+
 func TestGenerateKeys(t *testing.T) {
 	s := softhsmtest.Session(t)
 	for _, spec := range []string{"AES-128", "AES-256", "HMAC-224", "HMAC-256", "HMAC-512",
@@ -161,7 +138,7 @@ func TestGenerateKeys(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := hsm.KeyAttributes{Token: true, Private: true, Sensitive: true, Extractable: true, Local: true, AlwaysSensitive: true}
+			want := hsm.KeyAttributes{Protection: targetProtection, Local: true, AlwaysSensitive: true}
 			if a != want {
 				t.Errorf("attributes = %+v, want %+v", a, want)
 			}
@@ -220,7 +197,7 @@ func TestKCV(t *testing.T) {
 	s := softhsmtest.Session(t)
 	raw := bytes.Repeat([]byte{0x5a}, 32)
 
-	imported, err := s.ImportSessionAES(bytes.Clone(raw))
+	imported, err := s.ImportSessionAES(bytes.Clone(raw), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +227,7 @@ func TestKCV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := kwpUnwrap(knownKEK, blob)
+	key, err := kwp.Unwrap(knownKEK, blob)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,10 +264,7 @@ func goRSAKey(t *testing.T) (priv *rsa.PrivateKey, spki []byte, pemFile string) 
 func TestWrapOAEPSHA1(t *testing.T) {
 	s := softhsmtest.Session(t)
 	priv, spki, pemFile := goRSAKey(t)
-	wk, err := s.ImportRSAPublicKey(spki)
-	if err != nil {
-		t.Fatal(err)
-	}
+	wk := trustedRSA(t, s, spki)
 	target := generate(t, s, "target", "AES-256")
 	kcv := identify(t, s, target).KCV
 
@@ -315,7 +289,7 @@ func TestWrapOAEPSHA1(t *testing.T) {
 func TestImportRSAPublicKeyRefusesOthers(t *testing.T) {
 	s := softhsmtest.Session(t)
 	ec := generate(t, s, "ec", "EC P-256")
-	_, err := s.ImportRSAPublicKey(identify(t, s, ec).PublicKeyDER)
+	_, err := s.ImportRSAPublicKey(identify(t, s, ec).PublicKeyDER, false)
 	want := "hsm: the wrapping public key is not an RSA key (it is an EC key)\nhint: import wrapping keys are RSA keys; check that the right file was given"
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %q", err, want)
@@ -329,7 +303,7 @@ func TestCapabilities(t *testing.T) {
 	start := time.Now()
 	c := s.Capabilities()
 	t.Logf("probe took %v: %s", time.Since(start), c)
-	want := "RSA-OAEP SHA-1 yes, SHA-256 no; RSA-AES-KEY-WRAP SHA-1 no, SHA-256 no; AES-KWP yes; EdDSA yes; ECDSA yes"
+	want := "RSA-OAEP SHA-1 yes, SHA-256 no; RSA-AES-KEY-WRAP SHA-1 no, SHA-256 no; AES-KWP yes; EdDSA yes; ECDSA yes; trusted wrap enforced yes; refused attributes none"
 	if c.String() != want {
 		t.Errorf("capabilities = %s, want %s", c, want)
 	}
@@ -340,12 +314,9 @@ func TestCapabilities(t *testing.T) {
 	}
 
 	_, spki, _ := goRSAKey(t)
-	wk, err := s.ImportRSAPublicKey(spki)
-	if err != nil {
-		t.Fatal(err)
-	}
+	wk := trustedRSA(t, s, spki)
 	target := generate(t, s, "target", "AES-256")
-	_, err = s.WrapOAEP(wk, crypto.SHA256, target)
+	_, err := s.WrapOAEP(wk, crypto.SHA256, target)
 	wantErr := "hsm: the token refused RSA-OAEP with SHA-256 (CKR_ARGUMENTS_BAD)\nhint: this token cannot do it; choose a profile whose hash the token supports, or allow host-assisted wrapping in the plan"
 	if err == nil || err.Error() != wantErr || !errors.Is(err, hsm.ErrMechanismUnsupported) {
 		t.Errorf("WrapOAEP SHA-256: err = %v, want %q", err, wantErr)
@@ -363,15 +334,15 @@ func TestCapabilities(t *testing.T) {
 func TestComposedRSAAES(t *testing.T) {
 	s := softhsmtest.Session(t)
 	priv, spki, _ := goRSAKey(t)
-	wk, err := s.ImportRSAPublicKey(spki)
-	if err != nil {
-		t.Fatal(err)
-	}
+	wk := trustedRSA(t, s, spki)
+	var eph *hsm.Key
+	softhsmtest.AsSecurityOfficer(t, s, func() {
+		var err error
+		if eph, err = s.GenerateSessionAES(256, true); err != nil {
+			t.Fatal(err)
+		}
+	})
 	target := generate(t, s, "target", "HMAC-512")
-	eph, err := s.GenerateSessionAES(256)
-	if err != nil {
-		t.Fatal(err)
-	}
 	w1, err := s.WrapOAEP(wk, crypto.SHA1, eph)
 	if err != nil {
 		t.Fatal(err)
@@ -387,7 +358,7 @@ func TestComposedRSAAES(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := kwpUnwrap(ephRaw, w2)
+	key, err := kwp.Unwrap(ephRaw, w2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,7 +376,7 @@ func TestWrapKWPMatchesOpenSSL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := kwpUnwrap(knownKEK, blob)
+	key, err := kwp.Unwrap(knownKEK, blob)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,7 +401,7 @@ func TestBackupRestore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			plain, err := kwpUnwrap(knownKEK, blob)
+			plain, err := kwp.Unwrap(knownKEK, blob)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -456,7 +427,7 @@ func TestBackupRestore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := (hsm.KeyAttributes{Token: true, Private: true, Sensitive: true, Extractable: true}); a != want {
+			if want := (hsm.KeyAttributes{Protection: targetProtection}); a != want {
 				t.Errorf("restored attributes = %+v, want %+v", a, want)
 			}
 			if k.IsSecret() {

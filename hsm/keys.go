@@ -159,21 +159,44 @@ func keyTypeOf(t KeyType) uint {
 	return pkcs11.CKK_EC
 }
 
-// protection is the four attributes every target key gets explicitly:
-// SoftHSM2 defaults CKA_SENSITIVE and CKA_EXTRACTABLE to false.
-func protection(token bool) []*pkcs11.Attribute {
-	return []*pkcs11.Attribute{
+// protection is what every target key gets explicitly: SoftHSM2 defaults
+// CKA_SENSITIVE and CKA_EXTRACTABLE to false and the rest to whatever suits
+// it. The key leaves the token only through C_WrapKey, and with
+// CKA_WRAP_WITH_TRUSTED only under a key the security officer marked
+// CKA_TRUSTED: a PIN holder's own wrapping key gets CKR_KEY_NOT_WRAPPABLE.
+// It cannot be copied (C_CopyObject could reset the attributes of the
+// copy), changed, used to derive other keys, or used as a key-encryption key.
+func (s *Session) protection(token, secret bool) []*pkcs11.Attribute {
+	t := []*pkcs11.Attribute{
 		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, token),
 		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, true),
 		pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, true),
 		pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, true),
+		pkcs11.NewAttribute(pkcs11.CKA_DERIVE, false),
+		pkcs11.NewAttribute(pkcs11.CKA_UNWRAP, false),
 	}
+	if secret { // a private key has no CKA_WRAP (CKR_ATTRIBUTE_TYPE_INVALID)
+		t = append(t, pkcs11.NewAttribute(pkcs11.CKA_WRAP, false))
+	}
+	// SoftHSM2 applies an unwrap template in order, and nothing after
+	// CKA_MODIFIABLE=false (CKR_ATTRIBUTE_READ_ONLY): restrictions go last.
+	for _, a := range restrictions {
+		if !s.waived[a] {
+			t = append(t, pkcs11.NewAttribute(a, a == pkcs11.CKA_WRAP_WITH_TRUSTED))
+		}
+	}
+	return t
 }
+
+// restrictions are the protection attributes a token may refuse (the probe
+// tries each) and a plan may then waive: CKA_WRAP_WITH_TRUSTED true, the
+// others false.
+var restrictions = []uint{pkcs11.CKA_WRAP_WITH_TRUSTED, pkcs11.CKA_COPYABLE, pkcs11.CKA_MODIFIABLE}
 
 // privateTemplate is the template of the secret or private half of a
 // target key; GenerateKey and UnwrapKWP share it so that a restored key
 // has the same attributes as the original.
-func privateTemplate(spec KeySpec, label string, id []byte, token bool) []*pkcs11.Attribute {
+func (s *Session) privateTemplate(spec KeySpec, label string, id []byte, token bool) []*pkcs11.Attribute {
 	class := uint(pkcs11.CKO_PRIVATE_KEY)
 	if spec.Type == AES || spec.Type == HMAC {
 		class = pkcs11.CKO_SECRET_KEY
@@ -184,9 +207,9 @@ func privateTemplate(spec KeySpec, label string, id []byte, token bool) []*pkcs1
 		pkcs11.NewAttribute(pkcs11.CKA_LABEL, label),
 		pkcs11.NewAttribute(pkcs11.CKA_ID, id),
 	}
-	t = append(t, protection(token)...)
 	priv, _ := usage(spec.Type)
-	return append(t, priv...)
+	t = append(t, priv...)
+	return append(t, s.protection(token, class == pkcs11.CKO_SECRET_KEY)...)
 }
 
 var rsaExponent = []byte{1, 0, 1} // 65537
@@ -208,37 +231,7 @@ func (s *Session) GenerateKey(label string, spec KeySpec) (*Key, error) {
 		return nil, err
 	}
 	k := &Key{Label: label, ID: id, Spec: spec}
-	priv := privateTemplate(spec, label, id, true)
-	switch spec.Type {
-	case AES, HMAC:
-		mech := uint(pkcs11.CKM_AES_KEY_GEN)
-		if spec.Type == HMAC {
-			mech = pkcs11.CKM_GENERIC_SECRET_KEY_GEN
-		}
-		priv = append(priv, pkcs11.NewAttribute(pkcs11.CKA_VALUE_LEN, spec.Bits/8))
-		k.Handle, err = s.ctx.GenerateKey(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(mech, nil)}, priv)
-	case RSA, EC:
-		mech := uint(pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN)
-		pub := []*pkcs11.Attribute{
-			pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PUBLIC_KEY),
-			pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, keyTypeOf(spec.Type)),
-			pkcs11.NewAttribute(pkcs11.CKA_TOKEN, true),
-			pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, false),
-			pkcs11.NewAttribute(pkcs11.CKA_LABEL, label),
-			pkcs11.NewAttribute(pkcs11.CKA_ID, id),
-		}
-		_, pubUsage := usage(spec.Type)
-		pub = append(pub, pubUsage...)
-		if spec.Type == RSA {
-			pub = append(pub,
-				pkcs11.NewAttribute(pkcs11.CKA_MODULUS_BITS, spec.Bits),
-				pkcs11.NewAttribute(pkcs11.CKA_PUBLIC_EXPONENT, rsaExponent))
-		} else {
-			mech = pkcs11.CKM_EC_KEY_PAIR_GEN
-			pub = append(pub, pkcs11.NewAttribute(pkcs11.CKA_EC_PARAMS, curveByName(spec.Curve).params))
-		}
-		k.PublicHandle, k.Handle, err = s.ctx.GenerateKeyPair(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(mech, nil)}, pub, priv)
-	}
+	k.PublicHandle, k.Handle, err = s.generate(spec, s.privateTemplate(spec, label, id, true), true, label, id)
 	if err != nil {
 		return nil, s.keyError(err, doing, spec)
 	}
@@ -247,6 +240,41 @@ func (s *Session) GenerateKey(label string, spec KeySpec) (*Key, error) {
 		return nil, err
 	}
 	return k, nil
+}
+
+// generate makes a key of spec from the private (or secret) key template
+// priv; a key pair's public half gets token, label and id.
+func (s *Session) generate(spec KeySpec, priv []*pkcs11.Attribute, token bool, label string, id []byte) (pub, h pkcs11.ObjectHandle, err error) {
+	switch spec.Type {
+	case AES, HMAC:
+		mech := uint(pkcs11.CKM_AES_KEY_GEN)
+		if spec.Type == HMAC {
+			mech = pkcs11.CKM_GENERIC_SECRET_KEY_GEN
+		}
+		priv = append(priv, pkcs11.NewAttribute(pkcs11.CKA_VALUE_LEN, spec.Bits/8))
+		h, err = s.ctx.GenerateKey(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(mech, nil)}, priv)
+		return 0, h, err
+	}
+	mech := uint(pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN)
+	pubT := []*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PUBLIC_KEY),
+		pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, keyTypeOf(spec.Type)),
+		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, token),
+		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, false),
+		pkcs11.NewAttribute(pkcs11.CKA_LABEL, label),
+		pkcs11.NewAttribute(pkcs11.CKA_ID, id),
+	}
+	_, pubUsage := usage(spec.Type)
+	pubT = append(pubT, pubUsage...)
+	if spec.Type == RSA {
+		pubT = append(pubT,
+			pkcs11.NewAttribute(pkcs11.CKA_MODULUS_BITS, spec.Bits),
+			pkcs11.NewAttribute(pkcs11.CKA_PUBLIC_EXPONENT, rsaExponent))
+	} else {
+		mech = pkcs11.CKM_EC_KEY_PAIR_GEN
+		pubT = append(pubT, pkcs11.NewAttribute(pkcs11.CKA_EC_PARAMS, curveByName(spec.Curve).params))
+	}
+	return s.ctx.GenerateKeyPair(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(mech, nil)}, pubT, priv)
 }
 
 // keyError explains a failed generation or unwrap; an unsupported curve or
@@ -295,9 +323,8 @@ func (s *Session) check(k *Key, token bool) error {
 	if err != nil {
 		return err
 	}
-	if a.Token != token || !a.Private || !a.Sensitive || !a.Extractable {
-		return &Error{Msg: fmt.Sprintf("key %s came out with token=%t private=%t sensitive=%t extractable=%t instead of token=%t and the rest true",
-			k.name(), a.Token, a.Private, a.Sensitive, a.Extractable, token),
+	if want := s.expected(token); a.Protection != want {
+		return &Error{Msg: fmt.Sprintf("key %s came out with %s instead of %s", k.name(), a.Protection, want),
 			Hint: "the token ignored part of the template; report this token model to the keyceremony maintainers"}
 	}
 	if k.Spec.Type == RSA {
@@ -408,37 +435,77 @@ func (s *Session) FindKey(label string) (*Key, error) {
 	return k, nil
 }
 
-// KeyAttributes are the security attributes of a key (PKCS#11 v2.40
-// section 4.7 and 4.9). Restored keys have Local, AlwaysSensitive and
-// NeverExtractable false: that is how a restored key can be told from a
-// generated one.
+// Protection are the attributes that keep a target key in the token
+// (PKCS#11 v2.40 sections 4.4, 4.7 to 4.9), recorded under their PKCS#11
+// names. A public key has only the first two.
+type Protection struct {
+	Token           bool `json:"CKA_TOKEN"`
+	Private         bool `json:"CKA_PRIVATE"`
+	Sensitive       bool `json:"CKA_SENSITIVE"`
+	Extractable     bool `json:"CKA_EXTRACTABLE"`
+	WrapWithTrusted bool `json:"CKA_WRAP_WITH_TRUSTED"`
+	Derive          bool `json:"CKA_DERIVE"`
+	Copyable        bool `json:"CKA_COPYABLE"`
+	Modifiable      bool `json:"CKA_MODIFIABLE"`
+	Wrap            bool `json:"CKA_WRAP"`
+	Unwrap          bool `json:"CKA_UNWRAP"`
+}
+
+func (p Protection) String() string {
+	return fmt.Sprintf("token=%t private=%t sensitive=%t extractable=%t wrap_with_trusted=%t derive=%t copyable=%t modifiable=%t wrap=%t unwrap=%t",
+		p.Token, p.Private, p.Sensitive, p.Extractable, p.WrapWithTrusted, p.Derive, p.Copyable, p.Modifiable, p.Wrap, p.Unwrap)
+}
+
+// expected is the Protection a target key made in this session must have.
+// A restriction the plan waived is whatever the token made of it: the
+// token refused to be told.
+func (s *Session) expected(token bool) Protection {
+	return Protection{Token: token, Private: true, Sensitive: true, Extractable: true,
+		WrapWithTrusted: !s.waived[pkcs11.CKA_WRAP_WITH_TRUSTED]}
+}
+
+// KeyAttributes are the security attributes of a key. Restored keys have
+// Local, AlwaysSensitive and NeverExtractable false: that is how a
+// restored key can be told from a generated one.
 type KeyAttributes struct {
-	Token            bool `json:"CKA_TOKEN"`
-	Private          bool `json:"CKA_PRIVATE"`
-	Sensitive        bool `json:"CKA_SENSITIVE"`
-	Extractable      bool `json:"CKA_EXTRACTABLE"`
+	Protection
 	Local            bool `json:"CKA_LOCAL"`
 	AlwaysSensitive  bool `json:"CKA_ALWAYS_SENSITIVE"`
 	NeverExtractable bool `json:"CKA_NEVER_EXTRACTABLE"`
 }
 
 // Attributes reads the security attributes of the secret or private key
-// (of the public key when there is no other).
+// (of the public key when there is no other). A restriction the plan
+// waived because the token does not know it reads as false.
 func (s *Session) Attributes(k *Key) (KeyAttributes, error) {
 	h := k.Handle
 	types := []uint{pkcs11.CKA_TOKEN, pkcs11.CKA_PRIVATE, pkcs11.CKA_LOCAL,
-		pkcs11.CKA_SENSITIVE, pkcs11.CKA_EXTRACTABLE, pkcs11.CKA_ALWAYS_SENSITIVE, pkcs11.CKA_NEVER_EXTRACTABLE}
+		pkcs11.CKA_SENSITIVE, pkcs11.CKA_EXTRACTABLE, pkcs11.CKA_ALWAYS_SENSITIVE, pkcs11.CKA_NEVER_EXTRACTABLE,
+		pkcs11.CKA_DERIVE, pkcs11.CKA_UNWRAP}
 	if h == 0 {
 		h, types = k.PublicHandle, types[:3] // public keys have no sensitivity attributes
+	} else {
+		if k.IsSecret() { // a private key has no CKA_WRAP
+			types = append(types, pkcs11.CKA_WRAP)
+		}
+		for _, a := range restrictions {
+			if !s.waived[a] {
+				types = append(types, a)
+			}
+		}
 	}
 	a, err := s.attrs(h, types...)
 	if err != nil {
 		return KeyAttributes{}, fail(err, "read the attributes of key "+k.name())
 	}
+	b := func(t uint) bool { return boolean(a[t]) }
 	return KeyAttributes{
-		Token: boolean(a[pkcs11.CKA_TOKEN]), Private: boolean(a[pkcs11.CKA_PRIVATE]), Local: boolean(a[pkcs11.CKA_LOCAL]),
-		Sensitive: boolean(a[pkcs11.CKA_SENSITIVE]), Extractable: boolean(a[pkcs11.CKA_EXTRACTABLE]),
-		AlwaysSensitive: boolean(a[pkcs11.CKA_ALWAYS_SENSITIVE]), NeverExtractable: boolean(a[pkcs11.CKA_NEVER_EXTRACTABLE]),
+		Protection: Protection{Token: b(pkcs11.CKA_TOKEN), Private: b(pkcs11.CKA_PRIVATE),
+			Sensitive: b(pkcs11.CKA_SENSITIVE), Extractable: b(pkcs11.CKA_EXTRACTABLE),
+			WrapWithTrusted: b(pkcs11.CKA_WRAP_WITH_TRUSTED), Derive: b(pkcs11.CKA_DERIVE),
+			Copyable: b(pkcs11.CKA_COPYABLE), Modifiable: b(pkcs11.CKA_MODIFIABLE),
+			Wrap: b(pkcs11.CKA_WRAP), Unwrap: b(pkcs11.CKA_UNWRAP)},
+		Local: b(pkcs11.CKA_LOCAL), AlwaysSensitive: b(pkcs11.CKA_ALWAYS_SENSITIVE), NeverExtractable: b(pkcs11.CKA_NEVER_EXTRACTABLE),
 	}, nil
 }
 
@@ -537,4 +604,20 @@ func (s *Session) publicKeyDER(k *Key) ([]byte, error) {
 		return nil, fail(err, doing)
 	}
 	return ecSPKI(a[pkcs11.CKA_EC_PARAMS], a[pkcs11.CKA_EC_POINT])
+}
+
+// restrictionNames are the PKCS#11 names of the restrictions.
+var restrictionNames = map[string]uint{
+	"CKA_WRAP_WITH_TRUSTED": pkcs11.CKA_WRAP_WITH_TRUSTED,
+	"CKA_COPYABLE":          pkcs11.CKA_COPYABLE,
+	"CKA_MODIFIABLE":        pkcs11.CKA_MODIFIABLE,
+}
+
+func restrictionName(a uint) string {
+	for n, v := range restrictionNames {
+		if v == a {
+			return n
+		}
+	}
+	return fmt.Sprintf("0x%x", a)
 }

@@ -16,6 +16,11 @@ type Session struct {
 	h     pkcs11.SessionHandle
 	token TokenInfo
 	caps  *Capabilities // probed on first use
+	// waived are the restrictions (CKA_WRAP_WITH_TRUSTED, CKA_COPYABLE,
+	// CKA_MODIFIABLE) target keys are made without, because the plan says
+	// the token refuses them.
+	waived map[uint]bool
+	pkcs8  map[KeySpec]PKCS8Fit // ProbePKCS8 results
 }
 
 // UserType is the PKCS#11 user a session logs in as.
@@ -61,6 +66,38 @@ func (s *Session) Login(u UserType, pin []byte) error {
 	}
 	if err != nil {
 		return fail(err, doing)
+	}
+	return nil
+}
+
+// Logout ends the login of the application: in PKCS#11 the login state
+// belongs to the application, so a security officer step and a user step
+// are two logins in sequence. Private session objects become unusable;
+// public ones (those the security officer made) stay until the session
+// closes.
+func (s *Session) Logout() error {
+	if err := s.ctx.Logout(s.h); err != nil && codeOf(err) != pkcs11.CKR_USER_NOT_LOGGED_IN {
+		return fail(err, fmt.Sprintf("log out of token %q", s.token.Label))
+	}
+	return nil
+}
+
+// Waive makes target keys without the named restrictions from now on
+// (PKCS#11 names: CKA_WRAP_WITH_TRUSTED, CKA_COPYABLE, CKA_MODIFIABLE),
+// for a token that refuses them and a plan that accepts it. Without
+// CKA_WRAP_WITH_TRUSTED, a user PIN holder can wrap the key out under a key
+// of their own: only the ceremony's procedures then keep it in.
+func (s *Session) Waive(names ...string) error {
+	for _, n := range names {
+		a, ok := restrictionNames[n]
+		if !ok {
+			return &Error{Msg: fmt.Sprintf("%s is not a restriction that can be waived", n),
+				Hint: "waive CKA_WRAP_WITH_TRUSTED, CKA_COPYABLE or CKA_MODIFIABLE"}
+		}
+		if s.waived == nil {
+			s.waived = map[uint]bool{}
+		}
+		s.waived[a] = true
 	}
 	return nil
 }

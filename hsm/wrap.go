@@ -17,7 +17,10 @@ import (
 // as a DER SubjectPublicKeyInfo (a cloud's import wrapping key), usable
 // with WrapOAEP and WrapRSAAES. The object is built from modulus and
 // exponent: SoftHSM2 does not build one from CKA_PUBLIC_KEY_INFO alone.
-func (s *Session) ImportRSAPublicKey(spkiDER []byte) (*Key, error) {
+// A trusted key (CKA_TRUSTED, which only the security officer may set, so
+// the security officer must be logged in) may wrap target keys made with
+// CKA_WRAP_WITH_TRUSTED.
+func (s *Session) ImportRSAPublicKey(spkiDER []byte, trusted bool) (*Key, error) {
 	pk, err := parsePublicKey(spkiDER)
 	if err != nil {
 		return nil, &Error{Msg: "the wrapping public key is not a valid SubjectPublicKeyInfo: " + err.Error(),
@@ -29,22 +32,28 @@ func (s *Session) ImportRSAPublicKey(spkiDER []byte) (*Key, error) {
 			Hint: "import wrapping keys are RSA keys; check that the right file was given"}
 	}
 	bits := pub.N.BitLen()
-	h, err := s.ctx.CreateObject(s.h, []*pkcs11.Attribute{
+	id := sha256.Sum256(spkiDER)
+	tmpl := []*pkcs11.Attribute{
 		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PUBLIC_KEY),
 		pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_RSA),
 		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, false),
 		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, false),
 		pkcs11.NewAttribute(pkcs11.CKA_WRAP, true),
-		pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, true),
+		pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, false),
 		pkcs11.NewAttribute(pkcs11.CKA_VERIFY, false),
 		pkcs11.NewAttribute(pkcs11.CKA_MODULUS, pub.N.Bytes()),
 		pkcs11.NewAttribute(pkcs11.CKA_PUBLIC_EXPONENT, big.NewInt(int64(pub.E)).Bytes()),
 		pkcs11.NewAttribute(pkcs11.CKA_LABEL, "keyceremony import wrapping key"),
-	})
+		pkcs11.NewAttribute(pkcs11.CKA_ID, id[:16]),
+	}
+	if trusted {
+		tmpl = append(tmpl, pkcs11.NewAttribute(pkcs11.CKA_TRUSTED, true))
+	}
+	h, err := s.ctx.CreateObject(s.h, tmpl)
 	if err != nil {
 		return nil, fail(err, fmt.Sprintf("import the RSA-%d wrapping public key", bits))
 	}
-	return &Key{PublicHandle: h, Spec: KeySpec{Type: RSA, Bits: bits}}, nil
+	return &Key{PublicHandle: h, ID: id[:16], Spec: KeySpec{Type: RSA, Bits: bits}}, nil
 }
 
 func keyKind(pk any) string {
@@ -131,14 +140,14 @@ func hashName(h crypto.Hash) string {
 	return h.String()
 }
 
-var kwp = []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_KEY_WRAP_PAD, nil)}
+var kwpMech = []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_KEY_WRAP_PAD, nil)}
 
 // WrapKWP wraps target under the AES key kek with CKM_AES_KEY_WRAP_PAD
 // (RFC 5649, standard alternative IV A65959A6). Private keys are wrapped
 // as PKCS#8 PrivateKeyInfo. The mechanism takes no parameters: SoftHSM2
 // refuses the IV given as one.
 func (s *Session) WrapKWP(kek *Key, target *Key) ([]byte, error) {
-	out, err := s.ctx.WrapKey(s.h, kwp, kek.Handle, target.Handle)
+	out, err := s.ctx.WrapKey(s.h, kwpMech, kek.Handle, target.Handle)
 	if err != nil {
 		if codeOf(err) == pkcs11.CKR_MECHANISM_INVALID {
 			return nil, s.wrapError(err, "CKM_AES_KEY_WRAP_PAD", 0, target)
@@ -175,9 +184,9 @@ func (s *Session) UnwrapKWP(kek *Key, blob []byte, label string, spec KeySpec, t
 	}
 	// The curve of an EC key comes from the PKCS#8 blob (SoftHSM2 refuses
 	// CKA_EC_PARAMS in the template) and is checked after unwrapping.
-	tmpl := privateTemplate(spec, label, id, token)
+	tmpl := s.privateTemplate(spec, label, id, token)
 	k := &Key{Label: label, ID: id, Spec: spec}
-	k.Handle, err = s.ctx.UnwrapKey(s.h, kwp, kek.Handle, blob, tmpl)
+	k.Handle, err = s.ctx.UnwrapKey(s.h, kwpMech, kek.Handle, blob, tmpl)
 	if err != nil {
 		doing := fmt.Sprintf("unwrap %s key %s", spec, k.name())
 		switch codeOf(err) {
@@ -195,58 +204,107 @@ func (s *Session) UnwrapKWP(kek *Key, blob []byte, label string, spec KeySpec, t
 	return k, nil
 }
 
-// sessionAES is the template of a session AES key used as a key-encryption
-// key: it wraps and unwraps, and encrypts for the ECB check value.
-func sessionAES() []*pkcs11.Attribute {
-	return []*pkcs11.Attribute{
+// kekTemplate is the template of an AES key-encryption key: sensitive,
+// for wrapping (and, as unwrap is true, unwrapping) keys only, never for
+// encrypting or decrypting data (wrap plus decrypt is a known way to read
+// a key out). A trusted key is a public object with CKA_TRUSTED: only the
+// security officer may make it, and the security officer can make only
+// public objects; as a session object it is visible to this process alone,
+// and stays usable after the security officer logs out and the user logs in.
+func kekTemplate(id []byte, token, trusted, unwrap bool) []*pkcs11.Attribute {
+	t := []*pkcs11.Attribute{
 		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY),
 		pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_AES),
-		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, false),
-		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, true),
+		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, token),
+		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, !trusted),
 		pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, true),
 		pkcs11.NewAttribute(pkcs11.CKA_WRAP, true),
-		pkcs11.NewAttribute(pkcs11.CKA_UNWRAP, true),
-		pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, true),
-		pkcs11.NewAttribute(pkcs11.CKA_DECRYPT, true),
+		pkcs11.NewAttribute(pkcs11.CKA_UNWRAP, unwrap),
+		pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, false),
+		pkcs11.NewAttribute(pkcs11.CKA_DECRYPT, false),
+		pkcs11.NewAttribute(pkcs11.CKA_DERIVE, false),
+		pkcs11.NewAttribute(pkcs11.CKA_ID, id),
 	}
+	if trusted {
+		t = append(t, pkcs11.NewAttribute(pkcs11.CKA_TRUSTED, true))
+	}
+	return t
 }
 
-// GenerateSessionAES generates an ephemeral AES key as a session object:
-// sensitive, extractable (so that RSA-OAEP can wrap it for the RSA-AES
-// construction), able to wrap and unwrap. Destroy it after use.
-func (s *Session) GenerateSessionAES(bits int) (*Key, error) {
+// GenerateSessionAES generates the ephemeral AES key of the RSA-AES
+// construction as a session object: sensitive, extractable (RSA-OAEP must
+// wrap it), able to wrap only. A trusted one is made by the security
+// officer and is itself CKA_WRAP_WITH_TRUSTED, so that only a trusted key
+// (the cloud's) can wrap it: otherwise a user could wrap the target under
+// it, then it under a key of their own. Destroy it after use.
+func (s *Session) GenerateSessionAES(bits int, trusted bool) (*Key, error) {
 	spec := KeySpec{Type: AES, Bits: bits}
 	if err := spec.validate(); err != nil {
 		return nil, err
 	}
-	tmpl := append(sessionAES(),
+	id, err := s.random(16)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := append(kekTemplate(id, false, trusted, false),
 		pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, true),
 		pkcs11.NewAttribute(pkcs11.CKA_VALUE_LEN, bits/8))
+	if trusted {
+		tmpl = append(tmpl, pkcs11.NewAttribute(pkcs11.CKA_WRAP_WITH_TRUSTED, true))
+	}
 	h, err := s.ctx.GenerateKey(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_KEY_GEN, nil)}, tmpl)
 	if err != nil {
 		return nil, fail(err, fmt.Sprintf("generate a session AES-%d key", bits))
 	}
-	return &Key{Handle: h, Spec: spec}, nil
+	return &Key{Handle: h, ID: id, Spec: spec}, nil
 }
 
-// ImportSessionAES creates a session AES key from raw (16, 24 or 32
-// bytes): a rebuilt backup key, or a host-made ephemeral key. It is not
+// ImportSessionAES creates a session AES key-encryption key from raw (16,
+// 24 or 32 bytes): a backup key, or a host-made ephemeral key. It is not
 // extractable: it came from the host and has no reason to leave again.
 // The caller clears raw; the token's own copy lives in the session only.
-func (s *Session) ImportSessionAES(raw []byte) (*Key, error) {
+func (s *Session) ImportSessionAES(raw []byte, trusted bool) (*Key, error) {
+	return s.importKEK(raw, "", trusted)
+}
+
+// StoreKEK keeps raw in the token as a key-encryption key labelled label
+// that can wrap but not unwrap: with C_UnwrapKey the caller chooses the
+// new key's attributes (CKA_SENSITIVE false included), so a stored key that
+// could unwrap would open any blob made under it in clear. Trusted needs
+// the security officer logged in, and makes a public object, which anyone
+// who can open a session may use to wrap; it can never return the key.
+func (s *Session) StoreKEK(raw []byte, label string, trusted bool) (*Key, error) {
+	if err := s.refuseLabel(label); err != nil {
+		return nil, err
+	}
+	return s.importKEK(raw, label, trusted)
+}
+
+func (s *Session) importKEK(raw []byte, label string, trusted bool) (*Key, error) {
 	if n := len(raw); n != 16 && n != 24 && n != 32 {
 		return nil, &Error{Msg: fmt.Sprintf("an AES key has 16, 24 or 32 bytes, not %d", n)}
 	}
+	id, err := s.random(16)
+	if err != nil {
+		return nil, err
+	}
+	token := label != ""
 	// CKA_VALUE_LEN is left out: SoftHSM2 refuses it next to CKA_VALUE
 	// (CKR_ATTRIBUTE_READ_ONLY) and derives it.
-	tmpl := append(sessionAES(),
+	tmpl := append(kekTemplate(id, token, trusted, !token),
 		pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, false),
 		pkcs11.NewAttribute(pkcs11.CKA_VALUE, raw))
+	doing := "import a session AES key"
+	if token {
+		doing = fmt.Sprintf("store AES key %q", label)
+		tmpl = append(tmpl, pkcs11.NewAttribute(pkcs11.CKA_LABEL, label),
+			pkcs11.NewAttribute(pkcs11.CKA_MODIFIABLE, false), pkcs11.NewAttribute(pkcs11.CKA_COPYABLE, false))
+	}
 	h, err := s.ctx.CreateObject(s.h, tmpl)
 	if err != nil {
-		return nil, fail(err, "import a session AES key")
+		return nil, fail(err, doing)
 	}
-	return &Key{Handle: h, Spec: KeySpec{Type: AES, Bits: 8 * len(raw)}}, nil
+	return &Key{Handle: h, Label: label, ID: id, Spec: KeySpec{Type: AES, Bits: 8 * len(raw)}}, nil
 }
 
 // ProvePrivateKey shows that the private key k belongs to the public key

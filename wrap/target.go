@@ -29,6 +29,23 @@ const (
 // Profiles lists the cloud profiles in the order the documentation gives them.
 var Profiles = []string{ProfileAWS, ProfileGCP, ProfileAzure, ProfileVault, ProfileOCI}
 
+// CloudName is how people name a profile's cloud: "AWS KMS", "Google Cloud KMS".
+func CloudName(profile string) string {
+	switch profile {
+	case ProfileAWS:
+		return "AWS KMS"
+	case ProfileGCP:
+		return "Google Cloud KMS"
+	case ProfileAzure:
+		return "Azure Key Vault"
+	case ProfileVault:
+		return "Vault Transit"
+	case ProfileOCI:
+		return "OCI Vault"
+	}
+	return profile
+}
+
 // Target is one import destination of a ceremony plan. Paths are relative to the plan's folder.
 // Which fields a profile takes is checked by Load; the plan decoder rejects unknown ones.
 type Target struct {
@@ -76,6 +93,9 @@ type Target struct {
 	// AllowHostAssisted lets Wrap make the ephemeral AES key on the host when the token cannot
 	// do the OAEP the cloud needs. The target key never leaves the token in clear either way.
 	AllowHostAssisted bool `yaml:"allow_host_assisted,omitempty"`
+	// AllowPaddedPKCS8 accepts a token that pads a private key's PKCS#8 before AES key wrap
+	// (SoftHSM2 2.6.1 does): the cloud then receives zero bytes after the DER as part of the key.
+	AllowPaddedPKCS8 bool `yaml:"allow_padded_pkcs8,omitempty"`
 }
 
 // construction is one of the two shapes every cloud format takes.

@@ -21,7 +21,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/hsm"
 	"github.com/keyceremony/keyceremony/internal/softhsmtest"
-	"github.com/keyceremony/keyceremony/wrap/internal/kwp"
+	"github.com/keyceremony/keyceremony/internal/kwp"
 	"github.com/miekg/pkcs11"
 )
 
@@ -354,6 +354,8 @@ func TestTokenOpenSSL(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				tg := tc.target
+				tg.AllowHostAssisted = tc.allow
+				tg.AllowPaddedPKCS8 = true // TestPaddedPKCS8Refused tests the refusal
 				var keyPEM string
 				tg.Params, keyPEM = standIn(t, tg, tc.bits, tc.replace...)
 				p, err := Load(tg, "")
@@ -363,7 +365,7 @@ func TestTokenOpenSSL(t *testing.T) {
 				if _, err := p.Validate(key.Spec, time.Now()); err != nil {
 					t.Fatal(err)
 				}
-				res, err := Wrap(s, p, key, tc.allow)
+				res, err := trustedWrap(t, s, p, key)
 				if tc.err != "" {
 					if err == nil || err.Error() != tc.err {
 						t.Fatalf("error\n%v\nwant\n%s", err, tc.err)
@@ -417,14 +419,35 @@ func TestTokenLeavesNoEphemeralKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		p.Target.AllowHostAssisted = tc.allow
 		before := countObjects(t, s)
-		if _, err := Wrap(s, p, key, tc.allow); err != nil {
+		if _, err := trustedWrap(t, s, p, key); err != nil {
 			t.Fatal(err)
 		}
 		if after := countObjects(t, s); after != before {
 			t.Errorf("%s: %d objects before wrapping, %d after", tc.alg, before, after)
 		}
 	}
+}
+
+// trustedWrap prepares the wrap as the security officer (the objects CKA_TRUSTED), then wraps
+// as the user, as a ceremony does. The user's login is new, so key is found again by its label.
+func trustedWrap(t *testing.T, s *hsm.Session, p *Params, key *hsm.Key) (*Result, error) {
+	t.Helper()
+	var pr *Prepared
+	var err error
+	softhsmtest.AsSecurityOfficer(t, s, func() {
+		pr, err = Prepare(s, p, key.Spec, p.Target.AllowHostAssisted, true)
+	})
+	if err != nil {
+		return nil, err
+	}
+	found, err := s.FindKey(key.Label)
+	if err != nil {
+		t.Fatal(err)
+	}
+	*key = *found
+	return Wrap(s, p, key, pr)
 }
 
 // countObjects counts the objects the token shows this process (token objects, and the session

@@ -1,6 +1,7 @@
 package wrap
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -43,45 +44,139 @@ type Result struct {
 // ephemeralBytes is the size of the ephemeral AES key of every RSA-AES format (AES-256).
 const ephemeralBytes = 32
 
-// Wrap wraps key under the cloud's public key in the format p's profile needs, choosing the
-// strongest strategy the token can do: native, composed in the token, then host-assisted only if
-// allowHostAssisted. It validates p against the key again first, so expired parameters are never
-// used. The target key leaves the token only through C_WrapKey.
-func Wrap(s *hsm.Session, p *Params, key *hsm.Key, allowHostAssisted bool) (res *Result, err error) {
+// Prepared is what one target's wrap needs in the token, made before the wrap: the cloud's
+// wrapping key and, for the composed and host-assisted strategies, the ephemeral AES key. When
+// the target key is CKA_WRAP_WITH_TRUSTED these must be CKA_TRUSTED, which only the security
+// officer may set, so Prepare runs while the security officer is logged in and Wrap later, once
+// the user is.
+type Prepared struct {
+	res     Result
+	pub     *hsm.Key
+	eph     *hsm.Key
+	sealed  []byte // host-assisted: RSA-OAEP of the ephemeral key, made when it was imported
+	trusted bool
+}
+
+// TrustedObject names an object Prepare made, for the record.
+type TrustedObject struct {
+	Kind        string `json:"kind"`                  // "cloud wrapping key" or "ephemeral AES-256 key"
+	ID          string `json:"id"`                    // hex CKA_ID
+	Fingerprint string `json:"fingerprint,omitempty"` // the cloud key's
+	Trusted     bool   `json:"CKA_TRUSTED"`
+}
+
+// Prepare picks the strategy for wrapping a key of spec for p's target, and makes the objects
+// the wrap needs, marked CKA_TRUSTED when trusted. It validates p against spec first, so expired
+// parameters are never used. The only secret that can touch host memory is a host-assisted
+// ephemeral key (only if allowHostAssisted): it is RSA-OAEP encrypted here and zeroed at once.
+func Prepare(s *hsm.Session, p *Params, spec hsm.KeySpec, allowHostAssisted, trusted bool) (_ *Prepared, err error) {
+	if _, err := p.Validate(spec, time.Now()); err != nil {
+		return nil, err
+	}
+	if err := CheckExactPKCS8(s, p, spec); err != nil {
+		return nil, err
+	}
+	res, err := p.plan(s.Capabilities(), allowHostAssisted)
+	if err != nil {
+		return nil, err
+	}
+	pr := &Prepared{res: *res, trusted: trusted}
+	defer func() {
+		if err != nil {
+			pr.Destroy(s)
+		}
+	}()
+	if pr.pub, err = s.ImportRSAPublicKey(p.PublicKeyDER, trusted); err != nil {
+		return nil, p.Target.errorf("import the cloud's wrapping key into the token: %w", err)
+	}
+	switch res.Strategy {
+	case StrategyComposed:
+		pr.eph, err = s.GenerateSessionAES(ephemeralBytes*8, trusted)
+	case StrategyHostAssisted:
+		pr.eph, pr.sealed, err = hostEphemeral(s, p.rsaKey(), p.method.hash, trusted)
+	}
+	if err != nil {
+		return nil, p.Target.errorf("make the ephemeral AES key: %w", err)
+	}
+	return pr, nil
+}
+
+// Objects lists what Prepare made, for the record.
+func (pr *Prepared) Objects(p *Params) []TrustedObject {
+	objs := []TrustedObject{{Kind: "cloud wrapping key", ID: fmt.Sprintf("%x", pr.pub.ID), Fingerprint: p.Fingerprint(), Trusted: pr.trusted}}
+	if pr.eph != nil {
+		objs = append(objs, TrustedObject{Kind: "ephemeral AES-256 key", ID: fmt.Sprintf("%x", pr.eph.ID), Trusted: pr.trusted})
+	}
+	return objs
+}
+
+// Destroy destroys the objects Prepare made; Wrap calls it.
+func (pr *Prepared) Destroy(s *hsm.Session) error {
+	var errs []error
+	for _, k := range []*hsm.Key{pr.eph, pr.pub} {
+		if k != nil {
+			errs = append(errs, s.Destroy(k))
+		}
+	}
+	pr.eph, pr.pub = nil, nil
+	return errors.Join(errs...)
+}
+
+// Wrap wraps key under the cloud's public key in the format p's profile needs, with the
+// objects pr holds, and destroys them. It validates p against the key again first. The target
+// key leaves the token only through C_WrapKey.
+func Wrap(s *hsm.Session, p *Params, key *hsm.Key, pr *Prepared) (res *Result, err error) {
+	defer func() {
+		if derr := pr.Destroy(s); derr != nil && err == nil {
+			res, err = nil, p.Target.errorf("destroy the wrapping objects: %w", derr)
+		}
+	}()
+	if pr.pub == nil {
+		return nil, p.Target.errorf("the wrapping objects were already used or destroyed")
+	}
 	if _, err := p.Validate(key.Spec, time.Now()); err != nil {
 		return nil, err
 	}
-	res, err = p.plan(s.Capabilities(), allowHostAssisted)
-	if err != nil {
-		return nil, err
-	}
-	pub, err := s.ImportRSAPublicKey(p.PublicKeyDER)
-	if err != nil {
-		return nil, fmt.Errorf("wrap: target %q: import the cloud's wrapping key into the token: %w", p.Target.label(), err)
-	}
-	defer func() {
-		if derr := s.Destroy(pub); derr != nil && err == nil {
-			res, err = nil, fmt.Errorf("wrap: target %q: destroy the imported wrapping key: %w", p.Target.label(), derr)
-		}
-	}()
+	res = &Result{Strategy: pr.res.Strategy, Reason: pr.res.Reason, Mechanisms: pr.res.Mechanisms}
 	h := p.method.hash
 	switch {
 	case res.Strategy == StrategyNative && p.method.cons == direct:
-		res.Blob, err = s.WrapOAEP(pub, h, key)
+		res.Blob, err = s.WrapOAEP(pr.pub, h, key)
 	case res.Strategy == StrategyNative:
-		res.Blob, err = s.WrapRSAAES(pub, h, key)
+		res.Blob, err = s.WrapRSAAES(pr.pub, h, key)
 	case res.Strategy == StrategyComposed:
-		res.Blob, err = composeInToken(s, pub, h, key)
+		res.Blob, err = composeInToken(s, pr.pub, h, pr.eph, key)
 	default:
-		res.Blob, err = composeHostAssisted(s, p.rsaKey(), pub, h, key)
+		var w2 []byte
+		if w2, err = s.WrapKWP(pr.eph, key); err == nil {
+			res.Blob = append(bytes.Clone(pr.sealed), w2...)
+		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("wrap: target %q: %s wrapping: %w", p.Target.label(), res.Strategy, err)
+		return nil, p.Target.errorf("%s wrapping: %w", res.Strategy, err)
 	}
 	if err := p.checkBlob(res.Blob); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// CheckExactPKCS8 refuses a private key type whose PKCS#8 the token pads inside the AES-KWP
+// part of an RSA-AES format (hsm.ProbePKCS8), unless the target allows it: the cloud would
+// receive the padding as part of the key. Secret keys and direct formats are not affected.
+func CheckExactPKCS8(s *hsm.Session, p *Params, spec hsm.KeySpec) error {
+	if spec.Type != hsm.RSA && spec.Type != hsm.EC || p.method.cons != rsaAES || p.Target.AllowPaddedPKCS8 {
+		return nil
+	}
+	fit, err := s.ProbePKCS8(spec)
+	if err != nil {
+		return p.Target.errorf("%w", err)
+	}
+	if !fit.Exact() {
+		return p.Target.errorf("token %q pads %s private keys before AES key wrap (the PKCS#8 DER has %d bytes, the KWP length field says %d), so %s would receive %d zero bytes as part of the key\nhint: use an HSM that wraps PKCS#8 exactly, or set allow_padded_pkcs8: true on this target if the cloud accepts trailing bytes (recorded as an exception)",
+			s.Token().Label, spec, fit.DERLength, fit.LengthField, CloudName(p.Target.Profile), fit.LengthField-fit.DERLength)
+	}
+	return nil
 }
 
 // plan picks the strategy from the token's capabilities, before anything is wrapped.
@@ -144,12 +239,7 @@ func (p *Params) orAlternative(ways ...string) string {
 }
 
 // composeInToken builds CKM_RSA_AES_KEY_WRAP from its parts, all in the token.
-func composeInToken(s *hsm.Session, pub *hsm.Key, h crypto.Hash, key *hsm.Key) (blob []byte, err error) {
-	eph, err := s.GenerateSessionAES(ephemeralBytes * 8)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { err = destroyEphemeral(s, eph, err) }()
+func composeInToken(s *hsm.Session, pub *hsm.Key, h crypto.Hash, eph, key *hsm.Key) ([]byte, error) {
 	w1, err := s.WrapOAEP(pub, h, eph)
 	if err != nil {
 		return nil, err
@@ -161,36 +251,25 @@ func composeInToken(s *hsm.Session, pub *hsm.Key, h crypto.Hash, key *hsm.Key) (
 	return append(w1, w2...), nil
 }
 
-// composeHostAssisted builds the RSA-AES format with OAEP done in Go: the ephemeral key is the
-// only secret that touches host memory, and is zeroed before returning.
-func composeHostAssisted(s *hsm.Session, rsaPub *rsa.PublicKey, pub *hsm.Key, h crypto.Hash, key *hsm.Key) (blob []byte, err error) {
+// hostEphemeral makes the ephemeral key of the host-assisted strategy: bytes from the token's
+// RNG, imported as a session key and RSA-OAEP encrypted in Go, then zeroed. It is the only
+// secret that touches host memory.
+func hostEphemeral(s *hsm.Session, rsaPub *rsa.PublicKey, h crypto.Hash, trusted bool) (*hsm.Key, []byte, error) {
 	raw := make([]byte, ephemeralBytes)
 	defer clear(raw)
 	if _, err := io.ReadFull(s.Rand(), raw); err != nil {
-		return nil, fmt.Errorf("random bytes from the token: %w", err)
+		return nil, nil, fmt.Errorf("random bytes from the token: %w", err)
 	}
-	eph, err := s.ImportSessionAES(raw)
+	eph, err := s.ImportSessionAES(raw, trusted)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer func() { err = destroyEphemeral(s, eph, err) }()
-	w2, err := s.WrapKWP(eph, key)
+	sealed, err := rsa.EncryptOAEP(h.New(), rand.Reader, rsaPub, raw, nil)
 	if err != nil {
-		return nil, err
+		s.Destroy(eph)
+		return nil, nil, err
 	}
-	w1, err := rsa.EncryptOAEP(h.New(), rand.Reader, rsaPub, raw, nil)
-	if err != nil {
-		return nil, err
-	}
-	return append(w1, w2...), nil
-}
-
-// destroyEphemeral destroys the ephemeral key; a failure to do so fails the wrap.
-func destroyEphemeral(s *hsm.Session, eph *hsm.Key, err error) error {
-	if derr := s.Destroy(eph); derr != nil {
-		return errors.Join(err, fmt.Errorf("destroy the ephemeral AES key: %w", derr))
-	}
-	return err
+	return eph, sealed, nil
 }
 
 // checkBlob checks the blob's shape: one OAEP block, and for RSA-AES a KWP part after it.

@@ -72,3 +72,24 @@ func Session(t testing.TB) *hsm.Session {
 	}
 	return s
 }
+
+// AsSecurityOfficer runs fn with the security officer logged in to s's
+// token instead of the user, as a ceremony's trust step does: objects fn
+// makes CKA_TRUSTED outlive the security officer's logout. The user is
+// logged in again afterwards.
+func AsSecurityOfficer(t testing.TB, s *hsm.Session, fn func()) {
+	t.Helper()
+	if err := s.Logout(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Login(hsm.SecurityOfficer, []byte(SOPIN)); err != nil {
+		t.Fatal(err)
+	}
+	fn()
+	if err := s.Logout(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Login(hsm.User, []byte(PIN)); err != nil {
+		t.Fatal(err)
+	}
+}

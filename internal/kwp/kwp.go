@@ -1,8 +1,9 @@
 // Package kwp implements AES Key Wrap with Padding, RFC 5649 (NIST SP 800-38F KWP), in software.
 //
 // keyceremony never wraps a target key on the host: the token does that with
-// CKM_AES_KEY_WRAP_PAD. This package exists so that tests can check what the token emitted
-// independently of the token and of OpenSSL.
+// CKM_AES_KEY_WRAP_PAD. This package lets tests check what the token emitted independently of
+// the token and of OpenSSL, and lets the capability probe read the length field of a throwaway
+// key's wrap (hsm.ProbePKCS8).
 package kwp
 
 import (

@@ -1,0 +1,123 @@
+package hsm
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+
+	"github.com/miekg/pkcs11"
+
+	"github.com/keyceremony/keyceremony/internal/kwp"
+)
+
+// PKCS8Fit is what the token puts inside an RFC 5649 wrap of a private key
+// of one type: the length of the PKCS#8 DER and the length the wrap's
+// length field (the MLI of the alternative IV) states. They differ when the
+// token pads the DER before wrapping, as SoftHSM2 2.6.1 does (to a multiple
+// of 8 bytes): the zeros are then part of the authenticated key material,
+// which a strict cloud parser may refuse.
+type PKCS8Fit struct {
+	Spec        KeySpec
+	DERLength   int
+	LengthField int
+}
+
+// Exact reports whether the wrap carries exactly the PKCS#8 DER.
+func (f PKCS8Fit) Exact() bool { return f.DERLength == f.LengthField }
+
+func (f PKCS8Fit) String() string {
+	return fmt.Sprintf("%s: PKCS#8 DER %d bytes, KWP length field %d", f.Spec, f.DERLength, f.LengthField)
+}
+
+// ProbePKCS8 generates a throwaway session key pair of spec, wraps it with
+// CKM_AES_KEY_WRAP_PAD under a throwaway key known to the host, unwraps it
+// here and compares the RFC 5649 length field with the length of the DER
+// it holds. Nothing of the ceremony's keys is involved. The result is
+// cached per spec for the session.
+func (s *Session) ProbePKCS8(spec KeySpec) (PKCS8Fit, error) {
+	spec, err := spec.checked()
+	if err != nil {
+		return PKCS8Fit{}, err
+	}
+	if f, ok := s.pkcs8[spec]; ok {
+		return f, nil
+	}
+	if spec.Type != RSA && spec.Type != EC {
+		return PKCS8Fit{}, &Error{Msg: spec.String() + " is not a private key type"}
+	}
+	doing := "probe how the token wraps " + spec.String() + " private keys"
+	priv := []*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PRIVATE_KEY),
+		pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, keyTypeOf(spec.Type)),
+		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, false),
+		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, false),
+		pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, true),
+		pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, true),
+		pkcs11.NewAttribute(pkcs11.CKA_SIGN, true),
+	}
+	pub, h, err := s.generate(spec, priv, false, "keyceremony probe", nil)
+	if err != nil {
+		return PKCS8Fit{}, s.keyError(err, doing, spec)
+	}
+	defer s.Destroy(&Key{Handle: h, PublicHandle: pub})
+	raw := make([]byte, 32)
+	defer clear(raw)
+	rand.Read(raw)
+	kek, err := s.ctx.CreateObject(s.h, []*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY),
+		pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_AES),
+		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, false),
+		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, false),
+		pkcs11.NewAttribute(pkcs11.CKA_WRAP, true),
+		pkcs11.NewAttribute(pkcs11.CKA_VALUE, raw),
+	})
+	if err != nil {
+		return PKCS8Fit{}, fail(err, doing)
+	}
+	defer s.ctx.DestroyObject(s.h, kek)
+	blob, err := s.ctx.WrapKey(s.h, kwpMech, kek, h)
+	if err != nil {
+		return PKCS8Fit{}, fail(err, doing)
+	}
+	plain, err := kwp.Unwrap(raw, blob)
+	if err != nil {
+		return PKCS8Fit{}, &Error{Msg: doing + ": the token's CKM_AES_KEY_WRAP_PAD output is not RFC 5649: " + err.Error(),
+			Hint: "report this token model to the keyceremony maintainers"}
+	}
+	defer clear(plain)
+	n, err := derLength(plain)
+	if err != nil {
+		return PKCS8Fit{}, &Error{Msg: doing + ": the wrapped private key is not DER: " + err.Error(),
+			Hint: "report this token model to the keyceremony maintainers"}
+	}
+	f := PKCS8Fit{Spec: spec, DERLength: n, LengthField: len(plain)}
+	if s.pkcs8 == nil {
+		s.pkcs8 = map[KeySpec]PKCS8Fit{}
+	}
+	s.pkcs8[spec] = f
+	return f, nil
+}
+
+// derLength is the length of the DER element b starts with, header
+// included.
+func derLength(b []byte) (int, error) {
+	if len(b) < 2 || b[0] != 0x30 {
+		return 0, errors.New("it does not start with a SEQUENCE")
+	}
+	n, hdr := int(b[1]), 2
+	if n&0x80 != 0 {
+		k := n & 0x7f
+		if k == 0 || k > 3 || len(b) < 2+k {
+			return 0, errors.New("bad length")
+		}
+		n = 0
+		for _, c := range b[2 : 2+k] {
+			n = n<<8 | int(c)
+		}
+		hdr += k
+	}
+	if hdr+n > len(b) {
+		return 0, errors.New("the SEQUENCE runs past the end")
+	}
+	return hdr + n, nil
+}
