@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/hsm"
-	"github.com/keyceremony/keyceremony/internal/softhsmtest"
 	"github.com/keyceremony/keyceremony/internal/kwp"
+	"github.com/keyceremony/keyceremony/internal/softhsmtest"
 	"github.com/miekg/pkcs11"
 )
 
