@@ -14,7 +14,7 @@ import (
 
 // fastPassphrase is a passphrase recipient at a low scrypt work factor, for tests only.
 func fastPassphrase(t testing.TB, p string) *age.ScryptRecipient {
-	r, err := PassphraseRecipient(p)
+	r, err := PassphraseRecipient([]byte(p))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,18 +38,23 @@ func TestAgePassphrase(t *testing.T) {
 	if !bytes.HasPrefix(file, []byte("-----BEGIN AGE ENCRYPTED FILE-----\n")) {
 		t.Fatalf("not armored: %q", file[:40])
 	}
-	id, _ := PassphraseIdentity("correct horse")
+	id, _ := PassphraseIdentity([]byte("correct horse"))
 	got, err := DecryptAge(file, id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sameShare(t, got, sh)
 
-	wrong, _ := PassphraseIdentity("correct horse ")
+	// A passphrase of list words opens in any case and spacing; anything else must be exact.
+	loose, _ := PassphraseIdentity([]byte(" Correct\tHORSE "))
+	if _, err := DecryptAge(file, loose); err != nil {
+		t.Fatalf("a list-word passphrase in other case and spacing: %v", err)
+	}
+	wrong, _ := PassphraseIdentity([]byte("correct horses"))
 	_, err = DecryptAge(file, wrong)
 	wantErr(t, err, "backup: wrong passphrase for this share file\nhint: type it again, minding case and keyboard layout")
 
-	_, err = PassphraseRecipient("")
+	_, err = PassphraseRecipient([]byte(""))
 	wantErr(t, err, "backup: the passphrase is empty\nhint: choose a passphrase for this share file")
 
 	// A damaged file.
@@ -121,7 +126,7 @@ func TestAgeKeys(t *testing.T) {
 	}
 	_, err = DecryptAge(pfile, other)
 	wantErr(t, err, "backup: this share file is encrypted to a passphrase, not a key\nhint: give the custodian's passphrase")
-	pid, _ := PassphraseIdentity("pw")
+	pid, _ := PassphraseIdentity([]byte("pw"))
 	_, err = DecryptAge(file, pid)
 	wantErr(t, err, "backup: this share file is encrypted to a key, not a passphrase\nhint: give the custodian's private key")
 

@@ -18,20 +18,27 @@ import (
 const maxAgePlaintext = 4096
 
 // PassphraseRecipient returns an age scrypt recipient for a custodian's passphrase, at age's
-// default work factor (2^18, about a second). It is the only recipient of its file.
-func PassphraseRecipient(passphrase string) (*age.ScryptRecipient, error) {
-	r, err := age.NewScryptRecipient(passphrase)
+// default work factor (2^18, about a second). It is the only recipient of its file. A passphrase
+// of list words is used in canonical form (see SamePassphrase). age takes the passphrase as a
+// string, a copy this package cannot clear; the caller clears passphrase.
+func PassphraseRecipient(passphrase []byte) (*age.ScryptRecipient, error) {
+	c := canonicalPassphrase(passphrase)
+	defer clear(c)
+	r, err := age.NewScryptRecipient(string(c))
 	if err != nil {
 		return nil, errors.New("backup: the passphrase is empty\nhint: choose a passphrase for this share file")
 	}
 	return r, nil
 }
 
-// PassphraseIdentity returns the age scrypt identity that opens a file made for PassphraseRecipient.
-func PassphraseIdentity(passphrase string) (*age.ScryptIdentity, error) {
-	id, err := age.NewScryptIdentity(passphrase)
+// PassphraseIdentity returns the age scrypt identity that opens a file made for
+// PassphraseRecipient with the same passphrase.
+func PassphraseIdentity(passphrase []byte) (*age.ScryptIdentity, error) {
+	c := canonicalPassphrase(passphrase)
+	defer clear(c)
+	id, err := age.NewScryptIdentity(string(c))
 	if err != nil {
-		return nil, errors.New("backup: the passphrase is empty\nhint: type the passphrase chosen for this share file")
+		return nil, errors.New("backup: the passphrase is empty\nhint: type the passphrase of this share file")
 	}
 	return id, nil
 }

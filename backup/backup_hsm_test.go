@@ -134,13 +134,13 @@ func TestRoundTripIntoAnotherToken(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, _ := PassphraseRecipient("correct horse battery staple")
+			r, _ := PassphraseRecipient([]byte("correct horse battery staple"))
 			r.SetWorkFactor(10)
 			file, err := b.Shares[0].EncryptAge(r)
 			if err != nil {
 				t.Fatal(err)
 			}
-			id, _ := PassphraseIdentity("correct horse battery staple")
+			id, _ := PassphraseIdentity([]byte("correct horse battery staple"))
 			fromAge, err := DecryptAge(file, id)
 			if err != nil {
 				t.Fatal(err)

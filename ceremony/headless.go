@@ -60,6 +60,9 @@ func (h *Headless) Confirm(r ConfirmRequest) (string, error) {
 }
 
 func (h *Headless) ShowShare(s ShareHandout) error {
+	if s.Passphrase != nil {
+		return fmt.Errorf("custodian %s's passphrase is shown on the screen; a headless run cannot hand it out\nhint: use delivery age-recipient for headless runs, or run on a terminal without --yes", s.Custodian.Name)
+	}
 	if s.File == "" {
 		return fmt.Errorf("custodian %s's share is typed; a headless run cannot hand it out\nhint: use delivery age-recipient for headless runs, or run on a terminal without --yes", s.Custodian.Name)
 	}

@@ -50,7 +50,9 @@ type Step struct {
 type SecretRequest struct {
 	Actor  Actor
 	Prompt string // e.g. "User PIN of token rehearsal"
-	// Purpose names the secret for automation: "user-pin", "so-pin" or "passphrase:<custodian index>".
+	// Purpose names the secret for automation: "user-pin", "so-pin", "passphrase:<custodian index>"
+	// (a passphrase the custodian chooses, or types to open a share file) or
+	// "passphrase-readback:<custodian index>" (a custodian typing back the passphrase shown).
 	Purpose string
 }
 
@@ -82,6 +84,10 @@ type ShareHandout struct {
 	// File is set when the share was delivered as a file (age); the UI says where it is
 	// instead of showing the share.
 	File string
+	// Passphrase is set when the handout shows the passphrase the tool made for the custodian's
+	// share file, before the file is written: it is shown like a share, to the custodian alone,
+	// and cleared from the screen afterwards. The engine zeroes it.
+	Passphrase []byte
 }
 
 // ShareRequest asks a custodian for a share: typed back, or read from an age file.

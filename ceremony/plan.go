@@ -96,7 +96,16 @@ type CustodianPlan struct {
 	Name      string `yaml:"name"`
 	Delivery  string `yaml:"delivery"`
 	Recipient string `yaml:"recipient"` // age1... or ssh-ed25519/ssh-rsa public key, for age-recipient
+	// Passphrase is, for age-passphrase, who makes the passphrase: the tool (generated, the
+	// default) or the custodian (chosen), who must then reach the same strength.
+	Passphrase string `yaml:"passphrase"`
 }
+
+// Who makes an age-passphrase custodian's passphrase.
+const (
+	PassphraseGenerated = "generated"
+	PassphraseChosen    = "chosen"
+)
 
 // RestorePlan names the backup a restore or re-share opens.
 type RestorePlan struct {
@@ -348,6 +357,15 @@ func (p *Plan) validateBackup() error {
 			return planErr("custodian %q is named twice\nhint: each custodian holds one share", name)
 		}
 		seen[strings.ToLower(name)] = true
+		switch c.Passphrase {
+		case "", PassphraseGenerated:
+		case PassphraseChosen:
+			if c.Delivery != DeliveryAgePassphrase {
+				return planErr("custodian %q: passphrase is only for delivery age-passphrase", name)
+			}
+		default:
+			return planErr("custodian %q has passphrase %q\nhint: generated (the default: the tool makes it) or chosen (the custodian types one as strong)", name, c.Passphrase)
+		}
 		switch c.Delivery {
 		case DeliveryTyped, DeliveryQR, DeliveryAgePassphrase:
 			if c.Recipient != "" {

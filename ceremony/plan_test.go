@@ -83,6 +83,8 @@ func TestParsePlanErrors(t *testing.T) {
 			`plan: custodians "Bob" and "Dan" have the same recipient key`},
 		{"handouts in the record", "  threshold: 2", "  threshold: 2\n  handouts: out/shares", "plan: backup.handouts out/shares is inside the ceremony folder out"},
 		{"handouts are the record", "  threshold: 2", "  threshold: 2\n  handouts: ./out/", "plan: backup.handouts out is inside the ceremony folder out"},
+		{"passphrase maker", "{name: Bob, delivery: age-passphrase}", "{name: Bob, delivery: age-passphrase, passphrase: mine}", `plan: custodian "Bob" has passphrase "mine"`},
+		{"passphrase without a file", "{name: Alice, delivery: typed}", "{name: Alice, delivery: typed, passphrase: chosen}", `plan: custodian "Alice": passphrase is only for delivery age-passphrase`},
 		{"no backup", "backup:", "nobackup:", `plan: line 10: unknown key "nobackup" in the top level`},
 		{"no output", "output: out\n", "", "plan: output is missing"},
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/keyceremony/keyceremony/backup"
 	"github.com/keyceremony/keyceremony/wrap"
 )
 
@@ -90,9 +91,12 @@ func handoutInstructions(c CustodianPlan) string {
 	case DeliveryTyped, DeliveryQR:
 		return fmt.Sprintf("%s comes to the screen alone and copies the share by hand (or photographs the QR code onto their own medium). The screen is cleared afterwards.", c.Name)
 	case DeliveryAgePassphrase:
-		return fmt.Sprintf("%s types a passphrase; the share is written as an age file encrypted to it.", c.Name)
+		if c.Passphrase == PassphraseChosen {
+			return fmt.Sprintf("%s chooses a passphrase of at least 100 bits (12 or more unrelated words) and types it twice; the share is written as an age file encrypted to it, into the handouts folder, for %s to take away.", c.Name, c.Name)
+		}
+		return fmt.Sprintf("%s comes to the screen alone, writes down the %d-word passphrase the tool makes and types it back; the share is written as an age file encrypted to it, into the handouts folder, for %s to take away.", c.Name, backup.PassphraseWords, c.Name)
 	default:
-		return fmt.Sprintf("The share is written as an age file encrypted to %s's public key.", c.Name)
+		return fmt.Sprintf("The share is written as an age file encrypted to %s's public key, into the handouts folder, for %s to take away.", c.Name, c.Name)
 	}
 }
 

@@ -1,6 +1,7 @@
 package ceremony
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -225,11 +226,11 @@ func (e *engine) handout(setID string, i int, c CustodianPlan, sh backup.Share) 
 	}
 	var r age.Recipient
 	if c.Delivery == DeliveryAgePassphrase {
-		pass, err := e.ui.Secret(SecretRequest{Actor: who, Prompt: fmt.Sprintf("%s: choose a passphrase for your share file", c.Name), Purpose: fmt.Sprintf("passphrase:%d", i+1)})
+		pass, err := e.passphrase(i, c)
 		if err != nil {
 			return "", "", err
 		}
-		r, err = backup.PassphraseRecipient(string(pass))
+		r, err = backup.PassphraseRecipient(pass)
 		clear(pass)
 		if err != nil {
 			return "", "", err
@@ -253,6 +254,75 @@ func (e *engine) handout(setID string, i int, c CustodianPlan, sh backup.Share) 
 	}
 	digest := sha256.Sum256(data)
 	return file, hex.EncodeToString(digest[:]), e.ui.ShowShare(ShareHandout{Custodian: who, Index: i + 1, N: n, File: file})
+}
+
+// passphrase returns the passphrase custodian i's share file is encrypted to, once the custodian
+// has typed it back: made by the tool (at least MinPassphraseBits by construction) and shown to
+// the custodian alone, or, when the plan says so, chosen by them. A failed read-back is recorded
+// without the passphrase. The caller clears the result.
+func (e *engine) passphrase(i int, c CustodianPlan) ([]byte, error) {
+	who := Actor{Role: RoleCustodian, Name: c.Name}
+	chosen := c.Passphrase == PassphraseChosen
+	readBack := SecretRequest{Actor: who, Prompt: c.Name + ": type your passphrase back, the words separated by spaces", Purpose: fmt.Sprintf("passphrase-readback:%d", i+1)}
+	var pass []byte
+	var err error
+	if chosen {
+		readBack.Prompt = c.Name + ": type your passphrase again"
+	} else if pass, err = backup.GeneratePassphrase(rand.Reader); err != nil {
+		return nil, err
+	}
+	for attempt := 1; ; attempt++ {
+		if chosen {
+			if pass, err = e.choosePassphrase(i, c); err != nil {
+				return nil, err
+			}
+		} else if err := e.ui.ShowShare(ShareHandout{Custodian: who, Index: i + 1, N: len(e.plan.Backup.Custodians), Passphrase: pass}); err != nil {
+			clear(pass)
+			return nil, err
+		}
+		typed, err := e.ui.Secret(readBack)
+		if err != nil {
+			clear(pass)
+			return nil, err
+		}
+		same := backup.SamePassphrase(pass, typed)
+		clear(typed)
+		if same {
+			return pass, nil
+		}
+		e.exception(e.steps[e.cur].ID, fmt.Sprintf("%s's passphrase was not typed back correctly (attempt %d)", c.Name, attempt))
+		if attempt == 3 {
+			clear(pass)
+			return nil, fmt.Errorf("%s's passphrase was not typed back correctly after 3 attempts\nhint: the share set is not sealed; resume to make a new one", c.Name)
+		}
+		if chosen {
+			clear(pass)
+		}
+	}
+}
+
+// choosePassphrase asks custodian i for a passphrase of their own and refuses one weaker than
+// MinPassphraseBits by backup's conservative estimate; each refusal is recorded with its reason.
+func (e *engine) choosePassphrase(i int, c CustodianPlan) ([]byte, error) {
+	req := SecretRequest{Actor: Actor{Role: RoleCustodian, Name: c.Name}, Purpose: fmt.Sprintf("passphrase:%d", i+1),
+		Prompt: fmt.Sprintf("%s: choose a passphrase for your share file (at least %d bits: 12 or more unrelated words)", c.Name, backup.MinPassphraseBits)}
+	for attempt := 1; ; attempt++ {
+		pass, err := e.ui.Secret(req)
+		if err != nil {
+			return nil, err
+		}
+		weak := backup.CheckChosenPassphrase(pass)
+		if weak == nil {
+			return pass, nil
+		}
+		clear(pass)
+		reason := strings.TrimPrefix(firstLine(weak.Error()), "backup: ")
+		e.exception(e.steps[e.cur].ID, fmt.Sprintf("%s's chosen passphrase was refused (attempt %d): %s", c.Name, attempt, reason))
+		if attempt == 3 {
+			return nil, fmt.Errorf("%s's chosen passphrase was refused 3 times: %s\nhint: the share set is not sealed; resume and choose a longer one, or remove passphrase: chosen from the plan so the tool makes one", c.Name, reason)
+		}
+		req.Prompt = fmt.Sprintf("%s: that passphrase was refused: %s. Choose a longer one (12 or more unrelated words)", c.Name, reason)
+	}
 }
 
 // handoutsSetDir makes (once) the folder of a share set's files in the handouts folder.
@@ -322,7 +392,7 @@ func (e *engine) readShare(text string, index int) (backup.Share, error) {
 			return backup.Share{}, err
 		}
 		defer clear(pass)
-		id, err := backup.PassphraseIdentity(string(pass))
+		id, err := backup.PassphraseIdentity(pass)
 		if err != nil {
 			return backup.Share{}, err
 		}

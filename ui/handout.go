@@ -20,7 +20,8 @@ const (
 
 // handoutPrompt gives one share to its custodian. The share appears only after the custodian,
 // alone at the screen, presses Enter, and it leaves the screen and the scrollback when they
-// continue (see clearSecretScreen). A share delivered as a file is only named, never shown.
+// continue (see clearSecretScreen). A share delivered as a file is only named, never shown; the
+// passphrase the tool made for such a file is shown the way a share is.
 type handoutPrompt struct {
 	h      ceremony.ShareHandout
 	reply  chan<- answer[struct{}]
@@ -64,13 +65,44 @@ func (p *handoutPrompt) lines(th theme, width, height int) []string {
 		out = append(out, wrap(fileHandoutText(p.custodian(), p.h.File), width)...)
 		return append(out, "", th.dim.Render("Enter: continue"))
 	case p.stage == handoutCall:
+		what := "share"
+		if p.h.Passphrase != nil {
+			what = "passphrase"
+		}
 		out := []string{title, ""}
 		out = append(out, wrap(th.current.Render(p.custodian()+": come to the screen alone and press Enter."), width)...)
 		out = append(out, "")
-		out = append(out, wrap(fmt.Sprintf("Everyone else: step away from the screen until %s has copied the share. It is cleared from the screen and the scrollback afterwards.", p.h.Custodian.Name), width)...)
-		return append(out, "", th.dim.Render("Enter: show the share"))
+		out = append(out, wrap(fmt.Sprintf("Everyone else: step away from the screen until %s has copied the %s. It is cleared from the screen and the scrollback afterwards.", p.h.Custodian.Name, what), width)...)
+		return append(out, "", th.dim.Render("Enter: show the "+what))
+	case p.h.Passphrase != nil:
+		out := []string{title, ""}
+		out = append(out, wrap(passphraseIntro(p.custodian()), width)...)
+		out = append(out, "")
+		out = append(out, strings.Split(passphraseBlock(p.h.Passphrase), "\n")...)
+		return append(out, "", th.dim.Render("Enter: I have written it down, clear the screen"))
 	}
 	return p.shareLines(th, title, width, height)
+}
+
+// passphraseIntro says what the passphrase is for and what comes next.
+func passphraseIntro(custodian string) string {
+	return custodian + ": this passphrase opens your share file. Write it down on paper you keep with you; you type it back next. It is cleared from the screen afterwards."
+}
+
+// passphraseBlock shows a generated passphrase's words numbered in two columns, so a custodian
+// copying them by hand keeps their place.
+func passphraseBlock(pass []byte) string {
+	words := strings.Fields(string(pass))
+	half := (len(words) + 1) / 2
+	var b strings.Builder
+	for i := range half {
+		fmt.Fprintf(&b, "  %2d  %-10s", i+1, words[i])
+		if j := i + half; j < len(words) {
+			fmt.Fprintf(&b, "  %2d  %s", j+1, words[j])
+		}
+		b.WriteString("\n")
+	}
+	return strings.TrimRight(b.String(), "\n")
 }
 
 // fileHandoutText tells a custodian where their share file is and that it is theirs to take:

@@ -124,18 +124,30 @@ func (l *lineMode) ShowShare(h ceremony.ShareHandout) error {
 	if !l.outTTY {
 		return errors.New("ui: a share is only shown on a terminal, and standard output is not one; nothing was shown\nhint: run the ceremony on a terminal, or deliver the shares as age files (delivery age-passphrase or age-recipient in the plan)")
 	}
-	l.printf("\n%s: come to the screen alone and press Enter.\nEveryone else: step away until the share is copied.\n", hp.custodian())
+	what := "share"
+	if h.Passphrase != nil {
+		what = "passphrase"
+	}
+	l.printf("\n%s: come to the screen alone and press Enter.\nEveryone else: step away until the %s is copied.\n", hp.custodian(), what)
 	if err := l.waitEnter(); err != nil {
 		return err
 	}
-	// No QR code here: a screen reader would read out block characters, and TERM=dumb may not
-	// draw them. The typed form is the whole share.
-	l.printf("Share %d of %d for %s. Copy it by hand, line by line.\n\n%s\n\n", h.Index, h.N, h.Custodian.String(), typedBlock(h.Share.Typed()))
+	if h.Passphrase != nil {
+		l.printf("Passphrase for share %d of %d. %s\n\n%s\n\n", h.Index, h.N, passphraseIntro(hp.custodian()), passphraseBlock(h.Passphrase))
+	} else {
+		// No QR code here: a screen reader would read out block characters, and TERM=dumb may
+		// not draw them. The typed form is the whole share.
+		l.printf("Share %d of %d for %s. Copy it by hand, line by line.\n\n%s\n\n", h.Index, h.N, h.Custodian.String(), typedBlock(h.Share.Typed()))
+	}
 	l.printf("Press Enter when you have copied it. The screen is then cleared.\n")
 	err := l.waitEnter()
-	l.printf("%s", eraseAll) // also on error: the share must not stay on the screen
+	l.printf("%s", eraseAll) // also on error: the secret must not stay on the screen
 	if err == nil {
-		l.printf("Share %d of %d was cleared from the screen and the scrollback.\n", h.Index, h.N)
+		cleared := fmt.Sprintf("Share %d of %d", h.Index, h.N)
+		if h.Passphrase != nil {
+			cleared = fmt.Sprintf("The passphrase for share %d of %d", h.Index, h.N)
+		}
+		l.printf("%s was cleared from the screen and the scrollback.\n", cleared)
 	}
 	return err
 }

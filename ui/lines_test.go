@@ -140,3 +140,26 @@ func TestLinesCheckEveryLine(t *testing.T) {
 		t.Fatalf("the typo is not named:\n%s", out.String())
 	}
 }
+
+// TestLinesPassphrase: a generated passphrase is shown on a terminal only, after the custodian
+// comes alone, and erased once they have copied it.
+func TestLinesPassphrase(t *testing.T) {
+	pass := []byte("abandon ability able about above absent absorb abstract absurd zoo")
+	h := ceremony.ShareHandout{Custodian: ceremony.Actor{Role: "custodian", Name: "Bob"}, Index: 2, N: 3, Passphrase: pass}
+	var out bytes.Buffer
+	if err := Lines(strings.NewReader("\n\n"), &out).ShowShare(h); err == nil || strings.Contains(out.String(), "absurd") {
+		t.Fatalf("shown off a terminal: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	l := newLineMode(strings.NewReader("\n\n"), &out, true, time.Now)
+	if err := l.ShowShare(h); err != nil {
+		t.Fatal(err)
+	}
+	shown, after, ok := strings.Cut(out.String(), eraseAll)
+	if !ok || !strings.Contains(shown, "   1  abandon      6  absent\n") || !strings.Contains(shown, "   5  above       10  zoo\n") {
+		t.Fatalf("the passphrase was not shown, then erased:\n%s", out.String())
+	}
+	if strings.Contains(after, "abandon") || after != "The passphrase for share 2 of 3 was cleared from the screen and the scrollback.\n" {
+		t.Fatalf("after the erase: %q", after)
+	}
+}

@@ -43,21 +43,35 @@ func TestGoldenHandout(t *testing.T) {
 	})
 	t.Run("cleared", func(t *testing.T) {
 		m, ch := start(t, handout(2, "Bob"))
-		send(m, key("enter"))
-		_, cmd := m.Update(key("enter"))
-		if a := <-ch; a.err != nil {
-			t.Fatal(a.err)
-		}
-		if cmd == nil {
-			t.Fatal("no command to clear the scrollback")
-		}
-		v := m.View().Content
+		v := showThenClear(t, m, ch)
 		for _, l := range strings.Split(testShare(2, "Bob").Typed(), "\n") {
 			if l != "" && strings.Contains(v, l) {
 				t.Fatalf("share line %q still on the screen", l[:1])
 			}
 		}
 		requireView(t, m, 80, 24)
+	})
+	passphrase := func() ceremony.ShareHandout {
+		return ceremony.ShareHandout{Custodian: ceremony.Actor{Role: "custodian", Name: "Bob"}, Index: 2, N: 3,
+			Passphrase: []byte("abandon ability able about above absent absorb abstract absurd zoo")}
+	}
+	t.Run("passphrase-call", func(t *testing.T) {
+		m, _ := start(t, passphrase())
+		if strings.Contains(m.View().Content, "absurd") {
+			t.Fatal("the passphrase is shown before the custodian is alone")
+		}
+		requireView(t, m, 80, 24)
+	})
+	t.Run("passphrase-showing", func(t *testing.T) {
+		m, _ := start(t, passphrase())
+		send(m, key("enter"))
+		requireView(t, m, 80, 24)
+	})
+	t.Run("passphrase-cleared", func(t *testing.T) {
+		m, ch := start(t, passphrase())
+		if strings.Contains(showThenClear(t, m, ch), "absurd") {
+			t.Fatal("the passphrase is still on the screen")
+		}
 	})
 	t.Run("file", func(t *testing.T) {
 		h := handout(3, "Carol")
@@ -69,6 +83,21 @@ func TestGoldenHandout(t *testing.T) {
 			t.Fatal(a.err)
 		}
 	})
+}
+
+// showThenClear shows the handout's secret, has the custodian continue, checks the screen is
+// wiped, and returns what the screen shows afterwards.
+func showThenClear(t *testing.T, m *runner, ch chan answer[struct{}]) string {
+	t.Helper()
+	send(m, key("enter"))
+	_, cmd := m.Update(key("enter"))
+	if a := <-ch; a.err != nil {
+		t.Fatal(a.err)
+	}
+	if cmd == nil {
+		t.Fatal("no command to clear the scrollback")
+	}
+	return m.View().Content
 }
 
 func shareRequest(progress, lastError string) ceremony.ShareRequest {
