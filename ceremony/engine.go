@@ -3,7 +3,6 @@ package ceremony
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,21 +22,12 @@ import (
 var ErrAborted = errors.New("the ceremony was stopped by the operator; the transcript records every step done so far\nhint: resume it with 'keyceremony run --resume DIR'")
 
 // Files the ceremony keeps in its output folder besides the transcript: a copy of the plan, which
-// resume compares, and the plan's absolute path, so `run --resume DIR` finds it again (relative
-// paths in a plan start from its folder).
+// `run --resume DIR` follows, and the plan's absolute path, from whose folder relative paths in
+// the plan start (see LoadFolder).
 const (
 	PlanCopyName   = "plan.yaml"
 	PlanSourceName = "plan.source"
 )
-
-// PlanSource returns the path of the plan that started the ceremony in dir.
-func PlanSource(dir string) (string, error) {
-	src, err := os.ReadFile(filepath.Join(dir, PlanSourceName))
-	if err != nil {
-		return "", fmt.Errorf("%s holds no ceremony to resume\nhint: give the output folder of an interrupted ceremony", dir)
-	}
-	return strings.TrimSpace(string(src)), nil
-}
 
 // Options configure one run of the engine.
 type Options struct {
@@ -81,6 +71,11 @@ type engine struct {
 
 	// recorded holds the step events written in this run, by step id.
 	recorded map[string]transcript.Event
+
+	started bool            // the transcript holds its begin event
+	ended   bool            // the transcript holds its end event: only the seal remains
+	pending [][2]string     // exceptions (step, what) to record once the transcript is open
+	seen    map[string]bool // exceptions recorded since the last step; see exceptionOnce
 }
 
 // Run carries out the plan, or resumes it. Every effect is journalled in the transcript before it
@@ -90,13 +85,17 @@ func Run(o Options) error {
 		o.Now = time.Now
 	}
 	o.Resume = o.Resume || o.Abort
-	e := &engine{Options: o, plan: o.Plan, ui: o.UI, out: o.Plan.OutputDir(), done: map[string]bool{}, recorded: map[string]transcript.Event{}}
+	e := &engine{Options: o, plan: o.Plan, ui: o.UI, out: o.Plan.OutputDir(), done: map[string]bool{}, recorded: map[string]transcript.Event{}, seen: map[string]bool{}}
 	defer e.close()
 	if err := e.prepare(); err != nil {
 		return err
 	}
 	e.steps = e.plan.Script()
-	if e.Abort {
+	switch {
+	case e.ended:
+		// Resume and abort alike finish the seal that was cut short.
+		e.steps = append(e.steps[:2:2], e.steps[len(e.steps)-1])
+	case e.Abort:
 		e.steps = append(e.steps[:2:2], abortStep(e.steps))
 	}
 	for i := range e.steps {
@@ -115,7 +114,7 @@ func Run(o Options) error {
 			if errors.Is(err, ErrAborted) {
 				what = "the operator stopped the ceremony at this step"
 			}
-			e.exception(e.steps[e.cur].ID, what)
+			e.exceptionOnce(e.steps[e.cur].ID, what)
 			return err
 		}
 	}
@@ -150,31 +149,15 @@ func (e *engine) prepare() error {
 		}
 		return nil
 	}
-	kept, err := os.ReadFile(filepath.Join(e.out, PlanCopyName))
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%s holds no ceremony to resume\nhint: start it with 'keyceremony run PLAN' instead", e.out)
-	}
+	events, err := e.readFolder()
 	if err != nil {
 		return err
 	}
-	if string(kept) != string(e.plan.raw) {
-		return fmt.Errorf("the plan differs from the one this ceremony started with (%s)\nhint: resume with the same plan file, unchanged", filepath.Join(e.out, PlanCopyName))
-	}
-	events, err := transcript.Read(e.out)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("cannot resume: %w", err)
-	}
-	for _, ev := range events {
-		switch ev.Kind {
-		case transcript.KindStep:
-			e.done[ev.Step] = true
-		case transcript.KindEnd:
-			e.done[stepSeal] = true
-		}
-	}
-	if e.done[stepSeal] {
+	e.markDone(events)
+	if transcript.Sealed(e.out) {
 		return fmt.Errorf("the ceremony in %s is finished and sealed; there is nothing to resume\nhint: check it with 'keyceremony verify %s'", e.out, e.out)
 	}
+	e.checkPlanSource()
 	// Logging in and reopening the transcript happen on every run.
 	delete(e.done, stepOpenToken)
 	delete(e.done, stepBegin)
@@ -262,6 +245,9 @@ func (e *engine) record(step string, facts map[string]any, files ...string) erro
 		return fmt.Errorf("cannot write the transcript: %w\nhint: the step's effect is done but not recorded; free disk space and resume", err)
 	}
 	e.recorded[step] = ev
+	if progressed(step) {
+		clear(e.seen)
+	}
 	e.ui.Record(summarize(step, facts))
 	return nil
 }
@@ -350,31 +336,19 @@ func (e *engine) begin() error {
 		"participants":        e.plan.Participants,
 		"interaction":         e.ui.Mode(),
 	}
-	var signer *hsm.Signer
-	var err error
-	exists, err := e.sess.LabelExists(e.signingLabel())
+	signer, err := e.signingKey()
 	if err != nil {
 		return err
 	}
-	if exists && !e.Resume {
-		return fmt.Errorf("token %q already has a ceremony signing key %q; nothing was changed\nhint: each ceremony needs its own id; change 'ceremony' in the plan", e.sess.Token().Label, e.signingLabel())
-	}
-	if exists {
-		if signer, err = e.sess.FindSigningKey(e.signingLabel()); err != nil {
-			return fmt.Errorf("cannot open the ceremony signing key %q to resume: %w", e.signingLabel(), err)
-		}
-		if _, err := os.Stat(filepath.Join(e.out, transcript.TranscriptFile)); err == nil {
-			if e.tr, err = transcript.Open(e.out, signer); err != nil {
-				return err
-			}
-			e.exception(stepBegin, "ceremony resumed after an interruption; steps already in the transcript are not repeated")
-			return e.showSigningKey(signer)
-		}
+	if e.started {
+		return e.reopen(signer)
 	}
 	if !e.Resume {
 		if err := e.createOutput(); err != nil {
 			return err
 		}
+	} else if err := e.restart(); err != nil {
+		return err
 	}
 	if signer == nil {
 		if signer, err = e.sess.GenerateSigningKey(e.signingLabel()); err != nil {
@@ -383,28 +357,59 @@ func (e *engine) begin() error {
 	} else {
 		facts["signing_key_reused"] = "made before an interruption that came before the transcript started"
 	}
-	begin := transcript.Begin{Step: stepBegin, Actor: transcript.Actor(e.actor()), PlanSHA256: e.plan.SHA256(), Facts: facts, Files: []string{PlanCopyName}}
+	files := []string{PlanCopyName}
+	if _, err := os.Stat(filepath.Join(e.out, PlanSourceName)); err == nil {
+		files = append(files, PlanSourceName)
+	}
+	begin := transcript.Begin{Step: stepBegin, Actor: transcript.Actor(e.actor()), PlanSHA256: e.plan.SHA256(), Facts: facts, Files: files}
 	if e.tr, err = transcript.Create(e.out, signer, begin); err != nil {
 		return err
 	}
 	e.ui.Record("begin: transcript started, signed by " + e.tr.Fingerprint())
+	if err := e.removeLeftovers(); err != nil {
+		return err
+	}
+	e.recordNotes()
 	return e.showSigningKey(signer)
 }
 
-// createOutput makes the output folder with the plan's copy and source, the first effect of a
-// ceremony, once the token has been opened and every check has passed.
-func (e *engine) createOutput() error {
-	if err := os.Mkdir(e.out, 0o700); err != nil {
-		return fmt.Errorf("cannot create the output folder: %v\nhint: check that its parent exists and is writable", err)
+// signingKey finds the ceremony signing key a resumed ceremony made before; nil when there is
+// none yet.
+func (e *engine) signingKey() (*hsm.Signer, error) {
+	exists, err := e.sess.LabelExists(e.signingLabel())
+	if err != nil || !exists {
+		return nil, err
 	}
-	abs, err := filepath.Abs(e.PlanPath)
+	if !e.Resume {
+		return nil, fmt.Errorf("token %q already has a ceremony signing key %q; nothing was changed\nhint: each ceremony needs its own id; change 'ceremony' in the plan", e.sess.Token().Label, e.signingLabel())
+	}
+	signer, err := e.sess.FindSigningKey(e.signingLabel())
 	if err != nil {
+		return nil, fmt.Errorf("cannot open the ceremony signing key %q to resume: %w", e.signingLabel(), err)
+	}
+	return signer, nil
+}
+
+// reopen continues the transcript of a resumed ceremony, after removing what the interruption
+// left half-written.
+func (e *engine) reopen(signer *hsm.Signer) error {
+	if signer == nil {
+		return fmt.Errorf("the ceremony signing key %q is not in token %q; the transcript in %s cannot be continued\nhint: resume on the token the ceremony started on", e.signingLabel(), e.sess.Token().Label, e.out)
+	}
+	var err error
+	if e.tr, err = transcript.Open(e.out, signer); err != nil {
 		return err
 	}
-	if err := writeOnce(filepath.Join(e.out, PlanSourceName), []byte(abs+"\n")); err != nil {
+	if err := e.removeLeftovers(); err != nil {
 		return err
 	}
-	return writeOnce(filepath.Join(e.out, PlanCopyName), e.plan.raw)
+	if e.ended {
+		e.recordNotes()
+		return nil
+	}
+	e.recordNotes()
+	e.exceptionOnce(stepBegin, "ceremony resumed after an interruption; steps already in the transcript are not repeated")
+	return e.showSigningKey(signer)
 }
 
 // showSigningKey has a witness write down the ceremony signing key's fingerprint and type it back
@@ -447,6 +452,10 @@ func (e *engine) abort() error {
 			return err
 		}
 	}
+	removed, err := e.removeUnrecordedPackages()
+	if err != nil {
+		return err
+	}
 	var done, undone []string
 	for _, st := range e.plan.Script() {
 		switch {
@@ -461,8 +470,12 @@ func (e *engine) abort() error {
 	if e.done[stepGenerateKey] || e.done[stepRestoreKey] {
 		what += fmt.Sprintf("; key %q stays in the token: destroy it with the vendor's tool if it must not be used", e.plan.Key.Label)
 	}
-	if _, err := e.tr.Append(transcript.Entry{Step: stepAbort, Kind: transcript.KindException, Actor: transcript.Actor(e.actor()),
-		Facts: map[string]any{"exception": what, "done": done, "not_done": undone}}); err != nil {
+	facts := map[string]any{"exception": what, "done": done, "not_done": undone}
+	if len(removed) > 0 {
+		facts["exception"] = what + "; removed the import packages written but not recorded before the interruption: " + strings.Join(removed, ", ")
+		facts["removed"] = removed
+	}
+	if _, err := e.tr.Append(transcript.Entry{Step: stepAbort, Kind: transcript.KindException, Actor: transcript.Actor(e.actor()), Facts: facts}); err != nil {
 		return err
 	}
 	e.ui.Record("aborted: " + strings.Join(undone, ", ") + " not done")

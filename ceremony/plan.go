@@ -67,6 +67,9 @@ type Plan struct {
 	sum string
 	// spec is Key.Type parsed.
 	spec hsm.KeySpec
+	// out is the ceremony folder when the plan was loaded from it (LoadFolder), and source the
+	// plan file that started that ceremony.
+	out, source string
 }
 
 // TokenPlan names the PKCS#11 module and the token in it.
@@ -168,7 +171,12 @@ func (p *Plan) Path(rel string) string {
 }
 
 // OutputDir is the resolved output folder.
-func (p *Plan) OutputDir() string { return p.Path(p.Output) }
+func (p *Plan) OutputDir() string {
+	if p.out != "" {
+		return p.out
+	}
+	return p.Path(p.Output)
+}
 
 // HandoutsDir is the resolved folder share files are written to, beside the output folder
 // unless the plan names one; "" when the plan makes no share set.

@@ -114,7 +114,7 @@ func Create(dir string, signer crypto.Signer, begin Begin) (*Writer, error) {
 // and a signer whose public key is not the one in transcript.pub. When the end event is already
 // written, only [Writer.Seal] remains to be called.
 func Open(dir string, signer crypto.Signer) (*Writer, error) {
-	if sealed(dir) {
+	if Sealed(dir) {
 		return nil, fmt.Errorf("transcript: %s is sealed: the ceremony is over\nhint: start a new ceremony in a new folder", dir)
 	}
 	c := readChain(os.DirFS(dir))
@@ -149,8 +149,9 @@ func Open(dir string, signer crypto.Signer) (*Writer, error) {
 	return w, nil
 }
 
-// sealed reports whether dir holds a checkpoint. An empty one is not a seal: see [Open].
-func sealed(dir string) bool {
+// Sealed reports whether the ceremony folder dir holds a checkpoint, verified or not. An empty
+// one is not a seal: see [Open].
+func Sealed(dir string) bool {
 	fi, err := os.Lstat(filepath.Join(dir, CheckpointFile))
 	return err == nil && (!fi.Mode().IsRegular() || fi.Size() > 0)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -79,12 +80,16 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	planPath := pos[0]
-	if st, err := os.Stat(planPath); err == nil && st.IsDir() && (*resume || *abort) {
-		if planPath, err = ceremony.PlanSource(planPath); err != nil {
-			return err
-		}
+	var p *ceremony.Plan
+	st, serr := os.Stat(planPath)
+	switch {
+	case (*resume || *abort) && errors.Is(serr, os.ErrNotExist):
+		return fmt.Errorf("%s does not exist: if it is the output folder of a ceremony, that ceremony had not started (nothing was written or made)\nhint: start it with 'keyceremony run PLAN'", planPath)
+	case (*resume || *abort) && serr == nil && st.IsDir():
+		p, err = ceremony.LoadFolder(planPath)
+	default:
+		p, err = ceremony.LoadPlan(planPath)
 	}
-	p, err := ceremony.LoadPlan(planPath)
 	if err != nil {
 		return err
 	}
