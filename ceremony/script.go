@@ -20,6 +20,7 @@ const (
 	stepHandout      = "handout"
 	stepVerifyShare  = "verify-share"
 	stepBackup       = "backup"
+	stepVoid         = "void-set" // a share set left unsealed is destroyed; ":" and its set id
 	stepWrap         = "wrap"
 	stepSeal         = "seal"
 	stepAbort        = "abort"

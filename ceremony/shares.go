@@ -14,6 +14,8 @@ import (
 	"filippo.io/age"
 
 	"github.com/keyceremony/keyceremony/backup"
+	"github.com/keyceremony/keyceremony/ceremony/transcript"
+	"github.com/keyceremony/keyceremony/internal/atomicfile"
 )
 
 // loadOldBackup reads the backup a restore or re-share opens.
@@ -192,8 +194,11 @@ func (e *engine) backupPhase() error {
 	}, files...)
 }
 
-// voidUnsealedSets renames the folder of a share set an interruption left unsealed, so its shares
-// can never be mistaken for the real set, and records that.
+// voidUnsealedSets destroys each share set an interruption left unsealed, so that none of its
+// shares can ever be mistaken for the real set: its manifest and blob in the ceremony folder and
+// its share files in the handouts folder are deleted. The deletion is recorded first, naming every
+// file, then done. Deleting is not wiping (flash media keep old blocks), and custodians may have
+// copied their shares, so the record and the screen say every copy must be destroyed.
 func (e *engine) voidUnsealedSets() error {
 	entries, err := os.ReadDir(e.out)
 	if err != nil {
@@ -207,13 +212,52 @@ func (e *engine) voidUnsealedSets() error {
 		if e.plan.Kind == KindReshare && e.plan.Path(e.plan.Restore.Manifest) == filepath.Join(e.out, name, backup.ManifestFile) {
 			continue
 		}
-		void := "void-" + name
-		if err := os.Rename(filepath.Join(e.out, name), filepath.Join(e.out, void)); err != nil {
-			return err
+		setID := strings.TrimPrefix(name, "backup-")
+		dirs := []string{filepath.Join(e.out, name), filepath.Join(e.plan.HandoutsDir(), name)}
+		var record, handouts []string
+		for i, dir := range dirs {
+			files, err := os.ReadDir(dir)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			for _, f := range files {
+				if i == 0 {
+					record = append(record, filepath.Join(name, f.Name()))
+				} else {
+					handouts = append(handouts, filepath.Join(dir, f.Name()))
+				}
+			}
 		}
-		e.exception(stepBackup, fmt.Sprintf("share set %s was not sealed before the interruption; it is void (folder %s) and a new set is made: custodians must destroy any share of it", strings.TrimPrefix(name, "backup-"), void))
+		note := fmt.Sprintf("share set %s was not sealed before the interruption; it is void and its files are deleted. Deleting does not wipe flash media and copies may exist: custodians must destroy every copy of a share of set %s (files, paper, photographs)", setID, setID)
+		_, err := e.tr.Append(transcript.Entry{Step: stepVoid + ":" + setID, Kind: transcript.KindStep, Actor: transcript.Actor(e.plan.first(RoleAdministrator)),
+			Facts: map[string]any{"set_id": setID, "deleted_record_files": record, "deleted_handouts": handouts, "note": note}})
+		if err != nil {
+			return fmt.Errorf("cannot write the transcript: %w\nhint: nothing was deleted; free disk space and resume", err)
+		}
+		for _, dir := range dirs {
+			if err := removeFolder(dir); err != nil {
+				return fmt.Errorf("share set %s is void but %v\nhint: delete %s by hand; the record already names the set void", setID, err, dir)
+			}
+		}
+		e.ui.Record(fmt.Sprintf("void-set: set %s deleted (%d files)", setID, len(record)+len(handouts)))
+		e.ui.Notice(note)
 	}
 	return nil
+}
+
+// removeFolder deletes a folder of plain files and makes the deletion durable; a folder that is
+// already gone is fine.
+func removeFolder(dir string) error {
+	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	return atomicfile.SyncDir(filepath.Dir(dir))
 }
 
 // handout gives share i to its custodian: on the screen, or as an age file in the handouts

@@ -179,8 +179,8 @@ func TestCrashAbort(t *testing.T) {
 	newTokens(t, dir, "test")
 	t.Setenv("KC_PIN", "1234")
 	runArgs := append([]string{"run", "plan.yaml", "--yes", "--pin-env", "KC_PIN"}, identityFlags(".")...)
-	// begin, three wrapping-key checks, generate-key, handout:1
-	killedAt, _ := killAt(t, dir, runArgs, "record", 6)
+	// begin, signing-key-checked, three wrapping-key checks, generate-key, handout:1
+	killedAt, _ := killAt(t, dir, runArgs, "record", 7)
 	stdout, errOut, code := keyceremony(t, dir, "run", "--abort", "out", "--yes", "--pin-env", "KC_PIN")
 	if code != 0 {
 		t.Fatalf("killed after %d events, abort failed:\n%s", killedAt, errOut)
@@ -198,6 +198,36 @@ func TestCrashAbort(t *testing.T) {
 	}
 	if sets, _ := filepath.Glob(filepath.Join(dir, "out", "backup-*")); len(sets) != 0 && killedAt < 12 {
 		t.Errorf("killed after %d events, an unsealed share set was not voided: %v", killedAt, sets)
+	}
+	// The void set is destroyed, not set aside: its blob and its share files are gone, and the
+	// record names what was deleted and tells custodians to destroy their copies.
+	if left, _ := filepath.Glob(filepath.Join(dir, "out*", "*backup-*")); len(left) != 0 {
+		t.Errorf("files of the void set remain: %v", left)
+	}
+	var void *event
+	for i := range evs {
+		if strings.HasPrefix(evs[i].Step, "void-set:") {
+			void = &evs[i]
+		}
+	}
+	if void == nil {
+		var steps []string
+		for _, e := range evs {
+			steps = append(steps, e.Step)
+		}
+		t.Fatalf("killed after %d events, no void-set event: %v", killedAt, steps)
+	}
+	deleted := fmt.Sprint(void.Facts["deleted_record_files"], void.Facts["deleted_handouts"])
+	for _, want := range []string{"backup-manifest.json", "backup-blob.bin", "share-1-alice.age"} {
+		if !strings.Contains(deleted, want) {
+			t.Errorf("the void-set event does not name %s as deleted: %s", want, deleted)
+		}
+	}
+	if note, _ := void.Facts["note"].(string); !strings.Contains(note, "Deleting does not wipe flash media") || !strings.Contains(note, "custodians must destroy every copy") {
+		t.Errorf("the void-set note: %q", note)
+	}
+	if !strings.Contains(errOut, "notice: share set ") {
+		t.Errorf("the screen did not say the set is void:\n%s", errOut)
 	}
 	if _, _, code := keyceremony(t, dir, "run", "--resume", "out", "--yes", "--pin-env", "KC_PIN"); code == 0 {
 		t.Error("an aborted ceremony was resumed")
