@@ -185,7 +185,9 @@ func (e *engine) runStep() error {
 	var err error
 	switch id {
 	case stepOpenToken:
-		err = e.openToken()
+		if err = e.openToken(); err == nil {
+			err = e.preflight()
+		}
 	case stepBegin:
 		err = e.begin()
 	case stepCheckWrapKey:

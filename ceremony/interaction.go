@@ -103,6 +103,9 @@ type ShareRequest struct {
 type Interaction interface {
 	// Mode is ModeGuided, ModeLine or ModeHeadless.
 	Mode() string
+	// Terminal says whether a person sees this run on a terminal, so that a typed or QR share
+	// can be shown.
+	Terminal() bool
 	// Script is called with all steps whenever one changes status; current indexes the running
 	// step. The ceremony ends when the engine returns, not with a call here.
 	Script(steps []Step, current int)

@@ -59,6 +59,9 @@ type Plan struct {
 	Restore      *RestorePlan  `yaml:"restore"`
 	Targets      []wrap.Target `yaml:"targets"`
 	Output       string        `yaml:"output"`
+	// ExpiryMargin is how long every target's import parameters must still be valid when the
+	// ceremony starts (a Go duration, "90m"); an hour when empty.
+	ExpiryMargin string `yaml:"expiry_margin"`
 
 	// dir is the folder of the plan file; relative paths in the plan are relative to it.
 	dir string
@@ -244,6 +247,9 @@ func (p *Plan) validate() error {
 	}
 	if p.Output == "" {
 		return planErr("output is missing\nhint: name a folder that does not exist yet; the ceremony creates it")
+	}
+	if _, err := p.expiryMargin(); err != nil {
+		return err
 	}
 	if err := p.validateParticipants(); err != nil {
 		return err
@@ -497,17 +503,17 @@ func decodeError(err error) error {
 }
 
 // CheckToken opens the plan's module and looks for its token without logging in, so `plan check`
-// can say whether the ceremony's token is reachable from this machine.
-func (p *Plan) CheckToken() (hsm.TokenInfo, error) {
+// can say whether the ceremony's token is reachable from this machine, and probes what it can do.
+func (p *Plan) CheckToken() (hsm.TokenInfo, hsm.Capabilities, error) {
 	mod, err := hsm.Open(p.Path(p.Token.Module))
 	if err != nil {
-		return hsm.TokenInfo{}, err
+		return hsm.TokenInfo{}, hsm.Capabilities{}, err
 	}
 	defer mod.Close()
 	s, err := mod.OpenSession(p.Token.Token)
 	if err != nil {
-		return hsm.TokenInfo{}, err
+		return hsm.TokenInfo{}, hsm.Capabilities{}, err
 	}
 	defer s.Close()
-	return s.Token(), nil
+	return s.Token(), s.Capabilities(), nil
 }

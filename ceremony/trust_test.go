@@ -443,7 +443,7 @@ func TestParamsReplacedAcrossResumeIsNotUsed(t *testing.T) {
 	os.Chmod(pinned, 0o600)
 	os.WriteFile(pinned, bytes.Replace(saved, []byte(`"KeyId"`), []byte(`"KeyId" `), 1), 0o600)
 	err := f.run(t, witness(f), true)
-	if err == nil || !strings.Contains(err.Error(), ": file inputs/aws/params.json differs from its recorded SHA-256\n") {
+	if err == nil || err.Error() != "the checked copy inputs/aws/params.json of aws-params.json is not what step check-wrapping-key:aws recorded\nhint: the record was altered; do not go on" {
 		t.Fatalf("resume with an altered pinned copy: %v", err)
 	}
 	os.WriteFile(pinned, saved, 0o600)
@@ -453,4 +453,96 @@ func TestParamsReplacedAcrossResumeIsNotUsed(t *testing.T) {
 	}
 	requireVerifies(t, f.out())
 	checkWrappedUnderOriginal(t, f, substitute)
+}
+
+func (p *person) Terminal() bool { return p.mode != ModeHeadless }
+
+// edit changes the fixture's plan.
+func (f *fixture) edit(t *testing.T, old, new string) {
+	t.Helper()
+	b, _ := os.ReadFile(f.planPath)
+	if !bytes.Contains(b, []byte(old)) {
+		t.Fatalf("the plan has no %q", old)
+	}
+	os.WriteFile(f.planPath, bytes.Replace(b, []byte(old), []byte(new), 1), 0o600)
+}
+
+// tokenObjects counts every object on the fixture's token, as pkcs11-tool lists them after login.
+func tokenObjects(t *testing.T) int {
+	t.Helper()
+	out, err := exec.Command("pkcs11-tool", "--module", softhsmtest.Module, "--token-label", "test", "--login", "--pin", softhsmtest.PIN, "--list-objects").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pkcs11-tool: %v\n%s", err, out)
+	}
+	n := 0
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.Contains(l, " Object;") || strings.HasPrefix(l, "Data object") {
+			n++
+		}
+	}
+	return n
+}
+
+// Everything knowable is checked before the HSM is touched: each refusal leaves the token without
+// a single new object and no ceremony folder.
+func TestPreflightRefusesBeforeAnythingIsMade(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*testing.T, *fixture)
+		mode string
+		want string
+	}{
+		{"direct OAEP SHA-256 the token cannot do", func(t *testing.T, f *fixture) {
+			f.edit(t, "algorithm: RSAES_OAEP_SHA_1", "algorithm: RSAES_OAEP_SHA_256")
+		}, ModeLine, `wrap: target "aws": the token cannot do CKM_RSA_PKCS_OAEP with SHA-256, which RSAES_OAEP_SHA_256 needs; host-assisted wrapping cannot help, since the target key itself would have to leave the token` +
+			"\nhint: use an HSM that does OAEP with SHA-256 or fetch import parameters with RSAES_OAEP_SHA_1, or with RSA_AES_KEY_WRAP_SHA_256 and allow_host_assisted: true"},
+		{"RSA-AES SHA-256 without the plan's opt-in", func(t *testing.T, f *fixture) {
+			f.edit(t, "algorithm: RSAES_OAEP_SHA_1", "algorithm: RSA_AES_KEY_WRAP_SHA_256")
+		}, ModeLine, `wrap: target "aws": the token cannot do CKM_RSA_AES_KEY_WRAP or CKM_RSA_PKCS_OAEP with SHA-256, which RSA_AES_KEY_WRAP_SHA_256 needs` +
+			"\nhint: set allow_host_assisted: true on this target (the ephemeral AES key then passes through host memory; the target key does not), use an HSM that does OAEP with SHA-256 or fetch import parameters with RSA_AES_KEY_WRAP_SHA_1"},
+		{"params expiring inside the margin", func(t *testing.T, f *fixture) {
+			f.writeParams(t, "aws-params.json", f.kek, time.Now().Add(30*time.Minute+20*time.Second))
+		}, ModeLine, "target aws: the import parameters expire at "}, // the rest is checked below
+		{"typed share in a headless run", func(t *testing.T, f *fixture) {
+			f.edit(t, "{name: Bob, delivery: age-recipient, recipient: ", "{name: Bob, delivery: typed, x: ")
+			f.edit(t, ", x: ", "}\n#")
+		}, ModeHeadless, "custodian Bob's share is delivered typed, which needs a person at a terminal, and this run has none (headless, or the output is not a terminal); nothing was made" +
+			"\nhint: run the ceremony on a terminal without --yes, or deliver the share as an age file (age-passphrase or age-recipient)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			tc.edit(t, f)
+			before := tokenObjects(t)
+			p := witness(f)
+			p.mode = tc.mode
+			err := f.run(t, p, false)
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Fatalf("got %v\nwant %s", err, tc.want)
+			}
+			const tail = ", in 30 minutes, inside the expiry margin of 60 minutes; the package could not be uploaded in time\nhint: fetch new import parameters on the connected side (or set a shorter expiry_margin in the plan)"
+			if strings.Contains(tc.name, "margin") && !strings.HasSuffix(err.Error(), tail) {
+				t.Fatalf("got %v\nwant ...%s", err, tail)
+			}
+			if after := tokenObjects(t); after != before {
+				t.Errorf("the token holds %d objects after the refusal, %d before", after, before)
+			}
+			if _, err := os.Stat(f.out()); err == nil {
+				t.Error("the refused ceremony made its folder")
+			}
+		})
+	}
+}
+
+// The margin is the plan's to set: parameters valid for 30 more minutes pass with 20m.
+func TestPreflightExpiryMarginFromPlan(t *testing.T) {
+	f := newFixture(t)
+	f.writeParams(t, "aws-params.json", f.kek, time.Now().Add(30*time.Minute))
+	f.edit(t, "output: out", "output: out\nexpiry_margin: 20m")
+	if err := f.run(t, witness(f), false); err != nil {
+		t.Fatal(err)
+	}
+	f.edit(t, "expiry_margin: 20m", "expiry_margin: soon")
+	if _, err := LoadPlan(f.planPath); err == nil || err.Error() != "plan: expiry_margin \"soon\" is not a duration\nhint: write it like 90m or 2h" {
+		t.Fatalf("got %v", err)
+	}
 }

@@ -102,6 +102,8 @@ func (b *bridge) Secret(r ceremony.SecretRequest) ([]byte, error) {
 
 func (b *bridge) Mode() string { return ceremony.ModeGuided }
 
+func (b *bridge) Terminal() bool { return true }
+
 func (b *bridge) Confirm(r ceremony.ConfirmRequest) (string, error) {
 	return ask(b, func(ch chan<- answer[string]) tea.Msg { return confirmMsg{r, ch} })
 }

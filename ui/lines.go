@@ -88,6 +88,8 @@ func (l *lineMode) Secret(r ceremony.SecretRequest) ([]byte, error) {
 
 func (l *lineMode) Mode() string { return ceremony.ModeLine }
 
+func (l *lineMode) Terminal() bool { return l.outTTY }
+
 func (l *lineMode) Confirm(r ceremony.ConfirmRequest) (string, error) {
 	if r.LastError != "" {
 		l.printf("✗ %s\n", r.LastError)

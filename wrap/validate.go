@@ -68,6 +68,13 @@ func (p *Params) Validate(key hsm.KeySpec, now time.Time) (warnings []string, er
 	return warnings, nil
 }
 
+// Strategy says how Wrap would wrap for these parameters with a token of these capabilities, or
+// why it cannot, naming the missing mechanism and the plan's way out: a preflight, before any key
+// exists.
+func (p *Params) Strategy(caps hsm.Capabilities, allowHostAssisted bool) (*Result, error) {
+	return p.plan(caps, allowHostAssisted)
+}
+
 // checkState refuses a GCP import job or OCI wrapping key that is not ACTIVE.
 func (p *Params) checkState() error {
 	t := &p.Target

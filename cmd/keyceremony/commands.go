@@ -54,10 +54,20 @@ func cmdPlan(args []string, stdout, stderr io.Writer) error {
 	for _, w := range warnings {
 		fmt.Fprintf(stderr, "keyceremony: warning: %s\n", w)
 	}
-	if tok, err := p.CheckToken(); err != nil {
+	// The preflight the ceremony runs before it touches the token, as far as it can be run here.
+	world := ceremony.World{Now: time.Now()}
+	if tok, caps, err := p.CheckToken(); err != nil {
 		fmt.Fprintf(stderr, "keyceremony: warning: the token is not reachable from here: %s\n", strings.ReplaceAll(err.Error(), "\n", "\nkeyceremony: "))
 	} else {
 		fmt.Fprintf(stdout, "Token %q is reachable: %s %s, serial %s\n", tok.Label, tok.Manufacturer, tok.Model, tok.Serial)
+		world.Capabilities = &caps
+	}
+	notChecked, err := p.Preflight(world)
+	if err != nil {
+		return err
+	}
+	for _, n := range notChecked {
+		fmt.Fprintf(stdout, "Not checked here: %s\n", n)
 	}
 	fmt.Fprintf(stdout, "Plan %s: a %s ceremony, %s\nIt will:\n\n%s", pos[0], p.Kind, p.Ceremony, ceremony.FormatScript(p.Script()))
 	fmt.Fprintf(stdout, "\nOutput folder: %s\nPlan SHA-256: %s\n", p.OutputDir(), p.SHA256())

@@ -1,0 +1,132 @@
+package ceremony
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/wrap"
+)
+
+// DefaultExpiryMargin is how long import parameters must still be valid when the ceremony
+// starts, when the plan sets no expiry_margin: time for the ceremony and for carrying the package
+// to the connected side.
+const DefaultExpiryMargin = time.Hour
+
+// World is what the preflight knows beyond the plan's own files. A nil field is a check it
+// cannot do, which Preflight lists instead.
+type World struct {
+	Now time.Time
+	// Capabilities are the token's, probed; nil when the token is not reachable.
+	Capabilities *hsm.Capabilities
+	// Terminal says whether a person sees this run on a terminal, so typed and QR shares can be
+	// shown; nil when that is known only when the ceremony runs.
+	Terminal *bool
+	// Headless is a run without a person (--yes): nobody can type a share's passphrase.
+	Headless bool
+	// Params loads a target's parameters; nil means from the plan's files. On resume the engine
+	// gives the copies pinned by the witness's check.
+	Params func(wrap.Target) (*wrap.Params, error)
+	// Done says which steps a resumed ceremony has already recorded: their checks are moot.
+	Done func(step string) bool
+}
+
+// Preflight checks, before the HSM is touched, everything a ceremony could otherwise learn only
+// after an irreversible step: that the token can wrap for every target (or the plan allows the
+// host-assisted way it needs), that every target's import parameters stay valid for the expiry
+// margin, and that every share can be handed out the way the plan says. It returns the checks it
+// could not do for want of the token or a terminal, in words for `plan check`.
+func (p *Plan) Preflight(w World) (notChecked []string, err error) {
+	margin, err := p.expiryMargin()
+	if err != nil {
+		return nil, err
+	}
+	var unprobed []string
+	for _, t := range p.Targets {
+		if p.Kind == KindReshare || w.Done != nil && w.Done(stepWrap+":"+t.Name) {
+			continue
+		}
+		load := w.Params
+		if load == nil {
+			load = func(t wrap.Target) (*wrap.Params, error) { return wrap.Load(t, p.dir) }
+		}
+		params, err := load(t)
+		if err != nil {
+			return nil, err
+		}
+		if left := params.ValidTo.Sub(w.Now); !params.ValidTo.IsZero() && left < margin {
+			return nil, fmt.Errorf("target %s: the import parameters expire at %s, in %s, inside the expiry margin of %s; the package could not be uploaded in time\nhint: fetch new import parameters on the connected side (or set a shorter expiry_margin in the plan)",
+				t.Name, params.ValidTo.UTC().Format(time.RFC3339), minutes(left), minutes(margin))
+		}
+		if w.Capabilities == nil {
+			unprobed = append(unprobed, t.Name)
+			continue
+		}
+		if _, err := params.Strategy(*w.Capabilities, t.AllowHostAssisted); err != nil {
+			return nil, err
+		}
+	}
+	if len(unprobed) > 0 {
+		notChecked = append(notChecked, fmt.Sprintf("whether the token can wrap for %s (the token is not reachable from here)", strings.Join(unprobed, ", ")))
+	}
+	if p.Backup == nil || w.Done != nil && w.Done(stepBackup) {
+		return notChecked, nil
+	}
+	for _, c := range p.Backup.Custodians {
+		switch {
+		case (c.Delivery == DeliveryTyped || c.Delivery == DeliveryQR) && w.Terminal == nil:
+			notChecked = append(notChecked, fmt.Sprintf("that %s's %s share can be shown: it needs the ceremony to run on a terminal", c.Name, c.Delivery))
+		case (c.Delivery == DeliveryTyped || c.Delivery == DeliveryQR) && !*w.Terminal:
+			return nil, fmt.Errorf("custodian %s's share is delivered %s, which needs a person at a terminal, and this run has none (headless, or the output is not a terminal); nothing was made\nhint: run the ceremony on a terminal without --yes, or deliver the share as an age file (age-passphrase or age-recipient)", c.Name, c.Delivery)
+		case c.Delivery == DeliveryAgePassphrase && w.Headless:
+			return nil, fmt.Errorf("custodian %s's share is delivered age-passphrase, and in a headless run nobody can type the passphrase; nothing was made\nhint: run the ceremony on a terminal without --yes, or use delivery age-recipient", c.Name)
+		}
+	}
+	return notChecked, nil
+}
+
+// minutes says a duration the way people do: "45 minutes".
+func minutes(d time.Duration) string {
+	return fmt.Sprintf("%d minutes", int(d.Round(time.Minute).Minutes()))
+}
+
+// expiryMargin is the plan's expiry_margin, or the default.
+func (p *Plan) expiryMargin() (time.Duration, error) {
+	if p.ExpiryMargin == "" {
+		return DefaultExpiryMargin, nil
+	}
+	d, err := time.ParseDuration(p.ExpiryMargin)
+	if err != nil || d < 0 {
+		return 0, planErr("expiry_margin %q is not a duration\nhint: write it like 90m or 2h", p.ExpiryMargin)
+	}
+	return d, nil
+}
+
+// preflight runs Preflight for this run once the token is open, before anything is made in it.
+// On resume, targets already wrapped are skipped, and those checked use their pinned copies; an
+// abort makes nothing and needs none of it.
+func (e *engine) preflight() error {
+	if e.Abort {
+		return nil
+	}
+	terminal := e.ui.Terminal()
+	w := World{Now: e.Now(), Terminal: &terminal, Headless: e.ui.Mode() == ModeHeadless,
+		Done: func(step string) bool { return e.done[step] }}
+	caps := e.sess.Capabilities()
+	w.Capabilities = &caps
+	if e.Resume {
+		w.Params = func(t wrap.Target) (*wrap.Params, error) {
+			if !e.done[stepCheckWrapKey+":"+t.Name] {
+				return wrap.Load(t, e.plan.dir)
+			}
+			files, err := e.pinnedFiles(stepCheckWrapKey+":"+t.Name, nil)
+			if err != nil {
+				return nil, err
+			}
+			return wrap.LoadPinned(t, files)
+		}
+	}
+	_, err := e.plan.Preflight(w)
+	return err
+}
