@@ -23,8 +23,6 @@ type World struct {
 	// Terminal says whether a person sees this run on a terminal, so typed and QR shares can be
 	// shown; nil when that is known only when the ceremony runs.
 	Terminal *bool
-	// Headless is a run without a person (--yes): nobody can type a share's passphrase.
-	Headless bool
 	// Params loads a target's parameters; nil means from the plan's files. On resume the engine
 	// gives the copies pinned by the witness's check.
 	Params func(wrap.Target) (*wrap.Params, error)
@@ -74,13 +72,16 @@ func (p *Plan) Preflight(w World) (notChecked []string, err error) {
 		return notChecked, nil
 	}
 	for _, c := range p.Backup.Custodians {
-		switch {
-		case (c.Delivery == DeliveryTyped || c.Delivery == DeliveryQR) && w.Terminal == nil:
-			notChecked = append(notChecked, fmt.Sprintf("that %s's %s share can be shown: it needs the ceremony to run on a terminal", c.Name, c.Delivery))
-		case (c.Delivery == DeliveryTyped || c.Delivery == DeliveryQR) && !*w.Terminal:
-			return nil, fmt.Errorf("custodian %s's share is delivered %s, which needs a person at a terminal, and this run has none (headless, or the output is not a terminal); nothing was made\nhint: run the ceremony on a terminal without --yes, or deliver the share as an age file (age-passphrase or age-recipient)", c.Name, c.Delivery)
-		case c.Delivery == DeliveryAgePassphrase && w.Headless:
-			return nil, fmt.Errorf("custodian %s's share is delivered age-passphrase, and in a headless run nobody can type the passphrase; nothing was made\nhint: run the ceremony on a terminal without --yes, or use delivery age-recipient", c.Name)
+		// A typed or QR share, and an age passphrase, are shown to the custodian on the screen.
+		if c.Delivery == DeliveryAgeRecipient {
+			continue
+		}
+		if w.Terminal == nil {
+			notChecked = append(notChecked, fmt.Sprintf("that %s's %s share can be handed out: it needs the ceremony to run on a terminal", c.Name, c.Delivery))
+			continue
+		}
+		if !*w.Terminal {
+			return nil, fmt.Errorf("custodian %s's share is delivered %s, which needs a person at a terminal, and this run has none (headless, or the output is not a terminal); nothing was made\nhint: run the ceremony on a terminal without --yes, or deliver the share to an age recipient (delivery age-recipient)", c.Name, c.Delivery)
 		}
 	}
 	return notChecked, nil
@@ -111,8 +112,7 @@ func (e *engine) preflight() error {
 		return nil
 	}
 	terminal := e.ui.Terminal()
-	w := World{Now: e.Now(), Terminal: &terminal, Headless: e.ui.Mode() == ModeHeadless,
-		Done: func(step string) bool { return e.done[step] }}
+	w := World{Now: e.Now(), Terminal: &terminal, Done: func(step string) bool { return e.done[step] }}
 	caps := e.sess.Capabilities()
 	w.Capabilities = &caps
 	if e.Resume {

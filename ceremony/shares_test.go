@@ -27,6 +27,9 @@ type custodians struct {
 	mistype bool           // Alice's first read-back is wrong
 }
 
+// Terminal: the custodians are at the screen, though the rest of the run is headless.
+func (c *custodians) Terminal() bool { return true }
+
 func (c *custodians) ShowShare(h ShareHandout) error {
 	if h.Passphrase != nil {
 		c.shown[h.Index] = bytes.Clone(h.Passphrase)

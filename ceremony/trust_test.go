@@ -507,7 +507,7 @@ func TestPreflightRefusesBeforeAnythingIsMade(t *testing.T) {
 			f.edit(t, "{name: Bob, delivery: age-recipient, recipient: ", "{name: Bob, delivery: typed, x: ")
 			f.edit(t, ", x: ", "}\n#")
 		}, ModeHeadless, "custodian Bob's share is delivered typed, which needs a person at a terminal, and this run has none (headless, or the output is not a terminal); nothing was made" +
-			"\nhint: run the ceremony on a terminal without --yes, or deliver the share as an age file (age-passphrase or age-recipient)"},
+			"\nhint: run the ceremony on a terminal without --yes, or deliver the share to an age recipient (delivery age-recipient)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
