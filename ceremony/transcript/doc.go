@@ -104,13 +104,37 @@
 //     "<origin>+<key ID hex>+base64(0x02 || SPKI DER)".
 //
 // No verifier key file is written: [VerifierKey] derives it from transcript.pub and the origin,
-// and [Verify] does the same. Other signatures on the checkpoint (cosignatures) are ignored.
+// and [Verify] does the same.
+//
+// The checkpoint carries exactly one signature line by the ceremony key (its name and key ID).
+// A second one, a line with the ceremony key's name and another key ID, or a line with its key
+// ID and another name, is refused. Every other line must be a witness cosignature in the form
+// of c2sp.org/tlog-cosignature (type 0x04: a 4-byte key ID, then an 8-byte big-endian
+// timestamp and a 64-byte Ed25519 signature); cosignatures are listed in the report and not
+// checked here. At most 100 signature lines.
+//
+// # What the folder holds
+//
+// Verification accepts only what was signed. Every entry of the folder must be a regular file
+// named by an event, one of transcript.jsonl, transcript.pub and checkpoint, or a folder on the
+// path of a named file. The one exception is an upload receipt, upload-receipt.json or
+// upload-receipt-N.json, in a folder targets/NAME that holds a file named by a wrap step ("wrap"
+// or "wrap:NAME"): receipts are written later on the connected side and nobody signed them, so
+// they are listed as "unverified receipt: PATH" and vouched for by nothing. Anything else fails
+// with its path ("unexpected file targets/evil/x: not named by any signed event"); with
+// [Options.AllowExtra] an unnamed regular file or folder is listed as a warning instead.
+//
+// Files are read only when they are regular files of at most [MaxFileSize] (64 MiB) bytes, and
+// never through a symbolic link (in the file's own name or a folder on its path): a named pipe,
+// a device or a symlink, named or not, is refused with its path, so no folder can make a
+// verifier block or read without end.
 //
 // # Verification order
 //
 // [Verify] and scripts/verify-transcript check in the same order and stop at the first problem,
 // so they name the same first bad event: transcript.pub (reported as event 0); then each line in
 // turn: complete and well formed, seq, prev, kind, the begin facts against transcript.pub (seq
-// 0), the signature, each file's SHA-256; then the seal: present, well formed, signed by the
-// ceremony key, its count (a missing event is named by its seq), its chain head and origin.
+// 0), the signature, each file's SHA-256; then the seal: present, well formed, its signature
+// lines, its count (a missing event is named by its seq), its chain head and origin; then every
+// entry of the folder, files before folders, each in byte order of its path.
 package transcript

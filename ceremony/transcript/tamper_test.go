@@ -256,7 +256,7 @@ func runTamper(t *testing.T, dir string, cases []tamperCase) (goRuns, shellRuns 
 					fsys[name] = &fstest.MapFile{Data: content, Mode: 0o644}
 				}
 			}
-			checkDetected(t, c, verify(fsys))
+			checkDetected(t, c, verify(fsys, Options{}))
 			atomic.AddInt64(&goRuns, 1)
 		}
 	})

@@ -124,9 +124,9 @@ type shellResult struct {
 	stderr string
 }
 
-func runShell(t testing.TB, dir string) shellResult {
+func runShell(t testing.TB, dir string, flags ...string) shellResult {
 	t.Helper()
-	cmd := exec.Command("bash", scriptPath, dir)
+	cmd := exec.Command("bash", append(append([]string{scriptPath}, flags...), dir)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -2,7 +2,9 @@ package transcript
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,8 +14,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"golang.org/x/mod/sumdb/note"
+	"time"
+	"unicode/utf8"
 )
 
 // Report is the outcome of [Verify].
@@ -25,6 +27,29 @@ type Report struct {
 	Fingerprint string   // the ceremony signing key, "SHA256:<hex>", when transcript.pub was readable
 	Sealed      bool     // the checkpoint is present and signed by the ceremony key
 	Lines       []string // a short report for a person, ending in the verdict line
+
+	// Signed facts of a verified folder that its signatures do not cover, listed, never checked:
+	Cosignatures []Cosignature // other signatures on the checkpoint (c2sp.org/tlog-cosignature)
+	Receipts     []string      // upload receipts beside packages that wrap events name
+	Extras       []string      // unexpected files and folders, allowed by Options.AllowExtra
+}
+
+// Options change what [VerifyWith] accepts.
+type Options struct {
+	// AllowExtra lists files and folders that no event names as warnings (Report.Extras)
+	// instead of failing, for a folder an archive tool added files to. Entries that are not
+	// regular files or folders are refused all the same.
+	AllowExtra bool
+}
+
+// Cosignature is a signature line of the checkpoint by a key other than the ceremony's, in the
+// form of a C2SP tlog-cosignature (type 0x04: a timestamp and an Ed25519 signature). The
+// verifier recognises it and does not check it.
+type Cosignature struct {
+	Name      string    // the witness's key name
+	KeyID     uint32    // the signed-note key ID
+	Timestamp time.Time // when the witness says it cosigned
+	Signature []byte    // the Ed25519 signature, 64 bytes
 }
 
 // NoSeal is the problem of a transcript without a checkpoint.
@@ -52,16 +77,16 @@ func (c *chain) fail(seq int, format string, args ...any) *chain {
 // in the order the package documentation gives, and stops at the first problem.
 func readChain(fsys fs.FS) *chain {
 	c := &chain{bad: -1, torn: -1}
-	data, err := fs.ReadFile(fsys, TranscriptFile)
+	data, err := readRegular(fsys, TranscriptFile)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return c.fail(-1, "no %s: not a ceremony folder", TranscriptFile)
 		}
-		return c.fail(-1, "%s: %v", TranscriptFile, err)
+		return c.fail(-1, "%s", problemOf(TranscriptFile, err))
 	}
-	pemData, err := fs.ReadFile(fsys, PublicKeyFile)
+	pemData, err := readRegular(fsys, PublicKeyFile)
 	if err != nil {
-		return c.fail(0, "event 0: %s cannot be read", PublicKeyFile)
+		return c.fail(0, "event 0: %s", problemOf(PublicKeyFile, err))
 	}
 	if c.key, err = parseKeyPEM(pemData); err != nil {
 		return c.fail(0, "event 0: %s: %v", PublicKeyFile, strings.TrimPrefix(err.Error(), "transcript: "))
@@ -116,13 +141,13 @@ func readChain(fsys fs.FS) *chain {
 			if !validPath(f.Path) {
 				return c.fail(i, "event %d: file %q is not a path inside the ceremony folder", i, f.Path)
 			}
-			sum, err := fileSHA256(fsys, f.Path)
+			sum, err := hashRegular(fsys, f.Path)
 			if errors.Is(err, fs.ErrNotExist) && isHandout(e, f.Path) {
 				c.absent = append(c.absent, f.Path)
 				continue
 			}
 			if err != nil {
-				return c.fail(i, "event %d: file %s is missing or unreadable", i, f.Path)
+				return c.fail(i, "event %d: file %s", i, problemOf(f.Path, err))
 			}
 			if sum != f.SHA256 {
 				return c.fail(i, "event %d: file %s differs from its recorded SHA-256", i, f.Path)
@@ -184,15 +209,28 @@ func prevOf(lines [][]byte) string {
 	return lineHash(lines[len(lines)-1])
 }
 
-// Verify checks the ceremony folder dir: transcript.pub, then every event (its form, seq, prev
-// hash, signature, and the SHA-256 of every file it names), then the seal. It stops at the first
-// problem and names it. The report is OK only when everything holds and the transcript is
-// sealed.
-func Verify(dir string) Report {
-	return verify(os.DirFS(dir))
+// Verify checks the ceremony folder dir strictly: [VerifyWith] without options.
+func Verify(dir string) Report { return VerifyWith(dir, Options{}) }
+
+// VerifyWith checks the ceremony folder dir: transcript.pub, then every event (its form, seq,
+// prev hash, signature, and the SHA-256 of every file it names), then the seal, then that the
+// folder holds nothing else. It stops at the first problem and names it. The report is OK only
+// when everything holds and the transcript is sealed. Files are read only when they are regular
+// files of at most [MaxFileSize] bytes; symbolic links are never followed.
+func VerifyWith(dir string, o Options) Report {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		problem := fmt.Sprintf("%s cannot be opened as a folder", dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			problem = fmt.Sprintf("no %s: not a ceremony folder", TranscriptFile)
+		}
+		return Report{FirstBad: -1, Problem: problem, Lines: []string{"FAIL: " + problem}}
+	}
+	defer root.Close()
+	return verify(folderFS{root}, o)
 }
 
-func verify(fsys fs.FS) Report {
+func verify(fsys fs.FS, o Options) Report {
 	c := readChain(fsys)
 	r := Report{Events: len(c.events), FirstBad: c.bad, Problem: c.problem}
 	if c.key != nil {
@@ -205,9 +243,24 @@ func verify(fsys fs.FS) Report {
 		for _, p := range c.absent {
 			r.Lines = append(r.Lines, "handout not in the folder: "+p)
 		}
-		r.Sealed, r.FirstBad, r.Problem = checkSeal(fsys, c)
-		if r.Sealed && r.Problem == "" {
+		var seal sealCheck
+		seal, r.FirstBad, r.Problem = checkSeal(fsys, c)
+		r.Sealed, r.Cosignatures = seal.sealed, seal.cosignatures
+		if r.Problem == "" {
 			r.Lines = append(r.Lines, fmt.Sprintf("seal: %s, signed by the ceremony key", c.origin))
+			for _, cs := range r.Cosignatures {
+				r.Lines = append(r.Lines, fmt.Sprintf("cosignature by %s (key ID %08x): not checked", cs.Name, cs.KeyID))
+			}
+		}
+	}
+	if r.Problem == "" {
+		f := checkFolder(fsys, c.events, o.AllowExtra)
+		r.Problem, r.Receipts, r.Extras = f.problem, f.receipts, f.extras
+		for _, p := range r.Receipts {
+			r.Lines = append(r.Lines, "unverified receipt: "+p)
+		}
+		for _, p := range r.Extras {
+			r.Lines = append(r.Lines, "warning: not named by any signed event: "+p)
 		}
 	}
 	if r.Problem == "" {
@@ -219,85 +272,96 @@ func verify(fsys fs.FS) Report {
 	return r
 }
 
-// checkSeal checks the checkpoint of a chain whose lines all verified.
-func checkSeal(fsys fs.FS, c *chain) (sealed bool, bad int, problem string) {
-	data, err := fs.ReadFile(fsys, CheckpointFile)
+// sealCheck is what checkSeal found.
+type sealCheck struct {
+	sealed       bool // signed by the ceremony key
+	cosignatures []Cosignature
+}
+
+// maxSignatures bounds the signature lines of a checkpoint, as golang.org/x/mod/sumdb/note does.
+const maxSignatures = 100
+
+// checkSeal checks the checkpoint of a chain whose lines all verified: a signed note
+// (c2sp.org/signed-note) whose text is origin, count and chain head, with exactly one
+// signature line by the ceremony key and any number of witness cosignatures.
+func checkSeal(fsys fs.FS, c *chain) (s sealCheck, bad int, problem string) {
+	fail := func(format string, args ...any) (sealCheck, int, string) {
+		return sealCheck{}, -1, CheckpointFile + ": " + fmt.Sprintf(format, args...)
+	}
+	data, err := readRegular(fsys, CheckpointFile)
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, -1, NoSeal
+		return s, -1, NoSeal
 	}
 	if err != nil {
-		return false, -1, fmt.Sprintf("%s: %v", CheckpointFile, err)
+		return s, -1, problemOf(CheckpointFile, err)
 	}
-	origin, _, _ := strings.Cut(string(data), "\n")
-	if checkOrigin(origin) != nil {
-		return false, -1, fmt.Sprintf("%s: malformed", CheckpointFile)
+	// The text ends at the last blank line; the signature lines follow, each ending in a newline.
+	sep := strings.LastIndex(string(data), "\n\n")
+	if sep < 0 {
+		return fail("malformed")
 	}
-	v, err := c.noteVerifier(origin)
-	if err != nil {
-		return false, -1, fmt.Sprintf("%s: malformed", CheckpointFile)
+	text, sigs := string(data[:sep+1]), string(data[sep+2:])
+	origin, _, _ := strings.Cut(text, "\n")
+	if !utf8.ValidString(text) || strings.ContainsFunc(text, func(r rune) bool { return r < 0x20 && r != '\n' }) ||
+		checkOrigin(origin) != nil || sigs == "" || !strings.HasSuffix(sigs, "\n") {
+		return fail("malformed")
 	}
-	n, err := note.Open(data, note.VerifierList(v))
-	if err != nil || !canonicalSigs(data) {
-		var unverified *note.UnverifiedNoteError
-		if errors.As(err, &unverified) {
-			return false, -1, fmt.Sprintf("%s: not signed by the ceremony key", CheckpointFile)
+	lines := strings.Split(strings.TrimSuffix(sigs, "\n"), "\n")
+	if len(lines) > maxSignatures {
+		return fail("malformed")
+	}
+	id := c.key.noteKeyID(origin)
+	for _, line := range lines {
+		name, b64, ok := strings.Cut(strings.TrimPrefix(line, "— "), " ")
+		sig, err := base64.StdEncoding.Strict().DecodeString(b64)
+		if !strings.HasPrefix(line, "— ") || !ok || checkOrigin(name) != nil || err != nil || len(sig) < 5 {
+			return fail("malformed")
 		}
-		var invalid *note.InvalidSignatureError
-		if errors.As(err, &invalid) {
-			return false, -1, fmt.Sprintf("%s: the signature does not verify", CheckpointFile)
+		keyID := binary.BigEndian.Uint32(sig)
+		switch {
+		case name == origin && keyID == id:
+			if s.sealed {
+				return fail("more than one signature by the ceremony key")
+			}
+			if !c.key.verify([]byte(text), sig[4:]) {
+				return fail("the signature does not verify")
+			}
+			s.sealed = true
+		case name == origin:
+			return fail("a signature named %s is not by the ceremony key", origin)
+		case keyID == id:
+			return fail("a signature with the ceremony key's ID is named %s, not %s", name, origin)
+		case len(sig) == 4+8+ed25519.SignatureSize:
+			s.cosignatures = append(s.cosignatures, Cosignature{Name: name, KeyID: keyID,
+				Timestamp: time.Unix(int64(binary.BigEndian.Uint64(sig[4:12])), 0).UTC(), Signature: sig[12:]})
+		default:
+			return fail("the signature by %s is neither the ceremony key's nor a witness cosignature", name)
 		}
-		return false, -1, fmt.Sprintf("%s: malformed", CheckpointFile)
 	}
-	body := strings.Split(strings.TrimSuffix(n.Text, "\n"), "\n")
+	if !s.sealed {
+		return fail("not signed by the ceremony key")
+	}
+	body := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 	if len(body) != 3 {
-		return true, -1, fmt.Sprintf("%s: the text is not origin, count and chain head", CheckpointFile)
+		return s, -1, fmt.Sprintf("%s: the text is not origin, count and chain head", CheckpointFile)
 	}
 	count, err := strconv.Atoi(body[1])
 	if err != nil || count < 1 || len(body[1]) > 18 || strconv.Itoa(count) != body[1] {
-		return true, -1, fmt.Sprintf("%s: the event count is malformed", CheckpointFile)
+		return s, -1, fmt.Sprintf("%s: the event count is malformed", CheckpointFile)
 	}
 	have := len(c.lines)
 	switch {
 	case count > have:
-		return true, have, fmt.Sprintf("event %d: missing (the seal covers %d events)", have, count)
+		return s, have, fmt.Sprintf("event %d: missing (the seal covers %d events)", have, count)
 	case count < have:
-		return true, count, fmt.Sprintf("event %d: not covered by the seal (it covers %d events)", count, count)
+		return s, count, fmt.Sprintf("event %d: not covered by the seal (it covers %d events)", count, count)
 	}
 	last := c.lines[have-1]
 	if body[2] != base64.StdEncoding.EncodeToString(lineSum(last)) {
-		return true, have - 1, fmt.Sprintf("event %d: the line does not match the seal's chain head", have-1)
+		return s, have - 1, fmt.Sprintf("event %d: the line does not match the seal's chain head", have-1)
 	}
 	if c.events[have-1].Kind != KindEnd || c.origin != origin {
-		return true, have - 1, fmt.Sprintf("event %d: the end event does not match the seal's origin", have-1)
+		return s, have - 1, fmt.Sprintf("event %d: the end event does not match the seal's origin", have-1)
 	}
-	return true, -1, ""
-}
-
-// noteVerifier returns the signed-note verifier of the ceremony key under name. For Ed25519 it
-// is x/mod's own, from the standard verifier key.
-func (c *chain) noteVerifier(name string) (note.Verifier, error) {
-	if c.key.ed != nil {
-		vkey, err := note.NewEd25519VerifierKey(name, c.key.ed)
-		if err != nil {
-			return nil, err
-		}
-		return note.NewVerifier(vkey)
-	}
-	return &noteKey{name: name, k: c.key}, nil
-}
-
-// canonicalSigs reports whether every signature line of a signed note is in canonical base64,
-// which note.Open does not check (it would accept a changed unused bit).
-func canonicalSigs(data []byte) bool {
-	i := bytes.LastIndex(data, []byte("\n\n"))
-	if i < 0 {
-		return false
-	}
-	for _, line := range strings.Split(strings.TrimSuffix(string(data[i+2:]), "\n"), "\n") {
-		sig := line[strings.LastIndexByte(line, ' ')+1:]
-		if _, err := base64.StdEncoding.Strict().DecodeString(sig); err != nil {
-			return false
-		}
-	}
-	return true
+	return s, -1, ""
 }

@@ -185,31 +185,54 @@ func readIdentities(paths []string) ([]age.Identity, error) {
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 func cmdVerify(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("verify", "verify [--fingerprint SHA256:HEX] DIR", stderr)
-	pin := fs.String("fingerprint", "", "the ceremony signing key fingerprint the witnesses wrote down (at least its first 8 hex digits); the transcript must be signed by that key")
+	fs := newFlags("verify", "verify [--fingerprint SHA256:HEX] [--allow-extra] DIR", stderr)
+	pin := fs.String("fingerprint", "", "the ceremony signing key fingerprint the witnesses wrote down (at least its first 32 hex digits, 128 bits); the transcript must be signed by that key")
+	allowExtra := fs.Bool("allow-extra", false, "list files no signed event names as warnings instead of failing (for a folder an archive tool added files to)")
 	pos, err := parse(fs, args, 1)
 	if err != nil {
 		return err
 	}
-	r := transcript.Verify(pos[0])
+	var want string
+	if *pin != "" {
+		if want, err = fingerprintPrefix(*pin); err != nil {
+			return err
+		}
+	}
+	r := transcript.VerifyWith(pos[0], transcript.Options{AllowExtra: *allowExtra})
 	for _, l := range r.Lines {
 		fmt.Fprintln(stdout, l)
 	}
 	if !r.OK {
 		return fmt.Errorf("verification failed: %s", r.Problem)
 	}
-	if *pin != "" {
-		want := strings.ToLower(strings.NewReplacer(" ", "", "SHA256:", "", "sha256:", "").Replace(*pin))
-		got := strings.TrimPrefix(r.Fingerprint, "SHA256:")
-		if len(want) < 8 {
-			return fmt.Errorf("--fingerprint %q is too short\nhint: give at least the first 8 hex digits the witnesses wrote down", *pin)
-		}
-		if !strings.HasPrefix(got, want) {
+	if want != "" {
+		if !strings.HasPrefix(strings.TrimPrefix(r.Fingerprint, "SHA256:"), want) {
 			return fmt.Errorf("the transcript is signed by %s, not by the key the witnesses wrote down (%s)\nhint: the whole folder may have been re-signed; do not trust it", r.Fingerprint, *pin)
 		}
-		fmt.Fprintf(stdout, "signing key matches the fingerprint the witnesses wrote down\n")
+		fmt.Fprintf(stdout, "signing key matches the fingerprint the witnesses wrote down (%d of its 64 hex digits)\n", len(want))
 	}
 	return nil
+}
+
+// minFingerprintDigits is how much of the signing key fingerprint --fingerprint needs: 128 bits,
+// beyond the reach of grinding a key to match.
+const minFingerprintDigits = 32
+
+// fingerprintPrefix reads a signing key fingerprint as a witness wrote it down: "SHA256:<hex>"
+// or the hex alone, whole or its first digits (at least 32), case and spaces ignored.
+func fingerprintPrefix(s string) (string, error) {
+	hex := strings.ToLower(strings.Join(strings.Fields(s), ""))
+	hex = strings.TrimPrefix(hex, "sha256:")
+	if strings.Trim(hex, "0123456789abcdef") != "" {
+		return "", fmt.Errorf("--fingerprint %q is not a fingerprint\nhint: give the signing key fingerprint as the witnesses wrote it: SHA256: and hex digits", s)
+	}
+	if len(hex) > 64 {
+		return "", fmt.Errorf("--fingerprint has %d hex digits; a SHA-256 fingerprint has 64\nhint: check what was typed against the paper log", len(hex))
+	}
+	if len(hex) < minFingerprintDigits {
+		return "", fmt.Errorf("--fingerprint has %d hex digits; give at least %d (128 bits) of the signing key fingerprint\nhint: fewer digits can be matched by a key made to look alike", len(hex), minFingerprintDigits)
+	}
+	return hex, nil
 }
 
 func cmdShow(args []string, stdout, stderr io.Writer) error {

@@ -159,8 +159,10 @@ func TestCeremonyEndToEnd(t *testing.T) {
 	kcv := factOf(t, evs, "generate-key", "kcv")
 	// The key the witnesses wrote down, typed with a space as they read it.
 	fp := strings.TrimPrefix(evs[0].Facts["fingerprint"].(string), "SHA256:")
-	if stdout, stderr, code := keyceremony(t, dir, "verify", "--fingerprint", fp[:4]+" "+fp[4:12], "out"); code != 0 || !strings.Contains(stdout, "signing key matches") {
-		t.Fatalf("verify --fingerprint: exit %d\n%s%s", code, stdout, stderr)
+	for _, typed := range []string{fp[:4] + " " + fp[4:32], "sha256:" + strings.ToUpper(fp), "SHA256:" + fp} {
+		if stdout, stderr, code := keyceremony(t, dir, "verify", "--fingerprint", typed, "out"); code != 0 || !strings.Contains(stdout, "signing key matches") {
+			t.Fatalf("verify --fingerprint %s: exit %d\n%s%s", typed, code, stdout, stderr)
+		}
 	}
 
 	// AWS RSAES_OAEP_SHA_1: the material itself under OAEP.
