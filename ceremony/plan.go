@@ -113,10 +113,18 @@ const (
 	PassphraseChosen    = "chosen"
 )
 
-// RestorePlan names the backup a restore or re-share opens.
+// RestorePlan names the backup a restore or re-share opens, and the ceremony folders whose
+// verified transcripts say whether its set may be opened.
 type RestorePlan struct {
 	Manifest string `yaml:"manifest"`
 	Blob     string `yaml:"blob"`
+	// Ceremonies are the folders of the key's ceremonies: the one that sealed the set and every
+	// re-share since. A set must be sealed in one of them, and is refused when one voids it or
+	// a later set replaces it.
+	Ceremonies []string `yaml:"ceremonies"`
+	// AllowSuperseded opens a superseded set, for disaster recovery when the current set is
+	// lost; the ceremony records it as an exception.
+	AllowSuperseded bool `yaml:"allow_superseded"`
 }
 
 var ceremonyID = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
@@ -288,6 +296,9 @@ func (p *Plan) validate() error {
 		if p.Restore.Manifest == "" || p.Restore.Blob == "" {
 			return planErr("restore needs both manifest and blob\nhint: they are in the backup folder of the ceremony that made the backup")
 		}
+		if len(p.Restore.Ceremonies) == 0 {
+			return planErr("restore.ceremonies is missing\nhint: name the folders of this key's ceremonies (the one that made the backup and every re-share since): their transcripts say whether the set is current")
+		}
 	}
 	if p.Backup != nil {
 		if err := p.validateBackup(); err != nil {
@@ -423,6 +434,17 @@ func (p *Plan) Check(now time.Time) (warnings []string, err error) {
 				return nil, fmt.Errorf("backup file %s does not exist\nhint: copy the backup folder of the original ceremony to this machine", p.Path(f))
 			}
 		}
+		raw, err := os.ReadFile(p.Path(p.Restore.Manifest))
+		if err != nil {
+			return nil, err
+		}
+		_, exception, err := p.checkOldSet(raw)
+		if err != nil {
+			return nil, err
+		}
+		if exception != "" {
+			warnings = append(warnings, exception)
+		}
 	}
 	if h := p.HandoutsDir(); h != "" {
 		if st, err := os.Stat(h); err == nil && !st.IsDir() {
@@ -441,6 +463,26 @@ func (p *Plan) Check(now time.Time) (warnings []string, err error) {
 		warnings = append(warnings, w...)
 	}
 	return warnings, nil
+}
+
+// checkOldSet reads what the plan's restore.ceremonies record of the set of manifest: an error
+// for a set that is void, unsealed or superseded (unless allowed), and the exception to record
+// when a superseded set is allowed.
+func (p *Plan) checkOldSet(manifest []byte) (*backup.Manifest, string, error) {
+	m, err := backup.ParseManifest(manifest)
+	if err != nil {
+		return nil, "", err
+	}
+	dirs := make([]string, len(p.Restore.Ceremonies))
+	for i, d := range p.Restore.Ceremonies {
+		dirs[i] = p.Path(d)
+	}
+	st, err := readSetStatus(manifest, m, dirs)
+	if err != nil {
+		return nil, "", err
+	}
+	refusal, exception := st.superseded(p.Restore.AllowSuperseded)
+	return m, exception, refusal
 }
 
 func (p *Plan) checkTarget(t wrap.Target, now time.Time) ([]string, error) {

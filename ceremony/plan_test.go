@@ -158,3 +158,25 @@ func TestExamplePlans(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreNeedsCeremonies: a restore must name the ceremony folders whose transcripts say
+// whether its set is current.
+func TestRestoreNeedsCeremonies(t *testing.T) {
+	const plan = `version: 1
+kind: restore
+ceremony: r
+token: {module: /m.so, token: t}
+key: {label: k, type: AES-256}
+participants: [{role: administrator, name: Ada}, {role: witness, name: Wendy}]
+restore: {manifest: m.json, blob: b.bin}
+output: out
+`
+	_, err := ParsePlan([]byte(plan), ".")
+	want := "plan: restore.ceremonies is missing\nhint: name the folders of this key's ceremonies (the one that made the backup and every re-share since): their transcripts say whether the set is current"
+	if err == nil || err.Error() != want {
+		t.Fatalf("error %v, want %q", err, want)
+	}
+	if _, err := ParsePlan([]byte(strings.Replace(plan, "b.bin}", "b.bin, ceremonies: [c1]}", 1)), "."); err != nil {
+		t.Fatal(err)
+	}
+}

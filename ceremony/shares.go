@@ -27,10 +27,16 @@ func (e *engine) loadOldBackup() error {
 	if err != nil {
 		return err
 	}
-	if e.oldManifest, err = backup.ParseManifest(raw); err != nil {
+	// Checked again here, on the bytes that are used: the folders may have changed since the
+	// plan was checked.
+	m, exception, err := e.plan.checkOldSet(raw)
+	if err != nil {
 		return err
 	}
-	e.oldManifestRaw = raw
+	if exception != "" {
+		e.exception(stepCollect, exception)
+	}
+	e.oldManifest, e.oldManifestRaw = m, raw
 	e.oldBlob, err = os.ReadFile(e.plan.Path(e.plan.Restore.Blob))
 	return err
 }

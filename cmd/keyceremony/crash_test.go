@@ -181,6 +181,15 @@ func TestCrashAbort(t *testing.T) {
 	runArgs := append([]string{"run", "plan.yaml", "--yes", "--pin-env", "KC_PIN"}, identityFlags(".")...)
 	// begin, signing-key-checked, three wrapping-key checks, generate-key, handout:1
 	killedAt, _ := killAt(t, dir, runArgs, "record", 7)
+	// Someone keeps a copy of the unsealed set's manifest and blob before the abort.
+	sets, _ := filepath.Glob(filepath.Join(dir, "out", "backup-*"))
+	if len(sets) != 1 {
+		t.Fatalf("killed after %d events: %d share sets, want the unsealed one", killedAt, len(sets))
+	}
+	for _, f := range []string{"backup-manifest.json", "backup-blob.bin"} {
+		data, _ := os.ReadFile(filepath.Join(sets[0], f))
+		os.WriteFile(filepath.Join(dir, "kept-"+f), data, 0o600)
+	}
 	stdout, errOut, code := keyceremony(t, dir, "run", "--abort", "out", "--yes", "--pin-env", "KC_PIN")
 	if code != 0 {
 		t.Fatalf("killed after %d events, abort failed:\n%s", killedAt, errOut)
@@ -231,6 +240,24 @@ func TestCrashAbort(t *testing.T) {
 	}
 	if _, _, code := keyceremony(t, dir, "run", "--resume", "out", "--yes", "--pin-env", "KC_PIN"); code == 0 {
 		t.Error("an aborted ceremony was resumed")
+	}
+
+	// The kept copy opens nothing: the record says the set is void.
+	restore := "version: 1\nkind: restore\nceremony: restore-void\ntoken: {module: " + softhsmModule + ", token: test}\n" +
+		"key: {label: restored, type: AES-256}\nparticipants:\n  - {role: administrator, name: Ada}\n  - {role: witness, name: Wendy}\n" +
+		"restore: {manifest: kept-backup-manifest.json, blob: kept-backup-blob.bin, ceremonies: [out]}\noutput: restored\n"
+	os.WriteFile(filepath.Join(dir, "restore.yaml"), []byte(restore), 0o600)
+	setID := strings.TrimPrefix(filepath.Base(sets[0]), "backup-")
+	for _, args := range [][]string{{"plan", "check", "restore.yaml"}, {"run", "restore.yaml", "--yes", "--pin-env", "KC_PIN"}} {
+		_, errOut, code := keyceremony(t, dir, args...)
+		want := "keyceremony: backup set " + setID + " is void: ceremony folder out records that it was never sealed and was destroyed\n" +
+			"keyceremony: hint: its shares open nothing you may rely on; restore from the set that ceremony sealed instead\n"
+		if code == 0 || errOut != want {
+			t.Errorf("%s of the void set: exit %d\n%s\nwant\n%s", args[0], code, errOut, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "restored")); err == nil {
+		t.Error("the refused restore made its output folder")
 	}
 }
 

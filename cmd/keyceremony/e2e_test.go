@@ -207,7 +207,7 @@ func TestCeremonyEndToEnd(t *testing.T) {
 	set := filepath.Base(sets[0])
 	restorePlan := "version: 1\nkind: restore\nceremony: test-restore\ntoken: {module: " + softhsmModule + ", token: restored}\n" +
 		"key: {label: data-key, type: AES-256}\nparticipants:\n  - {role: administrator, name: Ada}\n  - {role: witness, name: Wendy}\n" +
-		"restore: {manifest: out/" + set + "/backup-manifest.json, blob: out/" + set + "/backup-blob.bin}\noutput: restored\n"
+		"restore: {manifest: out/" + set + "/backup-manifest.json, blob: out/" + set + "/backup-blob.bin, ceremonies: [out]}\noutput: restored\n"
 	os.WriteFile(filepath.Join(dir, "restore.yaml"), []byte(restorePlan), 0o600)
 	if inRecord, _ := filepath.Glob(filepath.Join(sets[0], "*.age")); len(inRecord) != 0 {
 		t.Fatalf("share files in the ceremony folder: %v", inRecord)
