@@ -19,7 +19,10 @@
 //
 // Shares also travel as a QR code of the typed form ([Share.QRPNG], [Share.QRTerminal]) and as
 // an age file (filippo.io/age, https://age-encryption.org/v1) to a passphrase or to the
-// custodian's age or SSH key ([Share.EncryptAge], [DecryptAge]).
+// custodian's age or SSH key ([Share.EncryptAge], [DecryptAge]). A passphrase is made by
+// [GeneratePassphrase]: 10 words of the BIP-39 English list, 110 bits; one a custodian chooses is
+// held to 100 bits by a conservative estimate ([PassphraseBits], [CheckChosenPassphrase]).
+// [RecipientKey] puts a public key in one canonical form, so a key given twice is seen.
 //
 // [Create] makes a backup, [Restore] restores it, [Reshare] makes a new share set (and blob) from
 // a quorum of old shares, so the old shares cannot open the new blob.
