@@ -1,6 +1,7 @@
 package ceremony
 
 import (
+	"encoding/hex"
 	"fmt"
 
 	"github.com/keyceremony/keyceremony/hsm"
@@ -32,18 +33,30 @@ func (e *engine) keyFacts() (map[string]any, error) {
 	return facts, nil
 }
 
+// generateKey makes the target key, with the CKA_ID its intent event recorded first. On resume
+// only the key named by that intent is taken over: a key with the plan's label and another
+// CKA_ID, or any key when no intent was recorded, was made by someone else and is refused.
 func (e *engine) generateKey() error {
 	label := e.plan.Key.Label
+	in, intended, err := e.intent(stepGenerateKey)
+	if err != nil {
+		return err
+	}
 	exists, err := e.sess.LabelExists(label)
 	if err != nil {
 		return err
 	}
 	adopted := false
-	if exists {
-		// Only a resume gets here: the key was made, the run stopped before recording it.
-		// It is taken over, never made twice.
+	switch {
+	case exists && !intended:
+		return fmt.Errorf("token %q has a key labelled %q that this ceremony did not make (it recorded no intent to make one); nothing was changed\nhint: someone with the PIN made it: find out who; remove it with the vendor's tool, then resume", e.sess.Token().Label, label)
+	case exists:
+		// The key was made, the run stopped before recording it: take it over, never make it twice.
 		if e.key, err = e.sess.FindKey(label); err != nil {
 			return err
+		}
+		if got := hex.EncodeToString(e.key.ID); got != in.CKAID {
+			return fmt.Errorf("token key %q has CKA_ID %q, not %q, which this ceremony recorded before making its key: it is not the ceremony's key; nothing was changed\nhint: someone with the PIN made it: find out who; remove it with the vendor's tool, then resume", label, got, in.CKAID)
 		}
 		if !e.matchesPlan(e.key) {
 			return fmt.Errorf("token key %q is %s, the plan says %s; nothing was changed\nhint: this key was not made by this ceremony; investigate before going on", label, e.key.Spec, e.plan.spec)
@@ -57,9 +70,18 @@ func (e *engine) generateKey() error {
 		}
 		adopted = true
 		e.exception(stepGenerateKey, "key "+label+" was generated before the interruption and not recorded; it is taken over, not made again")
-	} else {
+	default:
+		id, err := hex.DecodeString(in.CKAID)
+		if !intended {
+			if id, err = e.sess.NewKeyID(); err == nil {
+				err = e.recordIntent(stepGenerateKey, Intent{Label: label, CKAID: hex.EncodeToString(id)})
+			}
+		}
+		if err != nil {
+			return err
+		}
 		done := e.ui.Busy("Generating " + e.plan.spec.String() + " in the HSM")
-		e.key, err = e.sess.GenerateKey(label, e.plan.spec)
+		e.key, err = e.sess.GenerateKeyWithID(label, id, e.plan.spec)
 		done()
 		if err != nil {
 			return err

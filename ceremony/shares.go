@@ -159,6 +159,9 @@ func (e *engine) backupPhase() error {
 		return err
 	}
 	defer b.Zero()
+	if err := e.recordIntent(stepBackup, Intent{SetID: b.Manifest.SetID}); err != nil {
+		return err
+	}
 	dir := "backup-" + b.Manifest.SetID
 	if err := backup.WriteSet(filepath.Join(e.out, dir), b); err != nil {
 		return err

@@ -98,10 +98,18 @@ func (e *engine) wrapTarget(t wrap.Target) error {
 	}
 	facts := map[string]any{"target": t.Name, "profile": t.Profile, "algorithm": params.Algorithm}
 	var m *wrap.Manifest
+	step := stepWrap + ":" + t.Name
+	in, intended, err := e.intent(step)
+	if err != nil {
+		return err
+	}
 	if _, err := os.Stat(dir); err == nil {
 		// A resume after the package was written but before it was recorded: it is complete
-		// (built under a temporary name, then renamed into place); check it holds this key and
-		// take it over.
+		// (built under a temporary name, then renamed into place). Only the package this
+		// ceremony said it would write is checked to hold this key and taken over.
+		if !intended || in.Package != filepath.ToSlash(rel) {
+			return fmt.Errorf("%s exists, and this ceremony recorded no intent to write it; nothing was changed\nhint: it was not written by this ceremony: move it out of the ceremony folder, find out where it came from, then resume", dir)
+		}
 		if m, err = wrap.ReadManifest(dir); err != nil {
 			return err
 		}
@@ -114,6 +122,11 @@ func (e *engine) wrapTarget(t wrap.Target) error {
 		facts["adopted_after_interruption"] = true
 		e.exception(stepWrap+":"+t.Name, "package "+rel+" was written before the interruption; it is taken over, not made again")
 	} else {
+		if !intended {
+			if err := e.recordIntent(step, Intent{Package: filepath.ToSlash(rel)}); err != nil {
+				return err
+			}
+		}
 		// The spinner ends once the package is on disk, where a crash leaves it to be taken over.
 		done := e.ui.Busy("Wrapping the key for " + t.Name)
 		m, err = e.makePackage(t, params, dir)

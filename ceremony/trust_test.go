@@ -130,13 +130,14 @@ func (f *fixture) out() string { return filepath.Join(f.dir, "out") }
 // the PIN, type-backs from answers (or the right read-back of the fingerprint the test knows),
 // age share files by their path. onStep runs when a step starts.
 type person struct {
-	mode    string
-	answers []string         // type-backs, in order; when empty, the right ones are given
-	right   func() string    // the right read-back of the fingerprint being checked, by prompt
-	onStep  func(id string)  // called as each step starts
-	asked   []ConfirmRequest // every confirmation asked
-	notices []string
-	files   map[string]string
+	mode     string
+	answers  []string             // type-backs, in order; when empty, the right ones are given
+	right    func() string        // the right read-back of the fingerprint being checked, by prompt
+	onStep   func(id string)      // called as each step starts
+	onRecord func(summary string) // called as each event is recorded
+	asked    []ConfirmRequest     // every confirmation asked
+	notices  []string
+	files    map[string]string
 }
 
 func (p *person) Mode() string { return p.mode }
@@ -145,7 +146,11 @@ func (p *person) Script(steps []Step, current int) {
 		p.onStep(s.ID)
 	}
 }
-func (p *person) Record(string)             {}
+func (p *person) Record(summary string) {
+	if p.onRecord != nil {
+		p.onRecord(summary)
+	}
+}
 func (p *person) Notice(text string)        { p.notices = append(p.notices, text) }
 func (p *person) Busy(string) (done func()) { return func() {} }
 func (p *person) Secret(r SecretRequest) ([]byte, error) {
@@ -544,5 +549,84 @@ func TestPreflightExpiryMarginFromPlan(t *testing.T) {
 	f.edit(t, "expiry_margin: 20m", "expiry_margin: soon")
 	if _, err := LoadPlan(f.planPath); err == nil || err.Error() != "plan: expiry_margin \"soon\" is not a duration\nhint: write it like 90m or 2h" {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// plantKey has a PIN holder make an AES key with the plan's label, as pkcs11-tool does.
+func plantKey(t *testing.T, id string) {
+	t.Helper()
+	out, err := exec.Command("pkcs11-tool", "--module", softhsmtest.Module, "--token-label", "test", "--login", "--pin", softhsmtest.PIN,
+		"--keygen", "--key-type", "AES:32", "--label", "data-key", "--id", id).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pkcs11-tool: %v\n%s", err, out)
+	}
+}
+
+// A key planted with the plan's label before the ceremony recorded its intent is never adopted,
+// in the run or on resume.
+func TestPlantedKeyWithoutIntentIsRefused(t *testing.T) {
+	f := newFixture(t)
+	p := witness(f)
+	p.onStep = func(id string) {
+		if id == stepGenerateKey {
+			plantKey(t, "0102")
+		}
+	}
+	const want = `token "test" has a key labelled "data-key" that this ceremony did not make (it recorded no intent to make one); nothing was changed` +
+		"\nhint: someone with the PIN made it: find out who; remove it with the vendor's tool, then resume"
+	if err := f.run(t, p, false); err == nil || err.Error() != want {
+		t.Fatalf("got %v\nwant %s", err, want)
+	}
+	if err := f.run(t, witness(f), true); err == nil || err.Error() != want {
+		t.Fatalf("resume: got %v\nwant %s", err, want)
+	}
+}
+
+// The ceremony records its intent (label and CKA_ID), then a PIN holder plants a key with the
+// label before the ceremony makes its own: on resume the planted key's CKA_ID is not the one
+// recorded, and it is refused.
+func TestPlantedKeyAfterIntentIsRefusedOnResume(t *testing.T) {
+	f := newFixture(t)
+	p := witness(f)
+	p.onRecord = func(summary string) {
+		if strings.HasPrefix(summary, "intent:generate-key") {
+			plantKey(t, "0102")
+		}
+	}
+	if err := f.run(t, p, false); err == nil {
+		t.Fatal("the ceremony made its key over a planted one")
+	}
+	var in Intent
+	factsOf(t, stepEvent(t, events(t, f.out()), "intent:generate-key"), &in)
+	if len(in.CKAID) != 32 || in.Label != "data-key" {
+		t.Fatalf("intent %+v", in)
+	}
+	err := f.run(t, witness(f), true)
+	want := `token key "data-key" has CKA_ID "0102", not "` + in.CKAID + `", which this ceremony recorded before making its key: it is not the ceremony's key; nothing was changed` +
+		"\nhint: someone with the PIN made it: find out who; remove it with the vendor's tool, then resume"
+	if err == nil || err.Error() != want {
+		t.Fatalf("resume: got %v\nwant %s", err, want)
+	}
+	for _, e := range events(t, f.out()) {
+		if e.Step == stepGenerateKey && e.Kind == transcript.KindStep {
+			t.Fatal("the planted key was recorded as the ceremony's")
+		}
+	}
+}
+
+// A folder in the place of an import package that the ceremony never said it would write is
+// refused on resume.
+func TestPlantedPackageIsRefused(t *testing.T) {
+	f := newFixture(t)
+	p := witness(f)
+	p.onStep = func(id string) {
+		if id == "wrap:aws" {
+			os.MkdirAll(filepath.Join(f.out(), "targets/aws"), 0o700)
+		}
+	}
+	want := filepath.Join(f.out(), "targets/aws") + " exists, and this ceremony recorded no intent to write it; nothing was changed" +
+		"\nhint: it was not written by this ceremony: move it out of the ceremony folder, find out where it came from, then resume"
+	if err := f.run(t, p, false); err == nil || err.Error() != want {
+		t.Fatalf("got %v\nwant %s", err, want)
 	}
 }

@@ -218,16 +218,26 @@ var rsaExponent = []byte{1, 0, 1} // 65537
 // that already exists, and reads it back to check that the token made
 // what was asked for; a key that does not match is destroyed.
 func (s *Session) GenerateKey(label string, spec KeySpec) (*Key, error) {
+	id, err := s.NewKeyID()
+	if err != nil {
+		return nil, err
+	}
+	return s.GenerateKeyWithID(label, id, spec)
+}
+
+// NewKeyID returns a CKA_ID for a new key: 16 bytes from the token's RNG.
+// A ceremony records it before it makes the key, so that a key with the
+// same label made by anyone else can be told apart.
+func (s *Session) NewKeyID() ([]byte, error) { return s.random(16) }
+
+// GenerateKeyWithID is GenerateKey with the key's CKA_ID given.
+func (s *Session) GenerateKeyWithID(label string, id []byte, spec KeySpec) (*Key, error) {
 	doing := fmt.Sprintf("generate %s key %q", spec, label)
 	spec, err := spec.checked()
 	if err != nil {
 		return nil, err
 	}
 	if err := s.refuseLabel(label); err != nil {
-		return nil, err
-	}
-	id, err := s.random(16)
-	if err != nil {
 		return nil, err
 	}
 	k := &Key{Label: label, ID: id, Spec: spec}

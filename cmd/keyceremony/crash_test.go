@@ -179,8 +179,9 @@ func TestCrashAbort(t *testing.T) {
 	newTokens(t, dir, "test")
 	t.Setenv("KC_PIN", "1234")
 	runArgs := append([]string{"run", "plan.yaml", "--yes", "--pin-env", "KC_PIN"}, identityFlags(".")...)
-	// begin, signing-key-checked, three wrapping-key checks, generate-key, handout:1
-	killedAt, _ := killAt(t, dir, runArgs, "record", 7)
+	// begin, signing-key-checked, three wrapping-key checks, intent:generate-key, generate-key,
+	// intent:backup, handout:1
+	killedAt, _ := killAt(t, dir, runArgs, "record", 9)
 	// Someone keeps a copy of the unsealed set's manifest and blob before the abort.
 	sets, _ := filepath.Glob(filepath.Join(dir, "out", "backup-*"))
 	if len(sets) != 1 {
@@ -205,7 +206,7 @@ func TestCrashAbort(t *testing.T) {
 	if abort.Step != "abort" || abort.Kind != "exception" || !strings.Contains(abort.Facts["exception"].(string), "wrap:aws") {
 		t.Errorf("the abort event: %+v", abort)
 	}
-	if sets, _ := filepath.Glob(filepath.Join(dir, "out", "backup-*")); len(sets) != 0 && killedAt < 12 {
+	if sets, _ := filepath.Glob(filepath.Join(dir, "out", "backup-*")); len(sets) != 0 && killedAt < 14 {
 		t.Errorf("killed after %d events, an unsealed share set was not voided: %v", killedAt, sets)
 	}
 	// The void set is destroyed, not set aside: its blob and its share files are gone, and the
