@@ -106,3 +106,44 @@ func FuzzParseManifest(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPassphrase: any typed passphrase is estimated without panicking, matches itself, and its
+// canonical form is canonical; an estimate never exceeds 4 bits a byte.
+func FuzzPassphrase(f *testing.F) {
+	f.Add([]byte("abandon ability able about above absent absorb abstract absurd zoo"))
+	f.Add([]byte(" Correct\tHORSE "))
+	f.Add([]byte("Tr0ub4dor&3"))
+	f.Add([]byte("\xff\xfe é ü"))
+	f.Fuzz(func(t *testing.T, p []byte) {
+		if bits := PassphraseBits(p); bits < 0 || bits > 4*float64(len(p)) {
+			t.Fatalf("%.1f bits for %d bytes", bits, len(p))
+		}
+		if !SamePassphrase(p, p) {
+			t.Fatal("a passphrase does not match itself")
+		}
+		c := canonicalPassphrase(p)
+		if again := canonicalPassphrase(c); !bytes.Equal(again, c) {
+			t.Fatalf("canonical form %q is not canonical: %q", c, again)
+		}
+	})
+}
+
+// FuzzRecipientKey: any recipient text fails with a "backup: " error or gives a key whose
+// canonical form names the same key.
+func FuzzRecipientKey(f *testing.F) {
+	f.Add("age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq")
+	f.Add("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM9nLz31sFzPVz6KIDi039ClR92lDQboM1ZsX0MxhZVo c")
+	f.Add("ssh-rsa AAAA")
+	f.Fuzz(func(t *testing.T, s string) {
+		key, err := RecipientKey(s)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "backup: ") {
+				t.Fatalf("error without prefix: %v", err)
+			}
+			return
+		}
+		if again, err := RecipientKey(key); err != nil || again != key {
+			t.Fatalf("canonical key %q reads back as %q, %v", key, again, err)
+		}
+	})
+}

@@ -42,7 +42,7 @@ const (
 const (
 	DeliveryTyped         = "typed"          // shown on the screen as text and QR; the custodian copies it
 	DeliveryQR            = "qr"             // the same screen, for a custodian who photographs the QR code
-	DeliveryAgePassphrase = "age-passphrase" // an age file encrypted to a passphrase the custodian types
+	DeliveryAgePassphrase = "age-passphrase" // an age file encrypted to a passphrase the tool makes (or, if planned, the custodian chooses)
 	DeliveryAgeRecipient  = "age-recipient"  // an age file encrypted to the custodian's age or SSH public key
 )
 

@@ -28,8 +28,9 @@ type lineMode struct {
 }
 
 // Lines returns the line-mode Interaction over in and out. Secrets are read without echo when in
-// is a terminal. Shares are only ever shown when out is a terminal: anywhere else (a pipe, a file)
-// the share would be written to disk, so ShowShare refuses with a hint instead.
+// is a terminal. Shares and generated passphrases are only ever shown when out is a terminal:
+// anywhere else (a pipe, a file) they would be written to disk, so ShowShare refuses with a hint
+// instead.
 func Lines(in io.Reader, out io.Writer) ceremony.Interaction {
 	return newLineMode(in, out, isTerminal(out), time.Now)
 }
@@ -124,7 +125,7 @@ func (l *lineMode) ShowShare(h ceremony.ShareHandout) error {
 		return l.waitEnter()
 	}
 	if !l.outTTY {
-		return errors.New("ui: a share is only shown on a terminal, and standard output is not one; nothing was shown\nhint: run the ceremony on a terminal, or deliver the shares as age files (delivery age-passphrase or age-recipient in the plan)")
+		return errors.New("ui: a share or passphrase is only shown on a terminal, and standard output is not one; nothing was shown\nhint: run the ceremony on a terminal, or deliver the shares as age files to the custodians' keys (delivery age-recipient in the plan)")
 	}
 	what := "share"
 	if h.Passphrase != nil {
