@@ -182,6 +182,13 @@ func (e *engine) backupPhase() error {
 			facts["handout_file"] = file
 			facts["handout_sha256"] = sum
 		}
+		if c.Delivery == DeliveryAgePassphrase {
+			facts["passphrase"] = fmt.Sprintf("%d words made by the tool (%d bits)", backup.PassphraseWords, int(float64(backup.PassphraseWords)*backup.WordBits))
+			if c.Passphrase == PassphraseChosen {
+				facts["passphrase"] = fmt.Sprintf("chosen by the custodian, at least %d bits by the conservative estimate", backup.MinPassphraseBits)
+			}
+			facts["passphrase_confirmed"] = "typed-back by " + c.Name
+		}
 		if err := e.record(e.steps[e.cur].ID, facts); err != nil {
 			return err
 		}
@@ -316,11 +323,11 @@ func (e *engine) handout(setID string, i int, c CustodianPlan, sh backup.Share) 
 func (e *engine) passphrase(i int, c CustodianPlan) ([]byte, error) {
 	who := Actor{Role: RoleCustodian, Name: c.Name}
 	chosen := c.Passphrase == PassphraseChosen
-	readBack := SecretRequest{Actor: who, Prompt: c.Name + ": type your passphrase back, the words separated by spaces", Purpose: fmt.Sprintf("passphrase-readback:%d", i+1)}
+	readBack := SecretRequest{Actor: who, Prompt: "Type your passphrase back, the words separated by spaces", Purpose: fmt.Sprintf("passphrase-readback:%d", i+1)}
 	var pass []byte
 	var err error
 	if chosen {
-		readBack.Prompt = c.Name + ": type your passphrase again"
+		readBack.Prompt = "Type your passphrase again"
 	} else if pass, err = backup.GeneratePassphrase(rand.Reader); err != nil {
 		return nil, err
 	}
@@ -358,7 +365,7 @@ func (e *engine) passphrase(i int, c CustodianPlan) ([]byte, error) {
 // MinPassphraseBits by backup's conservative estimate; each refusal is recorded with its reason.
 func (e *engine) choosePassphrase(i int, c CustodianPlan) ([]byte, error) {
 	req := SecretRequest{Actor: Actor{Role: RoleCustodian, Name: c.Name}, Purpose: fmt.Sprintf("passphrase:%d", i+1),
-		Prompt: fmt.Sprintf("%s: choose a passphrase for your share file (at least %d bits: 12 or more unrelated words)", c.Name, backup.MinPassphraseBits)}
+		Prompt: fmt.Sprintf("Choose a passphrase for your share file (at least %d bits: 12 or more unrelated words)", backup.MinPassphraseBits)}
 	for attempt := 1; ; attempt++ {
 		pass, err := e.ui.Secret(req)
 		if err != nil {
@@ -374,7 +381,7 @@ func (e *engine) choosePassphrase(i int, c CustodianPlan) ([]byte, error) {
 		if attempt == 3 {
 			return nil, fmt.Errorf("%s's chosen passphrase was refused 3 times: %s\nhint: the share set is not sealed; resume and choose a longer one, or remove passphrase: chosen from the plan so the tool makes one", c.Name, reason)
 		}
-		req.Prompt = fmt.Sprintf("%s: that passphrase was refused: %s. Choose a longer one (12 or more unrelated words)", c.Name, reason)
+		req.Prompt = fmt.Sprintf("That passphrase was refused: %s. Choose a longer one (12 or more unrelated words)", reason)
 	}
 }
 

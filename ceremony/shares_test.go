@@ -137,10 +137,22 @@ output: out
 		}
 	}
 	var exceptions []string
+	handouts := map[string]string{}
 	events, _ := transcript.Read(out)
 	for _, ev := range events {
 		if ev.Kind == transcript.KindException {
 			exceptions = append(exceptions, string(ev.Facts))
+		}
+		if strings.HasPrefix(ev.Step, "handout:") {
+			handouts[ev.Step] = string(ev.Facts)
+		}
+	}
+	for step, want := range map[string]string{
+		"handout:1": `"passphrase":"10 words made by the tool (110 bits)","passphrase_confirmed":"typed-back by Alice"`,
+		"handout:2": `"passphrase":"chosen by the custodian, at least 100 bits by the conservative estimate","passphrase_confirmed":"typed-back by Bob"`,
+	} {
+		if !strings.Contains(handouts[step], want) {
+			t.Errorf("%s facts %s lack %s", step, handouts[step], want)
 		}
 	}
 	want := []string{
