@@ -7,7 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"math"
-	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,12 +28,11 @@ type KeyRecord struct {
 	Targets                       []TargetRecord
 }
 
-// CeremonyRecord is one ceremony folder and whether it verified.
+// CeremonyRecord is one ceremony folder: a verified one, or one that did not verify and why.
 type CeremonyRecord struct {
 	Dir, ID, Kind string
 	Time          time.Time
-	Verified      bool
-	Problem       string // why it did not verify
+	Problem       string // why it did not verify; "" when it did
 }
 
 // BackupRecord is a sealed share set.
@@ -45,17 +44,28 @@ type BackupRecord struct {
 	Time       time.Time
 }
 
-// TargetRecord is an import package made for the key and, when uploaded, its latest receipt.
+// TargetRecord is an import package made for the key and what the receipts beside it say.
+// Receipts are written on the connected side and signed by nobody: one counts as an upload only
+// when the manifest.json SHA-256 it names is the one the signed wrap event recorded, and even
+// then it is the receipt's word, not a signed fact.
 type TargetRecord struct {
 	Name, Profile, Strategy, Package string
 	ParametersValidTo                time.Time
-	Uploaded                         time.Time // zero when no upload receipt is beside the package
+	Uploaded                         time.Time // from the latest matching receipt; zero when none
 	KeyState                         string
+	Unverified                       []string // receipts that do not match the signed package, and why
 }
 
-// Inventory reads every ceremony folder under roots (folders holding a transcript) and returns
-// one record per key, oldest first.
-func Inventory(roots ...string) ([]*KeyRecord, error) {
+// InventoryReport is what the inventory found: the keys that verified folders record, and the
+// folders that did not verify, whose facts are not used at all.
+type InventoryReport struct {
+	Keys       []*KeyRecord
+	Unverified []CeremonyRecord
+}
+
+// Inventory finds every ceremony folder under roots (folders holding a transcript), verifies
+// each one, and returns one record per key that the verified folders record, oldest first.
+func Inventory(roots ...string) (*InventoryReport, error) {
 	var dirs []string
 	for _, root := range roots {
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -71,12 +81,16 @@ func Inventory(roots ...string) ([]*KeyRecord, error) {
 			return nil, fmt.Errorf("inventory: %v", err)
 		}
 	}
+	inv := &InventoryReport{}
 	keys := map[string]*KeyRecord{}
 	var sets []*BackupRecord
 	for _, dir := range dirs {
-		if err := readCeremony(dir, keys, &sets); err != nil {
-			return nil, err
+		r := transcript.Verify(dir)
+		if !r.OK {
+			inv.Unverified = append(inv.Unverified, CeremonyRecord{Dir: dir, Problem: r.Problem})
+			continue
 		}
+		readCeremony(dir, r, keys, &sets)
 	}
 	// A re-share names the set it replaces; follow the chain to the set custodians hold now.
 	replacedBy := map[string]*BackupRecord{}
@@ -85,16 +99,15 @@ func Inventory(roots ...string) ([]*KeyRecord, error) {
 			replacedBy[s.Replaces] = s
 		}
 	}
-	var out []*KeyRecord
 	for _, k := range keys {
 		for seen := 0; k.Backup != nil && replacedBy[k.Backup.SetID] != nil && seen < len(sets); seen++ {
 			k.Backup = replacedBy[k.Backup.SetID]
 		}
 		slices.SortFunc(k.Ceremonies, func(a, b CeremonyRecord) int { return a.Time.Compare(b.Time) })
-		out = append(out, k)
+		inv.Keys = append(inv.Keys, k)
 	}
-	slices.SortFunc(out, func(a, b *KeyRecord) int { return cmp.Or(a.Made.Compare(b.Made), strings.Compare(a.Label, b.Label)) })
-	return out, nil
+	slices.SortFunc(inv.Keys, func(a, b *KeyRecord) int { return cmp.Or(a.Made.Compare(b.Made), strings.Compare(a.Label, b.Label)) })
+	return inv, nil
 }
 
 // stepFacts are the facts the inventory reads, from whichever event has them.
@@ -109,16 +122,11 @@ type stepFacts struct {
 	Kind, Ceremony                string
 }
 
-func readCeremony(dir string, keys map[string]*KeyRecord, sets *[]*BackupRecord) error {
-	events, err := transcript.Read(dir)
-	if err != nil {
-		return fmt.Errorf("inventory: %s: %w", dir, err)
-	}
-	if len(events) == 0 {
-		return nil
-	}
-	report := transcript.Verify(dir)
-	rec := CeremonyRecord{Dir: dir, Time: events[0].Time, Verified: report.OK, Problem: report.Problem}
+// readCeremony adds what the verified folder dir records to keys and sets, from the events
+// that verified (never from the files as they are now).
+func readCeremony(dir string, r transcript.Report, keys map[string]*KeyRecord, sets *[]*BackupRecord) {
+	events := r.Chain
+	rec := CeremonyRecord{Dir: dir, Time: events[0].Time}
 	var begin struct{ Ceremony stepFacts }
 	json.Unmarshal(events[0].Facts, &begin)
 	rec.ID, rec.Kind = begin.Ceremony.Ceremony, begin.Ceremony.Kind
@@ -156,14 +164,13 @@ func readCeremony(dir string, keys map[string]*KeyRecord, sets *[]*BackupRecord)
 				continue
 			}
 			t := TargetRecord{Name: f.Target, Profile: f.Profile, Strategy: f.Strategy, Package: filepath.Join(dir, "targets", f.Target), ParametersValidTo: validTo[f.Target]}
-			t.Uploaded, t.KeyState = latestReceipt(t.Package)
+			checkReceipts(&t, dir, ev, r.Receipts)
 			key.Targets = append(key.Targets, t)
 		}
 	}
 	if key != nil {
 		key.Ceremonies = append(key.Ceremonies, rec)
 	}
-	return nil
 }
 
 // keyRecord finds or starts the record of the key an event names.
@@ -175,39 +182,68 @@ func keyRecord(keys map[string]*KeyRecord, f stepFacts, when time.Time) *KeyReco
 	return keys[id]
 }
 
-// latestReceipt reads the newest upload receipt beside an import package, if any.
-func latestReceipt(pkg string) (time.Time, string) {
-	paths, _ := filepath.Glob(filepath.Join(pkg, "upload-receipt*.json"))
-	var when time.Time
-	var state string
-	for _, p := range paths {
-		raw, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		var r struct {
-			Time time.Time
-			KMS  struct {
-				KeyState string `json:"key_state"`
-			}
-		}
-		if json.Unmarshal(raw, &r) == nil && r.Time.After(when) {
-			when, state = r.Time, r.KMS.KeyState
-		}
-	}
-	return when, state
+// receipt is what the inventory reads of an upload receipt (upload.Receipt writes it).
+type receipt struct {
+	Time  time.Time         `json:"time"`
+	Files map[string]string `json:"files"` // SHA-256 (hex) of the files sent and of manifest.json
+	KMS   struct {
+		KeyState string `json:"key_state"`
+	} `json:"kms"`
 }
 
-// WriteInventory prints the records for a person: each key, its backup, its targets, and whether
-// it is due for rotation (rotateAfter after it was made).
-func WriteInventory(w io.Writer, keys []*KeyRecord, now time.Time, rotateAfter time.Duration) {
+// parseReceipt parses an upload receipt, which must at least say when, and for which manifest.
+func parseReceipt(data []byte) (receipt, error) {
+	var r receipt
+	if err := json.Unmarshal(data, &r); err != nil {
+		return r, fmt.Errorf("not an upload receipt: %v", err)
+	}
+	if r.Time.IsZero() || r.Files[wrap.ManifestName] == "" {
+		return r, fmt.Errorf("not an upload receipt: it names no time or no %s SHA-256", wrap.ManifestName)
+	}
+	return r, nil
+}
+
+// checkReceipts reads the receipts that verification listed in the package folder of the wrap
+// event ev, and takes the latest one naming the manifest.json SHA-256 that ev signed as the
+// upload; the others are listed as unverified, with why.
+func checkReceipts(t *TargetRecord, dir string, ev transcript.Event, receipts []string) {
+	var signed, pkg string
+	for _, f := range ev.Files {
+		if path.Base(f.Path) == wrap.ManifestName {
+			signed, pkg = f.SHA256, path.Dir(f.Path)
+		}
+	}
+	for _, p := range receipts {
+		if pkg == "" || path.Dir(p) != pkg {
+			continue
+		}
+		data, err := transcript.ReadFile(dir, p)
+		if err != nil {
+			t.Unverified = append(t.Unverified, fmt.Sprintf("%s (cannot be read: %v)", p, err))
+			continue
+		}
+		r, err := parseReceipt(data)
+		switch {
+		case err != nil:
+			t.Unverified = append(t.Unverified, fmt.Sprintf("%s (%v)", p, err))
+		case r.Files[wrap.ManifestName] != signed:
+			t.Unverified = append(t.Unverified, fmt.Sprintf("%s (its %s SHA-256 is not the signed package's)", p, wrap.ManifestName))
+		case r.Time.After(t.Uploaded):
+			t.Uploaded, t.KeyState = r.Time, r.KMS.KeyState
+		}
+	}
+}
+
+// WriteInventory prints the report for a person: each key, its backup, its targets, and whether
+// it is due for rotation (rotateAfter after it was made); then the folders that did not verify.
+func WriteInventory(w io.Writer, inv *InventoryReport, now time.Time, rotateAfter time.Duration) {
 	day := func(t time.Time) string { return t.UTC().Format("2006-01-02") }
 	ago := func(t time.Time) string { return fmt.Sprintf("%d days", int(now.Sub(t).Hours()/24)) }
-	if len(keys) == 0 {
+	if len(inv.Keys) == 0 && len(inv.Unverified) == 0 {
 		fmt.Fprintln(w, "no ceremony transcripts found")
 		return
 	}
-	for _, k := range keys {
+	for _, k := range inv.Keys {
 		id := "kcv " + k.KCV
 		if k.KCV == "" {
 			id = k.Fingerprint
@@ -231,17 +267,22 @@ func WriteInventory(w io.Writer, keys []*KeyRecord, now time.Time, rotateAfter t
 				status = "imported with the cloud's own CLI, which leaves no receipt here"
 			}
 			if !t.Uploaded.IsZero() {
-				status = fmt.Sprintf("uploaded %s, key %s", day(t.Uploaded), t.KeyState)
+				status = fmt.Sprintf("uploaded %s, key %s (the receipt matches the signed package, not signed itself)", day(t.Uploaded), t.KeyState)
 			}
 			fmt.Fprintf(w, "  target    %s (%s, %s): %s\n", t.Name, wrap.CloudName(t.Profile), t.Strategy, status)
+			for _, u := range t.Unverified {
+				fmt.Fprintf(w, "            unverified receipt: %s\n", u)
+			}
 		}
 		for _, c := range k.Ceremonies {
-			mark := "verified"
-			if !c.Verified {
-				mark = "NOT VERIFIED: " + c.Problem
-			}
-			fmt.Fprintf(w, "  ceremony  %s %s %s (%s) %s\n", day(c.Time), c.Kind, c.ID, c.Dir, mark)
+			fmt.Fprintf(w, "  ceremony  %s %s %s (%s) verified\n", day(c.Time), c.Kind, c.ID, c.Dir)
 		}
 		fmt.Fprintln(w)
+	}
+	if len(inv.Unverified) > 0 {
+		fmt.Fprintln(w, "NOT VERIFIED: nothing above comes from these folders; their facts are not proven")
+		for _, c := range inv.Unverified {
+			fmt.Fprintf(w, "  %s: %s\n", c.Dir, c.Problem)
+		}
 	}
 }

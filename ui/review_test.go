@@ -102,7 +102,8 @@ func TestReviewLines(t *testing.T) {
 
 	b.Reset()
 	err := ReviewLines(&b, tamperedDir(t))
-	if err == nil || !strings.Contains(b.String(), "[✗ FIRST BAD]") || !strings.Contains(b.String(), "✗ NOT VERIFIED") {
+	if err == nil || !strings.Contains(b.String(), "[✗ FIRST BAD]") || !strings.Contains(b.String(), "✗ NOT VERIFIED: ") ||
+		!strings.Contains(b.String(), "; the facts below are not proven\n") {
 		t.Fatalf("tampered transcript: err %v\n%s", err, b.String())
 	}
 }

@@ -57,7 +57,7 @@ func (a audit) verdict() string {
 	if r.OK {
 		return fmt.Sprintf("✓ VERIFIED: %d events; chain, signatures, files and seal all hold", r.Events)
 	}
-	return "✗ NOT VERIFIED: " + r.Problem
+	return "✗ " + r.Banner()
 }
 
 // detail is an event as transcript.Show writes it for `keyceremony show`, so the review and the

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -94,7 +92,7 @@ func splitLines(data []byte) (lines [][]byte, complete bool) {
 // Read returns the events of the transcript in dir, parsed but not verified: use [Verify] for
 // that, or [Open], which verifies before it resumes.
 func Read(dir string) ([]Event, error) {
-	data, err := os.ReadFile(filepath.Join(dir, TranscriptFile))
+	data, err := ReadFile(dir, TranscriptFile)
 	if err != nil {
 		return nil, fmt.Errorf("transcript: %w\nhint: give the ceremony folder, the one holding %s", err, TranscriptFile)
 	}

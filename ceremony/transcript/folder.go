@@ -114,6 +114,19 @@ func readRegular(fsys fs.FS, name string) ([]byte, error) {
 	return data, err
 }
 
+// ReadFile reads the file name (slash-separated, relative to the ceremony folder dir) only when
+// it is a regular file of at most [MaxFileSize] bytes, reached through no symbolic link, as
+// [Verify] reads files: a named pipe or a link to a device cannot make it block. Use it for
+// every file of a folder an auditor receives.
+func ReadFile(dir, name string) ([]byte, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	return readRegular(folderFS{root}, name)
+}
+
 // problemOf says in a few words why a file could not be read.
 func problemOf(name string, err error) string {
 	var nr *notRegularError

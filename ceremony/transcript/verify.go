@@ -27,6 +27,7 @@ type Report struct {
 	Fingerprint string   // the ceremony signing key, "SHA256:<hex>", when transcript.pub was readable
 	Sealed      bool     // the checkpoint is present and signed by the ceremony key
 	Lines       []string // a short report for a person, ending in the verdict line
+	Chain       []Event  // the events that verified, in order (all of them when OK)
 
 	// Signed facts of a verified folder that its signatures do not cover, listed, never checked:
 	Cosignatures []Cosignature // other signatures on the checkpoint (c2sp.org/tlog-cosignature)
@@ -232,7 +233,7 @@ func VerifyWith(dir string, o Options) Report {
 
 func verify(fsys fs.FS, o Options) Report {
 	c := readChain(fsys)
-	r := Report{Events: len(c.events), FirstBad: c.bad, Problem: c.problem}
+	r := Report{Events: len(c.events), FirstBad: c.bad, Problem: c.problem, Chain: c.events}
 	if c.key != nil {
 		r.Fingerprint = c.key.fingerprint()
 		r.Lines = append(r.Lines, fmt.Sprintf("signing key: %s %s", c.key.alg, r.Fingerprint))
@@ -270,6 +271,15 @@ func verify(fsys fs.FS, o Options) Report {
 		r.Lines = append(r.Lines, "FAIL: "+r.Problem)
 	}
 	return r
+}
+
+// Banner is the line a tool shows above facts read from a folder that did not verify:
+// "NOT VERIFIED: <problem>; the facts below are not proven". It is "" when r is OK.
+func (r Report) Banner() string {
+	if r.OK {
+		return ""
+	}
+	return "NOT VERIFIED: " + r.Problem + "; the facts below are not proven"
 }
 
 // sealCheck is what checkSeal found.

@@ -236,17 +236,25 @@ func fingerprintPrefix(s string) (string, error) {
 }
 
 func cmdShow(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("show", "show DIR", stderr)
+	fs := newFlags("show", "show [--allow-extra] DIR", stderr)
+	allowExtra := fs.Bool("allow-extra", false, "as verify --allow-extra")
 	pos, err := parse(fs, args, 1)
 	if err != nil {
 		return err
 	}
-	events, err := transcript.Read(pos[0])
-	if err != nil {
-		return err
+	r := transcript.VerifyWith(pos[0], transcript.Options{AllowExtra: *allowExtra})
+	if r.OK {
+		return transcript.Show(stdout, r.Chain)
 	}
-	transcript.Show(stdout, events)
-	return nil
+	// The events as they are, between two banners, so nobody takes them for proven.
+	fmt.Fprintf(stdout, "%s\n\n", r.Banner())
+	if events, err := transcript.Read(pos[0]); err == nil {
+		if err := transcript.Show(stdout, events); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\n%s\n", r.Banner())
+	}
+	return fmt.Errorf("verification failed: %s\nhint: nothing shown is proven; run keyceremony verify %s for the report", r.Problem, pos[0])
 }
 
 func cmdReview(args []string, stdout, stderr io.Writer) error {
@@ -320,10 +328,13 @@ func cmdInventory(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	keys, err := ceremony.Inventory(pos...)
+	inv, err := ceremony.Inventory(pos...)
 	if err != nil {
 		return err
 	}
-	ceremony.WriteInventory(stdout, keys, time.Now(), time.Duration(*days)*24*time.Hour)
+	ceremony.WriteInventory(stdout, inv, time.Now(), time.Duration(*days)*24*time.Hour)
+	if len(inv.Unverified) > 0 {
+		return fmt.Errorf("%d of the ceremony folders do not verify; their facts are left out\nhint: run keyceremony verify on each folder listed under NOT VERIFIED", len(inv.Unverified))
+	}
 	return nil
 }
