@@ -98,7 +98,7 @@ func create(s *hsm.Session, key *hsm.Key, mk ManifestKey, opts Options) (*Backup
 			return nil, err
 		}
 	}
-	defer bk.destroy(s)
+	defer bk.Destroy(s)
 	raw, kcv, kek := bk.raw, bk.KCV, bk.KEK
 	blob, err := s.WrapKWP(kek, key)
 	if err != nil {
@@ -174,7 +174,7 @@ func NewKey(s *hsm.Session, trusted bool, keep string) (*Key, error) {
 		}
 	}
 	if err != nil {
-		k.destroy(s)
+		k.Destroy(s)
 		if k.Kept != nil {
 			s.Destroy(k.Kept)
 		}
@@ -186,8 +186,8 @@ func NewKey(s *hsm.Session, trusted bool, keep string) (*Key, error) {
 // Zero clears the key's bytes.
 func (k *Key) Zero() { clear(k.raw) }
 
-// destroy zeroes the bytes and destroys the session object; the kept copy stays.
-func (k *Key) destroy(s *hsm.Session) {
+// Destroy zeroes the bytes and destroys the session object; the kept copy stays.
+func (k *Key) Destroy(s *hsm.Session) {
 	k.Zero()
 	if k.KEK != nil {
 		s.Destroy(k.KEK)

@@ -72,6 +72,9 @@ type engine struct {
 	// recorded holds the step events written in this run, by step id.
 	recorded map[string]transcript.Event
 
+	trusted  *trusted // objects the security officer marked CKA_TRUSTED in this run
+	finished bool     // the ceremony was sealed before this run: finishSealed did what was left
+
 	started bool            // the transcript holds its begin event
 	ended   bool            // the transcript holds its end event: only the seal remains
 	pending [][2]string     // exceptions (step, what) to record once the transcript is open
@@ -87,7 +90,7 @@ func Run(o Options) error {
 	o.Resume = o.Resume || o.Abort
 	e := &engine{Options: o, plan: o.Plan, ui: o.UI, out: o.Plan.OutputDir(), done: map[string]bool{}, recorded: map[string]transcript.Event{}, seen: map[string]bool{}}
 	defer e.close()
-	if err := e.prepare(); err != nil {
+	if err := e.prepare(); err != nil || e.finished {
 		return err
 	}
 	e.steps = e.plan.Script()
@@ -122,6 +125,9 @@ func Run(o Options) error {
 }
 
 func (e *engine) close() {
+	if e.trusted != nil {
+		e.dropTrusted(e.trusted)
+	}
 	if e.sess != nil {
 		e.sess.Close()
 	}
@@ -155,12 +161,14 @@ func (e *engine) prepare() error {
 	}
 	e.markDone(events)
 	if transcript.Sealed(e.out) {
-		return fmt.Errorf("the ceremony in %s is finished and sealed; there is nothing to resume\nhint: check it with 'keyceremony verify %s'", e.out, e.out)
+		e.finished = true
+		return e.finishSealed()
 	}
 	e.checkPlanSource()
-	// Logging in and reopening the transcript happen on every run.
+	// Logging in, the trust step and reopening the transcript happen on every run.
 	delete(e.done, stepOpenToken)
 	delete(e.done, stepBegin)
+	delete(e.done, stepTrust)
 	// Shares are never stored: if the key was not restored or the new set not sealed, the quorum
 	// enters them again.
 	if !e.done[stepRestoreKey] && !e.done[stepBackup] {
@@ -206,6 +214,10 @@ func (e *engine) runStep() error {
 		err = e.backupPhase()
 	case stepWrap:
 		err = e.wrapTarget(e.target(arg))
+	case stepTrust:
+		err = e.recordTrust()
+	case stepCustody:
+		err = e.custody()
 	case stepSeal:
 		err = e.seal()
 	case stepAbort:
@@ -293,23 +305,12 @@ func (e *engine) openToken() error {
 		return err
 	}
 	e.sess = sess
-	const attempts = 3
-	for i := 1; ; i++ {
-		pin, err := e.ui.Secret(SecretRequest{Actor: e.actor(), Prompt: fmt.Sprintf("User PIN of token %q", sess.Token().Label), Purpose: "user-pin"})
-		if err != nil {
-			return err
-		}
-		err = sess.Login(hsm.User, pin)
-		clear(pin)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, hsm.ErrPINIncorrect) || i == attempts {
-			return err
-		}
-		e.ui.Notice(fmt.Sprintf("the PIN is wrong (attempt %d of %d); nothing changed", i, attempts))
+	// The security officer's step comes before the user logs in, while nothing of the
+	// ceremony exists yet: logging out would end the user's handles.
+	if err := e.trustStep(); err != nil {
+		return err
 	}
-	if err := e.custodyPolicy(); err != nil {
+	if err := e.login(hsm.User, e.actor(), "user-pin"); err != nil {
 		return err
 	}
 	// An existing or missing label is refused before anything is made.
@@ -436,7 +437,7 @@ func (e *engine) seal() error {
 		return err
 	}
 	e.ui.Record("sealed: checkpoint written")
-	return nil
+	return e.destroySigningKey()
 }
 
 // abortStep is the one step an abort runs after logging in and reopening the transcript; its
@@ -453,6 +454,9 @@ func (e *engine) abort() error {
 		if err := e.voidUnsealedSets(); err != nil {
 			return err
 		}
+	}
+	if err := e.abortCustody(); err != nil {
+		return err
 	}
 	removed, err := e.removeUnrecordedPackages()
 	if err != nil {

@@ -58,6 +58,7 @@ type Plan struct {
 	Backup       *BackupPlan   `yaml:"backup"`
 	Restore      *RestorePlan  `yaml:"restore"`
 	Targets      []wrap.Target `yaml:"targets"`
+	Custody      CustodyPlan   `yaml:"custody"`
 	Output       string        `yaml:"output"`
 	// ExpiryMargin is how long every target's import parameters must still be valid when the
 	// ceremony starts (a Go duration, "90m"); an hour when empty.
@@ -318,7 +319,7 @@ func (p *Plan) validate() error {
 		}
 		names[t.Name] = true
 	}
-	return nil
+	return p.validateCustody()
 }
 
 func (p *Plan) validateParticipants() error {
@@ -513,6 +514,7 @@ var sections = map[string]reflect.Type{
 	"backup.custodians": reflect.TypeFor[CustodianPlan](),
 	"restore":           reflect.TypeFor[RestorePlan](),
 	"targets":           reflect.TypeFor[wrap.Target](),
+	"custody":           reflect.TypeFor[CustodyPlan](),
 }
 
 var unknownField = regexp.MustCompile(`^line (\d+): field (\S+) not found in type \S+\.(\w+)$`)

@@ -35,8 +35,8 @@ func TestParsePlanGood(t *testing.T) {
 	if p.KeySpec().String() != "AES-256" || p.OutputDir() != "/plans/out" || len(p.SHA256()) != 64 {
 		t.Errorf("plan: spec %s, output %s, sum %q", p.KeySpec(), p.OutputDir(), p.SHA256())
 	}
-	want := []string{"open-token", "begin", "generate-key", "handout:1", "handout:2", "handout:3",
-		"verify-share:1", "verify-share:2", "verify-share:3", "backup", "seal"}
+	want := []string{"open-token", "begin", "trust", "generate-key", "handout:1", "handout:2", "handout:3",
+		"verify-share:1", "verify-share:2", "verify-share:3", "backup", "custody", "seal"}
 	steps := p.Script()
 	var got []string
 	for _, s := range steps {
@@ -45,11 +45,11 @@ func TestParsePlanGood(t *testing.T) {
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("script ids:\n got %v\nwant %v", got, want)
 	}
-	if steps[0].Actor.String() != "Sam (security-officer)" || steps[4].Actor.String() != "Bob (custodian)" {
-		t.Errorf("actors: %s, %s", steps[0].Actor, steps[4].Actor)
+	if steps[0].Actor.String() != "Sam (security-officer)" || steps[5].Actor.String() != "Bob (custodian)" {
+		t.Errorf("actors: %s, %s", steps[0].Actor, steps[5].Actor)
 	}
 	text := FormatScript(steps)
-	for _, line := range []string{` 1. Open token "rehearsal" and log in`, ` 3. Generate the AES-256 key "acme-data" in the HSM`, `10. Seal the 2-of-3 backup`} {
+	for _, line := range []string{` 1. Open token "rehearsal" and log in`, ` 3. Record the keys the security officer marked trusted`, ` 4. Generate the AES-256 key "acme-data" in the HSM`, `11. Seal the 2-of-3 backup`, `12. Leave the token as the plan says`} {
 		if !strings.Contains(text, line+"\n") {
 			t.Errorf("script lacks %q:\n%s", line, text)
 		}

@@ -41,10 +41,17 @@ func (p *Plan) Script() []Step {
 	add := func(id, title string, who Actor, instr string) {
 		s = append(s, Step{ID: id, Title: title, Actor: who, Instructions: instr})
 	}
-	add(stepOpenToken, fmt.Sprintf("Open token %q and log in", p.Token.Token), so,
-		fmt.Sprintf("%s enters the token's user PIN. Nobody else looks at the keyboard.", so.Name))
+	login := fmt.Sprintf("%s enters the token's user PIN. Nobody else looks at the keyboard.", so.Name)
+	if p.trusting() {
+		login = fmt.Sprintf("%s enters the security officer PIN, and the keys the target key may be wrapped under (the clouds' wrapping keys, the backup key) are marked CKA_TRUSTED for this session; then %s enters the user PIN. Nobody else looks at the keyboard.", so.Name, so.Name)
+	}
+	add(stepOpenToken, fmt.Sprintf("Open token %q and log in", p.Token.Token), so, login)
 	add(stepBegin, "Make the ceremony signing key and start the transcript", admin,
 		fmt.Sprintf("The screen shows the signing key's fingerprint. %s writes it on the paper log and types its read-back form back from the paper.", witness.Name))
+	if p.trusting() {
+		add(stepTrust, "Record the keys the security officer marked trusted", so,
+			"The transcript names each key marked CKA_TRUSTED when the token was opened. The token refuses to wrap the target key under any other.")
+	}
 	if p.Kind == KindGenerate || p.Kind == KindRewrap {
 		for _, t := range p.Targets {
 			add(stepCheckWrapKey+":"+t.Name, fmt.Sprintf("Check the %s wrapping key of target %s", wrap.CloudName(t.Profile), t.Name), witness,
@@ -82,8 +89,9 @@ func (p *Plan) Script() []Step {
 		add(stepWrap+":"+t.Name, fmt.Sprintf("Wrap the key for %s (%s)", t.Name, wrap.CloudName(t.Profile)), admin,
 			"The key is wrapped under the cloud's public key inside the HSM and the import package is written.")
 	}
+	add(stepCustody, "Leave the token as the plan says", admin, p.custodyInstructions())
 	add(stepSeal, "Seal the transcript", witness,
-		"The transcript is signed off with a checkpoint. Witnesses may cosign it later.")
+		"The transcript is signed off with a checkpoint. Witnesses may cosign it later. Then the transcript signing key is destroyed: nobody can sign a rewritten transcript with it.")
 	return s
 }
 

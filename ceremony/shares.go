@@ -139,7 +139,7 @@ func (e *engine) backupPhase() error {
 	if err := e.voidUnsealedSets(); err != nil {
 		return err
 	}
-	opts := backup.Options{Threshold: e.plan.Backup.Threshold, AllowLarge: e.plan.Backup.AllowLarge}
+	opts := backup.Options{Threshold: e.plan.Backup.Threshold, AllowLarge: e.plan.Backup.AllowLarge, Key: e.backupKey()}
 	for _, c := range e.plan.Backup.Custodians {
 		opts.Custodians = append(opts.Custodians, c.Name)
 	}

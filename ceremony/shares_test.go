@@ -43,6 +43,8 @@ func (c *custodians) Secret(r SecretRequest) ([]byte, error) {
 	switch {
 	case r.Purpose == "user-pin":
 		return []byte(softhsmtest.PIN), nil
+	case r.Purpose == "so-pin":
+		return []byte(softhsmtest.SOPIN), nil
 	case sscan(r.Purpose, "passphrase-readback:%d", &n):
 		if p, ok := c.shown[n]; ok {
 			if c.mistype {
@@ -85,6 +87,7 @@ token: {module: %s, token: test}
 key: {label: k, type: AES-256}
 participants:
   - {role: administrator, name: Ada}
+  - {role: security-officer, name: Sam}
   - {role: witness, name: Wendy}
 backup:
   threshold: 2

@@ -147,7 +147,7 @@ func (e *engine) wrapTarget(t wrap.Target) error {
 
 // makePackage wraps the key for a target, strongest strategy first, and writes its package.
 func (e *engine) makePackage(t wrap.Target, params *wrap.Params, dir string) (*wrap.Manifest, error) {
-	pr, err := wrap.Prepare(e.sess, params, e.key.Spec, t.AllowHostAssisted, false)
+	pr, err := e.prepared(t, params)
 	if err != nil {
 		return nil, err
 	}

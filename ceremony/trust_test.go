@@ -42,6 +42,7 @@ token: {module: %s, token: test}
 key: {label: data-key, type: AES-256}
 participants:
   - {role: administrator, name: Ada}
+  - {role: security-officer, name: Sam}
   - {role: witness, name: Wendy}
 backup:
   threshold: 2
@@ -154,6 +155,9 @@ func (p *person) Record(summary string) {
 func (p *person) Notice(text string)        { p.notices = append(p.notices, text) }
 func (p *person) Busy(string) (done func()) { return func() {} }
 func (p *person) Secret(r SecretRequest) ([]byte, error) {
+	if r.Purpose == "so-pin" {
+		return []byte(softhsmtest.SOPIN), nil
+	}
 	return []byte(softhsmtest.PIN), nil
 }
 func (p *person) Confirm(r ConfirmRequest) (string, error) {

@@ -18,14 +18,20 @@ import (
 // ed25519.Verify; ECDSA P-256 signatures are ASN.1 DER and verify with
 // ecdsa.VerifyASN1. Like its Session, it is not safe for concurrent use.
 type Signer struct {
-	s     *Session
-	priv  pkcs11.ObjectHandle
-	pub   crypto.PublicKey
-	label string
+	s          *Session
+	priv, pubH pkcs11.ObjectHandle
+	pub        crypto.PublicKey
+	label      string
 }
 
 // Public returns an ed25519.PublicKey or an *ecdsa.PublicKey.
 func (g *Signer) Public() crypto.PublicKey { return g.pub }
+
+// Destroy deletes the signing key pair from the token, the private key first: once a transcript
+// is sealed, nobody must be able to sign a rewritten one with it. Its public key is in the record.
+func (g *Signer) Destroy() error {
+	return g.s.Destroy(&Key{Handle: g.priv, PublicHandle: g.pubH, Label: g.label})
+}
 
 // Label is the signing key's label in the token.
 func (g *Signer) Label() string { return g.label }
@@ -151,7 +157,7 @@ func (s *Session) signer(label string, priv, pub pkcs11.ObjectHandle) (*Signer, 
 	if err != nil {
 		return nil, fail(err, fmt.Sprintf("read the public key of signing key %q", label))
 	}
-	g := &Signer{s: s, priv: priv, label: label}
+	g := &Signer{s: s, priv: priv, pubH: pub, label: label}
 	bad := &Error{Msg: fmt.Sprintf("key %q is not an Ed25519 or ECDSA P-256 signing key", label),
 		Hint: "give the label of a signing key made by keyceremony"}
 	switch ulong(a[pkcs11.CKA_KEY_TYPE]) {

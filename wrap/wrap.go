@@ -55,13 +55,19 @@ type Prepared struct {
 	eph     *hsm.Key
 	sealed  []byte // host-assisted: RSA-OAEP of the ephemeral key, made when it was imported
 	trusted bool
+	// fingerprint is the cloud key's: Wrap refuses parameters with another key (a file changed
+	// between the trust step and the witness's check).
+	fingerprint string
 }
 
 // TrustedObject names an object Prepare made, for the record.
 type TrustedObject struct {
-	Kind        string `json:"kind"`                  // "cloud wrapping key" or "ephemeral AES-256 key"
+	Kind        string `json:"kind"`                  // "cloud wrapping key", "ephemeral AES-256 key", "backup key"
+	Target      string `json:"target,omitempty"`      // the target it is for
 	ID          string `json:"id"`                    // hex CKA_ID
+	Label       string `json:"label,omitempty"`       // token objects only
 	Fingerprint string `json:"fingerprint,omitempty"` // the cloud key's
+	KCV         string `json:"kcv,omitempty"`         // the backup key's
 	Trusted     bool   `json:"CKA_TRUSTED"`
 }
 
@@ -80,7 +86,7 @@ func Prepare(s *hsm.Session, p *Params, spec hsm.KeySpec, allowHostAssisted, tru
 	if err != nil {
 		return nil, err
 	}
-	pr := &Prepared{res: *res, trusted: trusted}
+	pr := &Prepared{res: *res, trusted: trusted, fingerprint: p.Fingerprint()}
 	defer func() {
 		if err != nil {
 			pr.Destroy(s)
@@ -133,6 +139,9 @@ func Wrap(s *hsm.Session, p *Params, key *hsm.Key, pr *Prepared) (res *Result, e
 	}()
 	if pr.pub == nil {
 		return nil, p.Target.errorf("the wrapping objects were already used or destroyed")
+	}
+	if pr.fingerprint != p.Fingerprint() {
+		return nil, p.Target.errorf("the wrapping key marked trusted (%s) is not the one checked (%s); nothing was wrapped\nhint: the parameters file changed during the ceremony; find out why before going on", pr.fingerprint, p.Fingerprint())
 	}
 	if _, err := p.Validate(key.Spec, time.Now()); err != nil {
 		return nil, err

@@ -31,6 +31,7 @@ func TestAWSImportEndToEnd(t *testing.T) {
 	localkmstest.AWSEnv(t)
 	endpoint := localkmstest.Start(t)
 	t.Setenv("KC_PIN", "1234")
+	t.Setenv("KC_SO_PIN", "12345678")
 
 	stdout, stderr, code := keyceremony(t, dir, "aws", "prepare", "--create", "--wrapping-algorithm", "RSAES_OAEP_SHA_1",
 		"--wrapping-key-spec", "RSA_2048", "--out", "aws-params.json", "--endpoint-url", endpoint, "--region", "eu-west-2")
@@ -46,7 +47,7 @@ func TestAWSImportEndToEnd(t *testing.T) {
 		t.Fatalf("prepare output: %v %s", err, raw)
 	}
 
-	if _, stderr, code := keyceremony(t, dir, append([]string{"run", "plan.yaml", "--yes", "--pin-env", "KC_PIN"}, identityFlags(dir)...)...); code != 0 {
+	if _, stderr, code := keyceremony(t, dir, append([]string{"run", "plan.yaml", "--yes", "--pin-env", "KC_PIN", "--so-pin-env", "KC_SO_PIN"}, identityFlags(dir)...)...); code != 0 {
 		t.Fatalf("run: %s", stderr)
 	}
 	if got := factOf(t, readEvents(t, filepath.Join(dir, "out")), "wrap:aws", "strategy"); got != "native" {

@@ -82,6 +82,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	plain := fs.Bool("plain", false, "plain line prompts instead of the full-screen interface")
 	pinEnv := fs.String("pin-env", "", "read the user PIN from this environment variable (headless)")
 	pinFile := fs.String("pin-file", "", "read the user PIN from this file (headless)")
+	soPinEnv := fs.String("so-pin-env", "", "read the security officer PIN from this environment variable (headless)")
 	var identities, shares multiFlag
 	fs.Var(&identities, "identity", "age identity file that opens age-recipient share files in the verification round (repeatable)")
 	fs.Var(&shares, "share", "share file (age or typed text) entered for restore or re-share in headless runs (repeatable)")
@@ -114,7 +115,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	switch {
 	case *yes:
-		var h ceremony.Interaction = &ceremony.Headless{Log: stderr, ShareFiles: shares, Secrets: headlessSecrets(*pinEnv, *pinFile)}
+		var h ceremony.Interaction = &ceremony.Headless{Log: stderr, ShareFiles: shares, Secrets: headlessSecrets(*pinEnv, *pinFile, *soPinEnv)}
 		if crashTestHook != nil {
 			h = crashTestHook(h)
 		}
@@ -139,8 +140,18 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 // mode to kill the process at an exact point of the ceremony.
 var crashTestHook func(ceremony.Interaction) ceremony.Interaction
 
-func headlessSecrets(pinEnv, pinFile string) func(string) ([]byte, error) {
+func headlessSecrets(pinEnv, pinFile, soPinEnv string) func(string) ([]byte, error) {
 	return func(purpose string) ([]byte, error) {
+		if purpose == "so-pin" {
+			if soPinEnv == "" {
+				return nil, fmt.Errorf("the security officer PIN is needed to mark the wrapping keys trusted and this run is headless\nhint: pass --so-pin-env NAME")
+			}
+			v, ok := os.LookupEnv(soPinEnv)
+			if !ok || v == "" {
+				return nil, fmt.Errorf("environment variable %s holding the security officer PIN is not set", soPinEnv)
+			}
+			return []byte(v), nil
+		}
 		if purpose != "user-pin" {
 			return nil, fmt.Errorf("a headless run cannot ask for %s\nhint: use delivery age-recipient for headless runs, or run on a terminal", purpose)
 		}

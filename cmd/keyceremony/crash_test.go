@@ -68,7 +68,8 @@ func TestCrashResume(t *testing.T) {
 	}
 	fixtures, _ := os.ReadDir(base)
 	t.Setenv("KC_PIN", "1234")
-	runArgs := append([]string{"run", "plan.yaml", "--yes", "--pin-env", "KC_PIN"}, identityFlags(".")...)
+	t.Setenv("KC_SO_PIN", "12345678")
+	runArgs := append([]string{"run", "plan.yaml", "--yes", "--pin-env", "KC_PIN", "--so-pin-env", "KC_SO_PIN"}, identityFlags(".")...)
 
 	// A run without interruption gives the number of events.
 	ref := filepath.Join(base, "ref")
@@ -120,7 +121,7 @@ func crashDir(t *testing.T, base string, fixtures []os.DirEntry, at string, n in
 // checkResume resumes a killed ceremony and checks it verifies and made nothing twice.
 func checkResume(t *testing.T, dir, what string) {
 	t.Helper()
-	if _, errOut, code := keyceremony(t, dir, append([]string{"run", "--resume", "out", "--yes", "--pin-env", "KC_PIN"}, identityFlags(".")...)...); code != 0 {
+	if _, errOut, code := keyceremony(t, dir, append([]string{"run", "--resume", "out", "--yes", "--pin-env", "KC_PIN", "--so-pin-env", "KC_SO_PIN"}, identityFlags(".")...)...); code != 0 {
 		t.Fatalf("%s, resume failed:\n%s", what, errOut)
 	}
 	if _, errOut, code := keyceremony(t, dir, "verify", "out"); code != 0 {
@@ -178,10 +179,11 @@ func TestCrashAbort(t *testing.T) {
 	}
 	newTokens(t, dir, "test")
 	t.Setenv("KC_PIN", "1234")
-	runArgs := append([]string{"run", "plan.yaml", "--yes", "--pin-env", "KC_PIN"}, identityFlags(".")...)
-	// begin, signing-key-checked, three wrapping-key checks, intent:generate-key, generate-key,
-	// intent:backup, handout:1
-	killedAt, _ := killAt(t, dir, runArgs, "record", 9)
+	t.Setenv("KC_SO_PIN", "12345678")
+	runArgs := append([]string{"run", "plan.yaml", "--yes", "--pin-env", "KC_PIN", "--so-pin-env", "KC_SO_PIN"}, identityFlags(".")...)
+	// begin, signing-key-checked, trust, three wrapping-key checks, intent:generate-key,
+	// generate-key, intent:backup, handout:1
+	killedAt, _ := killAt(t, dir, runArgs, "record", 10)
 	// Someone keeps a copy of the unsealed set's manifest and blob before the abort.
 	sets, _ := filepath.Glob(filepath.Join(dir, "out", "backup-*"))
 	if len(sets) != 1 {
@@ -191,7 +193,7 @@ func TestCrashAbort(t *testing.T) {
 		data, _ := os.ReadFile(filepath.Join(sets[0], f))
 		os.WriteFile(filepath.Join(dir, "kept-"+f), data, 0o600)
 	}
-	stdout, errOut, code := keyceremony(t, dir, "run", "--abort", "out", "--yes", "--pin-env", "KC_PIN")
+	stdout, errOut, code := keyceremony(t, dir, "run", "--abort", "out", "--yes", "--pin-env", "KC_PIN", "--so-pin-env", "KC_SO_PIN")
 	if code != 0 {
 		t.Fatalf("killed after %d events, abort failed:\n%s", killedAt, errOut)
 	}
@@ -239,7 +241,7 @@ func TestCrashAbort(t *testing.T) {
 	if !strings.Contains(errOut, "notice: share set ") {
 		t.Errorf("the screen did not say the set is void:\n%s", errOut)
 	}
-	if _, _, code := keyceremony(t, dir, "run", "--resume", "out", "--yes", "--pin-env", "KC_PIN"); code == 0 {
+	if _, _, code := keyceremony(t, dir, "run", "--resume", "out", "--yes", "--pin-env", "KC_PIN", "--so-pin-env", "KC_SO_PIN"); code == 0 {
 		t.Error("an aborted ceremony was resumed")
 	}
 

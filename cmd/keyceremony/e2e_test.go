@@ -138,7 +138,8 @@ func TestCeremonyEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("KC_PIN", "1234")
-	args := append([]string{"run", "plan.yaml", "--yes", "--pin-env", "KC_PIN"}, identityFlags(dir)...)
+	t.Setenv("KC_SO_PIN", "12345678")
+	args := append([]string{"run", "plan.yaml", "--yes", "--pin-env", "KC_PIN", "--so-pin-env", "KC_SO_PIN"}, identityFlags(dir)...)
 	stdout, stderr, code := keyceremony(t, dir, args...)
 	if code != 0 {
 		t.Fatalf("run: exit %d\n%s", code, stderr)
@@ -206,7 +207,7 @@ func TestCeremonyEndToEnd(t *testing.T) {
 	}
 	set := filepath.Base(sets[0])
 	restorePlan := "version: 1\nkind: restore\nceremony: test-restore\ntoken: {module: " + softhsmModule + ", token: restored}\n" +
-		"key: {label: data-key, type: AES-256}\nparticipants:\n  - {role: administrator, name: Ada}\n  - {role: witness, name: Wendy}\n" +
+		"key: {label: data-key, type: AES-256}\nparticipants:\n  - {role: administrator, name: Ada}\n  - {role: security-officer, name: Sam}\n  - {role: witness, name: Wendy}\n" +
 		"restore: {manifest: out/" + set + "/backup-manifest.json, blob: out/" + set + "/backup-blob.bin, ceremonies: [out]}\noutput: restored\n"
 	os.WriteFile(filepath.Join(dir, "restore.yaml"), []byte(restorePlan), 0o600)
 	if inRecord, _ := filepath.Glob(filepath.Join(sets[0], "*.age")); len(inRecord) != 0 {
@@ -216,7 +217,7 @@ func TestCeremonyEndToEnd(t *testing.T) {
 	if len(shares) != 2 {
 		t.Fatalf("%d share files for Bob and Carol in the handouts folder, want 2", len(shares))
 	}
-	args = append([]string{"run", "restore.yaml", "--yes", "--pin-env", "KC_PIN", "--share", shares[0], "--share", shares[1]}, identityFlags(dir)...)
+	args = append([]string{"run", "restore.yaml", "--yes", "--pin-env", "KC_PIN", "--so-pin-env", "KC_SO_PIN", "--share", shares[0], "--share", shares[1]}, identityFlags(dir)...)
 	if _, stderr, code := keyceremony(t, dir, args...); code != 0 {
 		t.Fatalf("restore: exit %d\n%s", code, stderr)
 	}

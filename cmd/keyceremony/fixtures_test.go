@@ -112,6 +112,7 @@ key:
   type: AES-256
 participants:
   - {role: administrator, name: Ada}
+  - {role: security-officer, name: Sam}
   - {role: witness, name: Wendy}
 backup:
   threshold: 2

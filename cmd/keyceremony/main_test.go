@@ -56,6 +56,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("TESTDATA", testdata)
 			env.Setenv("SCRIPTS", scripts)
 			env.Setenv("PIN", "1234")
+			env.Setenv("SO_PIN", "12345678")
 			cmd := exec.Command("softhsm2-util", "--init-token", "--free", "--label", "test", "--so-pin", "12345678", "--pin", "1234")
 			cmd.Env = append(os.Environ(), "SOFTHSM2_CONF="+conf)
 			if out, err := cmd.CombinedOutput(); err != nil {
