@@ -136,17 +136,14 @@ func (e *engine) login(u hsm.UserType, who Actor, purpose string) error {
 	}
 }
 
-// custodyPreflight checks, before anything is made, that the token can keep the plan's promises:
-// it enforces CKA_WRAP_WITH_TRUSTED and takes the other restrictions, and it wraps the planned
-// private key's PKCS#8 exactly for every RSA-AES target; or that the plan accepts what it cannot.
-func (e *engine) custodyPreflight() error {
-	caps := e.sess.Capabilities()
-	label := e.sess.Token().Label
-	c := e.plan.Custody
+// custodyCaps checks that a token with caps can keep the plan's custody promises: it enforces
+// CKA_WRAP_WITH_TRUSTED and takes the other restrictions, or the plan accepts what it cannot. It
+// returns the restrictions target keys are to be made without.
+func (p *Plan) custodyCaps(caps hsm.Capabilities) (waive []string, err error) {
+	c := p.Custody
 	if !c.AllowUntrustedWrap && (!caps.TrustedWrap || slices.Contains(caps.Refused, "CKA_WRAP_WITH_TRUSTED")) {
-		return fmt.Errorf("token %q does not enforce CKA_WRAP_WITH_TRUSTED (the probe wrapped a test key under an untrusted key, or the token refused the attribute); anyone with the user PIN could wrap the key out under a key of their own\nhint: use a token that enforces it, or set custody.allow_untrusted_wrap: true in the plan (recorded as an exception)", label)
+		return nil, errors.New("the token does not enforce CKA_WRAP_WITH_TRUSTED (the probe wrapped a test key marked with it under an untrusted key, or the token refused the attribute); anyone with the user PIN could wrap the key out under a key of their own\nhint: use a token that enforces it, or set custody.allow_untrusted_wrap: true in the plan (recorded as an exception)")
 	}
-	var waive []string
 	if c.AllowUntrustedWrap {
 		waive = append(waive, "CKA_WRAP_WITH_TRUSTED")
 	}
@@ -156,8 +153,19 @@ func (e *engine) custodyPreflight() error {
 		case slices.Contains(c.AllowRefusedAttributes, a):
 			waive = append(waive, a)
 		default:
-			return fmt.Errorf("token %q refuses %s in a key template, so the target key could not be protected by it\nhint: use a token that accepts it, or list it under custody.allow_refused_attributes in the plan (recorded as an exception)", label, a)
+			return nil, fmt.Errorf("the token refuses %s in a key template, so the target key could not be protected by it\nhint: use a token that accepts it, or list it under custody.allow_refused_attributes in the plan (recorded as an exception)", a)
 		}
+	}
+	return waive, nil
+}
+
+// custodyPreflight checks, before the security officer or the user logs in, that the token can
+// keep the plan's custody promises (custodyCaps), and that it wraps the planned private key's
+// PKCS#8 exactly for every RSA-AES target, or the target allows padding.
+func (e *engine) custodyPreflight() error {
+	waive, err := e.plan.custodyCaps(e.sess.Capabilities())
+	if err != nil {
+		return err
 	}
 	if err := e.sess.Waive(waive...); err != nil {
 		return err
@@ -166,6 +174,9 @@ func (e *engine) custodyPreflight() error {
 		return nil
 	}
 	for _, t := range e.plan.Targets {
+		if e.done[stepWrap+":"+t.Name] {
+			continue
+		}
 		params, err := e.targetParams(t)
 		if err != nil {
 			return err

@@ -193,9 +193,7 @@ func (e *engine) runStep() error {
 	var err error
 	switch id {
 	case stepOpenToken:
-		if err = e.openToken(); err == nil {
-			err = e.preflight()
-		}
+		err = e.openToken()
 	case stepBegin:
 		err = e.begin()
 	case stepCheckWrapKey:
@@ -305,6 +303,10 @@ func (e *engine) openToken() error {
 		return err
 	}
 	e.sess = sess
+	// The preflight needs no login: it refuses what the token cannot do before anyone types a PIN.
+	if err := e.preflight(); err != nil {
+		return err
+	}
 	// The security officer's step comes before the user logs in, while nothing of the
 	// ceremony exists yet: logging out would end the user's handles.
 	if err := e.trustStep(); err != nil {

@@ -40,6 +40,11 @@ func (p *Plan) Preflight(w World) (notChecked []string, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if w.Capabilities != nil {
+		if _, err := p.custodyCaps(*w.Capabilities); err != nil {
+			return nil, err
+		}
+	}
 	var unprobed []string
 	for _, t := range p.Targets {
 		if p.Kind == KindReshare || w.Done != nil && w.Done(stepWrap+":"+t.Name) {
