@@ -76,7 +76,7 @@ func TestOtherCloudGivesInstructions(t *testing.T) {
 				"wrapped-key.bin":    []byte("not really wrapped"),
 			})
 			// No endpoint or region: Run must not need them for these clouds.
-			text, err := Run(context.Background(), dir, "", "", time.Now())
+			text, err := Run(context.Background(), dir, Record{}, "", "", time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -85,7 +85,7 @@ func TestOtherCloudGivesInstructions(t *testing.T) {
 			}
 
 			c := &countingClients{}
-			_, err = Upload(context.Background(), c, c, dir, time.Now())
+			_, err = Upload(context.Background(), c, c, dir, Record{}, time.Now())
 			want := "upload: " + dir + " is a package for " + cloudName(profile) + ", which keyceremony does not upload itself\n" +
 				"hint: keyceremony upload " + dir + " prints the command to run and what to check after it"
 			if err == nil || err.Error() != want {

@@ -1,6 +1,7 @@
 package upload
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -76,8 +77,8 @@ type ReceiptIdentity struct {
 // Run is `keyceremony upload DIR`: for an AWS package it makes clients from the standard AWS
 // configuration chain (NewClients) and uploads (Upload), returning a summary of the receipt; for a
 // package of another cloud it makes no call and returns Instructions.
-func Run(ctx context.Context, dir, endpointURL, region string, now time.Time) (string, error) {
-	m, err := readPackage(dir)
+func Run(ctx context.Context, dir string, rec Record, endpointURL, region string, now time.Time) (string, error) {
+	m, err := readPackage(dir, rec)
 	if err != nil {
 		return "", err
 	}
@@ -104,8 +105,8 @@ func Run(ctx context.Context, dir, endpointURL, region string, now time.Time) (s
 // good at now. Then it calls ImportKeyMaterial (ExpirationModel always set, ValidTo in whole
 // seconds), checks with DescribeKey that the key is Enabled, asks STS who it is, and writes the
 // receipt next to the package, never over an earlier one. It refuses packages of other clouds.
-func Upload(ctx context.Context, client KMS, stsClient STS, dir string, now time.Time) (*Receipt, error) {
-	m, err := readPackage(dir)
+func Upload(ctx context.Context, client KMS, stsClient STS, dir string, rec Record, now time.Time) (*Receipt, error) {
+	m, err := readPackage(dir, rec)
 	if err != nil {
 		return nil, err
 	}
@@ -119,10 +120,24 @@ func Upload(ctx context.Context, client KMS, stsClient STS, dir string, now time
 	return u.send(ctx, client, stsClient)
 }
 
-// readPackage reads and checks an import package's manifest and files, and its profile.
-func readPackage(dir string) (*wrap.Manifest, error) {
+// readPackage checks an import package against its signed record, then reads and checks its
+// manifest, files and profile.
+func readPackage(dir string, rec Record) (*wrap.Manifest, error) {
+	ceremony, err := verifyRecord(dir, rec)
+	if err != nil {
+		return nil, err
+	}
 	m, err := wrap.ReadManifest(dir)
 	if err != nil {
+		return nil, err
+	}
+	// The manifest is not signed: it only says which wrap event to look for (its target, or the
+	// folder's name), and that event must name every file of the package, the manifest too.
+	signed, err := signedFiles(ceremony, cmp.Or(m.Target, filepath.Base(dir)))
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSigned(dir, m, signed); err != nil {
 		return nil, err
 	}
 	if _, ok := clouds[m.Profile]; !ok {

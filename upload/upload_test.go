@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -11,9 +12,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -25,7 +28,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/keyceremony/keyceremony/ceremony/transcript"
 	"github.com/keyceremony/keyceremony/internal/localkmstest"
+	"github.com/keyceremony/keyceremony/internal/readback"
 	"github.com/keyceremony/keyceremony/wrap"
 )
 
@@ -134,10 +139,15 @@ func buildAWSPackage(t *testing.T, paramsPath string, key []byte, edit func(*wra
 	return writePackage(t, m, files)
 }
 
-// writePackage writes files and the manifest m listing their SHA-256 into a new folder.
+// writePackage writes files and the manifest m listing their SHA-256 into a new package folder,
+// CEREMONY/targets/pkg, in a ceremony folder whose sealed transcript signs them in a wrap event.
 func writePackage(t *testing.T, m *wrap.Manifest, files map[string][]byte) string {
 	t.Helper()
-	dir := t.TempDir()
+	ceremony := t.TempDir()
+	dir := filepath.Join(ceremony, "targets", "pkg")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	m.Files = map[string]string{}
 	for name, b := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
@@ -153,7 +163,31 @@ func writePackage(t *testing.T, m *wrap.Manifest, files map[string][]byte) strin
 	if err := os.WriteFile(filepath.Join(dir, wrap.ManifestName), mb, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	signRecord(t, ceremony, "pkg", append(slices.Collect(maps.Keys(files)), wrap.ManifestName))
 	return dir
+}
+
+// signRecord writes the sealed transcript of a ceremony that wrapped the package
+// CEREMONY/targets/NAME made of files, signed by a new Ed25519 key.
+func signRecord(t *testing.T, ceremony, name string, files []string) ed25519.PublicKey {
+	t.Helper()
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	w, err := transcript.Create(ceremony, priv, transcript.Begin{PlanSHA256: strings.Repeat("0", 64)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, f := range files {
+		paths = append(paths, "targets/"+name+"/"+f)
+	}
+	if _, err := w.Append(transcript.Entry{Step: "wrap:" + name, Facts: map[string]any{"target": name}, Files: paths}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Seal("keyceremony/upload-test"); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	return pub
 }
 
 func randomKey(t *testing.T) []byte {
@@ -239,7 +273,7 @@ func TestUploadThenEncryptDecrypt(t *testing.T) {
 		m.AWS.ExpirationModel = "KEY_MATERIAL_EXPIRES"
 		m.AWS.ValidTo = &validTo // with a fraction of a second, which local-kms cannot take
 	})
-	r, err := Upload(context.Background(), k, s, dir, now)
+	r, err := Upload(context.Background(), k, s, dir, Record{}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,14 +339,14 @@ func mustJSON(t *testing.T, v any) []byte {
 func TestUploadAgainWritesSecondReceipt(t *testing.T) {
 	k, s, res := prepared(t)
 	dir := buildAWSPackage(t, res.Out, randomKey(t), nil)
-	if _, err := Upload(context.Background(), k, s, dir, time.Now()); err != nil {
+	if _, err := Upload(context.Background(), k, s, dir, Record{}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	first, err := os.ReadFile(filepath.Join(dir, "upload-receipt.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := Upload(context.Background(), k, s, dir, time.Now())
+	r, err := Upload(context.Background(), k, s, dir, Record{}, time.Now())
 	if err != nil {
 		t.Fatalf("re-importing the same package: %v", err)
 	}
@@ -330,11 +364,11 @@ func TestUploadAgainWritesSecondReceipt(t *testing.T) {
 func TestUploadOtherMaterialRefused(t *testing.T) {
 	k, s, res := prepared(t)
 	dir := buildAWSPackage(t, res.Out, randomKey(t), nil)
-	if _, err := Upload(context.Background(), k, s, dir, time.Now()); err != nil {
+	if _, err := Upload(context.Background(), k, s, dir, Record{}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	other := buildAWSPackage(t, res.Out, randomKey(t), nil)
-	_, err := Upload(context.Background(), k, s, other, time.Now())
+	_, err := Upload(context.Background(), k, s, other, Record{}, time.Now())
 	want := "upload: ImportKeyMaterial for " + res.KeyID + " failed: the key material is not the one this KMS key already holds, " +
 		"or was wrapped for another import token (IncorrectKeyMaterialException)\n" +
 		"hint: upload the package the ceremony made for this KMS key with these import parameters; once imported, a KMS key accepts only the same material again"
@@ -377,7 +411,7 @@ func TestUploadRefusedBeforeAnyCall(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := buildAWSPackage(t, res.Out, randomKey(t), tc.edit)
 			c := &countingClients{KMS: k, STS: s}
-			_, err := Upload(context.Background(), c, c, dir, tc.now)
+			_, err := Upload(context.Background(), c, c, dir, Record{}, tc.now)
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("error\n%v\nwant\n%s", err, tc.want)
 			}
@@ -404,17 +438,29 @@ func TestUploadTamperedPackageRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := &countingClients{KMS: k, STS: s}
-	_, err = Upload(context.Background(), c, c, dir, time.Now())
-	want := "wrap: EncryptedKeyMaterial.bin in " + dir + " does not match its SHA-256 in the manifest: the package was altered\n" +
-		"hint: do not upload it; take the package from the ceremony's output again"
-	if err == nil || err.Error() != want {
+	_, err = Upload(context.Background(), c, c, dir, Record{}, time.Now())
+	if want := materialNotSigned(dir); err == nil || err.Error() != want {
 		t.Errorf("error\n%v\nwant\n%s", err, want)
 	}
+	requireNoImport(t, c, k, res.KeyID)
+}
+
+// materialNotSigned is the refusal of a package whose EncryptedKeyMaterial.bin is not the one
+// its ceremony's record signed.
+func materialNotSigned(dir string) string {
+	ceremony := filepath.Dir(filepath.Dir(dir))
+	return "upload: the ceremony's record in " + ceremony + " does not verify: event 1: file targets/pkg/EncryptedKeyMaterial.bin differs from its recorded SHA-256; nothing was sent\n" +
+		"hint: check it with keyceremony verify " + ceremony + "; a package whose record does not verify must not be uploaded"
+}
+
+// requireNoImport checks that no call reached KMS or STS and the key still waits for its material.
+func requireNoImport(t *testing.T, c *countingClients, k *kms.Client, keyID string) {
+	t.Helper()
 	if n := c.calls.Load(); n != 0 {
 		t.Errorf("%d calls reached KMS or STS", n)
 	}
-	if st := keyState(t, k, res.KeyID); st != types.KeyStatePendingImport {
-		t.Errorf("key state %s, want PendingImport", st)
+	if st := keyState(t, k, keyID); st != types.KeyStatePendingImport {
+		t.Errorf("key state %s, want PendingImport: an import reached local-kms", st)
 	}
 }
 
@@ -515,7 +561,7 @@ func (d disabledAfterImport) DescribeKey(ctx context.Context, in *kms.DescribeKe
 func TestUploadNotEnabledStillWritesReceipt(t *testing.T) {
 	k, s, res := prepared(t)
 	dir := buildAWSPackage(t, res.Out, randomKey(t), nil)
-	_, err := Upload(context.Background(), disabledAfterImport{k}, s, dir, time.Now())
+	_, err := Upload(context.Background(), disabledAfterImport{k}, s, dir, Record{}, time.Now())
 	want := "upload: KMS accepted the key material, but DescribeKey shows " + res.KeyID + " in state Disabled\n" +
 		"hint: look at it with aws kms describe-key --key-id " + res.KeyID + "\n" +
 		"the receipt is " + filepath.Join(dir, "upload-receipt.json")
@@ -562,12 +608,12 @@ func TestRunUploadsAndSummarises(t *testing.T) {
 	}
 
 	dir := buildAWSPackage(t, res.Out, randomKey(t), nil)
-	_, err = Run(context.Background(), dir, endpoint, "", time.Now())
+	_, err = Run(context.Background(), dir, Record{}, endpoint, "", time.Now())
 	if want := "upload: no AWS region is configured\nhint: set AWS_REGION, or region in the AWS config profile, or pass --region"; err == nil || err.Error() != want {
 		t.Fatalf("Run with no region: error\n%v\nwant\n%s", err, want)
 	}
 	t.Setenv("AWS_REGION", "eu-west-2") // the region from the configuration chain
-	text, err := Run(context.Background(), dir, endpoint, "", time.Now())
+	text, err := Run(context.Background(), dir, Record{}, endpoint, "", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -578,5 +624,97 @@ func TestRunUploadsAndSummarises(t *testing.T) {
 		"  receipt      " + filepath.Join(dir, "upload-receipt.json") + "\n"
 	if text != want {
 		t.Errorf("Run printed\n%s\nwant\n%s", text, want)
+	}
+}
+
+// replaceTogether puts another key's material into the package in dir and rewrites its manifest
+// to match, as someone who can write to the package but cannot sign the record would.
+func replaceTogether(t *testing.T, dir, paramsPath string) {
+	t.Helper()
+	forged := buildAWSPackage(t, paramsPath, randomKey(t), nil)
+	for _, name := range []string{"EncryptedKeyMaterial.bin", wrap.ManifestName} {
+		b, err := os.ReadFile(filepath.Join(forged, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := wrap.ReadManifest(dir); err != nil {
+		t.Fatalf("the forged package does not even pass its own manifest: %v", err)
+	}
+}
+
+// The key material and the manifest replaced together pass the manifest's own check; the signed
+// wrap event refuses them before any call, in the ceremony folder and when the package is carried
+// out of it with --transcript.
+func TestUploadRefusesFilesAndManifestReplacedTogether(t *testing.T) {
+	k, s, res := prepared(t)
+	dir := buildAWSPackage(t, res.Out, randomKey(t), nil)
+	ceremony := filepath.Dir(filepath.Dir(dir))
+
+	// Carried out of the folder (copied), then forged: the record is whole, the copy is not.
+	carried := filepath.Join(t.TempDir(), "pkg")
+	os.Mkdir(carried, 0o755)
+	for _, name := range []string{"EncryptedKeyMaterial.bin", "ImportToken.bin", "import-command.txt", wrap.ManifestName} {
+		b, _ := os.ReadFile(filepath.Join(dir, name))
+		os.WriteFile(filepath.Join(carried, name), b, 0o644)
+	}
+	replaceTogether(t, carried, res.Out)
+	c := &countingClients{KMS: k, STS: s}
+	_, err := Upload(context.Background(), c, c, carried, Record{}, time.Now())
+	want := "upload: " + carried + " is not inside its ceremony folder (CEREMONY/targets/NAME), so its signed record cannot be checked\n" +
+		"hint: give the ceremony folder: keyceremony upload --transcript CEREMONY " + carried
+	if err == nil || err.Error() != want {
+		t.Errorf("without --transcript: %v\nwant %s", err, want)
+	}
+	_, err = Upload(context.Background(), c, c, carried, Record{Dir: ceremony}, time.Now())
+	want = "upload: manifest.json in " + carried + " is not the file the ceremony signed (its SHA-256 differs from the wrap event's); nothing was sent\n" +
+		"hint: the package was altered; take it from the ceremony's output again"
+	if err == nil || err.Error() != want {
+		t.Errorf("carried: %v\nwant %s", err, want)
+	}
+
+	// Forged in place: the record no longer verifies.
+	replaceTogether(t, dir, res.Out)
+	_, err = Upload(context.Background(), c, c, dir, Record{}, time.Now())
+	if want := materialNotSigned(dir); err == nil || err.Error() != want {
+		t.Errorf("in place: %v\nwant %s", err, want)
+	}
+	requireNoImport(t, c, k, res.KeyID)
+}
+
+// A record re-signed wholesale, package and transcript, by another key is refused when the
+// witnesses' fingerprint is given; the right fingerprint, in hex or read-back form, lets the
+// upload through.
+func TestUploadChecksSigningKeyFingerprint(t *testing.T) {
+	k, s, res := prepared(t)
+	dir := buildAWSPackage(t, res.Out, randomKey(t), nil)
+	ceremony := filepath.Dir(filepath.Dir(dir))
+	events, err := transcript.Read(ceremony)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var begin transcript.BeginFacts
+	json.Unmarshal(events[0].Facts, &begin)
+	right := strings.TrimPrefix(begin.Fingerprint, "SHA256:")
+	wrong := strings.Repeat("0", 32)
+	c := &countingClients{KMS: k, STS: s}
+	_, err = Upload(context.Background(), c, c, dir, Record{Fingerprint: wrong}, time.Now())
+	want := "upload: the record in " + ceremony + " is signed by " + begin.Fingerprint + ", not by the key the witnesses wrote down (" + wrong + "); nothing was sent\n" +
+		"hint: the whole folder may have been re-signed; do not upload it"
+	if err == nil || err.Error() != want {
+		t.Errorf("wrong fingerprint: %v\nwant %s", err, want)
+	}
+	_, err = Upload(context.Background(), c, c, dir, Record{Fingerprint: right[:16]}, time.Now())
+	if err == nil || !strings.Contains(err.Error(), "has 16 hex digits; give 32 to 64 (at least 128 bits)") {
+		t.Errorf("16 digits: %v", err)
+	}
+	if n := c.calls.Load(); n != 0 {
+		t.Errorf("%d calls reached KMS or STS", n)
+	}
+	if _, err := Upload(context.Background(), c, c, dir, Record{Fingerprint: readback.Format(begin.Fingerprint)}, time.Now()); err != nil {
+		t.Fatalf("the right fingerprint: %v", err)
 	}
 }

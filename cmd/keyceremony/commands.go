@@ -312,7 +312,10 @@ func cmdAWS(args []string, stdout, stderr io.Writer) error {
 }
 
 func cmdUpload(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("upload", "upload PACKAGE [--endpoint-url URL] [--region REGION]", stderr)
+	fs := newFlags("upload", "upload PACKAGE [--transcript DIR] [--fingerprint FP] [--endpoint-url URL] [--region REGION]", stderr)
+	var rec upload.Record
+	fs.StringVar(&rec.Dir, "transcript", "", "the ceremony folder whose signed record names the package (default: the one the package is in)")
+	fs.StringVar(&rec.Fingerprint, "fingerprint", "", "the ceremony signing key fingerprint the witnesses wrote down (at least 32 hex digits, or its read-back form)")
 	endpoint := fs.String("endpoint-url", "", "KMS endpoint (emulators, VPC endpoints)")
 	region := fs.String("region", "", "AWS region (default: from the AWS configuration)")
 	pos, err := parse(fs, args, 1)
@@ -320,7 +323,7 @@ func cmdUpload(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ctx := context.Background()
-	text, err := upload.Run(ctx, pos[0], *endpoint, *region, time.Now())
+	text, err := upload.Run(ctx, pos[0], rec, *endpoint, *region, time.Now())
 	if err != nil {
 		return err
 	}

@@ -69,6 +69,34 @@ func Check(fp, typed string) error {
 	return nil
 }
 
+// MinDigits is the least of a fingerprint a person may give where the whole is compared: 128 bits.
+const MinDigits = Groups * GroupDigits
+
+// Digits reads a fingerprint as a person wrote it down, for a command line: its read-back form
+// (each check letter must fit its group) or hex, with or without "SHA256:", at least [MinDigits]
+// digits. Case, spaces and dashes do not count. It returns the lowercase hex digits given.
+func Digits(s string) (string, error) {
+	t := normalize(s)
+	if len(t) == Groups*(GroupDigits+1) && strings.Trim(t, "0123456789abcdef") != "" {
+		var digits strings.Builder
+		for i := range Groups {
+			g := t[i*(GroupDigits+1) : (i+1)*(GroupDigits+1)]
+			if _, err := hex.DecodeString(g[:GroupDigits]); err != nil || checkLetter(i, g[:GroupDigits]) != g[GroupDigits] {
+				return "", fmt.Errorf("group %d of %q does not fit its check letter; check it against the paper", i+1, s)
+			}
+			digits.WriteString(g[:GroupDigits])
+		}
+		return digits.String(), nil
+	}
+	if strings.Trim(t, "0123456789abcdef") != "" {
+		return "", fmt.Errorf("%q is neither hex digits nor the read-back form of a fingerprint", s)
+	}
+	if len(t) > 64 || len(t) < MinDigits {
+		return "", fmt.Errorf("%q has %d hex digits; give %d to 64 (at least 128 bits)", s, len(t), MinDigits)
+	}
+	return t, nil
+}
+
 // hexDigits is the lowercase hex of fp without its "SHA256:" prefix, or "" when it is not hex.
 func hexDigits(fp string) string {
 	h := strings.ToLower(strings.TrimSpace(fp))

@@ -90,3 +90,24 @@ func TestCheckLetterCatchesSlips(t *testing.T) {
 		}
 	}
 }
+
+func TestDigits(t *testing.T) {
+	want := "3f9a0b7e41d2c6f88e5a1b3c9d0e7f2a"
+	for _, in := range []string{Format(fp), strings.ToUpper(Format(fp)), fp, "sha256:" + want, want[:16] + " " + want[16:]} {
+		got, err := Digits(in)
+		if err != nil || !strings.HasPrefix(strings.TrimPrefix(fp, "SHA256:"), got) || len(got) < 32 {
+			t.Errorf("Digits(%q) = %q, %v", in, got, err)
+		}
+	}
+	slip := strings.Replace(Format(fp), "3f9a", "3f9b", 1)
+	for in, msg := range map[string]string{
+		slip:          `group 1 of "` + slip + `" does not fit its check letter; check it against the paper`,
+		"SHA256:3f9a": `"SHA256:3f9a" has 4 hex digits; give 32 to 64 (at least 128 bits)`,
+		want[:31]:     `"` + want[:31] + `" has 31 hex digits; give 32 to 64 (at least 128 bits)`,
+		"zz":          `"zz" is neither hex digits nor the read-back form of a fingerprint`,
+	} {
+		if _, err := Digits(in); err == nil || err.Error() != msg {
+			t.Errorf("Digits(%q) = %v, want %s", in, err, msg)
+		}
+	}
+}

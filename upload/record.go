@@ -1,0 +1,101 @@
+package upload
+
+import (
+	"fmt"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/keyceremony/keyceremony/ceremony/transcript"
+	"github.com/keyceremony/keyceremony/internal/readback"
+	"github.com/keyceremony/keyceremony/wrap"
+)
+
+// Record says where the signed record of an import package is, and which signing key it must be
+// signed by. A package's manifest is not signed: only the wrap event of the ceremony's
+// transcript is, so that event, not the manifest, says what the package holds.
+type Record struct {
+	// Dir is the ceremony folder. Empty means the one the package sits in, CEREMONY/targets/NAME.
+	Dir string
+	// Fingerprint is the ceremony signing key fingerprint the witnesses wrote down (hex, at least
+	// 32 digits, or its read-back form); empty when not checked.
+	Fingerprint string
+}
+
+// verifyRecord finds the ceremony folder of the package in dir and verifies its transcript, and
+// its signing key when the witnesses' fingerprint is given. It returns the ceremony folder.
+func verifyRecord(dir string, rec Record) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("upload: %v", err)
+	}
+	ceremony := rec.Dir
+	if ceremony == "" {
+		if filepath.Base(filepath.Dir(abs)) != "targets" {
+			return "", fmt.Errorf("upload: %s is not inside its ceremony folder (CEREMONY/targets/NAME), so its signed record cannot be checked\nhint: give the ceremony folder: keyceremony upload --transcript CEREMONY %s", dir, dir)
+		}
+		ceremony = filepath.Dir(filepath.Dir(abs))
+	}
+	var want string
+	if rec.Fingerprint != "" {
+		if want, err = readback.Digits(rec.Fingerprint); err != nil {
+			return "", fmt.Errorf("upload: --fingerprint %v\nhint: give the ceremony signing key fingerprint the witnesses wrote down", err)
+		}
+	}
+	r := transcript.Verify(ceremony)
+	if !r.OK {
+		return "", fmt.Errorf("upload: the ceremony's record in %s does not verify: %s; nothing was sent\nhint: check it with keyceremony verify %s; a package whose record does not verify must not be uploaded", ceremony, r.Problem, ceremony)
+	}
+	if want != "" && !strings.HasPrefix(strings.TrimPrefix(r.Fingerprint, "SHA256:"), want) {
+		return "", fmt.Errorf("upload: the record in %s is signed by %s, not by the key the witnesses wrote down (%s); nothing was sent\nhint: the whole folder may have been re-signed; do not upload it", ceremony, r.Fingerprint, rec.Fingerprint)
+	}
+	return ceremony, nil
+}
+
+// signedFiles returns the files of a target's package as the signed wrap event of the verified
+// record names them, with their SHA-256.
+func signedFiles(ceremony, target string) (map[string]string, error) {
+	events, err := transcript.Read(ceremony)
+	if err != nil {
+		return nil, fmt.Errorf("upload: %v", err)
+	}
+	rel := path.Join("targets", target)
+	for i := len(events) - 1; i >= 0; i-- {
+		e := events[i]
+		if e.Kind != transcript.KindStep || !strings.HasPrefix(e.Step, "wrap:") {
+			continue
+		}
+		files := map[string]string{}
+		for _, f := range e.Files {
+			if name, ok := strings.CutPrefix(f.Path, rel+"/"); ok {
+				files[name] = f.SHA256
+			}
+		}
+		if files[wrap.ManifestName] != "" {
+			return files, nil
+		}
+	}
+	return nil, fmt.Errorf("upload: the record in %s has no wrap event for the package %s; nothing was sent\nhint: give the package and the ceremony folder that made it", ceremony, rel)
+}
+
+// checkSigned compares every file of the package, its manifest first, with the SHA-256 the
+// signed wrap event recorded.
+func checkSigned(dir string, m *wrap.Manifest, signed map[string]string) error {
+	names := []string{wrap.ManifestName}
+	for name := range m.Files {
+		names = append(names, name)
+	}
+	for _, name := range names {
+		sum, err := wrap.FileSHA256(filepath.Join(dir, name))
+		if err != nil {
+			return fmt.Errorf("upload: %v", err)
+		}
+		switch want, ok := signed[name]; {
+		case !ok:
+			return fmt.Errorf("upload: %s in %s is not named by the signed wrap event; nothing was sent\nhint: the package was altered; take it from the ceremony's output again", name, dir)
+		case sum != want:
+			return fmt.Errorf("upload: %s in %s is not the file the ceremony signed (its SHA-256 differs from the wrap event's); nothing was sent\nhint: the package was altered; take it from the ceremony's output again", name, dir)
+		}
+	}
+	return nil
+}
