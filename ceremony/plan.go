@@ -448,6 +448,14 @@ func (p *Plan) Check(now time.Time) (warnings []string, err error) {
 		}
 	}
 	if h := p.HandoutsDir(); h != "" {
+		if target, err := os.Readlink(h); err == nil {
+			if !filepath.IsAbs(target) {
+				target = filepath.Join(filepath.Dir(h), target)
+			}
+			if within(target, p.OutputDir()) {
+				return nil, fmt.Errorf("handouts folder %s leads to %s, inside the ceremony folder\nhint: share files are handed out, never part of the record; name a folder outside the output in backup.handouts", h, target)
+			}
+		}
 		if st, err := os.Stat(h); err == nil && !st.IsDir() {
 			return nil, fmt.Errorf("handouts folder %s is not a folder\nhint: name a folder for the share files in backup.handouts", h)
 		} else if err != nil {

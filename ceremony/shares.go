@@ -385,17 +385,30 @@ func (e *engine) choosePassphrase(i int, c CustodianPlan) ([]byte, error) {
 	}
 }
 
-// handoutsSetDir makes (once) the folder of a share set's files in the handouts folder.
+// handoutsSetDir makes, on the first share file of a set, the set's folder in the handouts
+// folder. The folder is resolved through any symbolic link first: a handouts folder that leads
+// into the ceremony folder would put shares into the record.
 func (e *engine) handoutsSetDir(setID string) (string, error) {
 	root := e.plan.HandoutsDir()
 	if err := os.Mkdir(root, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return "", fmt.Errorf("cannot create the handouts folder: %v\nhint: mount the removable medium named in backup.handouts, or create the folder", err)
 	}
-	dir := filepath.Join(root, "backup-"+setID)
+	real, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return "", fmt.Errorf("cannot open the handouts folder: %v", err)
+	}
+	out, err := filepath.EvalSymlinks(e.out)
+	if err != nil {
+		return "", err
+	}
+	if within(real, out) {
+		return "", fmt.Errorf("handouts folder %s leads to %s, inside the ceremony folder; no share file was written\nhint: share files are handed out, never part of the record; name a folder outside the output in backup.handouts", root, real)
+	}
+	dir := filepath.Join(real, "backup-"+setID)
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return "", fmt.Errorf("cannot create %s: %v", dir, err)
 	}
-	return dir, nil
+	return filepath.Join(root, "backup-"+setID), nil
 }
 
 // shareFileName names share index's age file after its custodian.

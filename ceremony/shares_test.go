@@ -166,3 +166,70 @@ output: out
 		t.Fatalf("exceptions:\n%s\nwant\n%s", strings.Join(exceptions, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// planter plants a symbolic link from the handouts folder into the ceremony folder while the
+// share set is being made: after every check, before the first share file.
+type planter struct {
+	Headless
+	plant func()
+}
+
+func (p *planter) Busy(title string) func() {
+	if strings.Contains(title, "share set") {
+		p.plant()
+	}
+	return p.Headless.Busy(title)
+}
+
+// TestHandoutsLinkedIntoRecord: a handouts folder that turns into a link to the ceremony folder
+// after the plan was checked is caught before any share file is written; the abort then destroys
+// the unsealed set and the record verifies.
+func TestHandoutsLinkedIntoRecord(t *testing.T) {
+	module := softhsmtest.NewToken(t, "test")
+	alice, _ := age.GenerateX25519Identity()
+	bob, _ := age.GenerateX25519Identity()
+	dir := t.TempDir()
+	plan := fmt.Sprintf(`version: 1
+kind: generate
+ceremony: linked
+token: {module: %s, token: test}
+key: {label: k, type: AES-256}
+participants: [{role: administrator, name: Ada}, {role: witness, name: Wendy}]
+backup:
+  threshold: 2
+  custodians:
+    - {name: Alice, delivery: age-recipient, recipient: %s}
+    - {name: Bob, delivery: age-recipient, recipient: %s}
+output: out
+`, module, alice.Recipient(), bob.Recipient())
+	planPath := filepath.Join(dir, "plan.yaml")
+	os.WriteFile(planPath, []byte(plan), 0o600)
+	p, err := LoadPlan(planPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := func(string) ([]byte, error) { return []byte(softhsmtest.PIN), nil }
+	ui := &planter{Headless: Headless{Log: io.Discard, Secrets: secrets}, plant: func() {
+		if err := os.Symlink("out", p.HandoutsDir()); err != nil {
+			t.Error(err)
+		}
+	}}
+	err = Run(Options{Plan: p, PlanPath: planPath, UI: ui, Identities: []age.Identity{alice, bob}})
+	want := "handouts folder " + p.HandoutsDir() + " leads to " + p.OutputDir() + ", inside the ceremony folder; no share file was written"
+	if err == nil || firstLine(err.Error()) != want {
+		t.Fatalf("error %v, want %q", err, want)
+	}
+	if found, _ := filepath.Glob(filepath.Join(p.OutputDir(), "*", "*.age")); len(found) != 0 {
+		t.Fatalf("share files in the record: %v", found)
+	}
+	err = Run(Options{Plan: p, PlanPath: planPath, UI: &Headless{Log: io.Discard, Secrets: secrets}, Abort: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(p.OutputDir(), "backup-*")); len(left) != 0 {
+		t.Fatalf("the void set is still there: %v", left)
+	}
+	if r := transcript.Verify(p.OutputDir()); !r.OK {
+		t.Fatalf("the aborted ceremony does not verify: %s", r.Problem)
+	}
+}
