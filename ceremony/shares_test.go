@@ -72,43 +72,45 @@ func sscan(s, format string, n *int) bool {
 	return err == nil && fmt.Sprintf(format, *n) == s
 }
 
+// generatePlan writes a generate plan of an AES-256 key on a fresh SoftHSM2 token into a new
+// folder, with backup as its backup section, and loads it.
+func generatePlan(t *testing.T, backupSection string) (*Plan, string) {
+	module := softhsmtest.NewToken(t, "test")
+	dir := t.TempDir()
+	text := "version: 1\nkind: generate\nceremony: handouts\ntoken: {module: " + module + ", token: test}\n" +
+		"key: {label: k, type: AES-256}\nparticipants: [{role: administrator, name: Ada}, {role: security-officer, name: Sam}, {role: witness, name: Wendy}]\n" +
+		"backup:\n" + backupSection + "output: out\n"
+	path := filepath.Join(dir, "plan.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := LoadPlan(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, path
+}
+
 // TestPassphraseHandouts runs a ceremony on a SoftHSM2 token: a generated passphrase round-trips
 // (shown, typed back, the file opens with it), a weak chosen one is refused with its reason, a
 // failed read-back is recorded without the passphrase, and the share files are in the handouts
 // folder, never in the ceremony folder, which verifies without them.
 func TestPassphraseHandouts(t *testing.T) {
-	module := softhsmtest.NewToken(t, "test")
 	carol, _ := age.GenerateX25519Identity()
-	dir := t.TempDir()
-	plan := fmt.Sprintf(`version: 1
-kind: generate
-ceremony: passphrases
-token: {module: %s, token: test}
-key: {label: k, type: AES-256}
-participants:
-  - {role: administrator, name: Ada}
-  - {role: security-officer, name: Sam}
-  - {role: witness, name: Wendy}
-backup:
-  threshold: 2
+	p, planPath := generatePlan(t, fmt.Sprintf(`  threshold: 2
   handouts: media
   custodians:
     - {name: Alice, delivery: age-passphrase}
     - {name: Bob, delivery: age-passphrase, passphrase: chosen}
     - {name: Carol, delivery: age-recipient, recipient: %s}
-output: out
-`, module, carol.Recipient())
+`, carol.Recipient()))
+	dir := filepath.Dir(planPath)
 	os.Mkdir(filepath.Join(dir, "media"), 0o700)
-	os.WriteFile(filepath.Join(dir, "plan.yaml"), []byte(plan), 0o600)
-	p, err := LoadPlan(filepath.Join(dir, "plan.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	const weak = "correct horse battery staple"
 	const bobs = "quartz meadow lantern fiddle harbour crimson walnut seventy glacier pepper tundra osprey"
 	ui := &custodians{Headless: Headless{Log: io.Discard}, shown: map[int][]byte{}, final: map[int][]byte{},
 		chosen: [][]byte{[]byte(weak), []byte(bobs)}, mistype: true}
-	err = Run(Options{Plan: p, PlanPath: filepath.Join(dir, "plan.yaml"), UI: ui, Identities: []age.Identity{carol}})
+	err := Run(Options{Plan: p, PlanPath: planPath, UI: ui, Identities: []age.Identity{carol}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,36 +187,25 @@ func (p *planter) Busy(title string) func() {
 // after the plan was checked is caught before any share file is written; the abort then destroys
 // the unsealed set and the record verifies.
 func TestHandoutsLinkedIntoRecord(t *testing.T) {
-	module := softhsmtest.NewToken(t, "test")
 	alice, _ := age.GenerateX25519Identity()
 	bob, _ := age.GenerateX25519Identity()
-	dir := t.TempDir()
-	plan := fmt.Sprintf(`version: 1
-kind: generate
-ceremony: linked
-token: {module: %s, token: test}
-key: {label: k, type: AES-256}
-participants: [{role: administrator, name: Ada}, {role: witness, name: Wendy}]
-backup:
-  threshold: 2
+	p, planPath := generatePlan(t, fmt.Sprintf(`  threshold: 2
   custodians:
     - {name: Alice, delivery: age-recipient, recipient: %s}
     - {name: Bob, delivery: age-recipient, recipient: %s}
-output: out
-`, module, alice.Recipient(), bob.Recipient())
-	planPath := filepath.Join(dir, "plan.yaml")
-	os.WriteFile(planPath, []byte(plan), 0o600)
-	p, err := LoadPlan(planPath)
-	if err != nil {
-		t.Fatal(err)
+`, alice.Recipient(), bob.Recipient()))
+	secrets := func(purpose string) ([]byte, error) {
+		if purpose == "so-pin" {
+			return []byte(softhsmtest.SOPIN), nil
+		}
+		return []byte(softhsmtest.PIN), nil
 	}
-	secrets := func(string) ([]byte, error) { return []byte(softhsmtest.PIN), nil }
 	ui := &planter{Headless: Headless{Log: io.Discard, Secrets: secrets}, plant: func() {
 		if err := os.Symlink("out", p.HandoutsDir()); err != nil {
 			t.Error(err)
 		}
 	}}
-	err = Run(Options{Plan: p, PlanPath: planPath, UI: ui, Identities: []age.Identity{alice, bob}})
+	err := Run(Options{Plan: p, PlanPath: planPath, UI: ui, Identities: []age.Identity{alice, bob}})
 	want := "handouts folder " + p.HandoutsDir() + " leads to " + p.OutputDir() + ", inside the ceremony folder; no share file was written"
 	if err == nil || firstLine(err.Error()) != want {
 		t.Fatalf("error %v, want %q", err, want)
