@@ -79,6 +79,7 @@ type engine struct {
 	ended   bool            // the transcript holds its end event: only the seal remains
 	pending [][2]string     // exceptions (step, what) to record once the transcript is open
 	seen    map[string]bool // exceptions recorded since the last step; see exceptionOnce
+	named   map[string]bool // files named by the events of a resumed ceremony
 }
 
 // Run carries out the plan, or resumes it. Every effect is journalled in the transcript before it
@@ -88,7 +89,7 @@ func Run(o Options) error {
 		o.Now = time.Now
 	}
 	o.Resume = o.Resume || o.Abort
-	e := &engine{Options: o, plan: o.Plan, ui: o.UI, out: o.Plan.OutputDir(), done: map[string]bool{}, recorded: map[string]transcript.Event{}, seen: map[string]bool{}}
+	e := &engine{Options: o, plan: o.Plan, ui: o.UI, out: o.Plan.OutputDir(), done: map[string]bool{}, recorded: map[string]transcript.Event{}, seen: map[string]bool{}, named: map[string]bool{}}
 	defer e.close()
 	if err := e.prepare(); err != nil || e.finished {
 		return err
@@ -389,10 +390,25 @@ func (e *engine) signingKey() (*hsm.Signer, error) {
 		return nil, fmt.Errorf("token %q already has a ceremony signing key %q; nothing was changed\nhint: each ceremony needs its own id; change 'ceremony' in the plan", e.sess.Token().Label, e.signingLabel())
 	}
 	signer, err := e.sess.FindSigningKey(e.signingLabel())
+	if err != nil && !e.started {
+		return nil, e.dropHalfSigningKey(err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the ceremony signing key %q to resume: %w", e.signingLabel(), err)
 	}
 	return signer, nil
+}
+
+// dropHalfSigningKey destroys what an interruption inside the signing key's generation left in
+// the token (half a pair, an object with no class): no transcript exists, so it signed nothing.
+// begin then makes a new key and records the replacement.
+func (e *engine) dropHalfSigningKey(why error) error {
+	n, err := e.sess.DestroyLabelled(e.signingLabel())
+	if err != nil {
+		return err
+	}
+	e.note(stepBegin, fmt.Sprintf("the ceremony signing key was cut short by the interruption (%s); its %d objects labelled %q were destroyed before the transcript started, and a new key is made", firstLine(why.Error()), n, e.signingLabel()))
+	return nil
 }
 
 // reopen continues the transcript of a resumed ceremony, after removing what the interruption
@@ -460,7 +476,7 @@ func (e *engine) abort() error {
 	if err := e.abortCustody(); err != nil {
 		return err
 	}
-	removed, err := e.removeUnrecordedPackages()
+	removed, err := e.removeUnrecorded()
 	if err != nil {
 		return err
 	}
@@ -480,7 +496,7 @@ func (e *engine) abort() error {
 	}
 	facts := map[string]any{"exception": what, "done": done, "not_done": undone}
 	if len(removed) > 0 {
-		facts["exception"] = what + "; removed the import packages written but not recorded before the interruption: " + strings.Join(removed, ", ")
+		facts["exception"] = what + "; removed the files written but not recorded before the interruption: " + strings.Join(removed, ", ")
 		facts["removed"] = removed
 	}
 	if _, err := e.tr.Append(transcript.Entry{Step: stepAbort, Kind: transcript.KindException, Actor: transcript.Actor(e.actor()), Facts: facts}); err != nil {

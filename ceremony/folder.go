@@ -180,6 +180,9 @@ func progressed(step string) bool { return step != stepSigningKeyChecked }
 func (e *engine) markDone(events []transcript.Event) {
 	e.started = len(events) > 0
 	for _, ev := range events {
+		for _, f := range ev.Files {
+			e.named[f.Path] = true
+		}
 		switch ev.Kind {
 		case transcript.KindStep:
 			e.done[ev.Step] = true
@@ -197,19 +200,43 @@ func (e *engine) markDone(events []transcript.Event) {
 	}
 }
 
-// removeUnrecordedPackages removes the import packages an interruption left written but not
-// recorded, for an abort: an aborted ceremony hands over no package it does not record.
-func (e *engine) removeUnrecordedPackages() ([]string, error) {
-	var removed []string
-	for _, t := range e.plan.Targets {
-		rel := filepath.Join("targets", t.Name)
-		if _, err := os.Lstat(filepath.Join(e.out, rel)); e.done[stepWrap+":"+t.Name] || err != nil {
-			continue
+// removeUnrecorded removes, for an abort, the files an interruption left written but not
+// recorded (an import package, a pinned input) and the folders left empty: the aborted
+// ceremony's folder holds only what its transcript names, and hands over no package it does not
+// record.
+func (e *engine) removeUnrecorded() ([]string, error) {
+	var removed, dirs []string
+	err := filepath.WalkDir(e.out, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
 		}
-		if err := os.RemoveAll(filepath.Join(e.out, rel)); err != nil {
-			return removed, err
+		rel, err := filepath.Rel(e.out, path)
+		if err != nil {
+			return err
 		}
-		removed = append(removed, filepath.ToSlash(rel))
+		rel = filepath.ToSlash(rel)
+		switch {
+		case d.IsDir():
+			dirs = append(dirs, rel)
+			return nil
+		case e.named[rel]:
+			return nil
+		}
+		switch rel {
+		case transcript.TranscriptFile, transcript.PublicKeyFile, transcript.CheckpointFile, PlanCopyName, PlanSourceName:
+			return nil
+		}
+		removed = append(removed, rel)
+		return os.Remove(path)
+	})
+	if err != nil {
+		return removed, err
+	}
+	// Deepest first, so that a folder emptied by its subfolders' removal goes too.
+	for i := len(dirs) - 1; i > 0; i-- {
+		if os.Remove(filepath.Join(e.out, dirs[i])) == nil {
+			removed = append(removed, dirs[i]+"/")
+		}
 	}
 	return removed, nil
 }

@@ -162,6 +162,22 @@ func (s *Session) Destroy(k *Key) error {
 	return nil
 }
 
+// DestroyLabelled deletes every object labelled label, whatever its class (an interrupted key
+// generation may leave half a pair, or an object with no class), and returns how many it
+// deleted. Callers use it only for objects they know nothing depends on.
+func (s *Session) DestroyLabelled(label string) (int, error) {
+	hs, err := s.findObjects([]*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_LABEL, label)})
+	if err != nil {
+		return 0, fail(err, fmt.Sprintf("look for label %q", label))
+	}
+	for i, h := range hs {
+		if err := s.ctx.DestroyObject(s.h, h); err != nil {
+			return i, fail(err, fmt.Sprintf("destroy an object labelled %q", label))
+		}
+	}
+	return len(hs), nil
+}
+
 // findObjects returns every object matching the template.
 func (s *Session) findObjects(tmpl []*pkcs11.Attribute) ([]pkcs11.ObjectHandle, error) {
 	if err := s.ctx.FindObjectsInit(s.h, tmpl); err != nil {

@@ -4,19 +4,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
-
-	"github.com/keyceremony/keyceremony/ceremony"
 )
 
 func TestMain(m *testing.M) {
-	if at, n, ok := strings.Cut(os.Getenv(killAtEnv), ":"); ok {
-		count, _ := strconv.Atoi(n)
-		crashTestHook = func(in ceremony.Interaction) ceremony.Interaction { return &killer{Interaction: in, at: at, n: count} }
+	if installCrashHooks() {
 		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	testscript.Main(m, map[string]func(){
