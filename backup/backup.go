@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/vault/shamir"
 
 	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
 )
 
 // Options says how to split a backup key.
@@ -220,7 +221,7 @@ func importBackupKey(s *hsm.Session, raw []byte, kcv string) (*hsm.Key, error) {
 // spec, and checks it is mk's key (KCV, or a proof of the private key against mk's public key).
 // A key that fails the check is destroyed.
 func unwrapChecked(s *hsm.Session, kek *hsm.Key, blob []byte, mk ManifestKey, label string, token bool) (*hsm.Key, error) {
-	spec, err := hsm.ParseKeySpec(mk.Spec)
+	spec, err := hsmspec.ParseKeySpec(mk.Spec)
 	if err != nil {
 		return nil, fmt.Errorf("backup: manifest key spec: %w", err)
 	}
@@ -254,7 +255,7 @@ func checkKey(s *hsm.Session, k *hsm.Key, mk ManifestKey) error {
 
 // specIsSecret reports whether a manifest key spec names a secret key.
 func specIsSecret(spec string) (bool, error) {
-	ks, err := hsm.ParseKeySpec(spec)
+	ks, err := hsmspec.ParseKeySpec(spec)
 	if err != nil {
 		return false, fmt.Errorf("backup: manifest key spec: %w", err)
 	}

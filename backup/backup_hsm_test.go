@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
 	"github.com/keyceremony/keyceremony/internal/softhsmtest"
 )
 
@@ -43,7 +44,7 @@ func twoTokens(t *testing.T) (src, dst *hsm.Session) {
 
 func genKey(t *testing.T, s *hsm.Session, label, spec string) *hsm.Key {
 	t.Helper()
-	ks, err := hsm.ParseKeySpec(spec)
+	ks, err := hsmspec.ParseKeySpec(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +266,7 @@ func TestReshare(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ks, _ := hsm.ParseKeySpec(spec)
+			ks, _ := hsmspec.ParseKeySpec(spec)
 			_, err = dst.UnwrapKWP(kek, nb.Blob, "old shares", ks, false)
 			if err == nil || !strings.Contains(err.Error(), "does not unwrap under this key") {
 				t.Fatalf("old backup key on the new blob: %v", err)

@@ -4,12 +4,12 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
 )
 
 func BenchmarkCreate(b *testing.B) {
 	s := untrusted(b)
-	ks, _ := hsm.ParseKeySpec("AES-256")
+	ks, _ := hsmspec.ParseKeySpec("AES-256")
 	key, err := s.GenerateKey("target", ks)
 	if err != nil {
 		b.Fatal(err)
@@ -26,7 +26,7 @@ func BenchmarkCreate(b *testing.B) {
 
 func BenchmarkRestore(b *testing.B) {
 	s := untrusted(b)
-	ks, _ := hsm.ParseKeySpec("AES-256")
+	ks, _ := hsmspec.ParseKeySpec("AES-256")
 	key, err := s.GenerateKey("target", ks)
 	if err != nil {
 		b.Fatal(err)

@@ -12,7 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/spki"
 )
 
 // ManifestFormat names the version of the backup manifest.
@@ -39,7 +39,7 @@ type Manifest struct {
 // fingerprint for a key pair (restore proves the private key against it).
 type ManifestKey struct {
 	Label       string `json:"label"`
-	Spec        string `json:"spec"`                  // hsm.KeySpec.String(): "AES-256", "EC P-256"
+	Spec        string `json:"spec"`                  // hsmspec.KeySpec.String(): "AES-256", "EC P-256"
 	KCV         string `json:"kcv,omitempty"`         // secret keys, 6 hex
 	Fingerprint string `json:"fingerprint,omitempty"` // key pairs, "SHA256:<hex of SHA-256 of SPKI>"
 	PublicKey   []byte `json:"public_key,omitempty"`  // key pairs, SPKI DER (base64 in JSON)
@@ -127,7 +127,7 @@ func (k ManifestKey) validate() error {
 		}
 		return nil
 	}
-	if k.KCV != "" || len(k.PublicKey) == 0 || k.Fingerprint != hsm.Fingerprint(k.PublicKey) {
+	if k.KCV != "" || len(k.PublicKey) == 0 || k.Fingerprint != spki.Fingerprint(k.PublicKey) {
 		return fmt.Errorf("backup: manifest key %q (%s) needs its public key and that key's fingerprint, and no KCV", k.Label, k.Spec)
 	}
 	return nil

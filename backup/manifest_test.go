@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/spki"
 )
 
 func TestManifestRoundTrip(t *testing.T) {
@@ -30,14 +30,14 @@ func TestManifestRoundTrip(t *testing.T) {
 
 	// A key pair carries its public key (base64 SPKI) and fingerprint, no KCV.
 	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	spki, _ := x509.MarshalPKIXPublicKey(&ec.PublicKey)
+	der, _ := x509.MarshalPKIXPublicKey(&ec.PublicKey)
 	pair := *man
-	pair.Key = ManifestKey{Label: "signer", Spec: "EC P-256", Fingerprint: hsm.Fingerprint(spki), PublicKey: spki}
+	pair.Key = ManifestKey{Label: "signer", Spec: "EC P-256", Fingerprint: spki.Fingerprint(der), PublicKey: der}
 	got, err = ParseManifest(mustMarshal(t, &pair))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(got.Key.PublicKey) != string(spki) {
+	if string(got.Key.PublicKey) != string(der) {
 		t.Fatal("public key changed")
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/backup"
 	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
 	"github.com/keyceremony/keyceremony/wrap"
 )
 
@@ -139,7 +140,7 @@ func (e *engine) login(u hsm.UserType, who Actor, purpose string) error {
 // custodyCaps checks that a token with caps can keep the plan's custody promises: it enforces
 // CKA_WRAP_WITH_TRUSTED and takes the other restrictions, or the plan accepts what it cannot. It
 // returns the restrictions target keys are to be made without.
-func (p *Plan) custodyCaps(caps hsm.Capabilities) (waive []string, err error) {
+func (p *Plan) custodyCaps(caps hsmspec.Capabilities) (waive []string, err error) {
 	c := p.Custody
 	if !c.AllowUntrustedWrap && (!caps.TrustedWrap || slices.Contains(caps.Refused, "CKA_WRAP_WITH_TRUSTED")) {
 		return nil, errors.New("the token does not enforce CKA_WRAP_WITH_TRUSTED (the probe wrapped a test key marked with it under an untrusted key, or the token refused the attribute); anyone with the user PIN could wrap the key out under a key of their own\nhint: use a token that enforces it, or set custody.allow_untrusted_wrap: true in the plan (recorded as an exception)")

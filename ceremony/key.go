@@ -5,12 +5,13 @@ import (
 	"fmt"
 
 	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
 )
 
 // keyFacts describes the target key for the transcript without revealing it.
 func (e *engine) keyFacts() (map[string]any, error) {
 	id, err := e.sess.Identify(e.key)
-	if err != nil && e.oldManifest != nil && e.key.Spec.Type == hsm.EC {
+	if err != nil && e.oldManifest != nil && e.key.Spec.Type == hsmspec.EC {
 		// A restored EC private key has no public half in the token; backup.Restore proved it
 		// by a signature that verified under the backed-up public key.
 		id, err = hsm.Identity{Fingerprint: e.oldManifest.Key.Fingerprint, PublicKeyDER: e.oldManifest.Key.PublicKey}, nil
@@ -137,6 +138,6 @@ func (e *engine) loadKey() error {
 }
 
 // tokenFacts describes the token for the transcript.
-func tokenFacts(t hsm.TokenInfo) map[string]string {
+func tokenFacts(t hsmspec.TokenInfo) map[string]string {
 	return map[string]string{"label": t.Label, "manufacturer": t.Manufacturer, "model": t.Model, "serial": t.Serial, "firmware": t.Firmware}
 }

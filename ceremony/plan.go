@@ -19,6 +19,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/backup"
 	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
 	"github.com/keyceremony/keyceremony/wrap"
 )
 
@@ -70,7 +71,7 @@ type Plan struct {
 	raw []byte
 	sum string
 	// spec is Key.Type parsed.
-	spec hsm.KeySpec
+	spec hsmspec.KeySpec
 	// out is the ceremony folder when the plan was loaded from it (LoadFolder), and source the
 	// plan file that started that ceremony.
 	out, source string
@@ -172,7 +173,7 @@ func ParsePlan(raw []byte, dir string) (*Plan, error) {
 func (p *Plan) SHA256() string { return p.sum }
 
 // KeySpec is the planned key's type.
-func (p *Plan) KeySpec() hsm.KeySpec { return p.spec }
+func (p *Plan) KeySpec() hsmspec.KeySpec { return p.spec }
 
 // Path resolves a path written in the plan.
 func (p *Plan) Path(rel string) string {
@@ -248,7 +249,7 @@ func (p *Plan) validate() error {
 		if p.Key.Type == "" {
 			return planErr("key.type is missing\nhint: one of AES-128, AES-256, HMAC-224..HMAC-512, RSA-2048, RSA-3072, RSA-4096, EC-P256, EC-P384, EC-P521, EC-secp256k1")
 		}
-		spec, err := hsm.ParseKeySpec(p.Key.Type)
+		spec, err := hsmspec.ParseKeySpec(p.Key.Type)
 		if err != nil {
 			return planErr("key.type: %v", err)
 		}
@@ -556,15 +557,15 @@ func decodeError(err error) error {
 
 // CheckToken opens the plan's module and looks for its token without logging in, so `plan check`
 // can say whether the ceremony's token is reachable from this machine, and probes what it can do.
-func (p *Plan) CheckToken() (hsm.TokenInfo, hsm.Capabilities, error) {
+func (p *Plan) CheckToken() (hsmspec.TokenInfo, hsmspec.Capabilities, error) {
 	mod, err := hsm.Open(p.Path(p.Token.Module))
 	if err != nil {
-		return hsm.TokenInfo{}, hsm.Capabilities{}, err
+		return hsmspec.TokenInfo{}, hsmspec.Capabilities{}, err
 	}
 	defer mod.Close()
 	s, err := mod.OpenSession(p.Token.Token)
 	if err != nil {
-		return hsm.TokenInfo{}, hsm.Capabilities{}, err
+		return hsmspec.TokenInfo{}, hsmspec.Capabilities{}, err
 	}
 	defer s.Close()
 	return s.Token(), s.Capabilities(), nil

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
 	"github.com/keyceremony/keyceremony/wrap"
 )
 
@@ -19,7 +19,7 @@ const DefaultExpiryMargin = time.Hour
 type World struct {
 	Now time.Time
 	// Capabilities are the token's, probed; nil when the token is not reachable.
-	Capabilities *hsm.Capabilities
+	Capabilities *hsmspec.Capabilities
 	// Terminal says whether a person sees this run on a terminal, so typed and QR shares can be
 	// shown; nil when that is known only when the ceremony runs.
 	Terminal *bool

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
 	"github.com/keyceremony/keyceremony/internal/softhsmtest"
 )
 
@@ -19,7 +20,7 @@ func wrapBench(b *testing.B) (*hsm.Session, *hsm.Key, *hsm.Key) {
 	if err := s.Waive("CKA_WRAP_WITH_TRUSTED"); err != nil {
 		b.Fatal(err)
 	}
-	target, err := s.GenerateKey("bench-target", hsm.KeySpec{Type: hsm.AES, Bits: 256})
+	target, err := s.GenerateKey("bench-target", hsmspec.KeySpec{Type: hsmspec.AES, Bits: 256})
 	if err != nil {
 		b.Fatal(err)
 	}

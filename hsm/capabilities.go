@@ -1,13 +1,13 @@
 package hsm
 
 import (
-	"cmp"
 	"crypto"
 	_ "embed"
-	"fmt"
-	"strings"
 
 	"github.com/miekg/pkcs11"
+
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
+	"github.com/keyceremony/keyceremony/internal/spki"
 )
 
 // Mechanisms and the key type that miekg/pkcs11 v1.1.2 lacks (PKCS#11 v3.0
@@ -18,42 +18,9 @@ const (
 	ckkECEdwards           = 0x40   // CKK_EC_EDWARDS
 )
 
-// Capabilities is what the token really does, as opposed to what it lists:
-// SoftHSM2 2.6.1 lists CKM_RSA_PKCS_OAEP but refuses SHA-256 with
-// CKR_ARGUMENTS_BAD. Higher layers pick their wrapping strategy from it.
-type Capabilities struct {
-	OAEP   map[crypto.Hash]bool // C_WrapKey with CKM_RSA_PKCS_OAEP and this hash works
-	RSAAES map[crypto.Hash]bool // C_WrapKey with CKM_RSA_AES_KEY_WRAP (AES-256) and this hash works
-	KWP    bool                 // C_WrapKey with CKM_AES_KEY_WRAP_PAD works
-	EdDSA  bool                 // Ed25519 key pair generation and CKM_EDDSA signing work
-	ECDSA  bool                 // P-256 key pair generation and CKM_ECDSA signing work
-	// Refused names the target key restrictions (CKA_WRAP_WITH_TRUSTED,
-	// CKA_COPYABLE, CKA_MODIFIABLE) the token refuses in a key template.
-	Refused []string
-	// TrustedWrap: the token refuses (CKR_KEY_NOT_WRAPPABLE) to wrap a
-	// CKA_WRAP_WITH_TRUSTED key under a key that is not CKA_TRUSTED. That
-	// the security officer can set CKA_TRUSTED is found out when they do.
-	TrustedWrap bool
-}
-
-// String gives one line, for the operator and the transcript.
-func (c Capabilities) String() string {
-	yes := func(b bool) string {
-		if b {
-			return "yes"
-		}
-		return "no"
-	}
-	return strings.Join([]string{
-		fmt.Sprintf("RSA-OAEP SHA-1 %s, SHA-256 %s", yes(c.OAEP[crypto.SHA1]), yes(c.OAEP[crypto.SHA256])),
-		fmt.Sprintf("RSA-AES-KEY-WRAP SHA-1 %s, SHA-256 %s", yes(c.RSAAES[crypto.SHA1]), yes(c.RSAAES[crypto.SHA256])),
-		"AES-KWP " + yes(c.KWP),
-		"EdDSA " + yes(c.EdDSA),
-		"ECDSA " + yes(c.ECDSA),
-		"trusted wrap enforced " + yes(c.TrustedWrap),
-		"refused attributes " + cmp.Or(strings.Join(c.Refused, ", "), "none"),
-	}, "; ")
-}
+// ed25519Params is the CKA_EC_PARAMS of an Ed25519 key: the DER of OID
+// 1.3.101.112 (RFC 8410).
+var ed25519Params = []byte{0x06, 0x03, 0x2b, 0x65, 0x70}
 
 // probePublicKey is a fixed RSA-2048 public key (DER SubjectPublicKeyInfo)
 // for the probe's trial wraps. Importing it is much faster than generating
@@ -65,7 +32,7 @@ var probePublicKey []byte
 // Capabilities probes the token once per session and caches the result.
 // Every trial runs on throwaway session objects, which are destroyed; the
 // probe works before login (its objects are not CKA_PRIVATE).
-func (s *Session) Capabilities() Capabilities {
+func (s *Session) Capabilities() hsmspec.Capabilities {
 	if s.caps == nil {
 		c := s.probe()
 		s.caps = &c
@@ -73,8 +40,8 @@ func (s *Session) Capabilities() Capabilities {
 	return *s.caps
 }
 
-func (s *Session) probe() Capabilities {
-	c := Capabilities{OAEP: map[crypto.Hash]bool{}, RSAAES: map[crypto.Hash]bool{}}
+func (s *Session) probe() hsmspec.Capabilities {
+	c := hsmspec.Capabilities{OAEP: map[crypto.Hash]bool{}, RSAAES: map[crypto.Hash]bool{}}
 	listed := map[uint]bool{}
 	if ms, err := s.ctx.GetMechanismList(s.token.SlotID); err == nil {
 		for _, m := range ms {
@@ -171,6 +138,6 @@ func (s *Session) probe() Capabilities {
 		return err == nil
 	}
 	c.EdDSA = signs(ckmECEdwardsKeyPairGen, ckkECEdwards, ed25519Params, ckmEdDSA)
-	c.ECDSA = signs(pkcs11.CKM_EC_KEY_PAIR_GEN, pkcs11.CKK_EC, curveByName("P-256").params, pkcs11.CKM_ECDSA)
+	c.ECDSA = signs(pkcs11.CKM_EC_KEY_PAIR_GEN, pkcs11.CKK_EC, spki.CurveByName("P-256").Params, pkcs11.CKM_ECDSA)
 	return c
 }

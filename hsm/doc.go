@@ -14,6 +14,11 @@
 // both to false) and leave only through C_WrapKey. No function here reads
 // CKA_VALUE.
 //
+// What needs no token lives in pure packages that the auditor's build,
+// which has no cgo, uses too: internal/hsmspec (key specs, token info,
+// capabilities) and internal/spki (public key encoding and fingerprints,
+// secp256k1 included).
+//
 // A Session is not safe for concurrent use: PKCS#11 operations such as
 // C_SignInit/C_Sign are stateful per session.
 package hsm

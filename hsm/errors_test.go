@@ -7,9 +7,11 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/keyceremony/keyceremony/hsm"
-	"github.com/keyceremony/keyceremony/internal/softhsmtest"
 	"github.com/miekg/pkcs11"
+
+	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
+	"github.com/keyceremony/keyceremony/internal/softhsmtest"
 )
 
 // wantErr checks the whole error text: these sentences are what an
@@ -87,7 +89,7 @@ func TestTokenSelection(t *testing.T) {
 		"\nhint: give one of the labels above, or a pkcs11: URI (RFC 7512)", hsm.ErrTokenNotFound)
 
 	for _, uri := range []string{
-		ts[0].URI(),
+		hsm.TokenURI(ts[0]),
 		"pkcs11:serial=" + serial,
 		"pkcs11:token=cere%6Dony;slot-id=" + "0" + strconv.FormatUint(uint64(ts[0].SlotID), 10) + "?module-path=" + softhsmtest.Module,
 	} {
@@ -151,7 +153,7 @@ func TestLoginErrors(t *testing.T) {
 	}
 	defer s.Close()
 
-	_, err = s.GenerateKey("k", hsm.KeySpec{Type: hsm.AES, Bits: 256})
+	_, err = s.GenerateKey("k", hsmspec.KeySpec{Type: hsmspec.AES, Bits: 256})
 	wantErr(t, err, `hsm: generate AES-256 key "k": the user is not logged in (CKR_USER_NOT_LOGGED_IN)`+
 		"\nhint: log in with the user PIN first", hsm.ErrNotLoggedIn)
 
@@ -177,7 +179,7 @@ func TestKeyErrors(t *testing.T) {
 	s := softhsmtest.Session(t)
 	generate(t, s, "target", "EC P-256")
 
-	_, err := s.GenerateKey("target", hsm.KeySpec{Type: hsm.AES, Bits: 256})
+	_, err := s.GenerateKey("target", hsmspec.KeySpec{Type: hsmspec.AES, Bits: 256})
 	wantErr(t, err, `hsm: a key labelled "target" already exists on token "softhsmtest"`+
 		"\nhint: choose another label; keyceremony never replaces a key", hsm.ErrLabelExists)
 
@@ -192,7 +194,7 @@ func TestKeyErrors(t *testing.T) {
 	wantErr(t, err, "hsm: wrap key (session AES-256 key) with AES key wrap (RFC 5649): the key is not extractable (CKA_EXTRACTABLE is false) (CKR_KEY_UNEXTRACTABLE)"+
 		"\nhint: a non-extractable key can never leave the token; generate a new key with keyceremony, which marks it extractable", hsm.ErrKeyUnextractable)
 
-	_, err = s.UnwrapKWP(kek, make([]byte, 24), "restored", hsm.KeySpec{Type: hsm.AES, Bits: 256}, true)
+	_, err = s.UnwrapKWP(kek, make([]byte, 24), "restored", hsmspec.KeySpec{Type: hsmspec.AES, Bits: 256}, true)
 	wantErr(t, err, "hsm: the blob (24 bytes) does not fit key spec AES-256"+
 		"\nhint: check that the blob and the key spec recorded with it belong together", nil)
 }

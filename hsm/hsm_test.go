@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
 	"github.com/keyceremony/keyceremony/internal/kwp"
 	"github.com/keyceremony/keyceremony/internal/softhsmtest"
 )
@@ -30,9 +31,9 @@ import (
 // wraps under it can be checked with Go and OpenSSL.
 var knownKEK = []byte("0123456789abcdef0123456789abcdef")
 
-func mustSpec(t *testing.T, s string) hsm.KeySpec {
+func mustSpec(t *testing.T, s string) hsmspec.KeySpec {
 	t.Helper()
-	spec, err := hsm.ParseKeySpec(s)
+	spec, err := hsmspec.ParseKeySpec(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,7 +437,7 @@ func TestBackupRestore(t *testing.T) {
 				}
 				return
 			}
-			if k.Spec.Type == hsm.RSA {
+			if k.Spec.Type == hsmspec.RSA {
 				if got := identify(t, s, restored).Fingerprint; got != id.Fingerprint {
 					t.Errorf("restored fingerprint %s, original %s", got, id.Fingerprint)
 				}

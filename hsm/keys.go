@@ -2,108 +2,16 @@ package hsm
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"math/big"
 	"strconv"
-	"strings"
 
 	"github.com/miekg/pkcs11"
+
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
+	"github.com/keyceremony/keyceremony/internal/spki"
 )
-
-// KeyType is the kind of a target key.
-type KeyType string
-
-const (
-	AES  KeyType = "aes"
-	HMAC KeyType = "hmac" // a PKCS#11 generic secret key
-	RSA  KeyType = "rsa"
-	EC   KeyType = "ec"
-)
-
-// KeySpec says what key to generate or restore.
-type KeySpec struct {
-	Type  KeyType
-	Bits  int    // aes: 128|256; hmac: 224..512 in whole bytes; rsa: 2048|3072|4096; ec: set from Curve by GenerateKey and UnwrapKWP
-	Curve string // ec: "P-256", "P-384", "P-521" or "secp256k1"
-}
-
-// String gives the spec as ParseKeySpec reads it: "AES-256", "HMAC-256",
-// "RSA-3072", "EC P-256".
-func (k KeySpec) String() string {
-	switch k.Type {
-	case EC:
-		return "EC " + k.Curve
-	case AES, HMAC, RSA:
-		return strings.ToUpper(string(k.Type)) + "-" + strconv.Itoa(k.Bits)
-	}
-	return fmt.Sprintf("%s-%d", k.Type, k.Bits)
-}
-
-// ParseKeySpec reads "AES-256", "HMAC-384", "RSA-3072", "EC P-256" (also
-// "EC-P-256"), case-insensitively, and checks the size or curve.
-func ParseKeySpec(s string) (KeySpec, error) {
-	u := strings.ToUpper(strings.TrimSpace(s))
-	var k KeySpec
-	if rest, ok := strings.CutPrefix(u, "EC"); ok && len(rest) > 1 && (rest[0] == ' ' || rest[0] == '-') {
-		name := strings.TrimSpace(rest[1:])
-		for _, c := range curves {
-			if strings.ToUpper(c.name) == name {
-				k = KeySpec{Type: EC, Curve: c.name, Bits: c.bits}
-			}
-		}
-		if k.Type == "" {
-			return KeySpec{}, specError(s, "unknown curve "+strconv.Quote(name))
-		}
-		return k, nil
-	}
-	typ, bits, ok := strings.Cut(u, "-")
-	n, err := strconv.Atoi(bits)
-	if !ok || err != nil {
-		return KeySpec{}, specError(s, "it is not of the form TYPE-BITS")
-	}
-	k = KeySpec{Type: KeyType(strings.ToLower(typ)), Bits: n}
-	if err := k.validate(); err != nil {
-		return KeySpec{}, err
-	}
-	return k, nil
-}
-
-func specError(s, why string) error {
-	return &Error{Msg: fmt.Sprintf("bad key spec %q: %s", s, why),
-		Hint: "use one of AES-128, AES-256, HMAC-224 to HMAC-512, RSA-2048, RSA-3072, RSA-4096, EC P-256, EC P-384, EC P-521, EC secp256k1"}
-}
-
-// checked validates the spec and sets Bits of an EC spec from its curve.
-func (k KeySpec) checked() (KeySpec, error) {
-	if err := k.validate(); err != nil {
-		return KeySpec{}, err
-	}
-	if k.Type == EC {
-		k.Bits = curveByName(k.Curve).bits
-	}
-	return k, nil
-}
-
-func (k KeySpec) validate() error {
-	ok := false
-	switch k.Type {
-	case AES:
-		ok = k.Bits == 128 || k.Bits == 256
-	case HMAC:
-		ok = k.Bits >= 224 && k.Bits <= 512 && k.Bits%8 == 0
-	case RSA:
-		ok = k.Bits == 2048 || k.Bits == 3072 || k.Bits == 4096
-	case EC:
-		c := curveByName(k.Curve)
-		ok = c != nil && (k.Bits == 0 || k.Bits == c.bits)
-	}
-	if !ok {
-		return specError(k.String(), "unsupported type or size")
-	}
-	return nil
-}
 
 // Key is a key in the token. Handle is the secret or private key object,
 // PublicHandle the public key object of a pair; either may be 0 (an
@@ -113,11 +21,11 @@ type Key struct {
 	Handle, PublicHandle pkcs11.ObjectHandle
 	Label                string
 	ID                   []byte
-	Spec                 KeySpec
+	Spec                 hsmspec.KeySpec
 }
 
 // IsSecret reports whether k is a secret (symmetric) key.
-func (k *Key) IsSecret() bool { return k.Spec.Type == AES || k.Spec.Type == HMAC }
+func (k *Key) IsSecret() bool { return k.Spec.Type == hsmspec.AES || k.Spec.Type == hsmspec.HMAC }
 
 func (k *Key) name() string {
 	if k.Label == "" {
@@ -129,14 +37,14 @@ func (k *Key) name() string {
 // usage gives the usage attributes for a target key of the spec: what a
 // key of its type is for, nothing more. Target keys are not key-encryption
 // keys in the token, so none gets CKA_WRAP or CKA_UNWRAP.
-func usage(t KeyType) (private, public []*pkcs11.Attribute) {
+func usage(t hsmspec.KeyType) (private, public []*pkcs11.Attribute) {
 	switch t {
-	case AES:
+	case hsmspec.AES:
 		return []*pkcs11.Attribute{
 			pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, true),
 			pkcs11.NewAttribute(pkcs11.CKA_DECRYPT, true),
 		}, nil
-	case HMAC:
+	case hsmspec.HMAC:
 		return []*pkcs11.Attribute{
 			pkcs11.NewAttribute(pkcs11.CKA_SIGN, true),
 			pkcs11.NewAttribute(pkcs11.CKA_VERIFY, true),
@@ -147,13 +55,13 @@ func usage(t KeyType) (private, public []*pkcs11.Attribute) {
 }
 
 // keyTypeOf maps a KeyType to its CKK_ value.
-func keyTypeOf(t KeyType) uint {
+func keyTypeOf(t hsmspec.KeyType) uint {
 	switch t {
-	case AES:
+	case hsmspec.AES:
 		return pkcs11.CKK_AES
-	case HMAC:
+	case hsmspec.HMAC:
 		return pkcs11.CKK_GENERIC_SECRET
-	case RSA:
+	case hsmspec.RSA:
 		return pkcs11.CKK_RSA
 	}
 	return pkcs11.CKK_EC
@@ -196,9 +104,9 @@ var restrictions = []uint{pkcs11.CKA_WRAP_WITH_TRUSTED, pkcs11.CKA_COPYABLE, pkc
 // privateTemplate is the template of the secret or private half of a
 // target key; GenerateKey and UnwrapKWP share it so that a restored key
 // has the same attributes as the original.
-func (s *Session) privateTemplate(spec KeySpec, label string, id []byte, token bool) []*pkcs11.Attribute {
+func (s *Session) privateTemplate(spec hsmspec.KeySpec, label string, id []byte, token bool) []*pkcs11.Attribute {
 	class := uint(pkcs11.CKO_PRIVATE_KEY)
-	if spec.Type == AES || spec.Type == HMAC {
+	if spec.Type == hsmspec.AES || spec.Type == hsmspec.HMAC {
 		class = pkcs11.CKO_SECRET_KEY
 	}
 	t := []*pkcs11.Attribute{
@@ -217,7 +125,7 @@ var rsaExponent = []byte{1, 0, 1} // 65537
 // GenerateKey generates a target key as a token object, refusing a label
 // that already exists, and reads it back to check that the token made
 // what was asked for; a key that does not match is destroyed.
-func (s *Session) GenerateKey(label string, spec KeySpec) (*Key, error) {
+func (s *Session) GenerateKey(label string, spec hsmspec.KeySpec) (*Key, error) {
 	id, err := s.NewKeyID()
 	if err != nil {
 		return nil, err
@@ -231,9 +139,9 @@ func (s *Session) GenerateKey(label string, spec KeySpec) (*Key, error) {
 func (s *Session) NewKeyID() ([]byte, error) { return s.random(16) }
 
 // GenerateKeyWithID is GenerateKey with the key's CKA_ID given.
-func (s *Session) GenerateKeyWithID(label string, id []byte, spec KeySpec) (*Key, error) {
+func (s *Session) GenerateKeyWithID(label string, id []byte, spec hsmspec.KeySpec) (*Key, error) {
 	doing := fmt.Sprintf("generate %s key %q", spec, label)
-	spec, err := spec.checked()
+	spec, err := spec.Checked()
 	if err != nil {
 		return nil, err
 	}
@@ -254,11 +162,11 @@ func (s *Session) GenerateKeyWithID(label string, id []byte, spec KeySpec) (*Key
 
 // generate makes a key of spec from the private (or secret) key template
 // priv; a key pair's public half gets token, label and id.
-func (s *Session) generate(spec KeySpec, priv []*pkcs11.Attribute, token bool, label string, id []byte) (pub, h pkcs11.ObjectHandle, err error) {
+func (s *Session) generate(spec hsmspec.KeySpec, priv []*pkcs11.Attribute, token bool, label string, id []byte) (pub, h pkcs11.ObjectHandle, err error) {
 	switch spec.Type {
-	case AES, HMAC:
+	case hsmspec.AES, hsmspec.HMAC:
 		mech := uint(pkcs11.CKM_AES_KEY_GEN)
-		if spec.Type == HMAC {
+		if spec.Type == hsmspec.HMAC {
 			mech = pkcs11.CKM_GENERIC_SECRET_KEY_GEN
 		}
 		priv = append(priv, pkcs11.NewAttribute(pkcs11.CKA_VALUE_LEN, spec.Bits/8))
@@ -276,20 +184,20 @@ func (s *Session) generate(spec KeySpec, priv []*pkcs11.Attribute, token bool, l
 	}
 	_, pubUsage := usage(spec.Type)
 	pubT = append(pubT, pubUsage...)
-	if spec.Type == RSA {
+	if spec.Type == hsmspec.RSA {
 		pubT = append(pubT,
 			pkcs11.NewAttribute(pkcs11.CKA_MODULUS_BITS, spec.Bits),
 			pkcs11.NewAttribute(pkcs11.CKA_PUBLIC_EXPONENT, rsaExponent))
 	} else {
 		mech = pkcs11.CKM_EC_KEY_PAIR_GEN
-		pubT = append(pubT, pkcs11.NewAttribute(pkcs11.CKA_EC_PARAMS, curveByName(spec.Curve).params))
+		pubT = append(pubT, pkcs11.NewAttribute(pkcs11.CKA_EC_PARAMS, spki.CurveByName(spec.Curve).Params))
 	}
 	return s.ctx.GenerateKeyPair(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(mech, nil)}, pubT, priv)
 }
 
 // keyError explains a failed generation or unwrap; an unsupported curve or
 // size is the one mechanism failure a plan can cause.
-func (s *Session) keyError(err error, doing string, spec KeySpec) error {
+func (s *Session) keyError(err error, doing string, spec hsmspec.KeySpec) error {
 	switch codeOf(err) {
 	case pkcs11.CKR_MECHANISM_INVALID, pkcs11.CKR_CURVE_NOT_SUPPORTED, pkcs11.CKR_DOMAIN_PARAMS_INVALID,
 		pkcs11.CKR_KEY_SIZE_RANGE, pkcs11.CKR_TEMPLATE_INCONSISTENT, pkcs11.CKR_ATTRIBUTE_VALUE_INVALID:
@@ -337,7 +245,7 @@ func (s *Session) check(k *Key, token bool) error {
 		return &Error{Msg: fmt.Sprintf("key %s came out with %s instead of %s", k.name(), a.Protection, want),
 			Hint: "the token ignored part of the template; report this token model to the keyceremony maintainers"}
 	}
-	if k.Spec.Type == RSA {
+	if k.Spec.Type == hsmspec.RSA {
 		e, err := s.attr(k.Handle, pkcs11.CKA_PUBLIC_EXPONENT)
 		if err != nil {
 			return fail(err, "read the public exponent of key "+k.name())
@@ -351,40 +259,40 @@ func (s *Session) check(k *Key, token bool) error {
 }
 
 // readSpec derives the KeySpec of a secret or private key object.
-func (s *Session) readSpec(h pkcs11.ObjectHandle) (KeySpec, error) {
+func (s *Session) readSpec(h pkcs11.ObjectHandle) (hsmspec.KeySpec, error) {
 	a, err := s.attrs(h, pkcs11.CKA_KEY_TYPE)
 	if err != nil {
-		return KeySpec{}, fail(err, "read the key type")
+		return hsmspec.KeySpec{}, fail(err, "read the key type")
 	}
 	switch ulong(a[pkcs11.CKA_KEY_TYPE]) {
 	case pkcs11.CKK_AES, pkcs11.CKK_GENERIC_SECRET:
-		t := AES
+		t := hsmspec.AES
 		if ulong(a[pkcs11.CKA_KEY_TYPE]) == pkcs11.CKK_GENERIC_SECRET {
-			t = HMAC
+			t = hsmspec.HMAC
 		}
 		v, err := s.attr(h, pkcs11.CKA_VALUE_LEN)
 		if err != nil {
-			return KeySpec{}, fail(err, "read the key length")
+			return hsmspec.KeySpec{}, fail(err, "read the key length")
 		}
-		return KeySpec{Type: t, Bits: int(ulong(v)) * 8}, nil
+		return hsmspec.KeySpec{Type: t, Bits: int(ulong(v)) * 8}, nil
 	case pkcs11.CKK_RSA:
 		n, err := s.attr(h, pkcs11.CKA_MODULUS)
 		if err != nil {
-			return KeySpec{}, fail(err, "read the RSA modulus")
+			return hsmspec.KeySpec{}, fail(err, "read the RSA modulus")
 		}
-		return KeySpec{Type: RSA, Bits: new(big.Int).SetBytes(n).BitLen()}, nil
+		return hsmspec.KeySpec{Type: hsmspec.RSA, Bits: new(big.Int).SetBytes(n).BitLen()}, nil
 	case pkcs11.CKK_EC:
 		p, err := s.attr(h, pkcs11.CKA_EC_PARAMS)
 		if err != nil {
-			return KeySpec{}, fail(err, "read the EC parameters")
+			return hsmspec.KeySpec{}, fail(err, "read the EC parameters")
 		}
-		c := curveByParams(p)
+		c := spki.CurveByParams(p)
 		if c == nil {
-			return KeySpec{}, &Error{Msg: fmt.Sprintf("the key's curve (EC parameters %x) is not one keyceremony knows", p)}
+			return hsmspec.KeySpec{}, &Error{Msg: fmt.Sprintf("the key's curve (EC parameters %x) is not one keyceremony knows", p)}
 		}
-		return KeySpec{Type: EC, Curve: c.name, Bits: c.bits}, nil
+		return hsmspec.KeySpec{Type: hsmspec.EC, Curve: c.Name, Bits: c.Bits}, nil
 	}
-	return KeySpec{}, &Error{Msg: fmt.Sprintf("key type 0x%x is not a target key type", ulong(a[pkcs11.CKA_KEY_TYPE])),
+	return hsmspec.KeySpec{}, &Error{Msg: fmt.Sprintf("key type 0x%x is not a target key type", ulong(a[pkcs11.CKA_KEY_TYPE])),
 		Hint: "Ed25519 keys are signing keys: open them with FindSigningKey"}
 }
 
@@ -546,15 +454,7 @@ func (s *Session) Identify(k *Key) (Identity, error) {
 	if err != nil {
 		return Identity{}, err
 	}
-	return Identity{Fingerprint: Fingerprint(der), PublicKeyDER: der}, nil
-}
-
-// Fingerprint names a public key without revealing anything: "SHA256:" and the hex SHA-256 of
-// its SubjectPublicKeyInfo DER. Cloud wrapping keys, target key pairs and backup manifests all
-// use it, so the same key has the same name everywhere.
-func Fingerprint(spkiDER []byte) string {
-	sum := sha256.Sum256(spkiDER)
-	return "SHA256:" + hex.EncodeToString(sum[:])
+	return Identity{Fingerprint: spki.Fingerprint(der), PublicKeyDER: der}, nil
 }
 
 func (s *Session) kcv(k *Key) ([]byte, error) {
@@ -566,7 +466,7 @@ func (s *Session) kcv(k *Key) ([]byte, error) {
 	// same value in the token.
 	doing := "compute the check value of key " + k.name()
 	var out []byte
-	if k.Spec.Type == AES {
+	if k.Spec.Type == hsmspec.AES {
 		if err := s.ctx.EncryptInit(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_ECB, nil)}, k.Handle); err != nil {
 			return nil, fail(err, doing)
 		}
@@ -596,24 +496,32 @@ func (s *Session) publicKeyDER(k *Key) ([]byte, error) {
 	doing := "read the public key of " + k.name()
 	h := k.PublicHandle
 	if h == 0 {
-		if k.Spec.Type != RSA {
+		if k.Spec.Type != hsmspec.RSA {
 			return nil, &Error{Kind: ErrKeyNotFound, Msg: fmt.Sprintf("the token holds no public key for %s", k.name()),
 				Hint: "a restored EC private key has no public half in the token; check it against the recorded public key with ProvePrivateKey"}
 		}
 		h = k.Handle
 	}
-	if k.Spec.Type == RSA {
+	if k.Spec.Type == hsmspec.RSA {
 		a, err := s.attrs(h, pkcs11.CKA_MODULUS, pkcs11.CKA_PUBLIC_EXPONENT)
 		if err != nil {
 			return nil, fail(err, doing)
 		}
-		return rsaSPKI(a[pkcs11.CKA_MODULUS], a[pkcs11.CKA_PUBLIC_EXPONENT])
+		return publicKeyError(spki.RSA(a[pkcs11.CKA_MODULUS], a[pkcs11.CKA_PUBLIC_EXPONENT]))
 	}
 	a, err := s.attrs(h, pkcs11.CKA_EC_PARAMS, pkcs11.CKA_EC_POINT)
 	if err != nil {
 		return nil, fail(err, doing)
 	}
-	return ecSPKI(a[pkcs11.CKA_EC_PARAMS], a[pkcs11.CKA_EC_POINT])
+	return publicKeyError(spki.EC(a[pkcs11.CKA_EC_PARAMS], a[pkcs11.CKA_EC_POINT]))
+}
+
+// publicKeyError frames an error of package spki as this package's.
+func publicKeyError(der []byte, err error) ([]byte, error) {
+	if err != nil {
+		return nil, &Error{Msg: err.Error()}
+	}
+	return der, nil
 }
 
 // restrictionNames are the PKCS#11 names of the restrictions.

@@ -12,6 +12,8 @@ import (
 	"sync"
 
 	"github.com/miekg/pkcs11"
+
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
 )
 
 // Module is a loaded and initialised PKCS#11 library.
@@ -150,25 +152,15 @@ func (m *Module) Close() error {
 	return nil
 }
 
-// TokenInfo describes a token as C_GetTokenInfo reports it, padding removed.
-type TokenInfo struct {
-	SlotID       uint
-	Label        string
-	Manufacturer string
-	Model        string
-	Serial       string
-	Firmware     string
-}
-
 // Tokens lists the initialised tokens of the module. Slots whose token has
 // not been initialised have no label and cannot be logged in to.
-func (m *Module) Tokens() ([]TokenInfo, error) {
+func (m *Module) Tokens() ([]hsmspec.TokenInfo, error) {
 	ctx := m.shared.ctx
 	slots, err := ctx.GetSlotList(true)
 	if err != nil {
 		return nil, fail(err, "list the slots of "+m.path)
 	}
-	var ts []TokenInfo
+	var ts []hsmspec.TokenInfo
 	for _, id := range slots {
 		ti, err := ctx.GetTokenInfo(id)
 		if err != nil {
@@ -177,7 +169,7 @@ func (m *Module) Tokens() ([]TokenInfo, error) {
 		if ti.Flags&pkcs11.CKF_TOKEN_INITIALIZED == 0 {
 			continue
 		}
-		ts = append(ts, TokenInfo{
+		ts = append(ts, hsmspec.TokenInfo{
 			SlotID:       id,
 			Label:        ti.Label,
 			Manufacturer: ti.ManufacturerID,
@@ -192,21 +184,21 @@ func (m *Module) Tokens() ([]TokenInfo, error) {
 // OpenSession opens a read-write session on the token named by token: its
 // label, or an RFC 7512 "pkcs11:" URI. Exactly one token must match.
 func (m *Module) OpenSession(token string) (*Session, error) {
-	match := func(t TokenInfo) bool { return t.Label == token }
+	match := func(t hsmspec.TokenInfo) bool { return t.Label == token }
 	what := fmt.Sprintf("no token labelled %q", token)
 	if strings.HasPrefix(token, "pkcs11:") {
 		u, err := parseTokenURI(token)
 		if err != nil {
 			return nil, err
 		}
-		match = func(t TokenInfo) bool { return u.matches(t, m.path) }
+		match = func(t hsmspec.TokenInfo) bool { return u.matches(t, m.path) }
 		what = "no token matches " + token
 	}
 	tokens, err := m.Tokens()
 	if err != nil {
 		return nil, err
 	}
-	var found []TokenInfo
+	var found []hsmspec.TokenInfo
 	for _, t := range tokens {
 		if match(t) {
 			found = append(found, t)
@@ -233,7 +225,7 @@ func (m *Module) OpenSession(token string) (*Session, error) {
 	return &Session{m: m, ctx: m.shared.ctx, h: sh, token: t}, nil
 }
 
-func describeTokens(ts []TokenInfo) string {
+func describeTokens(ts []hsmspec.TokenInfo) string {
 	if len(ts) == 0 {
 		return "the module has no initialised token"
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/miekg/pkcs11"
 
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
 	"github.com/keyceremony/keyceremony/internal/kwp"
 )
 
@@ -17,7 +18,7 @@ import (
 // of 8 bytes): the zeros are then part of the authenticated key material,
 // which a strict cloud parser may refuse.
 type PKCS8Fit struct {
-	Spec        KeySpec
+	Spec        hsmspec.KeySpec
 	DERLength   int
 	LengthField int
 }
@@ -34,15 +35,15 @@ func (f PKCS8Fit) String() string {
 // here and compares the RFC 5649 length field with the length of the DER
 // it holds. Nothing of the ceremony's keys is involved. The result is
 // cached per spec for the session.
-func (s *Session) ProbePKCS8(spec KeySpec) (PKCS8Fit, error) {
-	spec, err := spec.checked()
+func (s *Session) ProbePKCS8(spec hsmspec.KeySpec) (PKCS8Fit, error) {
+	spec, err := spec.Checked()
 	if err != nil {
 		return PKCS8Fit{}, err
 	}
 	if f, ok := s.pkcs8[spec]; ok {
 		return f, nil
 	}
-	if spec.Type != RSA && spec.Type != EC {
+	if spec.Type != hsmspec.RSA && spec.Type != hsmspec.EC {
 		return PKCS8Fit{}, &Error{Msg: spec.String() + " is not a private key type"}
 	}
 	doing := "probe how the token wraps " + spec.String() + " private keys"
@@ -92,7 +93,7 @@ func (s *Session) ProbePKCS8(spec KeySpec) (PKCS8Fit, error) {
 	}
 	f := PKCS8Fit{Spec: spec, DERLength: n, LengthField: len(plain)}
 	if s.pkcs8 == nil {
-		s.pkcs8 = map[KeySpec]PKCS8Fit{}
+		s.pkcs8 = map[hsmspec.KeySpec]PKCS8Fit{}
 	}
 	s.pkcs8[spec] = f
 	return f, nil

@@ -7,6 +7,8 @@ import (
 	"unsafe"
 
 	"github.com/miekg/pkcs11"
+
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
 )
 
 // Session is a read-write PKCS#11 session on one token.
@@ -14,13 +16,13 @@ type Session struct {
 	m     *Module
 	ctx   *pkcs11.Ctx
 	h     pkcs11.SessionHandle
-	token TokenInfo
-	caps  *Capabilities // probed on first use
+	token hsmspec.TokenInfo
+	caps  *hsmspec.Capabilities // probed on first use
 	// waived are the restrictions (CKA_WRAP_WITH_TRUSTED, CKA_COPYABLE,
 	// CKA_MODIFIABLE) target keys are made without, because the plan says
 	// the token refuses them.
 	waived map[uint]bool
-	pkcs8  map[KeySpec]PKCS8Fit // ProbePKCS8 results
+	pkcs8  map[hsmspec.KeySpec]PKCS8Fit // ProbePKCS8 results
 }
 
 // UserType is the PKCS#11 user a session logs in as.
@@ -39,7 +41,7 @@ func (u UserType) String() string {
 }
 
 // Token describes the token the session is on.
-func (s *Session) Token() TokenInfo { return s.token }
+func (s *Session) Token() hsmspec.TokenInfo { return s.token }
 
 // Login logs in as u. The caller owns pin and should clear it afterwards.
 //

@@ -11,6 +11,8 @@ import (
 	"math/big"
 
 	"github.com/miekg/pkcs11"
+
+	"github.com/keyceremony/keyceremony/internal/spki"
 )
 
 // Signer is a transcript signing key in the token. It implements
@@ -88,7 +90,7 @@ func (s *Session) GenerateSigningKey(label string) (*Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	gen, kt, params, alg := uint(pkcs11.CKM_EC_KEY_PAIR_GEN), uint(pkcs11.CKK_EC), curveByName("P-256").params, "ECDSA P-256"
+	gen, kt, params, alg := uint(pkcs11.CKM_EC_KEY_PAIR_GEN), uint(pkcs11.CKK_EC), spki.CurveByName("P-256").Params, "ECDSA P-256"
 	if s.Capabilities().EdDSA {
 		gen, kt, params, alg = ckmECEdwardsKeyPairGen, ckkECEdwards, ed25519Params, "Ed25519"
 	}
@@ -162,16 +164,16 @@ func (s *Session) signer(label string, priv, pub pkcs11.ObjectHandle) (*Signer, 
 		Hint: "give the label of a signing key made by keyceremony"}
 	switch ulong(a[pkcs11.CKA_KEY_TYPE]) {
 	case ckkECEdwards:
-		pt := ecPoint(a[pkcs11.CKA_EC_POINT], ed25519.PublicKeySize)
+		pt := spki.ECPoint(a[pkcs11.CKA_EC_POINT], ed25519.PublicKeySize)
 		if len(pt) != ed25519.PublicKeySize {
 			return nil, bad
 		}
 		g.pub = ed25519.PublicKey(pt)
 	case pkcs11.CKK_EC:
-		if c := curveByParams(a[pkcs11.CKA_EC_PARAMS]); c == nil || c.name != "P-256" {
+		if c := spki.CurveByParams(a[pkcs11.CKA_EC_PARAMS]); c == nil || c.Name != "P-256" {
 			return nil, bad
 		}
-		pk, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), ecPoint(a[pkcs11.CKA_EC_POINT], 65))
+		pk, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), spki.ECPoint(a[pkcs11.CKA_EC_POINT], 65))
 		if err != nil {
 			return nil, bad
 		}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
 )
 
 // tokenURI is an RFC 7512 "pkcs11:" URI reduced to what selects a token.
@@ -82,7 +84,7 @@ func uriError(why string) error {
 
 // matches reports whether the token t, in a module opened from modulePath,
 // fits every attribute of u.
-func (u *tokenURI) matches(t TokenInfo, modulePath string) bool {
+func (u *tokenURI) matches(t hsmspec.TokenInfo, modulePath string) bool {
 	for name, v := range u.attrs {
 		var have string
 		switch name {
@@ -148,9 +150,9 @@ func uriEscape(s string) string {
 	return b.String()
 }
 
-// URI names the token by RFC 7512 attributes that identify it: token
+// TokenURI names the token by RFC 7512 attributes that identify it: token
 // label, manufacturer, model and serial.
-func (t TokenInfo) URI() string {
+func TokenURI(t hsmspec.TokenInfo) string {
 	u := tokenURI{attrs: map[string]string{
 		"token": t.Label, "manufacturer": t.Manufacturer, "model": t.Model, "serial": t.Serial,
 	}}

@@ -5,6 +5,8 @@ import (
 	"maps"
 	"strings"
 	"testing"
+
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
 )
 
 func TestParseTokenURI(t *testing.T) {
@@ -57,10 +59,10 @@ func TestParseTokenURI(t *testing.T) {
 }
 
 func TestTokenURIMatches(t *testing.T) {
-	tok := TokenInfo{SlotID: 7, Label: "my token", Manufacturer: "SoftHSM project", Model: "SoftHSM v2", Serial: "abc"}
+	tok := hsmspec.TokenInfo{SlotID: 7, Label: "my token", Manufacturer: "SoftHSM project", Model: "SoftHSM v2", Serial: "abc"}
 	for uri, want := range map[string]bool{
 		"pkcs11:":                             true,
-		tok.URI():                             true,
+		TokenURI(tok):                         true,
 		"pkcs11:token=my%20token":             true,
 		"pkcs11:token=my%20token;slot-id=007": true,
 		"pkcs11:slot-id=8":                    false,
@@ -76,8 +78,8 @@ func TestTokenURIMatches(t *testing.T) {
 			t.Errorf("%s matches = %t, want %t", uri, got, want)
 		}
 	}
-	if want := "pkcs11:token=my%20token;manufacturer=SoftHSM%20project;serial=abc;model=SoftHSM%20v2"; tok.URI() != want {
-		t.Errorf("URI() = %s, want %s", tok.URI(), want)
+	if want := "pkcs11:token=my%20token;manufacturer=SoftHSM%20project;serial=abc;model=SoftHSM%20v2"; TokenURI(tok) != want {
+		t.Errorf("URI() = %s, want %s", TokenURI(tok), want)
 	}
 }
 

@@ -3,14 +3,17 @@ package hsm
 import (
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"fmt"
 	"math/big"
 
+	"github.com/decred/dcrd/dcrec/secp256k1/v4"
 	"github.com/miekg/pkcs11"
+
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
+	"github.com/keyceremony/keyceremony/internal/spki"
 )
 
 // ImportRSAPublicKey creates a session object for an RSA public key given
@@ -21,14 +24,14 @@ import (
 // the security officer must be logged in) may wrap target keys made with
 // CKA_WRAP_WITH_TRUSTED.
 func (s *Session) ImportRSAPublicKey(spkiDER []byte, trusted bool) (*Key, error) {
-	pk, err := parsePublicKey(spkiDER)
+	pk, err := spki.Parse(spkiDER)
 	if err != nil {
 		return nil, &Error{Msg: "the wrapping public key is not a valid SubjectPublicKeyInfo: " + err.Error(),
 			Hint: "give the wrapping public key as DER (PEM must be decoded first)"}
 	}
 	pub, ok := pk.(*rsa.PublicKey)
 	if !ok {
-		return nil, &Error{Msg: fmt.Sprintf("the wrapping public key is not an RSA key (it is %s)", keyKind(pk)),
+		return nil, &Error{Msg: fmt.Sprintf("the wrapping public key is not an RSA key (it is %s)", spki.Kind(pk)),
 			Hint: "import wrapping keys are RSA keys; check that the right file was given"}
 	}
 	bits := pub.N.BitLen()
@@ -53,17 +56,7 @@ func (s *Session) ImportRSAPublicKey(spkiDER []byte, trusted bool) (*Key, error)
 	if err != nil {
 		return nil, fail(err, fmt.Sprintf("import the RSA-%d wrapping public key", bits))
 	}
-	return &Key{PublicHandle: h, ID: id[:16], Spec: KeySpec{Type: RSA, Bits: bits}}, nil
-}
-
-func keyKind(pk any) string {
-	switch pk.(type) {
-	case *ecdsa.PublicKey, *k1Point:
-		return "an EC key"
-	case ed25519.PublicKey:
-		return "an Ed25519 key"
-	}
-	return fmt.Sprintf("a %T", pk)
+	return &Key{PublicHandle: h, ID: id[:16], Spec: hsmspec.KeySpec{Type: hsmspec.RSA, Bits: bits}}, nil
 }
 
 // oaepParams gives the CKM_RSA_PKCS_OAEP parameters for h with MGF1 over
@@ -161,15 +154,15 @@ func (s *Session) WrapKWP(kek *Key, target *Key) ([]byte, error) {
 // with the same attributes GenerateKey gives (sensitive, extractable, the
 // usages of its type), as a token object when token is true. A token key
 // must have a new label. The result is read back and checked against spec.
-func (s *Session) UnwrapKWP(kek *Key, blob []byte, label string, spec KeySpec, token bool) (*Key, error) {
-	spec, err := spec.checked()
+func (s *Session) UnwrapKWP(kek *Key, blob []byte, label string, spec hsmspec.KeySpec, token bool) (*Key, error) {
+	spec, err := spec.Checked()
 	if err != nil {
 		return nil, err
 	}
 	// RFC 5649 output is the key padded to whole 8-byte blocks plus the
 	// 8-byte integrity block; as the token may not report the size of an
 	// unwrapped secret key, this is where it is checked.
-	if n := spec.Bits / 8; (spec.Type == AES || spec.Type == HMAC) && len(blob) != 8+(n+7)/8*8 {
+	if n := spec.Bits / 8; (spec.Type == hsmspec.AES || spec.Type == hsmspec.HMAC) && len(blob) != 8+(n+7)/8*8 {
 		return nil, &Error{Msg: fmt.Sprintf("the blob (%d bytes) does not fit key spec %s", len(blob), spec),
 			Hint: "check that the blob and the key spec recorded with it belong together"}
 	}
@@ -238,8 +231,8 @@ func kekTemplate(id []byte, token, trusted, unwrap bool) []*pkcs11.Attribute {
 // (the cloud's) can wrap it: otherwise a user could wrap the target under
 // it, then it under a key of their own. Destroy it after use.
 func (s *Session) GenerateSessionAES(bits int, trusted bool) (*Key, error) {
-	spec := KeySpec{Type: AES, Bits: bits}
-	if err := spec.validate(); err != nil {
+	spec := hsmspec.KeySpec{Type: hsmspec.AES, Bits: bits}
+	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
 	id, err := s.random(16)
@@ -304,7 +297,7 @@ func (s *Session) importKEK(raw []byte, label string, trusted bool) (*Key, error
 	if err != nil {
 		return nil, fail(err, doing)
 	}
-	return &Key{Handle: h, Label: label, ID: id, Spec: KeySpec{Type: AES, Bits: 8 * len(raw)}}, nil
+	return &Key{Handle: h, Label: label, ID: id, Spec: hsmspec.KeySpec{Type: hsmspec.AES, Bits: 8 * len(raw)}}, nil
 }
 
 // ProvePrivateKey shows that the private key k belongs to the public key
@@ -314,7 +307,7 @@ func (s *Session) importKEK(raw []byte, label string, trusted bool) (*Key, error
 func (s *Session) ProvePrivateKey(k *Key, spkiDER []byte) error {
 	mismatch := &Error{Kind: ErrKeyMismatch, Msg: fmt.Sprintf("key %s does not match the recorded public key", k.name()),
 		Hint: "the restored key is not the one that was backed up; check that the blob, the shares and the transcript belong together"}
-	pk, err := parsePublicKey(spkiDER)
+	pk, err := spki.Parse(spkiDER)
 	if err != nil {
 		return &Error{Msg: "the recorded public key is not a valid SubjectPublicKeyInfo: " + err.Error()}
 	}
@@ -323,7 +316,7 @@ func (s *Session) ProvePrivateKey(k *Key, spkiDER []byte) error {
 	digest := sha256.Sum256(challenge)
 	mech := uint(pkcs11.CKM_ECDSA)
 	msg := digest[:]
-	if k.Spec.Type == RSA {
+	if k.Spec.Type == hsmspec.RSA {
 		mech, msg = pkcs11.CKM_SHA256_RSA_PKCS, challenge
 	}
 	if err := s.ctx.SignInit(s.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(mech, nil)}, k.Handle); err != nil {
@@ -336,13 +329,13 @@ func (s *Session) ProvePrivateKey(k *Key, spkiDER []byte) error {
 	ok := false
 	switch pub := pk.(type) {
 	case *rsa.PublicKey:
-		ok = k.Spec.Type == RSA && rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig) == nil
+		ok = k.Spec.Type == hsmspec.RSA && rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig) == nil
 	case *ecdsa.PublicKey:
 		r, sv := splitRS(sig)
-		ok = k.Spec.Type == EC && ecdsa.Verify(pub, digest[:], r, sv)
-	case *k1Point:
+		ok = k.Spec.Type == hsmspec.EC && ecdsa.Verify(pub, digest[:], r, sv)
+	case *secp256k1.PublicKey:
 		r, sv := splitRS(sig)
-		ok = k.Spec.Type == EC && k.Spec.Curve == "secp256k1" && k1Verify(pub, digest[:], r, sv)
+		ok = k.Spec.Type == hsmspec.EC && k.Spec.Curve == "secp256k1" && spki.VerifyK1(pub, digest[:], r, sv)
 	}
 	if !ok {
 		return mismatch

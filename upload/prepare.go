@@ -20,8 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
-	"github.com/keyceremony/keyceremony/hsm"
 	"github.com/keyceremony/keyceremony/internal/atomicfile"
+	"github.com/keyceremony/keyceremony/internal/spki"
 )
 
 // PrepareOptions says which KMS key to fetch import parameters for, and where to write them.
@@ -190,7 +190,7 @@ func Prepare(ctx context.Context, client KMS, opts PrepareOptions) (*PrepareResu
 // fingerprint returns "SHA256:<hex>" of a public key's SPKI DER, and its first 16 hex digits in
 // groups of 4 ("1a2b 3c4d 5e6f 7a8b") to read aloud.
 func fingerprint(spkiDER []byte) (full, short string) {
-	full = hsm.Fingerprint(spkiDER)
+	full = spki.Fingerprint(spkiDER)
 	h := strings.TrimPrefix(full, "SHA256:")
 	return full, h[0:4] + " " + h[4:8] + " " + h[8:12] + " " + h[12:16]
 }

@@ -15,16 +15,17 @@ import (
 
 	"github.com/keyceremony/keyceremony/hsm"
 	"github.com/keyceremony/keyceremony/internal/atomicfile"
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
 	"github.com/keyceremony/keyceremony/internal/version"
 )
 
 // KeyInfo identifies the wrapped key in the manifest, and the token that wrapped it.
 type KeyInfo struct {
 	Label       string
-	Spec        hsm.KeySpec
-	KCV         string        // secret keys: 6 hex digits
-	Fingerprint string        // key pairs: "SHA256:<hex>" of the SubjectPublicKeyInfo
-	Token       hsm.TokenInfo // its model and firmware name the generator of an Azure .byok file
+	Spec        hsmspec.KeySpec
+	KCV         string            // secret keys: 6 hex digits
+	Fingerprint string            // key pairs: "SHA256:<hex>" of the SubjectPublicKeyInfo
+	Token       hsmspec.TokenInfo // its model and firmware name the generator of an Azure .byok file
 }
 
 // Describe gathers a token key's KeyInfo.
@@ -161,13 +162,13 @@ func (p *Params) packageFiles(key KeyInfo, res *Result) ([]packageFile, string, 
 		args := []string{"az", "keyvault", "key", "import", vaultFlag, p.kekVault, "--name", t.KeyName,
 			"--byok-file", AzureBYOKName}
 		switch key.Spec.Type {
-		case hsm.EC:
+		case hsmspec.EC:
 			curve := key.Spec.Curve
 			if curve == "secp256k1" {
 				curve = "P-256K"
 			}
 			args = append(args, "--kty", "EC", "--curve", curve)
-		case hsm.AES:
+		case hsmspec.AES:
 			args = append(args, "--kty", "oct")
 		default:
 			args = append(args, "--kty", "RSA")
@@ -218,7 +219,7 @@ type azureHeader struct {
 }
 
 // generator names the BYOK tool and the source HSM, as the Azure specification asks.
-func generator(tok hsm.TokenInfo) string {
+func generator(tok hsmspec.TokenInfo) string {
 	hsmName := strings.TrimSpace(tok.Manufacturer + " " + tok.Model)
 	return fmt.Sprintf("keyceremony %s; source HSM %s, firmware %s", version.Version, hsmName, tok.Firmware)
 }

@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
 	"github.com/keyceremony/keyceremony/internal/version"
 )
 
-var softHSMToken = hsm.TokenInfo{Label: "ceremony", Manufacturer: "SoftHSM project", Model: "SoftHSM v2", Firmware: "2.6"}
+var softHSMToken = hsmspec.TokenInfo{Label: "ceremony", Manufacturer: "SoftHSM project", Model: "SoftHSM v2", Firmware: "2.6"}
 
 // fakeBlob has the shape of an RSA-AES blob under a k-byte modulus, or of a direct one.
 func fakeBlob(p *Params) []byte {

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/spki"
 )
 
 // The cloud profiles.
@@ -191,7 +191,7 @@ type Params struct {
 }
 
 // Fingerprint is "SHA256:" and the hex SHA-256 of the wrapping key's SubjectPublicKeyInfo DER.
-func (p *Params) Fingerprint() string { return hsm.Fingerprint(p.PublicKeyDER) }
+func (p *Params) Fingerprint() string { return spki.Fingerprint(p.PublicKeyDER) }
 
 // rsaKey is the wrapping key; only valid after Validate.
 func (p *Params) rsaKey() *rsa.PublicKey {

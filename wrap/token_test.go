@@ -19,10 +19,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/pkcs11"
+
 	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
 	"github.com/keyceremony/keyceremony/internal/kwp"
 	"github.com/keyceremony/keyceremony/internal/softhsmtest"
-	"github.com/miekg/pkcs11"
 )
 
 // cloudKey is a Go-generated RSA key pair standing in for a cloud's wrapping key, one per size
@@ -176,7 +178,7 @@ func opensslUnwrap(t *testing.T, p *Params, keyPEM string, blob []byte) []byte {
 func checkMaterial(t *testing.T, s *hsm.Session, key *hsm.Key, info KeyInfo, material []byte) {
 	t.Helper()
 	switch key.Spec.Type {
-	case hsm.AES:
+	case hsmspec.AES:
 		c, err := aes.NewCipher(material)
 		if err != nil || len(material)*8 != key.Spec.Bits {
 			t.Fatalf("AES key of %d bytes: %v", len(material), err)
@@ -186,13 +188,13 @@ func checkMaterial(t *testing.T, s *hsm.Session, key *hsm.Key, info KeyInfo, mat
 		if kcv := hex.EncodeToString(blk[:3]); kcv != info.KCV {
 			t.Errorf("KCV %s, token says %s", kcv, info.KCV)
 		}
-	case hsm.HMAC:
+	case hsmspec.HMAC:
 		sum := sha1.Sum(material)
 		if kcv := hex.EncodeToString(sum[:3]); len(material)*8 != key.Spec.Bits || kcv != info.KCV {
 			t.Errorf("HMAC key of %d bytes, KCV %s; token says %s", len(material), kcv, info.KCV)
 		}
 	default:
-		if size, _ := materialSize(key.Spec); key.Spec.Type == hsm.EC && len(material) > size {
+		if size, _ := materialSize(key.Spec); key.Spec.Type == hsmspec.EC && len(material) > size {
 			t.Errorf("PKCS#8 of %s has %d bytes, more than the %d Validate assumes", key.Spec, len(material), size)
 		}
 		spki := pkcs8Public(t, material)
@@ -278,7 +280,7 @@ func TestTokenOpenSSL(t *testing.T) {
 	}
 	keys := map[string]*hsm.Key{}
 	for _, spec := range []string{"AES-256", "AES-128", "HMAC-256", "RSA-2048", "EC P-256", "EC P-384", "EC P-521", "EC secp256k1"} {
-		ks, err := hsm.ParseKeySpec(spec)
+		ks, err := hsmspec.ParseKeySpec(spec)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -403,7 +405,7 @@ func TestTokenOpenSSL(t *testing.T) {
 // ephemeral keys and the imported cloud key: the session holds as many objects after as before.
 func TestTokenLeavesNoEphemeralKeys(t *testing.T) {
 	s := softhsmtest.Session(t)
-	spec, _ := hsm.ParseKeySpec("AES-256")
+	spec, _ := hsmspec.ParseKeySpec("AES-256")
 	key, err := s.GenerateKey("target", spec)
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
 )
 
 // ExpiryWarning is how close to the parameters' expiry Validate starts warning.
@@ -19,7 +19,7 @@ const maxMaterialValidity = 365 * 24 * time.Hour
 // Validate checks the import parameters against the key to wrap, at time now, before the token
 // is touched. It returns warnings the operator should see (the parameters expire within an hour,
 // a documented-but-unusual combination) and the first rule broken, with a hint.
-func (p *Params) Validate(key hsm.KeySpec, now time.Time) (warnings []string, err error) {
+func (p *Params) Validate(key hsmspec.KeySpec, now time.Time) (warnings []string, err error) {
 	t := &p.Target
 	if err := p.checkState(); err != nil {
 		return nil, err
@@ -71,7 +71,7 @@ func (p *Params) Validate(key hsm.KeySpec, now time.Time) (warnings []string, er
 // Strategy says how Wrap would wrap for these parameters with a token of these capabilities, or
 // why it cannot, naming the missing mechanism and the plan's way out: a preflight, before any key
 // exists.
-func (p *Params) Strategy(caps hsm.Capabilities, allowHostAssisted bool) (*Result, error) {
+func (p *Params) Strategy(caps hsmspec.Capabilities, allowHostAssisted bool) (*Result, error) {
 	return p.plan(caps, allowHostAssisted)
 }
 
@@ -93,26 +93,26 @@ func (p *Params) checkState() error {
 
 // checkKey applies each cloud's rules on the key types and sizes it imports, and on the
 // wrapping algorithm it allows for them.
-func (p *Params) checkKey(key hsm.KeySpec) (warnings []string, err error) {
+func (p *Params) checkKey(key hsmspec.KeySpec) (warnings []string, err error) {
 	t := &p.Target
 	isRSAAES := p.method.cons == rsaAES
 	switch t.Profile {
 	case ProfileAWS:
 		switch {
-		case key.Type == hsm.AES && key.Bits != 256:
+		case key.Type == hsmspec.AES && key.Bits != 256:
 			return nil, t.errorf("AWS KMS imports symmetric keys of 32 bytes (SYMMETRIC_DEFAULT); %s has %d\nhint: generate an AES-256 key for AWS", key, key.Bits/8)
-		case key.Type == hsm.HMAC && !slices.Contains([]int{224, 256, 384, 512}, key.Bits):
+		case key.Type == hsmspec.HMAC && !slices.Contains([]int{224, 256, 384, 512}, key.Bits):
 			return nil, t.errorf("AWS KMS imports HMAC_224, HMAC_256, HMAC_384 and HMAC_512 keys; %s is none of them\nhint: generate an HMAC key of 224, 256, 384 or 512 bits", key)
-		case key.Type == hsm.RSA && !isRSAAES:
+		case key.Type == hsmspec.RSA && !isRSAAES:
 			return nil, t.errorf("AWS KMS imports RSA private keys only with an RSA_AES wrapping algorithm, not %s\nhint: fetch import parameters with RSA_AES_KEY_WRAP_SHA_256 (or RSA_AES_KEY_WRAP_SHA_1)", p.Algorithm)
-		case (key.Type == hsm.AES || key.Type == hsm.HMAC) && isRSAAES:
+		case (key.Type == hsmspec.AES || key.Type == hsmspec.HMAC) && isRSAAES:
 			warnings = append(warnings, fmt.Sprintf("target %q: AWS documents %s for RSA and ECC key material; for %s keys RSAES_OAEP_SHA_256 is the documented choice", t.label(), p.Algorithm, key))
 		}
 	case ProfileGCP:
 		switch {
-		case key.Type == hsm.EC && key.Curve == "P-521":
+		case key.Type == hsmspec.EC && key.Curve == "P-521":
 			return nil, t.errorf("Cloud KMS has no algorithm for EC P-521 keys\nhint: use P-256, P-384 or secp256k1 for Google Cloud")
-		case key.Type == hsm.RSA && !isRSAAES:
+		case key.Type == hsmspec.RSA && !isRSAAES:
 			return nil, t.errorf("import method %s wraps directly and cannot carry RSA keys\nhint: create an import job with an RSA_OAEP_*_AES_256 method", p.Algorithm)
 		}
 		if p.job.protectionLevel == "SOFTWARE" {
@@ -120,25 +120,25 @@ func (p *Params) checkKey(key hsm.KeySpec) (warnings []string, err error) {
 		}
 	case ProfileAzure:
 		switch {
-		case key.Type == hsm.HMAC:
+		case key.Type == hsmspec.HMAC:
 			return nil, t.errorf("Azure Key Vault cannot import HMAC keys\nhint: import RSA, EC or (on Managed HSM) AES keys into Azure")
-		case key.Type == hsm.AES && !p.managed:
+		case key.Type == hsmspec.AES && !p.managed:
 			warnings = append(warnings, fmt.Sprintf("target %q: Azure imports oct-HSM (AES) keys only into a Managed HSM, and kid names the key vault %s", t.label(), p.kekVault))
 		}
 	case ProfileVault:
 		switch {
-		case key.Type == hsm.HMAC && key.Bits < 256:
+		case key.Type == hsmspec.HMAC && key.Bits < 256:
 			return nil, t.errorf("Vault Transit imports HMAC keys of 32 to 512 bytes; %s has %d\nhint: generate an HMAC key of at least 256 bits", key, key.Bits/8)
-		case key.Type == hsm.EC && key.Curve == "secp256k1":
+		case key.Type == hsmspec.EC && key.Curve == "secp256k1":
 			return nil, t.errorf("Vault Transit has no key type for secp256k1\nhint: use P-256, P-384 or P-521 for Vault")
 		}
 	case ProfileOCI:
 		switch {
-		case key.Type == hsm.EC:
+		case key.Type == hsmspec.EC:
 			return nil, t.errorf("OCI Vault cannot import EC keys\nhint: import AES or RSA keys into OCI")
-		case key.Type == hsm.HMAC:
+		case key.Type == hsmspec.HMAC:
 			return nil, t.errorf("OCI Vault imports only AES and RSA keys, not %s\nhint: import AES or RSA keys into OCI", key)
-		case key.Type == hsm.RSA && !isRSAAES:
+		case key.Type == hsmspec.RSA && !isRSAAES:
 			return nil, t.errorf("RSA_OAEP_SHA256 wraps directly and cannot carry RSA private keys\nhint: use algorithm RSA_OAEP_AES_SHA256")
 		}
 	}
@@ -148,7 +148,7 @@ func (p *Params) checkKey(key hsm.KeySpec) (warnings []string, err error) {
 // checkDirect checks what a direct method's single OAEP block can carry: at most
 // k - 2*hLen - 2 bytes (RFC 8017 section 7.1.1), and only a secret key, since PKCS#11
 // CKM_RSA_PKCS_OAEP wraps secret keys only (PKCS#11 v2.40 Current Mechanisms, PKCS #1 RSA OAEP).
-func (p *Params) checkDirect(key hsm.KeySpec, pub *rsa.PublicKey) error {
+func (p *Params) checkDirect(key hsmspec.KeySpec, pub *rsa.PublicKey) error {
 	if p.method.cons != direct {
 		return nil
 	}
@@ -166,7 +166,7 @@ func (p *Params) checkDirect(key hsm.KeySpec, pub *rsa.PublicKey) error {
 		}
 		return t.errorf("%s key material (%s) does not fit one %s block under RSA-%d (at most %d bytes)\nhint: %s", key, what, p.Algorithm, pub.N.BitLen(), capacity, hint)
 	}
-	if key.Type != hsm.AES && key.Type != hsm.HMAC {
+	if key.Type != hsmspec.AES && key.Type != hsmspec.HMAC {
 		hint := map[string]string{
 			ProfileAWS: "fetch import parameters with RSA_AES_KEY_WRAP_SHA_1 or RSA_AES_KEY_WRAP_SHA_256",
 			ProfileGCP: "create an import job with an RSA_OAEP_*_AES_256 method",
@@ -179,11 +179,11 @@ func (p *Params) checkDirect(key hsm.KeySpec, pub *rsa.PublicKey) error {
 // materialSize is the length of the key material the token emits: the raw key of a secret key
 // (exact), the PKCS#8 DER of an EC private key (the size seen from SoftHSM2 and OpenSSL). RSA
 // keys never travel in one OAEP block, so their size does not matter here.
-func materialSize(key hsm.KeySpec) (size int, exact bool) {
+func materialSize(key hsmspec.KeySpec) (size int, exact bool) {
 	switch key.Type {
-	case hsm.AES, hsm.HMAC:
+	case hsmspec.AES, hsmspec.HMAC:
 		return key.Bits / 8, true
-	case hsm.EC:
+	case hsmspec.EC:
 		return map[string]int{"P-256": 138, "P-384": 185, "P-521": 241, "secp256k1": 135}[key.Curve], false
 	}
 	return 0, false
@@ -191,7 +191,7 @@ func materialSize(key hsm.KeySpec) (size int, exact bool) {
 
 // keyAlgorithm is the GCP CryptoKeyVersion algorithm or the Vault key type the key is imported
 // as: the plan's key_algorithm when it fits the key, else the only natural one.
-func (p *Params) keyAlgorithm(key hsm.KeySpec) (string, error) {
+func (p *Params) keyAlgorithm(key hsmspec.KeySpec) (string, error) {
 	t := &p.Target
 	var choices []string
 	var derivable bool
@@ -217,16 +217,16 @@ func (p *Params) keyAlgorithm(key hsm.KeySpec) (string, error) {
 
 // gcpAlgorithms lists the CryptoKeyVersion algorithms a key can be imported as
 // (cloud.google.com/kms/docs/algorithms); derivable when the first is the natural choice.
-func gcpAlgorithms(key hsm.KeySpec) (choices []string, derivable bool) {
+func gcpAlgorithms(key hsmspec.KeySpec) (choices []string, derivable bool) {
 	switch key.Type {
-	case hsm.AES:
+	case hsmspec.AES:
 		if key.Bits == 256 {
 			return []string{"google-symmetric-encryption", "aes-256-gcm", "aes-256-cbc", "aes-256-ctr"}, true
 		}
 		return []string{"aes-128-gcm", "aes-128-cbc", "aes-128-ctr"}, false
-	case hsm.HMAC:
+	case hsmspec.HMAC:
 		return []string{fmt.Sprintf("hmac-sha%d", key.Bits)}, true
-	case hsm.EC:
+	case hsmspec.EC:
 		return []string{map[string]string{"P-256": "ec-sign-p256-sha256", "P-384": "ec-sign-p384-sha384", "secp256k1": "ec-sign-secp256k1-sha256"}[key.Curve]}, true
 	default: // rsa
 		n := key.Bits
@@ -243,16 +243,16 @@ func gcpAlgorithms(key hsm.KeySpec) (choices []string, derivable bool) {
 }
 
 // vaultTypes lists the Vault Transit key types a key can be imported as, the default first.
-func vaultTypes(key hsm.KeySpec) []string {
+func vaultTypes(key hsmspec.KeySpec) []string {
 	switch key.Type {
-	case hsm.AES:
+	case hsmspec.AES:
 		if key.Bits == 256 {
 			return []string{"aes256-gcm96", "chacha20-poly1305"}
 		}
 		return []string{"aes128-gcm96"}
-	case hsm.HMAC:
+	case hsmspec.HMAC:
 		return []string{"hmac"}
-	case hsm.EC:
+	case hsmspec.EC:
 		return []string{"ecdsa-" + strings.ToLower(strings.ReplaceAll(key.Curve, "-", ""))}
 	default: // rsa
 		return []string{fmt.Sprintf("rsa-%d", key.Bits)}

@@ -11,21 +11,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
 )
 
 var (
-	aes256  = hsm.KeySpec{Type: hsm.AES, Bits: 256}
-	aes128  = hsm.KeySpec{Type: hsm.AES, Bits: 128}
-	hmac224 = hsm.KeySpec{Type: hsm.HMAC, Bits: 224}
-	hmac256 = hsm.KeySpec{Type: hsm.HMAC, Bits: 256}
-	hmac320 = hsm.KeySpec{Type: hsm.HMAC, Bits: 320}
-	rsa2048 = hsm.KeySpec{Type: hsm.RSA, Bits: 2048}
-	rsa4096 = hsm.KeySpec{Type: hsm.RSA, Bits: 4096}
-	p256    = hsm.KeySpec{Type: hsm.EC, Curve: "P-256"}
-	p384    = hsm.KeySpec{Type: hsm.EC, Curve: "P-384"}
-	p521    = hsm.KeySpec{Type: hsm.EC, Curve: "P-521"}
-	k1      = hsm.KeySpec{Type: hsm.EC, Curve: "secp256k1"}
+	aes256  = hsmspec.KeySpec{Type: hsmspec.AES, Bits: 256}
+	aes128  = hsmspec.KeySpec{Type: hsmspec.AES, Bits: 128}
+	hmac224 = hsmspec.KeySpec{Type: hsmspec.HMAC, Bits: 224}
+	hmac256 = hsmspec.KeySpec{Type: hsmspec.HMAC, Bits: 256}
+	hmac320 = hsmspec.KeySpec{Type: hsmspec.HMAC, Bits: 320}
+	rsa2048 = hsmspec.KeySpec{Type: hsmspec.RSA, Bits: 2048}
+	rsa4096 = hsmspec.KeySpec{Type: hsmspec.RSA, Bits: 4096}
+	p256    = hsmspec.KeySpec{Type: hsmspec.EC, Curve: "P-256"}
+	p384    = hsmspec.KeySpec{Type: hsmspec.EC, Curve: "P-384"}
+	p521    = hsmspec.KeySpec{Type: hsmspec.EC, Curve: "P-521"}
+	k1      = hsmspec.KeySpec{Type: hsmspec.EC, Curve: "secp256k1"}
 )
 
 // jsonText is s as it appears inside a JSON string.
@@ -62,21 +62,21 @@ func TestValidateAccepts(t *testing.T) {
 	awsWarn := `target "aws-prod": AWS documents RSA_AES_KEY_WRAP_SHA_256 for RSA and ECC key material; for %s keys RSAES_OAEP_SHA_256 is the documented choice`
 	for _, tc := range []struct {
 		target func() Target
-		keys   []hsm.KeySpec
+		keys   []hsmspec.KeySpec
 		warn   string // with %s for the key
 	}{
-		{awsTarget, []hsm.KeySpec{aes256, hmac224, hmac256}, ""},
-		{rsaAESAWS, []hsm.KeySpec{rsa2048, rsa4096, p256, p384, p521, k1}, ""},
-		{rsaAESAWS, []hsm.KeySpec{aes256, hmac256}, awsWarn},
-		{gcpTarget, []hsm.KeySpec{aes256, hmac224, hmac256, hmac320, p256, p384, k1}, ""},
-		{gcpAlg("aes-128-gcm"), []hsm.KeySpec{aes128}, ""},
-		{gcpDirect, []hsm.KeySpec{aes256, hmac256}, ""},
-		{gcpAlg("rsa-sign-pss-2048-sha256"), []hsm.KeySpec{rsa2048}, ""},
-		{azureTarget, []hsm.KeySpec{rsa2048, rsa4096, p256, p384, p521, k1}, ""},
-		{managed, []hsm.KeySpec{aes128, aes256}, ""},
-		{azureTarget, []hsm.KeySpec{aes256}, `target "azure-prod": Azure imports oct-HSM (AES) keys only into a Managed HSM, and kid names the key vault contoso-byok`},
-		{vaultTarget, []hsm.KeySpec{aes128, aes256, hmac256, hmac320, rsa2048, p256, p384, p521}, ""},
-		{ociTarget, []hsm.KeySpec{aes128, aes256, rsa2048, rsa4096}, ""},
+		{awsTarget, []hsmspec.KeySpec{aes256, hmac224, hmac256}, ""},
+		{rsaAESAWS, []hsmspec.KeySpec{rsa2048, rsa4096, p256, p384, p521, k1}, ""},
+		{rsaAESAWS, []hsmspec.KeySpec{aes256, hmac256}, awsWarn},
+		{gcpTarget, []hsmspec.KeySpec{aes256, hmac224, hmac256, hmac320, p256, p384, k1}, ""},
+		{gcpAlg("aes-128-gcm"), []hsmspec.KeySpec{aes128}, ""},
+		{gcpDirect, []hsmspec.KeySpec{aes256, hmac256}, ""},
+		{gcpAlg("rsa-sign-pss-2048-sha256"), []hsmspec.KeySpec{rsa2048}, ""},
+		{azureTarget, []hsmspec.KeySpec{rsa2048, rsa4096, p256, p384, p521, k1}, ""},
+		{managed, []hsmspec.KeySpec{aes128, aes256}, ""},
+		{azureTarget, []hsmspec.KeySpec{aes256}, `target "azure-prod": Azure imports oct-HSM (AES) keys only into a Managed HSM, and kid names the key vault contoso-byok`},
+		{vaultTarget, []hsmspec.KeySpec{aes128, aes256, hmac256, hmac320, rsa2048, p256, p384, p521}, ""},
+		{ociTarget, []hsmspec.KeySpec{aes128, aes256, rsa2048, rsa4096}, ""},
 	} {
 		for _, key := range tc.keys {
 			tg := tc.target()
@@ -118,7 +118,7 @@ func TestValidateRules(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		target func() Target
-		key    hsm.KeySpec
+		key    hsmspec.KeySpec
 		now    time.Time
 		err    string
 		warn   string

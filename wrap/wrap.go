@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
 )
 
 // The wrapping strategies, strongest first.
@@ -75,7 +76,7 @@ type TrustedObject struct {
 // the wrap needs, marked CKA_TRUSTED when trusted. It validates p against spec first, so expired
 // parameters are never used. The only secret that can touch host memory is a host-assisted
 // ephemeral key (only if allowHostAssisted): it is RSA-OAEP encrypted here and zeroed at once.
-func Prepare(s *hsm.Session, p *Params, spec hsm.KeySpec, allowHostAssisted, trusted bool) (_ *Prepared, err error) {
+func Prepare(s *hsm.Session, p *Params, spec hsmspec.KeySpec, allowHostAssisted, trusted bool) (_ *Prepared, err error) {
 	if _, err := p.Validate(spec, time.Now()); err != nil {
 		return nil, err
 	}
@@ -173,8 +174,8 @@ func Wrap(s *hsm.Session, p *Params, key *hsm.Key, pr *Prepared) (res *Result, e
 // CheckExactPKCS8 refuses a private key type whose PKCS#8 the token pads inside the AES-KWP
 // part of an RSA-AES format (hsm.ProbePKCS8), unless the target allows it: the cloud would
 // receive the padding as part of the key. Secret keys and direct formats are not affected.
-func CheckExactPKCS8(s *hsm.Session, p *Params, spec hsm.KeySpec) error {
-	if spec.Type != hsm.RSA && spec.Type != hsm.EC || p.method.cons != rsaAES || p.Target.AllowPaddedPKCS8 {
+func CheckExactPKCS8(s *hsm.Session, p *Params, spec hsmspec.KeySpec) error {
+	if spec.Type != hsmspec.RSA && spec.Type != hsmspec.EC || p.method.cons != rsaAES || p.Target.AllowPaddedPKCS8 {
 		return nil
 	}
 	fit, err := s.ProbePKCS8(spec)
@@ -189,7 +190,7 @@ func CheckExactPKCS8(s *hsm.Session, p *Params, spec hsm.KeySpec) error {
 }
 
 // plan picks the strategy from the token's capabilities, before anything is wrapped.
-func (p *Params) plan(caps hsm.Capabilities, allowHostAssisted bool) (*Result, error) {
+func (p *Params) plan(caps hsmspec.Capabilities, allowHostAssisted bool) (*Result, error) {
 	t := &p.Target
 	h := p.method.hash
 	hn := h.String()

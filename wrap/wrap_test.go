@@ -5,11 +5,11 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
 )
 
-func capabilities(oaep, rsaAES []crypto.Hash, kwp bool) hsm.Capabilities {
-	c := hsm.Capabilities{OAEP: map[crypto.Hash]bool{}, RSAAES: map[crypto.Hash]bool{}, KWP: kwp}
+func capabilities(oaep, rsaAES []crypto.Hash, kwp bool) hsmspec.Capabilities {
+	c := hsmspec.Capabilities{OAEP: map[crypto.Hash]bool{}, RSAAES: map[crypto.Hash]bool{}, KWP: kwp}
 	for _, h := range oaep {
 		c.OAEP[h] = true
 	}
@@ -30,7 +30,7 @@ func TestPlan(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		target   Target
-		caps     hsm.Capabilities
+		caps     hsmspec.Capabilities
 		allow    bool
 		strategy string
 		reason   string

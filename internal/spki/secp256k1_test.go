@@ -1,4 +1,4 @@
-package hsm
+package spki
 
 import (
 	"crypto/sha256"
@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/decred/dcrd/dcrec/secp256k1/v4"
 )
 
 // TestK1VerifyOpenSSL checks the secp256k1 verifier against signatures
@@ -28,13 +30,13 @@ func TestK1VerifyOpenSSL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pk, err := parsePublicKey(der)
+	pk, err := Parse(der)
 	if err != nil {
 		t.Fatal(err)
 	}
-	point, ok := pk.(*k1Point)
+	point, ok := pk.(*secp256k1.PublicKey)
 	if !ok {
-		t.Fatalf("parsePublicKey gave %T", pk)
+		t.Fatalf("Parse gave %T", pk)
 	}
 	for i := range 3 {
 		msg := []byte{byte(i)}
@@ -47,21 +49,21 @@ func TestK1VerifyOpenSSL(t *testing.T) {
 		if _, err := asn1.Unmarshal(run("pkeyutl", "-sign", "-inkey", key, "-in", in), &sig); err != nil {
 			t.Fatal(err)
 		}
-		if !k1Verify(point, digest[:], sig.R, sig.S) {
+		if !VerifyK1(point, digest[:], sig.R, sig.S) {
 			t.Fatalf("signature %d made by OpenSSL does not verify", i)
 		}
 		digest[0] ^= 1
-		if k1Verify(point, digest[:], sig.R, sig.S) {
+		if VerifyK1(point, digest[:], sig.R, sig.S) {
 			t.Fatal("a signature verified over another digest")
 		}
 		digest[0] ^= 1
-		if k1Verify(point, digest[:], sig.S, sig.R) || k1Verify(point, digest[:], new(big.Int).Add(sig.R, k1.n), sig.S) {
+		if VerifyK1(point, digest[:], sig.S, sig.R) || VerifyK1(point, digest[:], new(big.Int).Add(sig.R, secp256k1.S256().N), sig.S) {
 			t.Fatal("a changed signature verified")
 		}
 	}
 	bad := append([]byte{4}, make([]byte, 64)...)
 	bad[64] = 1
-	if _, err := k1ParsePoint(bad); err == nil {
+	if _, err := parseK1(bad); err == nil {
 		t.Error("a point off the curve was accepted")
 	}
 }

@@ -1,4 +1,4 @@
-package hsm
+package hsmspec
 
 import "testing"
 

@@ -1,0 +1,159 @@
+// Package hsmspec holds, as plain values, what keyceremony asks of a
+// PKCS#11 token and learns from it: the key to make (KeySpec), the token
+// (TokenInfo) and what it really does (Capabilities). It needs no cgo, so
+// plans, import parameters and packages are read and checked by the
+// auditor's and the connected side's build too; package hsm does the
+// asking.
+package hsmspec
+
+import (
+	"cmp"
+	"crypto"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/keyceremony/keyceremony/internal/spki"
+)
+
+// KeyType is the kind of a target key.
+type KeyType string
+
+const (
+	AES  KeyType = "aes"
+	HMAC KeyType = "hmac" // a PKCS#11 generic secret key
+	RSA  KeyType = "rsa"
+	EC   KeyType = "ec"
+)
+
+// KeySpec says what key to generate or restore.
+type KeySpec struct {
+	Type  KeyType
+	Bits  int    // aes: 128|256; hmac: 224..512 in whole bytes; rsa: 2048|3072|4096; ec: set from Curve by GenerateKey and UnwrapKWP
+	Curve string // ec: "P-256", "P-384", "P-521" or "secp256k1"
+}
+
+// String gives the spec as ParseKeySpec reads it: "AES-256", "HMAC-256",
+// "RSA-3072", "EC P-256".
+func (k KeySpec) String() string {
+	switch k.Type {
+	case EC:
+		return "EC " + k.Curve
+	case AES, HMAC, RSA:
+		return strings.ToUpper(string(k.Type)) + "-" + strconv.Itoa(k.Bits)
+	}
+	return fmt.Sprintf("%s-%d", k.Type, k.Bits)
+}
+
+// ParseKeySpec reads "AES-256", "HMAC-384", "RSA-3072", "EC P-256" (also
+// "EC-P-256"), case-insensitively, and checks the size or curve.
+func ParseKeySpec(s string) (KeySpec, error) {
+	u := strings.ToUpper(strings.TrimSpace(s))
+	var k KeySpec
+	if rest, ok := strings.CutPrefix(u, "EC"); ok && len(rest) > 1 && (rest[0] == ' ' || rest[0] == '-') {
+		name := strings.TrimSpace(rest[1:])
+		for _, c := range spki.Curves {
+			if strings.ToUpper(c.Name) == name {
+				k = KeySpec{Type: EC, Curve: c.Name, Bits: c.Bits}
+			}
+		}
+		if k.Type == "" {
+			return KeySpec{}, specError(s, "unknown curve "+strconv.Quote(name))
+		}
+		return k, nil
+	}
+	typ, bits, ok := strings.Cut(u, "-")
+	n, err := strconv.Atoi(bits)
+	if !ok || err != nil {
+		return KeySpec{}, specError(s, "it is not of the form TYPE-BITS")
+	}
+	k = KeySpec{Type: KeyType(strings.ToLower(typ)), Bits: n}
+	if err := k.Validate(); err != nil {
+		return KeySpec{}, err
+	}
+	return k, nil
+}
+
+// specError reads like package hsm's errors, which these were.
+func specError(s, why string) error {
+	return fmt.Errorf("hsm: bad key spec %q: %s\nhint: %s", s, why,
+		"use one of AES-128, AES-256, HMAC-224 to HMAC-512, RSA-2048, RSA-3072, RSA-4096, EC P-256, EC P-384, EC P-521, EC secp256k1")
+}
+
+// Checked validates the spec and sets Bits of an EC spec from its curve.
+func (k KeySpec) Checked() (KeySpec, error) {
+	if err := k.Validate(); err != nil {
+		return KeySpec{}, err
+	}
+	if k.Type == EC {
+		k.Bits = spki.CurveByName(k.Curve).Bits
+	}
+	return k, nil
+}
+
+// Validate checks the type and size, or curve, of the spec.
+func (k KeySpec) Validate() error {
+	ok := false
+	switch k.Type {
+	case AES:
+		ok = k.Bits == 128 || k.Bits == 256
+	case HMAC:
+		ok = k.Bits >= 224 && k.Bits <= 512 && k.Bits%8 == 0
+	case RSA:
+		ok = k.Bits == 2048 || k.Bits == 3072 || k.Bits == 4096
+	case EC:
+		c := spki.CurveByName(k.Curve)
+		ok = c != nil && (k.Bits == 0 || k.Bits == c.Bits)
+	}
+	if !ok {
+		return specError(k.String(), "unsupported type or size")
+	}
+	return nil
+}
+
+// Capabilities is what the token really does, as opposed to what it lists:
+// SoftHSM2 2.6.1 lists CKM_RSA_PKCS_OAEP but refuses SHA-256 with
+// CKR_ARGUMENTS_BAD. Higher layers pick their wrapping strategy from it.
+type Capabilities struct {
+	OAEP   map[crypto.Hash]bool // C_WrapKey with CKM_RSA_PKCS_OAEP and this hash works
+	RSAAES map[crypto.Hash]bool // C_WrapKey with CKM_RSA_AES_KEY_WRAP (AES-256) and this hash works
+	KWP    bool                 // C_WrapKey with CKM_AES_KEY_WRAP_PAD works
+	EdDSA  bool                 // Ed25519 key pair generation and CKM_EDDSA signing work
+	ECDSA  bool                 // P-256 key pair generation and CKM_ECDSA signing work
+	// Refused names the target key restrictions (CKA_WRAP_WITH_TRUSTED,
+	// CKA_COPYABLE, CKA_MODIFIABLE) the token refuses in a key template.
+	Refused []string
+	// TrustedWrap: the token refuses (CKR_KEY_NOT_WRAPPABLE) to wrap a
+	// CKA_WRAP_WITH_TRUSTED key under a key that is not CKA_TRUSTED. That
+	// the security officer can set CKA_TRUSTED is found out when they do.
+	TrustedWrap bool
+}
+
+// String gives one line, for the operator and the transcript.
+func (c Capabilities) String() string {
+	yes := func(b bool) string {
+		if b {
+			return "yes"
+		}
+		return "no"
+	}
+	return strings.Join([]string{
+		fmt.Sprintf("RSA-OAEP SHA-1 %s, SHA-256 %s", yes(c.OAEP[crypto.SHA1]), yes(c.OAEP[crypto.SHA256])),
+		fmt.Sprintf("RSA-AES-KEY-WRAP SHA-1 %s, SHA-256 %s", yes(c.RSAAES[crypto.SHA1]), yes(c.RSAAES[crypto.SHA256])),
+		"AES-KWP " + yes(c.KWP),
+		"EdDSA " + yes(c.EdDSA),
+		"ECDSA " + yes(c.ECDSA),
+		"trusted wrap enforced " + yes(c.TrustedWrap),
+		"refused attributes " + cmp.Or(strings.Join(c.Refused, ", "), "none"),
+	}, "; ")
+}
+
+// TokenInfo describes a token as C_GetTokenInfo reports it, padding removed.
+type TokenInfo struct {
+	SlotID       uint
+	Label        string
+	Manufacturer string
+	Model        string
+	Serial       string
+	Firmware     string
+}
