@@ -346,6 +346,11 @@ func (e *engine) begin() error {
 	if err != nil {
 		return err
 	}
+	if e.Resume {
+		if err := e.reportUnnamed(); err != nil {
+			return err
+		}
+	}
 	if e.started {
 		return e.reopen(signer)
 	}

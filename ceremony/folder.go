@@ -171,9 +171,9 @@ func (e *engine) exceptionOnce(step, what string) {
 	e.exception(step, what)
 }
 
-// progressed reports whether a step event moves the ceremony on; the signing key check is
-// recorded on every run, so it does not.
-func progressed(step string) bool { return step != stepSigningKeyChecked }
+// progressed reports whether a step event moves the ceremony on; the signing key check and the
+// trust step are recorded on every run, so they do not.
+func progressed(step string) bool { return step != stepSigningKeyChecked && step != stepTrust }
 
 // markDone takes the steps, the exceptions since the last step, and the end of a resumed
 // ceremony from its transcript.
@@ -239,4 +239,16 @@ func (e *engine) removeUnrecorded() ([]string, error) {
 		}
 	}
 	return removed, nil
+}
+
+// reportUnnamed records, on a resume, that the token holds keys with no label or objects with no
+// class: a kill inside key generation leaves such objects in SoftHSM2. Nothing finds them by
+// label, so the ceremony never adopts or uses them; the record says they are there.
+func (e *engine) reportUnnamed() error {
+	n, err := e.sess.Unnamed()
+	if err != nil || n == 0 {
+		return err
+	}
+	e.note(stepBegin, fmt.Sprintf("token %q holds %d keys with no label or objects with no class, which this ceremony did not record (an interruption inside key generation leaves such objects); they are not adopted or used: check them and remove them with the vendor's tool", e.sess.Token().Label, n))
+	return nil
 }

@@ -24,7 +24,7 @@ import (
 
 // The crash tests run the test binary as keyceremony (see TestMain) with these hooks:
 // killAtEnv makes it SIGKILL itself at an exact point: "record:N", once the engine has recorded
-// its Nth transcript event; "effect:N", when its Nth slow effect on the token (making a key, a
+// its Nth transcript event; "after:STEP", once it has recorded the event of STEP; "effect:N", when its Nth slow effect on the token (making a key, a
 // backup, a package) is done but not yet recorded; "io:N", just before its Nth fsync or rename.
 // slowIOEnv (a duration) makes every fsync and rename wait, so that a kill at a random instant
 // lands inside a write.
@@ -40,7 +40,7 @@ func installCrashHooks() bool {
 	if !kill && slow == 0 {
 		return false
 	}
-	k := &killer{at: at}
+	k := &killer{at: at, step: n}
 	k.n, _ = strconv.Atoi(n)
 	crashTestHook = func(in ceremony.Interaction) ceremony.Interaction { k.Interaction = in; return k }
 	atomicfile.TestHook = func(op, path string) {
@@ -56,6 +56,7 @@ type killer struct {
 	ceremony.Interaction
 	at      string
 	n, seen int
+	step    string // for "after:STEP": kill once the event of STEP is recorded
 }
 
 func (k *killer) count(point string) {
@@ -70,6 +71,9 @@ func (k *killer) count(point string) {
 func (k *killer) Record(summary string) {
 	k.Interaction.Record(summary)
 	k.count("record")
+	if k.at == "after" && (summary == k.step || strings.HasPrefix(summary, k.step+": ")) {
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	}
 }
 
 func (k *killer) Busy(title string) func() {
@@ -117,6 +121,7 @@ type crash struct {
 	at    string
 	n     int
 	delay time.Duration
+	step  string // for at "after"
 }
 
 func (c crash) String() string {
@@ -253,6 +258,9 @@ func (w *crashWorld) kill(t *testing.T, dir string, c crash) (int, bool) {
 	cmd := exec.Command(os.Args[0], w.runArgs...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s:%d", killAtEnv, c.at, c.n))
+	if c.at == "after" {
+		cmd.Env = append(os.Environ(), killAtEnv+"=after:"+c.step)
+	}
 	if c.at == "" || c.at == "none" {
 		cmd.Env = append(cmd.Env, slowIOEnv+"="+slowIO.String())
 	}
