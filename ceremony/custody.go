@@ -189,6 +189,21 @@ func (e *engine) custodyPreflight() error {
 	return nil
 }
 
+// paddedPKCS8Exception records that a target took the padded PKCS#8 of a token that pads, as
+// its allow_padded_pkcs8 permits.
+func (e *engine) paddedPKCS8Exception(t wrap.Target) error {
+	if !t.AllowPaddedPKCS8 || e.key.IsSecret() {
+		return nil
+	}
+	fit, err := e.sess.ProbePKCS8(e.key.Spec)
+	if err != nil || fit.Exact() {
+		return err
+	}
+	e.exception(stepWrap+":"+t.Name, fmt.Sprintf("allow_padded_pkcs8: token %q pads %s private keys before AES key wrap (%s); %s receives %d zero bytes after the PKCS#8 DER as part of the key",
+		e.sess.Token().Label, e.key.Spec, fit, wrap.CloudName(t.Profile), fit.LengthField-fit.DERLength))
+	return nil
+}
+
 // targetParams loads a target's parameters: the pinned copies once its check is recorded, the
 // plan's files before. Objects marked trusted from the plan's files are used only if their
 // fingerprint is the one the witness checked (wrap.Wrap compares).

@@ -155,6 +155,9 @@ func (e *engine) makePackage(t wrap.Target, params *wrap.Params, dir string) (*w
 	if err != nil {
 		return nil, err
 	}
+	if err := e.paddedPKCS8Exception(t); err != nil {
+		return nil, err
+	}
 	if res.Strategy == wrap.StrategyHostAssisted {
 		e.exception(stepWrap+":"+t.Name, "host-assisted wrap (allowed by the plan): "+res.Reason)
 	}

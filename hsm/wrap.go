@@ -215,6 +215,8 @@ func kekTemplate(id []byte, token, trusted, unwrap bool) []*pkcs11.Attribute {
 		pkcs11.NewAttribute(pkcs11.CKA_UNWRAP, unwrap),
 		pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, false),
 		pkcs11.NewAttribute(pkcs11.CKA_DECRYPT, false),
+		pkcs11.NewAttribute(pkcs11.CKA_SIGN, false), // SoftHSM2 defaults both to true
+		pkcs11.NewAttribute(pkcs11.CKA_VERIFY, false),
 		pkcs11.NewAttribute(pkcs11.CKA_DERIVE, false),
 		pkcs11.NewAttribute(pkcs11.CKA_ID, id),
 	}
