@@ -146,20 +146,12 @@ func TestCustodyDestroyLeavesNothing(t *testing.T) {
 // TestSealThenInterrupted kills the run right after the seal is written, before the signing key
 // is destroyed: verify passes, the key is still there, and a resume (or an abort) destroys it.
 func TestSealThenInterrupted(t *testing.T) {
+	w := newCrashWorld(t)
+	seal := sealRecord(t, w)
 	for _, how := range []string{"--resume", "--abort"} {
 		t.Run(how, func(t *testing.T) {
-			t.Setenv("KC_PIN", "1234")
-			t.Setenv("KC_SO_PIN", "12345678")
-			seal := sealRecord(t) // before newTokens: it makes its own token
-			dir := t.TempDir()
-			newTokens(t, dir, "test")
-			if err := writeFixtures(dir, 24*time.Hour); err != nil {
-				t.Fatal(err)
-			}
-			t.Setenv("KC_PIN", "1234")
-			t.Setenv("KC_SO_PIN", "12345678")
-			runArgs := append([]string{"run", "plan.yaml", "--yes", "--pin-env", "KC_PIN", "--so-pin-env", "KC_SO_PIN"}, identityFlags(".")...)
-			if _, killed := killAt(t, dir, runArgs, "record", seal); !killed {
+			dir := w.dir(t, how)
+			if _, killed := w.kill(t, dir, crash{at: "record", n: seal}); !killed {
 				t.Fatal("the run was not killed at the seal")
 			}
 			if _, stderr, code := keyceremony(t, dir, "verify", "out"); code != 0 {
@@ -186,14 +178,10 @@ func TestSealThenInterrupted(t *testing.T) {
 // sealRecord is the number of the record the engine reports when the seal is written, counted
 // in a full run of the fixtures' plan: the kill point between the seal and the destruction of
 // the signing key.
-func sealRecord(t *testing.T) int {
+func sealRecord(t *testing.T, w *crashWorld) int {
 	t.Helper()
-	dir := t.TempDir()
-	newTokens(t, dir, "test")
-	if err := writeFixtures(dir, 24*time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	_, stderr, code := keyceremony(t, dir, append([]string{"run", "plan.yaml", "--yes", "--pin-env", "KC_PIN", "--so-pin-env", "KC_SO_PIN"}, identityFlags(dir)...)...)
+	dir := w.dir(t, "count")
+	_, stderr, code := keyceremony(t, dir, w.runArgs...)
 	if code != 0 {
 		t.Fatalf("run: exit %d\n%s", code, stderr)
 	}
