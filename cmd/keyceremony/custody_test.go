@@ -15,9 +15,9 @@ import (
 	"github.com/keyceremony/keyceremony/internal/kwp"
 )
 
-// pkcs11Tool runs OpenSC's pkcs11-tool on the test token with the user PIN, as anyone holding
+// insiderTool runs OpenSC's pkcs11-tool on the test token with the user PIN, as anyone holding
 // the PIN could after the ceremony.
-func pkcs11Tool(t *testing.T, dir string, args ...string) (string, error) {
+func insiderTool(t *testing.T, dir string, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command("pkcs11-tool", append([]string{"--module", softhsmModule, "--token-label", "test", "--login", "--pin", "1234"}, args...)...)
 	cmd.Dir = dir
@@ -72,11 +72,11 @@ func TestTokenRefusesAnInsidersWrap(t *testing.T) {
 
 	known := bytes.Repeat([]byte{0x42}, 32)
 	os.WriteFile(filepath.Join(dir, "known.key"), known, 0o600)
-	if out, err := pkcs11Tool(t, dir, "--write-object", "known.key", "--type", "secrkey", "--key-type", "AES:32",
+	if out, err := insiderTool(t, dir, "--write-object", "known.key", "--type", "secrkey", "--key-type", "AES:32",
 		"--label", "insider", "--id", "99", "--usage-wrap"); err != nil {
 		t.Fatalf("writing the insider's key: %v\n%s", err, out)
 	}
-	out, err := pkcs11Tool(t, dir, "--wrap", "--id", "99", "--application-id", id, "-m", "0x210A", "--output-file", "stolen.bin")
+	out, err := insiderTool(t, dir, "--wrap", "--id", "99", "--application-id", id, "-m", "0x210A", "--output-file", "stolen.bin")
 	if err == nil || !strings.Contains(out, "CKR_KEY_NOT_WRAPPABLE") {
 		t.Fatalf("wrapping the target under the insider's key: err %v, want CKR_KEY_NOT_WRAPPABLE:\n%s", err, out)
 	}
@@ -85,15 +85,15 @@ func TestTokenRefusesAnInsidersWrap(t *testing.T) {
 			t.Fatal("the insider unwrapped the target key")
 		}
 	}
-	if out, err := pkcs11Tool(t, dir, "--keygen", "--key-type", "AES:32", "--label", "insider2", "--id", "98", "--usage-wrap", "--extractable"); err != nil {
+	if out, err := insiderTool(t, dir, "--keygen", "--key-type", "AES:32", "--label", "insider2", "--id", "98", "--usage-wrap", "--extractable"); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	out, err = pkcs11Tool(t, dir, "--wrap", "--id", "98", "--application-id", id, "-m", "0x2109", "--output-file", "stolen2.bin")
+	out, err = insiderTool(t, dir, "--wrap", "--id", "98", "--application-id", id, "-m", "0x2109", "--output-file", "stolen2.bin")
 	if err == nil || !strings.Contains(out, "CKR_KEY_NOT_WRAPPABLE") {
 		t.Fatalf("wrapping the target under a key the insider generated: err %v, want CKR_KEY_NOT_WRAPPABLE:\n%s", err, out)
 	}
 
-	list, err := pkcs11Tool(t, dir, "--list-objects")
+	list, err := insiderTool(t, dir, "--list-objects")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestTokenRefusesAnInsidersWrap(t *testing.T) {
 // the kept backup key alone, able to wrap but not to unwrap.
 func TestCustodyDestroyLeavesNothing(t *testing.T) {
 	dir, evs := runCeremony(t, "custody: {target: destroy}\n")
-	if list, err := pkcs11Tool(t, dir, "--list-objects"); err != nil || strings.Contains(list, "Object;") {
+	if list, err := insiderTool(t, dir, "--list-objects"); err != nil || strings.Contains(list, "Object;") {
 		t.Errorf("the token still holds objects (err %v):\n%s", err, list)
 	}
 	if factOf(t, evs, "destroy:target", "id") != factOf(t, evs, "generate-key", "id") {
@@ -131,7 +131,7 @@ func TestCustodyDestroyLeavesNothing(t *testing.T) {
 	factOf(t, evs, "destroy:backup-key", "backup_key_kcv")
 
 	dir, _ = runCeremony(t, "custody: {target: destroy, backup_key: keep}\n")
-	list, err := pkcs11Tool(t, dir, "--list-objects")
+	list, err := insiderTool(t, dir, "--list-objects")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,14 +157,14 @@ func TestSealThenInterrupted(t *testing.T) {
 			if _, stderr, code := keyceremony(t, dir, "verify", "out"); code != 0 {
 				t.Fatalf("verify after the kill: exit %d\n%s", code, stderr)
 			}
-			if list, _ := pkcs11Tool(t, dir, "--list-objects", "--type", "privkey"); !strings.Contains(list, "test/transcript") {
+			if list, _ := insiderTool(t, dir, "--list-objects", "--type", "privkey"); !strings.Contains(list, "test/transcript") {
 				t.Fatalf("the kill came too late: the signing key is already gone:\n%s", list)
 			}
 			_, stderr, code := keyceremony(t, dir, "run", how, "out", "--yes", "--pin-env", "KC_PIN")
 			if code != 0 || !strings.Contains(stderr, "the ceremony was sealed but its transcript signing key was still in the token") {
 				t.Fatalf("run %s: exit %d\n%s", how, code, stderr)
 			}
-			if list, _ := pkcs11Tool(t, dir, "--list-objects"); strings.Contains(list, "test/transcript") {
+			if list, _ := insiderTool(t, dir, "--list-objects"); strings.Contains(list, "test/transcript") {
 				t.Fatalf("run %s left the signing key:\n%s", how, list)
 			}
 			_, stderr, code = keyceremony(t, dir, "run", how, "out", "--yes", "--pin-env", "KC_PIN")
@@ -231,7 +231,7 @@ func TestPaddedPKCS8(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(dir, "out")); err == nil {
 				t.Fatal("the refused ceremony made its output folder")
 			}
-			if list, _ := pkcs11Tool(t, dir, "--list-objects"); strings.Contains(list, "Object;") {
+			if list, _ := insiderTool(t, dir, "--list-objects"); strings.Contains(list, "Object;") {
 				t.Fatalf("the refused ceremony left objects in the token:\n%s", list)
 			}
 
