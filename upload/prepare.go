@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/keyceremony/keyceremony/internal/atomicfile"
+	"github.com/keyceremony/keyceremony/internal/readback"
 	"github.com/keyceremony/keyceremony/internal/spki"
 )
 
@@ -42,10 +43,11 @@ type PrepareResult struct {
 	WrappingKeySpec   string
 	ParametersValidTo time.Time
 	// Fingerprint is "SHA256:<hex>" of the wrapping public key's SPKI DER, as the ceremony shows it
-	// for the two-person check; FingerprintShort is its first 16 hex digits in groups of 4, to read aloud.
-	Fingerprint      string
-	FingerprintShort string
-	Out              string
+	// for the two-person check; ReadBack is its read-back form (internal/readback), which a witness
+	// types back at the ceremony.
+	Fingerprint string
+	ReadBack    string
+	Out         string
 }
 
 // paramsFile is the import parameters file Prepare writes, fields in the aws CLI's order.
@@ -165,7 +167,8 @@ func Prepare(ctx context.Context, client KMS, opts PrepareOptions) (*PrepareResu
 		return nil, fmt.Errorf("upload: GetParametersForImport answered with a public key that is not an %s SubjectPublicKeyInfo%s", opts.WrappingKeySpec, retry)
 	}
 	res.ParametersValidTo = out.ParametersValidTo.UTC()
-	res.Fingerprint, res.FingerprintShort = fingerprint(out.PublicKey)
+	res.Fingerprint = spki.Fingerprint(out.PublicKey)
+	res.ReadBack = readback.Format(res.Fingerprint)
 
 	f := paramsFile{
 		KeyId:             res.KeyID,
@@ -187,14 +190,6 @@ func Prepare(ctx context.Context, client KMS, opts PrepareOptions) (*PrepareResu
 	return res, nil
 }
 
-// fingerprint returns "SHA256:<hex>" of a public key's SPKI DER, and its first 16 hex digits in
-// groups of 4 ("1a2b 3c4d 5e6f 7a8b") to read aloud.
-func fingerprint(spkiDER []byte) (full, short string) {
-	full = spki.Fingerprint(spkiDER)
-	h := strings.TrimPrefix(full, "SHA256:")
-	return full, h[0:4] + " " + h[4:8] + " " + h[8:12] + " " + h[12:16]
-}
-
 // Summary says what Prepare did and gives the wrapping key's fingerprint for the ceremony's
 // two-person check.
 func (r *PrepareResult) Summary() string {
@@ -206,7 +201,7 @@ func (r *PrepareResult) Summary() string {
 	fmt.Fprintf(&b, "  wrapping     %s with an %s key\n", r.WrappingAlgorithm, r.WrappingKeySpec)
 	fmt.Fprintf(&b, "  valid until  %s\n", r.ParametersValidTo.Format(time.RFC3339))
 	fmt.Fprintf(&b, "  fingerprint  %s\n", r.Fingerprint)
-	fmt.Fprintf(&b, "  read aloud   %s\n", r.FingerprintShort)
+	fmt.Fprintf(&b, "  read back    %s\n", r.ReadBack)
 	b.WriteString("Take the file to the ceremony; there, two people check that it shows this fingerprint.\n")
 	return b.String()
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/keyceremony/keyceremony/ceremony/transcript"
 	"github.com/keyceremony/keyceremony/internal/localkmstest"
 	"github.com/keyceremony/keyceremony/internal/readback"
+	"github.com/keyceremony/keyceremony/internal/spki"
 	"github.com/keyceremony/keyceremony/wrap"
 )
 
@@ -109,7 +110,7 @@ func buildAWSPackage(t *testing.T, paramsPath string, key []byte, edit func(*wra
 	if err != nil {
 		t.Fatal(err)
 	}
-	fp, _ := fingerprint(p.PublicKey)
+	fp := spki.Fingerprint(p.PublicKey)
 	command := "aws kms import-key-material --key-id " + p.KeyId +
 		" --encrypted-key-material fileb://EncryptedKeyMaterial.bin --import-token fileb://ImportToken.bin" +
 		" --expiration-model KEY_MATERIAL_DOES_NOT_EXPIRE\n"
@@ -257,8 +258,8 @@ func TestPrepareWritesAWSCLIShape(t *testing.T) {
 		t.Errorf("fingerprint %s, want %s", res.Fingerprint, want)
 	}
 	h := hex.EncodeToString(sum[:])
-	if want := h[:4] + " " + h[4:8] + " " + h[8:12] + " " + h[12:16]; res.FingerprintShort != want {
-		t.Errorf("short fingerprint %q, want %q", res.FingerprintShort, want)
+	if want := readback.Format(res.Fingerprint); res.ReadBack != want || !strings.HasPrefix(want, h[:4]+"-") {
+		t.Errorf("read-back form %q, want %q", res.ReadBack, want)
 	}
 	if len(p.ImportToken) == 0 {
 		t.Error("no import token")
@@ -601,7 +602,7 @@ func TestRunUploadsAndSummarises(t *testing.T) {
 		"  wrapping     RSAES_OAEP_SHA_1 with an RSA_2048 key\n" +
 		"  valid until  " + res.ParametersValidTo.Format(time.RFC3339) + "\n" +
 		"  fingerprint  " + res.Fingerprint + "\n" +
-		"  read aloud   " + res.FingerprintShort + "\n" +
+		"  read back    " + res.ReadBack + "\n" +
 		"Take the file to the ceremony; there, two people check that it shows this fingerprint.\n"
 	if got := res.Summary(); got != wantPrepare {
 		t.Errorf("prepare summary\n%s\nwant\n%s", got, wantPrepare)

@@ -255,6 +255,46 @@ func parseOCIWrappingKey(b []byte) (pub any, der []byte, state string, err error
 	return pub, der, j.Data.LifecycleState, nil
 }
 
+// WrappingKey reads the wrapping public key from any file a target's params or public_key may
+// name, whatever the cloud: the JSON of aws kms get-parameters-for-import, gcloud kms
+// import-jobs describe, vault read transit/wrapping_key or oci kms management wrapping-key get,
+// or a public key (PEM, DER or base64 of DER). It returns the SubjectPublicKeyInfo DER and what
+// the file was, for the connected side to print the fingerprint a witness checks.
+func WrappingKey(b []byte) (der []byte, what string, err error) {
+	if t := bytes.TrimSpace(b); len(t) == 0 || t[0] != '{' {
+		if _, der, err = parsePublicKey(b); err != nil {
+			return nil, "", fmt.Errorf("neither import parameters (JSON) nor a public key: %v", err)
+		}
+		return der, "public key", nil
+	}
+	var probe struct {
+		PublicKey string          `json:"PublicKey"`
+		GCP       json.RawMessage `json:"publicKey"`
+		Data      map[string]any  `json:"data"`
+	}
+	if err := decodeJSON(b, &probe); err != nil {
+		return nil, "", err
+	}
+	switch {
+	case probe.PublicKey != "":
+		a, err := parseAWSParams(b)
+		return a.publicKeyDER, "AWS KMS import parameters", err
+	case probe.GCP != nil:
+		j, err := parseGCPJob(b)
+		if err == nil && j.publicKeyDER == nil {
+			err = fmt.Errorf("import job %s is %s and has no public key yet", j.name, j.state)
+		}
+		return j.publicKeyDER, "Google Cloud KMS import job", err
+	case probe.Data["public_key"] != nil:
+		_, der, err := parseVaultWrappingKey(b)
+		return der, "Vault Transit wrapping key", err
+	case probe.Data["public-key"] != nil:
+		_, der, _, err := parseOCIWrappingKey(b)
+		return der, "OCI Vault wrapping key", err
+	}
+	return nil, "", errors.New("JSON, but not import parameters of AWS KMS, Google Cloud KMS, Vault Transit or OCI Vault")
+}
+
 // parsePublicKey reads a SubjectPublicKeyInfo as PEM ("PUBLIC KEY"), DER or base64 of DER. A PEM
 // "RSA PUBLIC KEY" (PKCS#1) is accepted too and re-encoded as SubjectPublicKeyInfo.
 func parsePublicKey(b []byte) (any, []byte, error) {

@@ -17,9 +17,12 @@ import (
 	"github.com/keyceremony/keyceremony/backup"
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/ceremony/transcript"
+	"github.com/keyceremony/keyceremony/internal/readback"
+	"github.com/keyceremony/keyceremony/internal/spki"
 	"github.com/keyceremony/keyceremony/internal/version"
 	"github.com/keyceremony/keyceremony/ui"
 	"github.com/keyceremony/keyceremony/upload"
+	"github.com/keyceremony/keyceremony/wrap"
 )
 
 // disableCoreDumps keeps key material and PINs in this process's memory out of core files.
@@ -308,6 +311,34 @@ func cmdAWS(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprint(stdout, res.Summary())
+	return nil
+}
+
+// cmdFingerprint prints, for each import parameters or public key file, the wrapping key
+// fingerprint in full and in its read-back form: what goes on the printed import request that a
+// witness checks the ceremony's screen against.
+func cmdFingerprint(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("fingerprint", "fingerprint FILE...", stderr)
+	files, err := parse(fs, args, -1)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		fs.Usage()
+		return errUsage
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("cannot read %s: %v", f, err)
+		}
+		der, what, err := wrap.WrappingKey(b)
+		if err != nil {
+			return fmt.Errorf("%s: %v\nhint: give the file the cloud's CLI wrote (the one the plan's params or public_key names)", f, err)
+		}
+		fp := spki.Fingerprint(der)
+		fmt.Fprintf(stdout, "%s (%s)\n  wrapping key  %s\n  read back     %s\n", f, what, fp, readback.Format(fp))
+	}
 	return nil
 }
 

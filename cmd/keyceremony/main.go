@@ -22,6 +22,7 @@ const usage = `Usage:
     keyceremony review DIR                 browse a transcript and its verification (auditors)
     keyceremony inventory DIR...           keys, backups, targets and rotation due, from transcripts
     keyceremony aws prepare [flags]        fetch AWS KMS import parameters (connected side)
+    keyceremony fingerprint FILE...        the wrapping key fingerprint to print on the import request
     keyceremony upload PACKAGE [flags]     import a wrapped key package (connected side)
     keyceremony version
 
@@ -59,6 +60,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdAWS(rest, stdout, stderr)
 	case "upload":
 		err = cmdUpload(rest, stdout, stderr)
+	case "fingerprint":
+		err = cmdFingerprint(rest, stdout, stderr)
 	case "version":
 		err = cmdVersion(stdout)
 	case "help", "-h", "--help":
