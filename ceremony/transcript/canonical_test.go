@@ -5,7 +5,9 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -215,4 +217,92 @@ func TestWriterCanonicalizesFacts(t *testing.T) {
 	if r := Verify(dir); r.Problem != NoSeal {
 		t.Errorf("Verify: %q, want %q", r.Problem, NoSeal)
 	}
+}
+
+// TestFactsAgree runs the facts check of scripts/verify-transcript (its "byte form" functions,
+// taken from the script) and canonicalJSON on the facts of the frozen transcript changed in
+// many ways, and checks that they accept and refuse the same objects.
+func TestFactsAgree(t *testing.T) {
+	script, err := os.ReadFile(scriptPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := bytes.Index(script, []byte("# The byte form of a line"))
+	end := bytes.Index(script, []byte("# (end of the byte form)"))
+	if start < 0 || end < start {
+		t.Fatal("scripts/verify-transcript has no byte form section")
+	}
+	data, err := os.ReadFile(filepath.Join(frozenV1, TranscriptFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, _ := splitLines(data)
+	var seeds [][]byte
+	for _, l := range lines {
+		e, _, err := parseLine(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds = append(seeds, e.Facts)
+	}
+	seeds = append(seeds, []byte(`{"a":[[],{}],"b":"\u003c\b\u0001é😀","c":-0.5e+3,"d":[true,false,null]}`))
+	pieces := []string{`"`, `\`, `\u0041`, `\u003C`, `\/`, `,`, `:`, `{`, `}`, `[`, `]`, ` `, `01`, `1.`, `"a":1,`, `"a"`,
+		"\xff", "\xe2\x80\xa8", "\xed\xa0\x80", "\x01", "\x7f", `\ud83d\ude00`, `tru`, `-`, `1e`, "é"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var cases [][]byte
+	for _, s := range seeds {
+		cases = append(cases, s)
+		for range 60 {
+			c := bytes.Clone(s)
+			for range 1 + rng.IntN(2) {
+				i := rng.IntN(len(c) + 1)
+				switch rng.IntN(3) {
+				case 0: // insert a piece
+					c = append(c[:i:i], append([]byte(pieces[rng.IntN(len(pieces))]), c[i:]...)...)
+				case 1: // remove a byte
+					if i < len(c) {
+						c = append(c[:i:i], c[i+1:]...)
+					}
+				case 2: // repeat a member
+					if j := bytes.IndexByte(c, ','); j > 0 {
+						c = append(c[:len(c)-1:len(c)-1], append(append([]byte{','}, c[1:j]...), '}')...)
+					}
+				}
+			}
+			if !bytes.ContainsRune(c, 0) && len(c) > 0 {
+				cases = append(cases, c)
+			}
+		}
+	}
+	harness := string(script[start:end]) + `
+while IFS= read -r -d '' facts; do
+	if canonical_text "$facts" && canonical_facts "$facts"; then echo ok; else echo bad; fi
+done
+`
+	var in bytes.Buffer
+	for _, c := range cases {
+		in.Write(append(c, 0))
+	}
+	cmd := exec.Command("bash", "-c", "set -uo pipefail; export LC_ALL=C\n"+harness)
+	cmd.Stdin = &in
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("bash: %v\n%s", err, out)
+	}
+	verdicts := strings.Fields(string(out))
+	if len(verdicts) != len(cases) {
+		t.Fatalf("%d verdicts for %d cases:\n%s", len(verdicts), len(cases), out)
+	}
+	accepted := 0
+	for i, c := range cases {
+		canon, err := canonicalJSON(c)
+		goOK := err == nil && bytes.Equal(canon, c) && c[0] == '{'
+		if goOK {
+			accepted++
+		}
+		if goOK != (verdicts[i] == "ok") {
+			t.Errorf("%q: Go accepts %v, the script says %s", c, goOK, verdicts[i])
+		}
+	}
+	t.Logf("%d facts objects, %d accepted by both, %d refused by both", len(cases), accepted, len(cases)-accepted)
 }
