@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/keyceremony/keyceremony/backup"
+	"github.com/keyceremony/keyceremony/ceremony/transcript"
 	"github.com/keyceremony/keyceremony/hsm"
 	"github.com/keyceremony/keyceremony/internal/hsmspec"
 	"github.com/keyceremony/keyceremony/wrap"
@@ -511,4 +512,34 @@ func (e *engine) abortCustody() error {
 	}
 	return e.record(stepDestroy+":backup-key", map[string]any{"label": k.Label, "id": fmt.Sprintf("%x", k.ID),
 		"how": "the kept copy of a backup key whose share set was never sealed"})
+}
+
+// EndState says in one line what the verified events say stayed in the token: the custody
+// step's record. The signing key's destruction after the seal is recorded as an intent before
+// the seal; no offline check can see into the token, so the line says so.
+func EndState(events []transcript.Event) string {
+	for i := len(events) - 1; i >= 0; i-- {
+		ev := events[i]
+		if ev.Step != stepCustody || ev.Kind != transcript.KindStep {
+			continue
+		}
+		var f struct {
+			Target      string `json:"target"`
+			TargetLabel string `json:"target_label"`
+			BackupKey   any    `json:"backup_key"`
+		}
+		if err := json.Unmarshal(ev.Facts, &f); err != nil {
+			return "end state: the custody event cannot be read"
+		}
+		parts := []string{"target key " + f.Target}
+		switch b := f.BackupKey.(type) {
+		case string:
+			parts = append(parts, "backup key "+b)
+		case map[string]any:
+			parts = append(parts, fmt.Sprintf("backup key kept as %v (wrap only)", b["label"]))
+		}
+		parts = append(parts, "transcript signing key destroyed after the seal (recorded before it; the token itself cannot be checked from the record)")
+		return "end state: " + strings.Join(parts, "; ")
+	}
+	return "end state: not recorded (the ceremony ended without its custody step, or predates it)"
 }

@@ -219,6 +219,7 @@ func cmdVerify(args []string, stdout, stderr io.Writer) error {
 	if !r.OK {
 		return fmt.Errorf("verification failed: %s", r.Problem)
 	}
+	fmt.Fprintln(stdout, ceremony.EndState(r.Chain))
 	if want != "" {
 		if !strings.HasPrefix(strings.TrimPrefix(r.Fingerprint, "SHA256:"), want) {
 			return fmt.Errorf("the transcript is signed by %s, not by the key the witnesses wrote down (%s)\nhint: the whole folder may have been re-signed; do not trust it", r.Fingerprint, *pin)
@@ -258,7 +259,11 @@ func cmdShow(args []string, stdout, stderr io.Writer) error {
 	}
 	r := transcript.VerifyWith(pos[0], transcript.Options{AllowExtra: *allowExtra})
 	if r.OK {
-		return transcript.Show(stdout, r.Chain)
+		if err := transcript.Show(stdout, r.Chain); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\n%s\n", ceremony.EndState(r.Chain))
+		return nil
 	}
 	// The events as they are, between two banners, so nobody takes them for proven.
 	fmt.Fprintf(stdout, "%s\n\n", r.Banner())
