@@ -203,11 +203,16 @@ func (e *engine) backupPhase() error {
 		}
 	}
 	e.next()
-	return e.record(stepBackup, map[string]any{
+	// "replaces" is the signed fact that supersedes the old set: restore refuses it from now on.
+	err = e.record(stepBackup, map[string]any{
 		"set_id": b.Manifest.SetID, "threshold": b.Manifest.M, "custodians": b.Manifest.Custodians,
 		"backup_key_kcv": b.Manifest.BackupKeyKCV, "replaces": b.Manifest.Replaces,
 		"label": b.Manifest.Key.Label, "spec": b.Manifest.Key.Spec, "kcv": b.Manifest.Key.KCV, "fingerprint": b.Manifest.Key.Fingerprint,
 	}, files...)
+	if err == nil && b.Manifest.Replaces != "" {
+		e.ui.Notice(fmt.Sprintf("share set %s is superseded by set %s: restores refuse it from now on; its custodians should destroy their old shares (files, paper, photographs)", b.Manifest.Replaces, b.Manifest.SetID))
+	}
+	return err
 }
 
 // voidUnsealedSets destroys each share set an interruption left unsealed, so that none of its
