@@ -73,7 +73,11 @@ func cmdPlan(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "Not checked here: %s\n", n)
 	}
 	fmt.Fprintf(stdout, "Plan %s: a %s ceremony, %s\nIt will:\n\n%s", pos[0], p.Kind, p.Ceremony, ceremony.FormatScript(p.Script()))
-	fmt.Fprintf(stdout, "\nOutput folder: %s\nPlan SHA-256: %s\n", p.OutputDir(), p.SHA256())
+	fmt.Fprintf(stdout, "\nOutput folder: %s\n", p.OutputDir())
+	if h := p.HandoutsDir(); h != "" {
+		fmt.Fprintf(stdout, "Handouts folder: %s (share files for the custodians to take away; not part of the record)\n", h)
+	}
+	fmt.Fprintf(stdout, "Plan SHA-256: %s\n", p.SHA256())
 	return nil
 }
 
