@@ -87,6 +87,11 @@ func TestParsePlanErrors(t *testing.T) {
 		{"passphrase without a file", "{name: Alice, delivery: typed}", "{name: Alice, delivery: typed, passphrase: chosen}", `plan: custodian "Alice": passphrase is only for delivery age-passphrase`},
 		{"no backup", "backup:", "nobackup:", `plan: line 10: unknown key "nobackup" in the top level`},
 		{"no output", "output: out\n", "", "plan: output is missing"},
+		{"no security officer", "  - {role: security-officer, name: Sam}\n", "", "plan: no security officer among the participants; the token's trust step needs one"},
+		{"custody target", "output: out", "output: out\ncustody: {target: shred}", `plan: custody.target is "shred"`},
+		{"custody backup key", "output: out", "output: out\ncustody: {backup_key: copy}", `plan: custody.backup_key is "copy"`},
+		{"custody misspelt", "output: out", "output: out\ncustody: {taget: destroy}", `plan: line 17: unknown key "taget" in custody`},
+		{"waive trusted wrap by list", "output: out", "output: out\ncustody: {allow_refused_attributes: [CKA_WRAP_WITH_TRUSTED]}", `plan: custody.allow_refused_attributes names "CKA_WRAP_WITH_TRUSTED"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
