@@ -326,17 +326,23 @@ func (e *engine) recordTrust() error {
 	if e.plan.Custody.AllowUntrustedWrap {
 		e.exception(stepTrust, "custody.allow_untrusted_wrap: target keys are made without CKA_WRAP_WITH_TRUSTED and no key is marked CKA_TRUSTED; the token lets anyone with the user PIN wrap them out under a key of their own. Token capabilities: "+e.sess.Capabilities().String())
 	}
-	if refused := e.sess.Capabilities().Refused; len(refused) > 0 && len(e.plan.Custody.AllowRefusedAttributes) > 0 {
-		e.exception(stepTrust, "the token refuses "+strings.Join(refused, ", ")+"; the plan allows target keys without them")
+	var waived []string
+	for _, a := range e.sess.Capabilities().Refused {
+		if slices.Contains(e.plan.Custody.AllowRefusedAttributes, a) {
+			waived = append(waived, a)
+		}
+	}
+	if len(waived) > 0 {
+		e.exception(stepTrust, "custody.allow_refused_attributes: the token refuses "+strings.Join(waived, ", ")+"; target keys are made without them")
 	}
 	if e.trusted == nil {
 		return nil
 	}
-	how := ConfirmedTypedBack
+	how := "typed"
 	if e.ui.Mode() == ModeHeadless {
-		how = ConfirmedHeadless
+		how = "headless (--so-pin-env)"
 	}
-	e.trusted.facts["so_pin"] = map[string]any{"entered_by": e.trusted.facts["security_officer"], "how": map[bool]string{true: "headless (--so-pin-env)", false: "typed"}[how == ConfirmedHeadless]}
+	e.trusted.facts["so_pin_entered"] = how
 	return e.record(stepTrust, e.trusted.facts)
 }
 

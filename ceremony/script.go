@@ -48,9 +48,13 @@ func (p *Plan) Script() []Step {
 	add(stepOpenToken, fmt.Sprintf("Open token %q and log in", p.Token.Token), so, login)
 	add(stepBegin, "Make the ceremony signing key and start the transcript", admin,
 		fmt.Sprintf("The screen shows the signing key's fingerprint. %s writes it on the paper log and types its read-back form back from the paper.", witness.Name))
-	if p.trusting() {
+	switch {
+	case p.trusting():
 		add(stepTrust, "Record the keys the security officer marked trusted", so,
 			"The transcript names each key marked CKA_TRUSTED when the token was opened. The token refuses to wrap the target key under any other.")
+	case p.Backup != nil || len(p.Targets) > 0:
+		add(stepTrust, "Record that no key is marked trusted", admin,
+			"The plan allows untrusted wrapping (custody.allow_untrusted_wrap): the token does not keep a user PIN holder from wrapping the key out. This is recorded as an exception.")
 	}
 	if p.Kind == KindGenerate || p.Kind == KindRewrap {
 		for _, t := range p.Targets {

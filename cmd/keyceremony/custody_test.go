@@ -117,6 +117,52 @@ func TestTokenRefusesAnInsidersWrap(t *testing.T) {
 	}
 }
 
+// TestUntrustedWrapIsAnException: a plan for a token that cannot enforce trusted wrapping opts
+// out; it needs no security officer, the record says so as an exception, the key is recorded
+// without CKA_WRAP_WITH_TRUSTED, and an insider's key can indeed wrap it out: the exception is
+// not a formality.
+func TestUntrustedWrapIsAnException(t *testing.T) {
+	dir := t.TempDir()
+	newTokens(t, dir, "test")
+	if err := writeFixtures(dir, 24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	plan, _ := os.ReadFile(filepath.Join(dir, "plan.yaml"))
+	plan = bytes.Replace(plan, []byte("  - {role: security-officer, name: Sam}\n"), nil, 1)
+	os.WriteFile(filepath.Join(dir, "plan.yaml"), append(plan, "custody: {allow_untrusted_wrap: true}\n"...), 0o600)
+	t.Setenv("KC_PIN", "1234")
+	if _, stderr, code := keyceremony(t, dir, append([]string{"run", "plan.yaml", "--yes", "--pin-env", "KC_PIN"}, identityFlags(dir)...)...); code != 0 {
+		t.Fatalf("run: exit %d\n%s", code, stderr)
+	}
+	evs := readEvents(t, filepath.Join(dir, "out"))
+	var exception string
+	for _, e := range evs {
+		if e.Step == "trust" && e.Kind == "exception" {
+			exception, _ = e.Facts["exception"].(string)
+		}
+		if e.Step == "generate-key" && e.Kind == "step" {
+			if attrs, _ := e.Facts["attributes"].(map[string]any); attrs["CKA_WRAP_WITH_TRUSTED"] != false {
+				t.Errorf("recorded CKA_WRAP_WITH_TRUSTED %v, want false", attrs["CKA_WRAP_WITH_TRUSTED"])
+			}
+		}
+	}
+	if !strings.HasPrefix(exception, "custody.allow_untrusted_wrap: target keys are made without CKA_WRAP_WITH_TRUSTED") {
+		t.Errorf("no exception for untrusted wrapping: %q", exception)
+	}
+	os.WriteFile(filepath.Join(dir, "known.key"), bytes.Repeat([]byte{0x42}, 32), 0o600)
+	if out, err := insiderTool(t, dir, "--write-object", "known.key", "--type", "secrkey", "--key-type", "AES:32", "--label", "insider", "--id", "99", "--usage-wrap"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if out, err := insiderTool(t, dir, "--wrap", "--id", "99", "--application-id", factOf(t, evs, "generate-key", "id"), "-m", "0x210A", "--output-file", "stolen.bin"); err != nil {
+		t.Fatalf("the insider's wrap failed, so the exception overstates the risk: %v\n%s", err, out)
+	}
+	stolen, _ := os.ReadFile(filepath.Join(dir, "stolen.bin"))
+	key, err := kwp.Unwrap(bytes.Repeat([]byte{0x42}, 32), stolen)
+	if err != nil || aesKCV(t, key) != factOf(t, evs, "generate-key", "kcv") {
+		t.Fatalf("the insider's blob does not hold the key: %v", err)
+	}
+}
+
 // TestCustodyDestroyLeavesNothing: with target: destroy, the token holds no object at all after
 // the ceremony (the backup key was only ever a session object); with backup_key: keep, it holds
 // the kept backup key alone, able to wrap but not to unwrap.
