@@ -267,7 +267,7 @@ func (e *engine) markTrusted(tr *trusted, targets []wrap.Target, needBackup bool
 			return err
 		}
 		tr.wraps[t.Name] = pr
-		for _, o := range pr.Objects(params) {
+		for _, o := range pr.Objects() {
 			o.Target = t.Name
 			objects = append(objects, o)
 		}

@@ -109,8 +109,8 @@ func Prepare(s *hsm.Session, p *Params, spec hsmspec.KeySpec, allowHostAssisted,
 }
 
 // Objects lists what Prepare made, for the record.
-func (pr *Prepared) Objects(p *Params) []TrustedObject {
-	objs := []TrustedObject{{Kind: "cloud wrapping key", ID: fmt.Sprintf("%x", pr.pub.ID), Fingerprint: p.Fingerprint(), Trusted: pr.trusted}}
+func (pr *Prepared) Objects() []TrustedObject {
+	objs := []TrustedObject{{Kind: "cloud wrapping key", ID: fmt.Sprintf("%x", pr.pub.ID), Fingerprint: pr.fingerprint, Trusted: pr.trusted}}
 	if pr.eph != nil {
 		objs = append(objs, TrustedObject{Kind: "ephemeral AES-256 key", ID: fmt.Sprintf("%x", pr.eph.ID), Trusted: pr.trusted})
 	}

@@ -193,11 +193,10 @@ func TestCustodyDestroyLeavesNothing(t *testing.T) {
 // is destroyed: verify passes, the key is still there, and a resume (or an abort) destroys it.
 func TestSealThenInterrupted(t *testing.T) {
 	w := newCrashWorld(t)
-	seal := sealRecord(t, w)
 	for _, how := range []string{"--resume", "--abort"} {
 		t.Run(how, func(t *testing.T) {
 			dir := w.dir(t, how)
-			if _, killed := w.kill(t, dir, crash{at: "record", n: seal}); !killed {
+			if _, killed := w.kill(t, dir, crash{at: "after", step: "sealed"}); !killed {
 				t.Fatal("the run was not killed at the seal")
 			}
 			if _, stderr, code := keyceremony(t, dir, "verify", "out"); code != 0 {
@@ -221,27 +220,41 @@ func TestSealThenInterrupted(t *testing.T) {
 	}
 }
 
-// sealRecord is the number of the record the engine reports when the seal is written, counted
-// in a full run of the fixtures' plan: the kill point between the seal and the destruction of
-// the signing key.
-func sealRecord(t *testing.T, w *crashWorld) int {
-	t.Helper()
-	dir := w.dir(t, "count")
-	_, stderr, code := keyceremony(t, dir, w.runArgs...)
-	if code != 0 {
-		t.Fatalf("run: exit %d\n%s", code, stderr)
-	}
-	n := 0
-	for _, line := range strings.Split(stderr, "\n") {
-		if strings.HasPrefix(line, "  recorded: ") {
-			n++
-			if line == "  recorded: sealed: checkpoint written" {
-				return n
+// TestKeptBackupKeyOfAnUnsealedSet: with backup_key: keep, an interruption during the handouts
+// leaves a kept copy of a backup key whose set is never sealed. A resume replaces it (the new set
+// gets a new backup key; the record names the stale copy destroyed); an abort destroys it.
+func TestKeptBackupKeyOfAnUnsealedSet(t *testing.T) {
+	w := newCrashWorld(t)
+	for _, how := range []string{"--resume", "--abort"} {
+		t.Run(how, func(t *testing.T) {
+			dir := w.dir(t, how)
+			plan, _ := os.ReadFile(filepath.Join(dir, "plan.yaml"))
+			os.WriteFile(filepath.Join(dir, "plan.yaml"), append(plan, "custody: {backup_key: keep}\n"...), 0o600)
+			if _, killed := w.kill(t, dir, crash{at: "after", step: "handout:1"}); !killed {
+				t.Fatal("the run was not killed during the handouts")
 			}
-		}
+			if list, _ := insiderTool(t, dir, "--list-objects"); !strings.Contains(list, "test/backup-key") {
+				t.Fatalf("no kept backup key after the kill:\n%s", list)
+			}
+			args := append([]string{"run", how, "out", "--yes", "--pin-env", "KC_PIN", "--so-pin-env", "KC_SO_PIN"}, identityFlags(".")...)
+			if _, stderr, code := keyceremony(t, dir, args...); code != 0 {
+				t.Fatalf("run %s: exit %d\n%s", how, code, stderr)
+			}
+			list, _ := insiderTool(t, dir, "--list-objects")
+			evs := readEvents(t, filepath.Join(dir, "out"))
+			switch n := strings.Count(list, "label:      test/backup-key"); {
+			case how == "--resume" && n != 1:
+				t.Fatalf("after the resume: %d kept backup keys, want the new set's alone:\n%s", n, list)
+			case how == "--abort" && n != 0:
+				t.Fatalf("after the abort: %d kept backup keys, want none:\n%s", n, list)
+			}
+			if how == "--resume" {
+				factOf(t, evs, "trust", "destroyed_stale_kept_backup_key")
+			} else {
+				factOf(t, evs, "destroy:backup-key", "id")
+			}
+		})
 	}
-	t.Fatalf("no seal in the run's log:\n%s", stderr)
-	return 0
 }
 
 // TestPaddedPKCS8 runs ceremonies for an RSA-2048 and an EC P-256 key with a Google Cloud target
