@@ -27,7 +27,8 @@ type CustodyPlan struct {
 	// wrapped for and in the quorum's backup; a restore ceremony brings it back.
 	Target string `yaml:"target"`
 	// BackupKey is destroy (the default) or keep: keep stores a copy of the backup key in the
-	// token that can wrap (back up another key under the same shares) but never unwrap.
+	// token that can wrap (back up another key under the same shares; no ceremony kind uses it
+	// yet) but never unwrap.
 	BackupKey string `yaml:"backup_key"`
 	// AllowUntrustedWrap runs without CKA_WRAP_WITH_TRUSTED and without the security officer's
 	// trust step, on a token that cannot enforce it. Recorded as an exception.
