@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"syscall"
 )
 
 // MaxFileSize bounds every file a verifier reads from a ceremony folder. A ceremony's files
@@ -25,7 +24,7 @@ const MaxFileSize = 64 << 20
 type folderFS struct{ root *os.Root }
 
 func (f folderFS) Open(name string) (fs.File, error) {
-	return f.root.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	return f.root.OpenFile(name, os.O_RDONLY|noFollowNonBlock, 0)
 }
 func (f folderFS) Lstat(name string) (fs.FileInfo, error)     { return f.root.Lstat(name) }
 func (f folderFS) ReadLink(name string) (string, error)       { return f.root.Readlink(name) }
