@@ -1,3 +1,5 @@
+//go:build cgo
+
 package backup
 
 import (
@@ -46,20 +48,6 @@ func (o Options) check() error {
 		return fmt.Errorf("backup: replaced set %q is not a set ID", o.Replaces)
 	}
 	return checkCustodians(o.Custodians)
-}
-
-// Backup is a new share set: the manifest and blob to store, the shares to hand out.
-type Backup struct {
-	Manifest Manifest
-	Blob     []byte  // AES-KWP(backup key, target key), RFC 5649; not secret
-	Shares   []Share // Shares[i] belongs to Manifest.Custodians[i]
-}
-
-// Zero clears every share.
-func (b *Backup) Zero() {
-	for i := range b.Shares {
-		b.Shares[i].Zero()
-	}
 }
 
 // Create backs up key: a 256-bit backup key from the token's RNG becomes a session key, wraps
@@ -251,16 +239,6 @@ func checkKey(s *hsm.Session, k *hsm.Key, mk ManifestKey) error {
 		return fmt.Errorf("backup: the unwrapped private key does not match the manifest's public key of %q: %w", mk.Label, err)
 	}
 	return nil
-}
-
-// specIsSecret reports whether a manifest key spec names a secret key.
-func specIsSecret(spec string) (bool, error) {
-	ks, err := hsmspec.ParseKeySpec(spec)
-	if err != nil {
-		return false, fmt.Errorf("backup: manifest key spec: %w", err)
-	}
-	k := hsm.Key{Spec: ks}
-	return k.IsSecret(), nil
 }
 
 // openBlob checks blob against m, rebuilds the backup key from c and imports it as a session

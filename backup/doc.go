@@ -29,4 +29,7 @@
 //
 // No share value or key byte is ever put in an error, a log line or a String; secret byte
 // slices are cleared after use.
+//
+// Only what drives a token (backup.go: Create, NewKey, Restore, Reshare) is built with cgo;
+// manifests, share encodings and files are read and checked without it.
 package backup

@@ -12,6 +12,20 @@ import (
 	"github.com/keyceremony/keyceremony/internal/atomicfile"
 )
 
+// Backup is a new share set: the manifest and blob to store, the shares to hand out.
+type Backup struct {
+	Manifest Manifest
+	Blob     []byte  // AES-KWP(backup key, target key), RFC 5649; not secret
+	Shares   []Share // Shares[i] belongs to Manifest.Custodians[i]
+}
+
+// Zero clears every share.
+func (b *Backup) Zero() {
+	for i := range b.Shares {
+		b.Shares[i].Zero()
+	}
+}
+
 // File names of a backup set in its folder; where share files go is the ceremony's choice.
 const (
 	ManifestFile = "backup-manifest.json"

@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
 	"github.com/keyceremony/keyceremony/internal/spki"
 )
 
@@ -161,4 +162,13 @@ func checkCustodians(names []string) error {
 		seen[key] = i
 	}
 	return nil
+}
+
+// specIsSecret reports whether a manifest key spec names a secret key.
+func specIsSecret(spec string) (bool, error) {
+	ks, err := hsmspec.ParseKeySpec(spec)
+	if err != nil {
+		return false, fmt.Errorf("backup: manifest key spec: %w", err)
+	}
+	return ks.IsSecret(), nil
 }

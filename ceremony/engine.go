@@ -1,3 +1,5 @@
+//go:build cgo
+
 package ceremony
 
 import (
@@ -17,9 +19,6 @@ import (
 	"github.com/keyceremony/keyceremony/internal/version"
 	"github.com/keyceremony/keyceremony/wrap"
 )
-
-// ErrAborted is returned by an Interaction when the operator stops the ceremony.
-var ErrAborted = errors.New("the ceremony was stopped by the operator; the transcript records every step done so far\nhint: resume it with 'keyceremony run --resume DIR'")
 
 // Files the ceremony keeps in its output folder besides the transcript: a copy of the plan, which
 // `run --resume DIR` follows, and the plan's absolute path, from whose folder relative paths in

@@ -1,8 +1,13 @@
 package ceremony
 
 import (
+	"errors"
+
 	"github.com/keyceremony/keyceremony/backup"
 )
+
+// ErrAborted is returned by an Interaction when the operator stops the ceremony.
+var ErrAborted = errors.New("the ceremony was stopped by the operator; the transcript records every step done so far\nhint: resume it with 'keyceremony run --resume DIR'")
 
 // Actor is a person acting in a role, as the plan names them.
 type Actor struct {

@@ -18,7 +18,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/keyceremony/keyceremony/backup"
-	"github.com/keyceremony/keyceremony/hsm"
 	"github.com/keyceremony/keyceremony/internal/hsmspec"
 	"github.com/keyceremony/keyceremony/wrap"
 )
@@ -553,20 +552,4 @@ func decodeError(err error) error {
 		return fmt.Errorf("plan: line %s: unknown key %q in %s\nhint: the keys there are %s", m[1], m[2], name, strings.Join(known, ", "))
 	}
 	return fmt.Errorf("plan: line %s: unknown key %q", m[1], m[2])
-}
-
-// CheckToken opens the plan's module and looks for its token without logging in, so `plan check`
-// can say whether the ceremony's token is reachable from this machine, and probes what it can do.
-func (p *Plan) CheckToken() (hsmspec.TokenInfo, hsmspec.Capabilities, error) {
-	mod, err := hsm.Open(p.Path(p.Token.Module))
-	if err != nil {
-		return hsmspec.TokenInfo{}, hsmspec.Capabilities{}, err
-	}
-	defer mod.Close()
-	s, err := mod.OpenSession(p.Token.Token)
-	if err != nil {
-		return hsmspec.TokenInfo{}, hsmspec.Capabilities{}, err
-	}
-	defer s.Close()
-	return s.Token(), s.Capabilities(), nil
 }

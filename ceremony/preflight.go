@@ -108,30 +108,3 @@ func (p *Plan) expiryMargin() (time.Duration, error) {
 	}
 	return d, nil
 }
-
-// preflight runs Preflight for this run once the token is open, before anything is made in it.
-// On resume, targets already wrapped are skipped, and those checked use their pinned copies; an
-// abort makes nothing and needs none of it.
-func (e *engine) preflight() error {
-	if e.Abort {
-		return nil
-	}
-	terminal := e.ui.Terminal()
-	w := World{Now: e.Now(), Terminal: &terminal, Done: func(step string) bool { return e.done[step] }}
-	caps := e.sess.Capabilities()
-	w.Capabilities = &caps
-	if e.Resume {
-		w.Params = func(t wrap.Target) (*wrap.Params, error) {
-			if !e.done[stepCheckWrapKey+":"+t.Name] {
-				return wrap.Load(t, e.plan.dir)
-			}
-			files, err := e.pinnedFiles(stepCheckWrapKey+":"+t.Name, nil)
-			if err != nil {
-				return nil, err
-			}
-			return wrap.LoadPinned(t, files)
-		}
-	}
-	_, err := e.plan.Preflight(w)
-	return err
-}

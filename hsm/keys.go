@@ -25,7 +25,7 @@ type Key struct {
 }
 
 // IsSecret reports whether k is a secret (symmetric) key.
-func (k *Key) IsSecret() bool { return k.Spec.Type == hsmspec.AES || k.Spec.Type == hsmspec.HMAC }
+func (k *Key) IsSecret() bool { return k.Spec.IsSecret() }
 
 func (k *Key) name() string {
 	if k.Label == "" {

@@ -25,4 +25,7 @@
 // touched, Wrap climbs the strategy ladder (native mechanism, composed in the token, host-assisted
 // only when the plan allows it) and WritePackage writes the import package once, with the exact
 // CLI command and a manifest of SHA-256 sums.
+//
+// Only the ladder (ladder.go: Prepare, Wrap, Describe) drives a token, and is built with cgo;
+// the rest reads, checks and writes without it, for the auditor's and the connected side's build.
 package wrap

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/keyceremony/keyceremony/hsm"
 	"github.com/keyceremony/keyceremony/internal/atomicfile"
 	"github.com/keyceremony/keyceremony/internal/hsmspec"
 	"github.com/keyceremony/keyceremony/internal/version"
@@ -26,15 +25,6 @@ type KeyInfo struct {
 	KCV         string            // secret keys: 6 hex digits
 	Fingerprint string            // key pairs: "SHA256:<hex>" of the SubjectPublicKeyInfo
 	Token       hsmspec.TokenInfo // its model and firmware name the generator of an Azure .byok file
-}
-
-// Describe gathers a token key's KeyInfo.
-func Describe(s *hsm.Session, k *hsm.Key) (KeyInfo, error) {
-	id, err := s.Identify(k)
-	if err != nil {
-		return KeyInfo{}, fmt.Errorf("wrap: identify %q: %w", k.Label, err)
-	}
-	return KeyInfo{Label: k.Label, Spec: k.Spec, KCV: id.KCV, Fingerprint: id.Fingerprint, Token: s.Token()}, nil
 }
 
 // The files of import packages.

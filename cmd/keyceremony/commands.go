@@ -1,20 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
 
-	"filippo.io/age"
-	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
-	"github.com/keyceremony/keyceremony/backup"
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/ceremony/transcript"
 	"github.com/keyceremony/keyceremony/internal/readback"
@@ -24,12 +19,6 @@ import (
 	"github.com/keyceremony/keyceremony/upload"
 	"github.com/keyceremony/keyceremony/wrap"
 )
-
-// disableCoreDumps keeps key material and PINs in this process's memory out of core files.
-func disableCoreDumps() {
-	_ = unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{})
-	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
-}
 
 func cmdVersion(stdout io.Writer) error {
 	fmt.Fprintf(stdout, "keyceremony %s\n", version.Version)
@@ -59,7 +48,7 @@ func cmdPlan(args []string, stdout, stderr io.Writer) error {
 	}
 	// The preflight the ceremony runs before it touches the token, as far as it can be run here.
 	world := ceremony.World{Now: time.Now()}
-	if tok, caps, err := p.CheckToken(); err != nil {
+	if tok, caps, err := checkToken(p); err != nil {
 		fmt.Fprintf(stderr, "keyceremony: warning: the token is not reachable from here: %s\n", strings.ReplaceAll(err.Error(), "\n", "\nkeyceremony: "))
 	} else {
 		fmt.Fprintf(stdout, "Token %q is reachable: %s %s, serial %s\n", tok.Label, tok.Manufacturer, tok.Model, tok.Serial)
@@ -79,125 +68,6 @@ func cmdPlan(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "Plan SHA-256: %s\n", p.SHA256())
 	return nil
-}
-
-func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlags("run", "run PLAN [flags] | run (--resume | --abort) DIR [flags]", stderr)
-	yes := fs.Bool("yes", false, "run headless: accept confirmations, take secrets from --pin-env/--pin-file")
-	resume := fs.Bool("resume", false, "resume the interrupted ceremony in DIR (or in PLAN's output folder)")
-	abort := fs.Bool("abort", false, "end the interrupted ceremony in DIR instead: void unsealed share sets, record the abort, seal")
-	plain := fs.Bool("plain", false, "plain line prompts instead of the full-screen interface")
-	pinEnv := fs.String("pin-env", "", "read the user PIN from this environment variable (headless)")
-	pinFile := fs.String("pin-file", "", "read the user PIN from this file (headless)")
-	soPinEnv := fs.String("so-pin-env", "", "read the security officer PIN from this environment variable (headless)")
-	var identities, shares multiFlag
-	fs.Var(&identities, "identity", "age identity file that opens age-recipient share files in the verification round (repeatable)")
-	fs.Var(&shares, "share", "share file (age or typed text) entered for restore or re-share in headless runs (repeatable)")
-	pos, err := parse(fs, args, 1)
-	if err != nil {
-		return err
-	}
-	planPath := pos[0]
-	var p *ceremony.Plan
-	st, serr := os.Stat(planPath)
-	switch {
-	case (*resume || *abort) && errors.Is(serr, os.ErrNotExist):
-		return fmt.Errorf("%s does not exist: if it is the output folder of a ceremony, that ceremony had not started (nothing was written or made)\nhint: start it with 'keyceremony run PLAN'", planPath)
-	case (*resume || *abort) && serr == nil && st.IsDir():
-		p, err = ceremony.LoadFolder(planPath)
-	default:
-		p, err = ceremony.LoadPlan(planPath)
-	}
-	if err != nil {
-		return err
-	}
-	ids, err := readIdentities(identities)
-	if err != nil {
-		return err
-	}
-	opts := ceremony.Options{Plan: p, PlanPath: planPath, Resume: *resume, Abort: *abort, Identities: ids}
-	runEngine := func(in ceremony.Interaction) error {
-		opts.UI = in
-		return ceremony.Run(opts)
-	}
-	switch {
-	case *yes:
-		var h ceremony.Interaction = &ceremony.Headless{Log: stderr, ShareFiles: shares, Secrets: headlessSecrets(*pinEnv, *pinFile, *soPinEnv)}
-		if crashTestHook != nil {
-			h = crashTestHook(h)
-		}
-		err = runEngine(h)
-	case *plain || ui.ChooseMode(os.LookupEnv, isTerminal(os.Stdin), isTerminal(os.Stdout)) == ui.ModeLines:
-		err = runEngine(ui.Lines(stdin, stdout))
-	default:
-		err = ui.RunCeremony(ui.Options{}, runEngine)
-	}
-	if err != nil {
-		return err
-	}
-	outcome := "finished"
-	if *abort {
-		outcome = "aborted"
-	}
-	fmt.Fprintf(stdout, "ceremony %s %s and sealed in %s\ncheck it with: keyceremony verify %s\n", p.Ceremony, outcome, p.OutputDir(), p.OutputDir())
-	return nil
-}
-
-// crashTestHook is nil except in the crash tests, which stand between the engine and headless
-// mode to kill the process at an exact point of the ceremony.
-var crashTestHook func(ceremony.Interaction) ceremony.Interaction
-
-func headlessSecrets(pinEnv, pinFile, soPinEnv string) func(string) ([]byte, error) {
-	return func(purpose string) ([]byte, error) {
-		if purpose == "so-pin" {
-			if soPinEnv == "" {
-				return nil, fmt.Errorf("the security officer PIN is needed to mark the wrapping keys trusted and this run is headless\nhint: pass --so-pin-env NAME")
-			}
-			v, ok := os.LookupEnv(soPinEnv)
-			if !ok || v == "" {
-				return nil, fmt.Errorf("environment variable %s holding the security officer PIN is not set", soPinEnv)
-			}
-			return []byte(v), nil
-		}
-		if purpose != "user-pin" {
-			return nil, fmt.Errorf("a headless run cannot ask for %s\nhint: use delivery age-recipient for headless runs, or run on a terminal", purpose)
-		}
-		switch {
-		case pinEnv != "":
-			v, ok := os.LookupEnv(pinEnv)
-			if !ok || v == "" {
-				return nil, fmt.Errorf("environment variable %s holding the PIN is not set", pinEnv)
-			}
-			return []byte(v), nil
-		case pinFile != "":
-			b, err := os.ReadFile(pinFile)
-			if err != nil {
-				return nil, fmt.Errorf("cannot read the PIN file: %v", err)
-			}
-			pin := bytes.TrimRight(b, "\r\n")
-			out := bytes.Clone(pin)
-			clear(b)
-			return out, nil
-		}
-		return nil, fmt.Errorf("the user PIN is needed and this run is headless\nhint: pass --pin-env NAME or --pin-file PATH")
-	}
-}
-
-func readIdentities(paths []string) ([]age.Identity, error) {
-	var ids []age.Identity
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read identity file: %v", err)
-		}
-		got, err := backup.ParseIdentity(data)
-		clear(data)
-		if err != nil {
-			return nil, fmt.Errorf("identity file %s: %w", p, err)
-		}
-		ids = append(ids, got...)
-	}
-	return ids, nil
 }
 
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }

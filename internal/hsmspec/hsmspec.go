@@ -45,6 +45,9 @@ func (k KeySpec) String() string {
 	return fmt.Sprintf("%s-%d", k.Type, k.Bits)
 }
 
+// IsSecret reports whether the spec is of a secret (symmetric) key.
+func (k KeySpec) IsSecret() bool { return k.Type == AES || k.Type == HMAC }
+
 // ParseKeySpec reads "AES-256", "HMAC-384", "RSA-3072", "EC P-256" (also
 // "EC-P-256"), case-insensitively, and checks the size or curve.
 func ParseKeySpec(s string) (KeySpec, error) {

@@ -1,0 +1,142 @@
+//go:build cgo
+
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"filippo.io/age"
+
+	"github.com/keyceremony/keyceremony/backup"
+	"github.com/keyceremony/keyceremony/ceremony"
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
+	"github.com/keyceremony/keyceremony/ui"
+)
+
+func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("run", "run PLAN [flags] | run (--resume | --abort) DIR [flags]", stderr)
+	yes := fs.Bool("yes", false, "run headless: accept confirmations, take secrets from --pin-env/--pin-file")
+	resume := fs.Bool("resume", false, "resume the interrupted ceremony in DIR (or in PLAN's output folder)")
+	abort := fs.Bool("abort", false, "end the interrupted ceremony in DIR instead: void unsealed share sets, record the abort, seal")
+	plain := fs.Bool("plain", false, "plain line prompts instead of the full-screen interface")
+	pinEnv := fs.String("pin-env", "", "read the user PIN from this environment variable (headless)")
+	pinFile := fs.String("pin-file", "", "read the user PIN from this file (headless)")
+	soPinEnv := fs.String("so-pin-env", "", "read the security officer PIN from this environment variable (headless)")
+	var identities, shares multiFlag
+	fs.Var(&identities, "identity", "age identity file that opens age-recipient share files in the verification round (repeatable)")
+	fs.Var(&shares, "share", "share file (age or typed text) entered for restore or re-share in headless runs (repeatable)")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	planPath := pos[0]
+	var p *ceremony.Plan
+	st, serr := os.Stat(planPath)
+	switch {
+	case (*resume || *abort) && errors.Is(serr, os.ErrNotExist):
+		return fmt.Errorf("%s does not exist: if it is the output folder of a ceremony, that ceremony had not started (nothing was written or made)\nhint: start it with 'keyceremony run PLAN'", planPath)
+	case (*resume || *abort) && serr == nil && st.IsDir():
+		p, err = ceremony.LoadFolder(planPath)
+	default:
+		p, err = ceremony.LoadPlan(planPath)
+	}
+	if err != nil {
+		return err
+	}
+	ids, err := readIdentities(identities)
+	if err != nil {
+		return err
+	}
+	opts := ceremony.Options{Plan: p, PlanPath: planPath, Resume: *resume, Abort: *abort, Identities: ids}
+	runEngine := func(in ceremony.Interaction) error {
+		opts.UI = in
+		return ceremony.Run(opts)
+	}
+	switch {
+	case *yes:
+		var h ceremony.Interaction = &ceremony.Headless{Log: stderr, ShareFiles: shares, Secrets: headlessSecrets(*pinEnv, *pinFile, *soPinEnv)}
+		if crashTestHook != nil {
+			h = crashTestHook(h)
+		}
+		err = runEngine(h)
+	case *plain || ui.ChooseMode(os.LookupEnv, isTerminal(os.Stdin), isTerminal(os.Stdout)) == ui.ModeLines:
+		err = runEngine(ui.Lines(stdin, stdout))
+	default:
+		err = ui.RunCeremony(ui.Options{}, runEngine)
+	}
+	if err != nil {
+		return err
+	}
+	outcome := "finished"
+	if *abort {
+		outcome = "aborted"
+	}
+	fmt.Fprintf(stdout, "ceremony %s %s and sealed in %s\ncheck it with: keyceremony verify %s\n", p.Ceremony, outcome, p.OutputDir(), p.OutputDir())
+	return nil
+}
+
+// crashTestHook is nil except in the crash tests, which stand between the engine and headless
+// mode to kill the process at an exact point of the ceremony.
+var crashTestHook func(ceremony.Interaction) ceremony.Interaction
+
+func headlessSecrets(pinEnv, pinFile, soPinEnv string) func(string) ([]byte, error) {
+	return func(purpose string) ([]byte, error) {
+		if purpose == "so-pin" {
+			if soPinEnv == "" {
+				return nil, fmt.Errorf("the security officer PIN is needed to mark the wrapping keys trusted and this run is headless\nhint: pass --so-pin-env NAME")
+			}
+			v, ok := os.LookupEnv(soPinEnv)
+			if !ok || v == "" {
+				return nil, fmt.Errorf("environment variable %s holding the security officer PIN is not set", soPinEnv)
+			}
+			return []byte(v), nil
+		}
+		if purpose != "user-pin" {
+			return nil, fmt.Errorf("a headless run cannot ask for %s\nhint: use delivery age-recipient for headless runs, or run on a terminal", purpose)
+		}
+		switch {
+		case pinEnv != "":
+			v, ok := os.LookupEnv(pinEnv)
+			if !ok || v == "" {
+				return nil, fmt.Errorf("environment variable %s holding the PIN is not set", pinEnv)
+			}
+			return []byte(v), nil
+		case pinFile != "":
+			b, err := os.ReadFile(pinFile)
+			if err != nil {
+				return nil, fmt.Errorf("cannot read the PIN file: %v", err)
+			}
+			pin := bytes.TrimRight(b, "\r\n")
+			out := bytes.Clone(pin)
+			clear(b)
+			return out, nil
+		}
+		return nil, fmt.Errorf("the user PIN is needed and this run is headless\nhint: pass --pin-env NAME or --pin-file PATH")
+	}
+}
+
+func readIdentities(paths []string) ([]age.Identity, error) {
+	var ids []age.Identity
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read identity file: %v", err)
+		}
+		got, err := backup.ParseIdentity(data)
+		clear(data)
+		if err != nil {
+			return nil, fmt.Errorf("identity file %s: %w", p, err)
+		}
+		ids = append(ids, got...)
+	}
+	return ids, nil
+}
+
+// checkToken is the token part of plan check.
+func checkToken(p *ceremony.Plan) (hsmspec.TokenInfo, hsmspec.Capabilities, error) {
+	return p.CheckToken()
+}
