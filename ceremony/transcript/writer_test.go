@@ -4,11 +4,12 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/keyceremony/keyceremony/internal/mediatest"
 )
 
 func TestReadErrors(t *testing.T) {
@@ -75,14 +76,8 @@ func TestSealCutShort(t *testing.T) {
 // TestDiskFull fills a small tmpfs so that an event cannot be written whole: the writer cuts the
 // partial line off, so once space is freed the transcript resumes with no hand repair.
 func TestDiskFull(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("SKIPPED, not passed: mounting a small tmpfs needs root")
-	}
 	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("SKIPPED, not passed: cannot mount a tmpfs here: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	mediatest.Tmpfs(t, dir, 64<<10)
 	signer := newSigner(t, AlgorithmEd25519)
 	w, err := Create(dir, signer, Begin{})
 	if err != nil {

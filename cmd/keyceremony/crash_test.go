@@ -20,12 +20,13 @@ import (
 	"github.com/keyceremony/keyceremony/ceremony/transcript"
 	"github.com/keyceremony/keyceremony/hsm"
 	"github.com/keyceremony/keyceremony/internal/atomicfile"
+	"github.com/keyceremony/keyceremony/internal/mediatest"
 )
 
 // The crash tests run the test binary as keyceremony (see TestMain) with these hooks:
 // killAtEnv makes it SIGKILL itself at an exact point: "record:N", once the engine has recorded
 // its Nth transcript event; "after:STEP", once it has recorded the event of STEP; "effect:N", when its Nth slow effect on the token (making a key, a
-// backup, a package) is done but not yet recorded; "io:N", just before its Nth fsync or rename.
+// backup, a package) is done but not yet recorded; "io:N", just before its Nth fsync or rename; "rename:N", just before its Nth rename.
 // slowIOEnv (a duration) makes every fsync and rename wait, so that a kill at a random instant
 // lands inside a write.
 const (
@@ -46,6 +47,7 @@ func installCrashHooks() bool {
 	atomicfile.TestHook = func(op, path string) {
 		time.Sleep(slow)
 		k.count("io")
+		k.count(op)
 	}
 	return true
 }
@@ -198,9 +200,6 @@ func TestCrashCampaign(t *testing.T) {
 // tmpfs too small for it, at several sizes; once space is freed (the tmpfs grown), resume or, one
 // time in two, abort must end it as after a kill.
 func TestCrashDiskFull(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("SKIPPED, not passed: mounting a small tmpfs needs root")
-	}
 	w := newCrashWorld(t)
 	ref := w.dir(t, "ref")
 	if _, stderr, code := keyceremony(t, ref, w.runArgs...); code != 0 {
@@ -222,14 +221,8 @@ func TestCrashDiskFull(t *testing.T) {
 	deadEnds := 0
 	for i, size := range sizes {
 		dir := w.dir(t, fmt.Sprintf("full-%d", size))
-		mnt := filepath.Join(dir, "fs")
-		os.Mkdir(mnt, 0o700)
-		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", mnt).CombinedOutput(); err != nil {
-			t.Skipf("SKIPPED, not passed: cannot mount a tmpfs here: %v: %s", err, out)
-		}
-		t.Cleanup(func() { exec.Command("umount", mnt).Run() })
-		plan, _ := os.ReadFile(filepath.Join(dir, "plan.yaml"))
-		os.WriteFile(filepath.Join(dir, "plan.yaml"), bytes.Replace(plan, []byte("\noutput: out\n"), []byte("\noutput: fs/out\n"), 1), 0o600)
+		mnt := outputOn(t, dir, "fs")
+		mediatest.Tmpfs(t, mnt, size)
 		_, errOut, code := keyceremony(t, dir, w.runArgs...)
 		if code == 0 {
 			t.Errorf("%d bytes: the ceremony did not run out of space (it needs %d)", size, need)
@@ -238,9 +231,7 @@ func TestCrashDiskFull(t *testing.T) {
 		if !strings.Contains(errOut, "no space left on device") {
 			t.Errorf("%d bytes: the run failed without saying the disk is full:\n%s", size, errOut)
 		}
-		if out, err := exec.Command("mount", "-o", "remount,size=64m", mnt).CombinedOutput(); err != nil {
-			t.Fatalf("remount: %v: %s", err, out)
-		}
+		mediatest.Resize(t, mnt, 64<<20)
 		abort := i%2 == 1
 		what := fmt.Sprintf("disk full at %d of %d bytes, then %s", size, need, map[bool]string{false: "resumed", true: "aborted"}[abort])
 		if _, ok := w.finish(t, dir, "fs/out", abort, what); !ok {
@@ -248,6 +239,51 @@ func TestCrashDiskFull(t *testing.T) {
 		}
 	}
 	t.Logf("disk-full sizes tried: %d %v (the ceremony needs %d bytes); dead ends: %d", len(sizes), sizes, need, deadEnds)
+}
+
+// outputOn moves the plan's output folder in dir into the new folder dir/sub and returns it,
+// for a file system to be mounted there.
+func outputOn(t *testing.T, dir, sub string) string {
+	t.Helper()
+	plan, _ := os.ReadFile(filepath.Join(dir, "plan.yaml"))
+	moved := bytes.Replace(plan, []byte("\noutput: out\n"), []byte("\noutput: "+sub+"/out\n"), 1)
+	if bytes.Equal(moved, plan) {
+		t.Fatal("the fixture plan has no 'output: out' line")
+	}
+	os.WriteFile(filepath.Join(dir, "plan.yaml"), moved, 0o600)
+	mnt := filepath.Join(dir, sub)
+	if err := os.Mkdir(mnt, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return mnt
+}
+
+// TestCrashExfat runs the ceremony with its output folder on exFAT, where files and folders are
+// placed by the fallback of internal/atomicfile, killed before every rename (for a file, once its
+// name is reserved by an empty placeholder), then resumed or aborted: every run must end as on a
+// Linux file system.
+func TestCrashExfat(t *testing.T) {
+	w := newCrashWorld(t)
+	full := w.dir(t, "exfat-full")
+	mediatest.Exfat(t, outputOn(t, full, "media"), 16<<20)
+	if _, errOut, code := keyceremony(t, full, w.runArgs...); code != 0 {
+		t.Fatalf("a ceremony on exFAT: %s", errOut)
+	}
+	checkEnded(t, full, "media/out", false, "a ceremony on exFAT")
+	tried, deadEnds := 0, 0
+	for n := 1; ; n++ {
+		dir := w.dir(t, fmt.Sprintf("exfat-rename-%d", n))
+		mediatest.Exfat(t, outputOn(t, dir, "media"), 16<<20)
+		events, killed := w.kill(t, dir, crash{at: "rename", n: n})
+		if !killed {
+			break
+		}
+		tried++
+		if _, ok := w.finish(t, dir, "media/out", tried%3 == 0, fmt.Sprintf("exFAT, killed at rename %d (%d events)", n, events)); !ok {
+			deadEnds++
+		}
+	}
+	t.Logf("exFAT: kill points tried: %d; dead ends: %d", tried, deadEnds)
 }
 
 // kill runs the ceremony as a child process in dir and kills it at c. It returns how many

@@ -3,11 +3,12 @@ package atomicfile
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/keyceremony/keyceremony/internal/mediatest"
 )
 
 func readAll(t *testing.T, path string) string {
@@ -146,11 +147,10 @@ func TestLeftovers(t *testing.T) {
 }
 
 // TestExfat writes on a real exFAT file system (the usual removable ceremony media), which has
-// neither RENAME_NOREPLACE (EINVAL) nor hard links: an image made with mkfs.exfat on a loop
-// device, mounted with exfat-fuse. (This kernel has no vfat module, and fusefat loses a folder's
-// files when it renames the folder, so FAT itself is not tried here.)
+// neither RENAME_NOREPLACE (EINVAL) nor hard links.
 func TestExfat(t *testing.T) {
-	mnt := mountExfat(t)
+	mnt := t.TempDir()
+	mediatest.Exfat(t, mnt, 8<<20)
 	os.WriteFile(filepath.Join(mnt, "probe"), nil, 0o600)
 	if err := renameNoReplace(filepath.Join(mnt, "probe"), filepath.Join(mnt, "probed")); err != errUnsupported {
 		t.Fatalf("renameat2 on exFAT: %v, want it unsupported (so the fallback is what is tested)", err)
@@ -176,40 +176,4 @@ func TestExfat(t *testing.T) {
 		t.Errorf("content %q", got)
 	}
 	noTemps(t, mnt)
-}
-
-// mountExfat makes a small exFAT image and mounts it, or skips saying what is missing.
-func mountExfat(t *testing.T) string {
-	t.Helper()
-	for _, tool := range []string{"mkfs.exfat", "mount.exfat-fuse", "losetup", "umount"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("SKIPPED, not passed: %s is missing (apt-get install exfatprogs exfat-fuse)", tool)
-		}
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("SKIPPED, not passed: mounting a loop device needs root")
-	}
-	dir := t.TempDir()
-	img, mnt := filepath.Join(dir, "exfat.img"), filepath.Join(dir, "mnt")
-	os.Mkdir(mnt, 0o700)
-	if err := os.WriteFile(img, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(img, 8<<20); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mkfs.exfat", img).CombinedOutput(); err != nil {
-		t.Fatalf("mkfs.exfat: %v: %s", err, out)
-	}
-	out, err := exec.Command("losetup", "--find", "--show", img).Output()
-	if err != nil {
-		t.Skipf("SKIPPED, not passed: no loop device here: %v", err)
-	}
-	dev := strings.TrimSpace(string(out))
-	t.Cleanup(func() { exec.Command("losetup", "-d", dev).Run() })
-	if out, err := exec.Command("mount.exfat-fuse", dev, mnt).CombinedOutput(); err != nil {
-		t.Skipf("SKIPPED, not passed: cannot mount exFAT with FUSE here: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
-	return mnt
 }
