@@ -428,11 +428,10 @@ func (e *engine) reopen(signer *hsm.Signer) error {
 	if err := e.removeLeftovers(); err != nil {
 		return err
 	}
+	e.recordNotes()
 	if e.ended {
-		e.recordNotes()
 		return nil
 	}
-	e.recordNotes()
 	e.exceptionOnce(stepBegin, "ceremony resumed after an interruption; steps already in the transcript are not repeated")
 	return e.showSigningKey(signer)
 }

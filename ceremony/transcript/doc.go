@@ -17,8 +17,10 @@
 //   - DIR/checkpoint: the seal, written last, once: a signed note over the whole chain.
 //
 // Files named by events are paths relative to DIR, slash-separated, with no empty, "." or ".."
-// element (as [io/fs.ValidPath], and not "."), no backslash and no control character. Nothing is ever overwritten: transcript.pub and
-// checkpoint are written to a temporary file, synced, and linked into place.
+// element (as [io/fs.ValidPath], and not "."), no backslash and no control character. Nothing is
+// ever overwritten: transcript.pub, the first line of transcript.jsonl and checkpoint are
+// written to a temporary file, synced, and renamed into place without replacing anything
+// (internal/atomicfile); later lines are appended and synced one by one.
 //
 // One exception to "every named file must be there": the first format kept the custodians'
 // share files in the folder and named them in the backup event (backup-SETID/share-*). Such a
