@@ -63,7 +63,9 @@
 // without seeing the plaintext. No mechanism in SoftHSM2 wraps the exact DER,
 // and stripping the padding would need the plaintext outside the token, so
 // there is no workaround inside the token: the wrap package refuses such a
-// target unless the plan allows the padding for it.
+// target unless the plan allows the padding for it. The probe measures
+// CKM_AES_KEY_WRAP_PAD, which the composed strategies use; a token's own
+// CKM_RSA_AES_KEY_WRAP (SoftHSM2 has none) is taken to encode alike.
 //
 // What needs no token lives in pure packages that the auditor's build,
 // which has no cgo, uses too: internal/hsmspec (key specs, token info,
