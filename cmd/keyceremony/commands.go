@@ -26,12 +26,11 @@ func cmdVersion(stdout io.Writer) error {
 }
 
 func cmdPlan(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "check" {
-		fmt.Fprintln(stderr, "Usage: keyceremony plan check PLAN")
-		return errUsage
+	if err := subcommand(args, "plan", "check", "plan check PLAN", stderr); err != nil {
+		return err
 	}
 	fs := newFlags("plan check", "plan check PLAN", stderr)
-	pos, err := parse(fs, args[1:], 1)
+	pos, err := parse(fs, args[1:], operands{"plan", 1, 1})
 	if err != nil {
 		return err
 	}
@@ -76,7 +75,7 @@ func cmdVerify(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("verify", "verify [--fingerprint SHA256:HEX] [--allow-extra] DIR", stderr)
 	pin := fs.String("fingerprint", "", "the ceremony signing key fingerprint the witnesses wrote down (at least its first 32 hex digits, 128 bits); the transcript must be signed by that key")
 	allowExtra := fs.Bool("allow-extra", false, "list files no signed event names as warnings instead of failing (for a folder an archive tool added files to)")
-	pos, err := parse(fs, args, 1)
+	pos, err := parse(fs, args, oneFolder)
 	if err != nil {
 		return err
 	}
@@ -127,7 +126,7 @@ func fingerprintPrefix(s string) (string, error) {
 func cmdShow(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("show", "show [--allow-extra] DIR", stderr)
 	allowExtra := fs.Bool("allow-extra", false, "as verify --allow-extra")
-	pos, err := parse(fs, args, 1)
+	pos, err := parse(fs, args, oneFolder)
 	if err != nil {
 		return err
 	}
@@ -152,7 +151,7 @@ func cmdShow(args []string, stdout, stderr io.Writer) error {
 
 func cmdReview(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("review", "review DIR", stderr)
-	pos, err := parse(fs, args, 1)
+	pos, err := parse(fs, args, oneFolder)
 	if err != nil {
 		return err
 	}
@@ -163,11 +162,11 @@ func cmdReview(args []string, stdout, stderr io.Writer) error {
 }
 
 func cmdAWS(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "prepare" {
-		fmt.Fprintln(stderr, "Usage: keyceremony aws prepare (--key-id ID | --create [--description TEXT]) --wrapping-algorithm ALG --wrapping-key-spec SPEC --out FILE")
-		return errUsage
+	const synopsis = "aws prepare (--key-id ID | --create [--description TEXT]) --wrapping-algorithm ALG --wrapping-key-spec SPEC --out FILE"
+	if err := subcommand(args, "aws", "prepare", synopsis, stderr); err != nil {
+		return err
 	}
-	fs := newFlags("aws prepare", "aws prepare (--key-id ID | --create [--description TEXT]) --wrapping-algorithm ALG --wrapping-key-spec SPEC --out FILE", stderr)
+	fs := newFlags("aws prepare", synopsis, stderr)
 	var o upload.PrepareOptions
 	fs.StringVar(&o.KeyID, "key-id", "", "existing KMS key (Origin EXTERNAL) to fetch import parameters for")
 	fs.BoolVar(&o.Create, "create", false, "create a new KMS key with Origin EXTERNAL first")
@@ -177,7 +176,7 @@ func cmdAWS(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Out, "out", "", "file to write the import parameters to (must not exist)")
 	endpoint := fs.String("endpoint-url", "", "KMS endpoint (emulators, VPC endpoints)")
 	region := fs.String("region", "", "AWS region (default: from the AWS configuration)")
-	if _, err := parse(fs, args[1:], 0); err != nil {
+	if _, err := parse(fs, args[1:], noneTaken); err != nil {
 		return err
 	}
 	ctx := context.Background()
@@ -198,13 +197,9 @@ func cmdAWS(args []string, stdout, stderr io.Writer) error {
 // witness checks the ceremony's screen against.
 func cmdFingerprint(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("fingerprint", "fingerprint FILE...", stderr)
-	files, err := parse(fs, args, -1)
+	files, err := parse(fs, args, operands{"file", 1, -1})
 	if err != nil {
 		return err
-	}
-	if len(files) == 0 {
-		fs.Usage()
-		return errUsage
 	}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -228,7 +223,7 @@ func cmdUpload(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&rec.Fingerprint, "fingerprint", "", "the ceremony signing key fingerprint the witnesses wrote down (at least 32 hex digits, or its read-back form)")
 	endpoint := fs.String("endpoint-url", "", "KMS endpoint (emulators, VPC endpoints)")
 	region := fs.String("region", "", "AWS region (default: from the AWS configuration)")
-	pos, err := parse(fs, args, 1)
+	pos, err := parse(fs, args, operands{"package", 1, 1})
 	if err != nil {
 		return err
 	}
@@ -244,13 +239,9 @@ func cmdUpload(args []string, stdout, stderr io.Writer) error {
 func cmdInventory(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("inventory", "inventory [--rotate-after DAYS] DIR...", stderr)
 	days := fs.Int("rotate-after", 365, "days after which a key is due for rotation")
-	pos, err := parse(fs, args, -1)
+	pos, err := parse(fs, args, operands{"folder", 1, -1})
 	if err != nil {
 		return err
-	}
-	if len(pos) == 0 {
-		fs.Usage()
-		return errUsage
 	}
 	inv, err := ceremony.Inventory(pos...)
 	if err != nil {

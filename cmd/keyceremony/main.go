@@ -25,9 +25,15 @@ const usage = `Usage:
     keyceremony fingerprint FILE...        the wrapping key fingerprint to print on the import request
     keyceremony upload PACKAGE [flags]     import a wrapped key package (connected side)
     keyceremony version
+    keyceremony help COMMAND               a command's usage and flags (the same as COMMAND -h)
 
-Run 'keyceremony COMMAND -h' for a command's flags.
+The ceremony uses a full-screen interface on a terminal; 'run --plain' (or ACCESSIBLE=1) gives
+plain line prompts for screen readers and pipes, and NO_COLOR=1 turns colour off.
+Press ? on any screen of the interface for its keys.
 `
+
+// commands are the command names, with their subcommands, for "did you mean".
+var commands = []string{"plan check", "run", "verify", "show", "review", "inventory", "aws prepare", "fingerprint", "upload", "version", "help"}
 
 func main() {
 	disableCoreDumps()
@@ -41,6 +47,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
+	}
+	if args[0] == "help" && len(args) > 1 {
+		// "help CMD" is "CMD -h", so the two can never drift apart.
+		args = append(args[1:len(args):len(args)], "-h")
 	}
 	var err error
 	switch cmd, rest := args[0], args[1:]; cmd {
@@ -68,7 +78,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "keyceremony: unknown command %q\n%s", cmd, usage)
+		fmt.Fprintf(stderr, "keyceremony: unknown command %q%s\n%s", cmd, didYouMean(cmd), usage)
 		return 2
 	}
 	switch {
@@ -101,7 +111,36 @@ func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-func parse(fs *flag.FlagSet, args []string, nargs int) ([]string, error) {
+// operands says what a command takes after its flags: min to max (-1: no limit) of noun.
+type operands struct {
+	noun     string
+	min, max int
+}
+
+var (
+	oneFolder = operands{"folder", 1, 1}
+	noneTaken = operands{"", 0, 0}
+)
+
+// reason is the one line said before the usage when the operands do not fit: "verify takes one
+// folder, got 2".
+func (o operands) reason(cmd string, got int) string {
+	n := "none"
+	if got > 0 {
+		n = fmt.Sprint(got)
+	}
+	switch {
+	case o.max == 0:
+		return fmt.Sprintf("%s takes no arguments, got %s", cmd, n)
+	case o.max < 0:
+		return fmt.Sprintf("%s takes one or more %ss, got %s", cmd, o.noun, n)
+	}
+	return fmt.Sprintf("%s takes one %s, got %s", cmd, o.noun, n)
+}
+
+// parse reads flags and operands; flags may follow the operands, as users type them. A count of
+// operands that does not fit is said in one line before the usage.
+func parse(fs *flag.FlagSet, args []string, want operands) ([]string, error) {
 	// Flags may follow the positional arguments, as users type them.
 	var pos []string
 	for {
@@ -117,11 +156,71 @@ func parse(fs *flag.FlagSet, args []string, nargs int) ([]string, error) {
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-	if nargs >= 0 && len(pos) != nargs {
+	if len(pos) < want.min || want.max >= 0 && len(pos) > want.max {
+		fmt.Fprintf(fs.Output(), "keyceremony: %s\n", want.reason(fs.Name(), len(pos)))
 		fs.Usage()
 		return nil, errUsage
 	}
 	return pos, nil
+}
+
+// subcommand checks the subcommand of a command that has one (plan check, aws prepare): a
+// missing or misspelt one is said before the usage, with the nearest one.
+func subcommand(args []string, cmd, sub, synopsis string, stderr io.Writer) error {
+	switch {
+	case len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help"):
+		fmt.Fprintf(stderr, "Usage: keyceremony %s\n", synopsis)
+		return flag.ErrHelp
+	case len(args) == 0:
+		fmt.Fprintf(stderr, "keyceremony: %s needs a subcommand: %s\n", cmd, sub)
+	case args[0] != sub:
+		fmt.Fprintf(stderr, "keyceremony: unknown subcommand %q%s\n", cmd+" "+args[0], didYouMean(cmd+" "+args[0]))
+	default:
+		return nil
+	}
+	fmt.Fprintf(stderr, "Usage: keyceremony %s\n", synopsis)
+	return errUsage
+}
+
+// didYouMean names the command nearest to what was typed, as git does, when it is near enough
+// to be a slip: at most 2 edits, and fewer than half the letters. A command typed alone is
+// compared with the first word of each.
+func didYouMean(typed string) string {
+	best, dist := "", 3
+	for _, c := range commands {
+		name := c
+		if !strings.Contains(typed, " ") {
+			name, _, _ = strings.Cut(c, " ")
+		}
+		if d := editDistance(typed, name); d < dist && 2*d < len(name) {
+			best, dist = c, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 type multiFlag []string

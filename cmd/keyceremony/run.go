@@ -29,7 +29,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var identities, shares multiFlag
 	fs.Var(&identities, "identity", "age identity file that opens age-recipient share files in the verification round (repeatable)")
 	fs.Var(&shares, "share", "share file (age or typed text) entered for restore or re-share in headless runs (repeatable)")
-	pos, err := parse(fs, args, 1)
+	pos, err := parse(fs, args, operands{"plan or folder", 1, 1})
 	if err != nil {
 		return err
 	}
