@@ -100,13 +100,16 @@ func (s *Session) probe() hsmspec.Capabilities {
 	}
 	// A target-like key with each restriction alone finds the ones the
 	// token refuses; one with CKA_WRAP_WITH_TRUSTED shows whether the token
-	// enforces it against the untrusted kek.
+	// enforces it against the untrusted kek. Enforcement means nothing if
+	// anyone but the security officer can set CKA_TRUSTED (tpm2-pkcs11 lets
+	// a plain user), so the probe, which runs before the security officer
+	// logs in, tries that too.
 	for _, a := range restrictions {
 		if h := secret(pkcs11.NewAttribute(a, a == pkcs11.CKA_WRAP_WITH_TRUSTED)); h == 0 {
 			c.Refused = append(c.Refused, restrictionName(a))
 		} else if a == pkcs11.CKA_WRAP_WITH_TRUSTED && kek != 0 && c.KWP {
 			_, err := s.ctx.WrapKey(s.h, kwpMech, kek, h)
-			c.TrustedWrap = codeOf(err) == pkcs11.CKR_KEY_NOT_WRAPPABLE
+			c.TrustedWrap = codeOf(err) == pkcs11.CKR_KEY_NOT_WRAPPABLE && secret(pkcs11.NewAttribute(pkcs11.CKA_TRUSTED, true)) == 0
 		}
 	}
 	signs := func(gen, kt uint, params []byte, sign uint) bool {

@@ -127,8 +127,9 @@ type Capabilities struct {
 	// CKA_COPYABLE, CKA_MODIFIABLE) the token refuses in a key template.
 	Refused []string
 	// TrustedWrap: the token refuses (CKR_KEY_NOT_WRAPPABLE) to wrap a
-	// CKA_WRAP_WITH_TRUSTED key under a key that is not CKA_TRUSTED. That
-	// the security officer can set CKA_TRUSTED is found out when they do.
+	// CKA_WRAP_WITH_TRUSTED key under a key that is not CKA_TRUSTED, and
+	// refuses CKA_TRUSTED to anyone but the security officer. That the
+	// security officer can set it is found out when they do.
 	TrustedWrap bool
 }
 
