@@ -4,6 +4,7 @@ package ceremony
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -253,4 +254,19 @@ func (e *engine) reportUnnamed() error {
 	}
 	e.note(stepBegin, fmt.Sprintf("token %q holds %d keys with no label or objects with no class, which this ceremony did not record (an interruption inside key generation leaves such objects); they are not adopted or used: check them and remove them with the vendor's tool", e.sess.Token().Label, n))
 	return nil
+}
+
+// refuseTakenID refuses, on a resume, to make the key an intent names when objects with the
+// intended CKA_ID but not its label are in the token: the ceremony did not make them (a key it
+// made carries the label too), so they are reported, and neither adopted nor ignored.
+func (e *engine) refuseTakenID(in Intent) error {
+	id, err := hex.DecodeString(in.CKAID)
+	if err != nil {
+		return err
+	}
+	n, err := e.sess.CountID(id)
+	if err != nil || n == 0 {
+		return err
+	}
+	return fmt.Errorf("token %q has %d objects with CKA_ID %s, which this ceremony recorded for its key %q before making it, but none labelled so: this ceremony did not make them; nothing was changed\nhint: someone with the PIN made them: find out who; remove them with the vendor's tool, then resume", e.sess.Token().Label, n, in.CKAID, in.Label)
 }

@@ -80,6 +80,9 @@ func (e *engine) generateKey() error {
 				err = e.recordIntent(stepGenerateKey, Intent{Label: label, CKAID: hex.EncodeToString(id)})
 			}
 		}
+		if err == nil && intended {
+			err = e.refuseTakenID(in)
+		}
 		if err != nil {
 			return err
 		}

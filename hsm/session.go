@@ -205,6 +205,15 @@ func (s *Session) Unnamed() (int, error) {
 	return n, nil
 }
 
+// CountID counts the objects whose CKA_ID is id.
+func (s *Session) CountID(id []byte) (int, error) {
+	hs, err := s.findObjects([]*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_ID, id)})
+	if err != nil {
+		return 0, fail(err, fmt.Sprintf("look for CKA_ID %x", id))
+	}
+	return len(hs), nil
+}
+
 // findObjects returns every object matching the template.
 func (s *Session) findObjects(tmpl []*pkcs11.Attribute) ([]pkcs11.ObjectHandle, error) {
 	if err := s.ctx.FindObjectsInit(s.h, tmpl); err != nil {

@@ -231,3 +231,53 @@ func TestResumeUnnamedObjects(t *testing.T) {
 	}
 	checkEnded(t, dir, "out", false, "resumed with an unlabelled key in the token")
 }
+
+// TestResumePlantedID: an object with the CKA_ID the ceremony recorded for its key, but another
+// label, is not the ceremony's: resume refuses to make the key beside it, saying so.
+func TestResumePlantedID(t *testing.T) {
+	w := newCrashWorld(t)
+	dir := w.dir(t, "planted-id")
+	w.kill(t, dir, crash{at: "after", step: "intent:generate-key"})
+	var id string
+	for _, e := range readEvents(t, filepath.Join(dir, "out")) {
+		if e.Step == "intent:generate-key" {
+			id, _ = e.Facts["cka_id"].(string)
+		}
+	}
+	if id == "" {
+		t.Fatal("no CKA_ID in the intent event")
+	}
+	pkcs11Tool(t, "--keygen", "--key-type", "AES:32", "--id", id, "--label", "other")
+	_, errOut, code := keyceremony(t, dir, resumeArgs("--resume", "out")...)
+	want := `keyceremony: token "test" has 1 objects with CKA_ID ` + id + `, which this ceremony recorded for its key "data-key" before making it, but none labelled so: this ceremony did not make them; nothing was changed` + "\n" +
+		"keyceremony: hint: someone with the PIN made them: find out who; remove them with the vendor's tool, then resume\n"
+	if code == 0 || !strings.HasSuffix(errOut, want) {
+		t.Errorf("resume beside a planted CKA_ID: exit %d\n%s\nwant the end\n%s", code, errOut, want)
+	}
+	withSession(t, func(s *hsm.Session) {
+		if exists, _ := s.LabelExists("data-key"); exists {
+			t.Error("the key was made beside the planted one")
+		}
+	})
+}
+
+// TestResumeLeftovers: temporary files and folders an interruption left are removed on resume,
+// and the record names them.
+func TestResumeLeftovers(t *testing.T) {
+	w := newCrashWorld(t)
+	dir := w.dir(t, "leftovers")
+	w.kill(t, dir, crash{at: "after", step: "intent:wrap:aws"})
+	out := filepath.Join(dir, "out")
+	os.WriteFile(filepath.Join(out, ".tmp-checkpoint-1a2b"), []byte("half"), 0o600)
+	os.MkdirAll(filepath.Join(out, "targets", ".tmp-aws-3c4d"), 0o700)
+	os.WriteFile(filepath.Join(out, "targets", ".tmp-aws-3c4d", "manifest.json"), []byte("{"), 0o600)
+	_, errOut, code := keyceremony(t, dir, resumeArgs("--resume", "out")...)
+	if code != 0 {
+		t.Fatalf("resume: %s", errOut)
+	}
+	want := "removed temporary files an interruption left (never complete, never recorded): .tmp-checkpoint-1a2b, targets/.tmp-aws-3c4d"
+	if got := exceptions(t, out, "removed temporary files"); len(got) != 1 || got[0] != want {
+		t.Errorf("the record says %q, want %q", got, want)
+	}
+	checkEnded(t, dir, "out", false, "resumed with temporary files left")
+}
