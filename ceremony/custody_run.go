@@ -277,13 +277,20 @@ func (e *engine) custody() error {
 		state["target"] = "kept"
 		state["target_label"] = e.plan.Key.Label
 	}
-	if !e.done[stepDestroy+":signing-key"] {
-		if err := e.record(stepDestroy+":signing-key", map[string]any{"label": e.signingLabel(), "fingerprint": e.tr.Fingerprint(),
-			"when": "after the seal, which it signs; nothing can be recorded after the seal, so the destruction itself is not in the transcript"}); err != nil {
-			return err
-		}
+	if err := e.recordSigningKeyIntent(); err != nil {
+		return err
 	}
 	return e.record(stepCustody, state)
+}
+
+// recordSigningKeyIntent records, before the seal, that the transcript signing key is destroyed
+// after it: the seal needs the key, and nothing can be recorded after the seal.
+func (e *engine) recordSigningKeyIntent() error {
+	if e.done[stepDestroy+":signing-key"] {
+		return nil
+	}
+	return e.record(stepDestroy+":signing-key", map[string]any{"label": e.signingLabel(), "fingerprint": e.tr.Fingerprint(),
+		"when": "after the seal, which it signs; nothing can be recorded after the seal, so the destruction itself is not in the transcript"})
 }
 
 func (e *engine) recordBackupKeyEnd(state map[string]any) error {
@@ -385,10 +392,40 @@ func (e *engine) finishSealed() error {
 	return e.destroySigningKey()
 }
 
-// abortCustody destroys, before an abort seals the record, the kept backup key copy of a share set
-// that was never sealed.
+// abortCustody records, before an abort seals the record, what the interrupted ceremony leaves in
+// the token: the kept backup key copy of a share set that was never sealed is destroyed; a target
+// key already made stays (the abort's exception says so); the signing key goes after the seal.
 func (e *engine) abortCustody() error {
-	if e.plan.Custody.BackupKey != CustodyKeep || e.done[stepBackup] {
+	if e.done[stepCustody] {
+		return nil
+	}
+	state := map[string]any{"signing_key": "destroyed after the seal", "aborted": true}
+	if e.plan.Backup != nil {
+		if err := e.abortBackupKey(state); err != nil {
+			return err
+		}
+	}
+	switch exists, err := e.sess.LabelExists(e.plan.Key.Label); {
+	case err != nil:
+		return err
+	case exists && e.plan.Kind != KindReshare:
+		state["target"] = "kept (the ceremony was aborted)"
+		state["target_label"] = e.plan.Key.Label
+	default:
+		state["target"] = "not in the token"
+	}
+	if err := e.recordSigningKeyIntent(); err != nil {
+		return err
+	}
+	return e.record(stepCustody, state)
+}
+
+func (e *engine) abortBackupKey(state map[string]any) error {
+	if e.done[stepBackup] {
+		return e.recordBackupKeyEnd(state)
+	}
+	state["backup_key"] = "destroyed (its share set was never sealed)"
+	if e.plan.Custody.BackupKey != CustodyKeep {
 		return nil
 	}
 	k, err := e.sess.FindKey(e.plan.backupKeyLabel())

@@ -252,6 +252,10 @@ func TestKeptBackupKeyOfAnUnsealedSet(t *testing.T) {
 				factOf(t, evs, "trust", "destroyed_stale_kept_backup_key")
 			} else {
 				factOf(t, evs, "destroy:backup-key", "id")
+				stdout, _, _ := keyceremony(t, dir, "verify", "out")
+				if want := "end state: target key kept (the ceremony was aborted); backup key destroyed (its share set was never sealed); transcript signing key destroyed after the seal"; !strings.Contains(stdout, want) {
+					t.Errorf("verify of the aborted ceremony does not say %q:\n%s", want, stdout)
+				}
 			}
 		})
 	}
