@@ -33,6 +33,7 @@ type CeremonyRecord struct {
 	Dir, ID, Kind string
 	Time          time.Time
 	Problem       string // why it did not verify; "" when it did
+	Headless      bool   // it ran headless: no person confirmed its checks
 }
 
 // BackupRecord is a sealed share set.
@@ -126,7 +127,7 @@ type stepFacts struct {
 // that verified (never from the files as they are now).
 func readCeremony(dir string, r transcript.Report, keys map[string]*KeyRecord, sets *[]*BackupRecord) {
 	events := r.Chain
-	rec := CeremonyRecord{Dir: dir, Time: events[0].Time}
+	rec := CeremonyRecord{Dir: dir, Time: events[0].Time, Headless: transcript.Headless(events)}
 	var begin struct{ Ceremony stepFacts }
 	json.Unmarshal(events[0].Facts, &begin)
 	rec.ID, rec.Kind = begin.Ceremony.Ceremony, begin.Ceremony.Kind
@@ -276,6 +277,9 @@ func WriteInventory(w io.Writer, inv *InventoryReport, now time.Time, rotateAfte
 		}
 		for _, c := range k.Ceremonies {
 			fmt.Fprintf(w, "  ceremony  %s %s %s (%s) verified\n", day(c.Time), c.Kind, c.ID, c.Dir)
+			if c.Headless {
+				fmt.Fprintf(w, "            %s\n", transcript.HeadlessNote)
+			}
 		}
 		fmt.Fprintln(w)
 	}

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -254,6 +255,9 @@ func TestTypeBackRecordsWhoConfirmed(t *testing.T) {
 		t.Fatal(err)
 	}
 	requireVerifies(t, f.out())
+	if r := transcript.Verify(f.out()); slices.Contains(r.Lines, transcript.HeadlessNote) {
+		t.Errorf("verify says a witnessed ceremony was headless: %q", r.Lines)
+	}
 	evs := events(t, f.out())
 	var begin transcript.BeginFacts
 	factsOf(t, evs[0], &begin)
@@ -324,6 +328,9 @@ func TestHeadlessRecordsNobodyConfirmed(t *testing.T) {
 	f := newFixture(t)
 	if err := f.run(t, &person{mode: ModeHeadless}, false); err != nil {
 		t.Fatal(err)
+	}
+	if r := transcript.Verify(f.out()); !slices.Contains(r.Lines, transcript.HeadlessNote) {
+		t.Errorf("verify does not say the ceremony was headless: %q", r.Lines)
 	}
 	evs := events(t, f.out())
 	var begin transcript.BeginFacts

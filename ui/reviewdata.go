@@ -54,6 +54,9 @@ func (s eventStatus) mark() string {
 // verdict is the report's outcome in a sentence, with its symbol.
 func (a audit) verdict() string {
 	r := a.report
+	if r.OK && transcript.Headless(r.Chain) {
+		return fmt.Sprintf("✓ VERIFIED: %d events; chain, signatures, files and seal all hold; %s", r.Events, transcript.HeadlessNote)
+	}
 	if r.OK {
 		return fmt.Sprintf("✓ VERIFIED: %d events; chain, signatures, files and seal all hold", r.Events)
 	}

@@ -24,6 +24,9 @@ const showWidth = 80
 //	    sha256 4f6758f1e0d8c6c79c4941c9d7ca2b2985bf65de06d5b6a0172465f4556bbe60
 func Show(w io.Writer, events []Event) error {
 	var b strings.Builder
+	if Headless(events) {
+		b.WriteString(HeadlessNote + "\n\n")
+	}
 	for i, e := range events {
 		if i > 0 {
 			b.WriteString("\n")

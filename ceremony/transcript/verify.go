@@ -240,6 +240,9 @@ func verify(fsys fs.FS, o Options) Report {
 	}
 	if c.problem == "" {
 		r.Lines = append(r.Lines, fmt.Sprintf("events: %d, chain and signatures verify", len(c.events)))
+		if Headless(c.events) {
+			r.Lines = append(r.Lines, HeadlessNote)
+		}
 		r.Lines = append(r.Lines, fmt.Sprintf("files: %d checked, all match", c.files))
 		for _, p := range c.absent {
 			r.Lines = append(r.Lines, "handout not in the folder: "+p)
