@@ -107,10 +107,19 @@ func cmdVerify(args []string, stdout, stderr io.Writer) error {
 const minFingerprintDigits = 32
 
 // fingerprintPrefix reads a signing key fingerprint as a witness wrote it down: "SHA256:<hex>"
-// or the hex alone, whole or its first digits (at least 32), case and spaces ignored.
+// or the hex alone, whole or its first digits (at least 32), case and spaces ignored, or its
+// read-back form ("3fa2-k 91c0-x ...", 128 bits).
 func fingerprintPrefix(s string) (string, error) {
 	hex := strings.ToLower(strings.Join(strings.Fields(s), ""))
 	hex = strings.TrimPrefix(hex, "sha256:")
+	if strings.Trim(hex, "0123456789abcdef") != "" && strings.ContainsAny(hex, "-") {
+		// The read-back form the witness typed back at the ceremony: its check letters are checked.
+		digits, err := readback.Digits(s)
+		if err != nil {
+			return "", fmt.Errorf("--fingerprint %v\nhint: check what was typed against the paper log", err)
+		}
+		return digits, nil
+	}
 	if strings.Trim(hex, "0123456789abcdef") != "" {
 		return "", fmt.Errorf("--fingerprint %q is not a fingerprint\nhint: give the signing key fingerprint as the witnesses wrote it: SHA256: and hex digits", s)
 	}
