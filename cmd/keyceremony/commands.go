@@ -112,7 +112,7 @@ const minFingerprintDigits = 32
 func fingerprintPrefix(s string) (string, error) {
 	hex := strings.ToLower(strings.Join(strings.Fields(s), ""))
 	hex = strings.TrimPrefix(hex, "sha256:")
-	if strings.Trim(hex, "0123456789abcdef") != "" && strings.ContainsAny(hex, "-") {
+	if strings.Trim(hex, "0123456789abcdef") != "" && len(strings.ReplaceAll(hex, "-", "")) == readback.Groups*(readback.GroupDigits+1) {
 		// The read-back form the witness typed back at the ceremony: its check letters are checked.
 		digits, err := readback.Digits(s)
 		if err != nil {
