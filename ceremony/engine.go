@@ -3,6 +3,7 @@
 package ceremony
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -333,13 +334,15 @@ func (e *engine) signingLabel() string { return e.plan.Ceremony + "/transcript" 
 
 func (e *engine) begin() error {
 	facts := map[string]any{
-		"ceremony":            e.plan.Ceremony,
-		"kind":                e.plan.Kind,
-		"keyceremony_version": version.Version,
-		"token":               tokenFacts(e.sess.Token()),
-		"capabilities":        e.sess.Capabilities().String(),
-		"participants":        e.plan.Participants,
-		"interaction":         e.ui.Mode(),
+		"ceremony":             e.plan.Ceremony,
+		"kind":                 e.plan.Kind,
+		"keyceremony_version":  version.Version,
+		"keyceremony_revision": cmp.Or(version.Revision, "not recorded"),
+		"keyceremony_build":    version.Platform,
+		"token":                tokenFacts(e.sess.Token()),
+		"capabilities":         e.sess.Capabilities().String(),
+		"participants":         e.plan.Participants,
+		"interaction":          e.ui.Mode(),
 	}
 	signer, err := e.signingKey()
 	if err != nil {

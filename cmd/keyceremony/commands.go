@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -21,7 +22,8 @@ import (
 )
 
 func cmdVersion(stdout io.Writer) error {
-	fmt.Fprintf(stdout, "keyceremony %s\n", version.Version)
+	fmt.Fprintf(stdout, "keyceremony %s\nrevision %s\n%s, %s\n", version.Version, cmp.Or(version.Revision, "not recorded"),
+		version.Platform, pkcs11Support)
 	return nil
 }
 

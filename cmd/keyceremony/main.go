@@ -24,7 +24,7 @@ const usage = `Usage:
     keyceremony aws prepare [flags]        fetch AWS KMS import parameters (connected side)
     keyceremony fingerprint FILE...        the wrapping key fingerprint to print on the import request
     keyceremony upload PACKAGE [flags]     import a wrapped key package (connected side)
-    keyceremony version
+    keyceremony version | --version        the module version, VCS revision and build
     keyceremony help COMMAND               a command's usage and flags (the same as COMMAND -h)
 
 The ceremony uses a full-screen interface on a terminal; 'run --plain' (or ACCESSIBLE=1) gives
@@ -72,7 +72,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdUpload(rest, stdout, stderr)
 	case "fingerprint":
 		err = cmdFingerprint(rest, stdout, stderr)
-	case "version":
+	case "version", "--version":
 		err = cmdVersion(stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)

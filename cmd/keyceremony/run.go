@@ -136,6 +136,9 @@ func readIdentities(paths []string) ([]age.Identity, error) {
 	return ids, nil
 }
 
+// pkcs11Support is what --version says of this build.
+const pkcs11Support = "with PKCS#11 (the ceremony build)"
+
 // checkToken is the token part of plan check.
 func checkToken(p *ceremony.Plan) (hsmspec.TokenInfo, hsmspec.Capabilities, error) {
 	return p.CheckToken()
