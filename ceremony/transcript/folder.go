@@ -26,14 +26,10 @@ type folderFS struct{ root *os.Root }
 func (f folderFS) Open(name string) (fs.File, error) {
 	return f.root.OpenFile(name, os.O_RDONLY|noFollowNonBlock, 0)
 }
-func (f folderFS) Lstat(name string) (fs.FileInfo, error)     { return f.root.Lstat(name) }
-func (f folderFS) ReadLink(name string) (string, error)       { return f.root.Readlink(name) }
-func (f folderFS) ReadDir(name string) ([]fs.DirEntry, error) { return fs.ReadDir(dirOnly{f}, name) }
 
-// dirOnly hides folderFS's ReadDir from fs.ReadDir, which then opens the folder and reads it.
-type dirOnly struct{ f folderFS }
-
-func (d dirOnly) Open(name string) (fs.File, error) { return d.f.Open(name) }
+// Lstat and ReadLink make folderFS an fs.ReadLinkFS, so fs.Lstat sees symbolic links.
+func (f folderFS) Lstat(name string) (fs.FileInfo, error) { return f.root.Lstat(name) }
+func (f folderFS) ReadLink(name string) (string, error)   { return f.root.Readlink(name) }
 
 // typeName names a kind of file other than a regular one, for messages.
 func typeName(m fs.FileMode) string {
