@@ -219,80 +219,109 @@ func TestWriterCanonicalizesFacts(t *testing.T) {
 	}
 }
 
-// TestFactsAgree runs the facts check of scripts/verify-transcript (its "byte form" functions,
-// taken from the script) and canonicalJSON on the facts of the frozen transcript changed in
-// many ways, and checks that they accept and refuse the same objects.
-func TestFactsAgree(t *testing.T) {
+// byteFormScript returns the definitions of scripts/verify-transcript up to the end of its byte
+// form section (functions and variables only), to run its checks on their own.
+func byteFormScript(t *testing.T) string {
 	script, err := os.ReadFile(scriptPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := bytes.Index(script, []byte("# The byte form of a line"))
+	start := bytes.Index(script, []byte("\nb64chars="))
 	end := bytes.Index(script, []byte("# (end of the byte form)"))
 	if start < 0 || end < start {
 		t.Fatal("scripts/verify-transcript has no byte form section")
 	}
-	data, err := os.ReadFile(filepath.Join(frozenV1, TranscriptFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines, _ := splitLines(data)
-	var seeds [][]byte
-	for _, l := range lines {
-		e, _, err := parseLine(l)
-		if err != nil {
-			t.Fatal(err)
-		}
-		seeds = append(seeds, e.Facts)
-	}
-	seeds = append(seeds, []byte(`{"a":[[],{}],"b":"\u003c\b\u0001é😀","c":-0.5e+3,"d":[true,false,null]}`))
-	pieces := []string{`"`, `\`, `\u0041`, `\u003C`, `\/`, `,`, `:`, `{`, `}`, `[`, `]`, ` `, `01`, `1.`, `"a":1,`, `"a"`,
-		"\xff", "\xe2\x80\xa8", "\xed\xa0\x80", "\x01", "\x7f", `\ud83d\ude00`, `tru`, `-`, `1e`, "é"}
-	rng := rand.New(rand.NewPCG(1, 2))
-	var cases [][]byte
-	for _, s := range seeds {
-		cases = append(cases, s)
-		for range 60 {
-			c := bytes.Clone(s)
-			for range 1 + rng.IntN(2) {
-				i := rng.IntN(len(c) + 1)
-				switch rng.IntN(3) {
-				case 0: // insert a piece
-					c = append(c[:i:i], append([]byte(pieces[rng.IntN(len(pieces))]), c[i:]...)...)
-				case 1: // remove a byte
-					if i < len(c) {
-						c = append(c[:i:i], c[i+1:]...)
-					}
-				case 2: // repeat a member
-					if j := bytes.IndexByte(c, ','); j > 0 {
-						c = append(c[:len(c)-1:len(c)-1], append(append([]byte{','}, c[1:j]...), '}')...)
-					}
-				}
-			}
-			if !bytes.ContainsRune(c, 0) && len(c) > 0 {
-				cases = append(cases, c)
-			}
-		}
-	}
-	harness := string(script[start:end]) + `
-while IFS= read -r -d '' facts; do
-	if canonical_text "$facts" && canonical_facts "$facts"; then echo ok; else echo bad; fi
+	return "set -uo pipefail; export LC_ALL=C\n" + string(script[start:end])
+}
+
+// scriptVerdicts runs check, a bash condition on "$x", over the inputs in one bash process, and
+// returns whether each one passed.
+func scriptVerdicts(t *testing.T, check string, inputs [][]byte) []bool {
+	harness := byteFormScript(t) + `
+while IFS= read -r -d '' x; do
+	if ` + check + `; then echo ok; else echo bad; fi
 done
 `
 	var in bytes.Buffer
-	for _, c := range cases {
+	for _, c := range inputs {
 		in.Write(append(c, 0))
 	}
-	cmd := exec.Command("bash", "-c", "set -uo pipefail; export LC_ALL=C\n"+harness)
+	cmd := exec.Command("bash", "-c", harness)
 	cmd.Stdin = &in
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("bash: %v\n%s", err, out)
 	}
-	verdicts := strings.Fields(string(out))
-	if len(verdicts) != len(cases) {
-		t.Fatalf("%d verdicts for %d cases:\n%s", len(verdicts), len(cases), out)
+	words := strings.Fields(string(out))
+	if len(words) != len(inputs) {
+		t.Fatalf("%d verdicts for %d inputs:\n%s", len(words), len(inputs), out)
 	}
+	ok := make([]bool, len(words))
+	for i, w := range words {
+		ok[i] = w == "ok"
+	}
+	return ok
+}
+
+// mutations returns each seed and n changed copies of it: pieces inserted, bytes removed,
+// members repeated.
+func mutations(seeds [][]byte, n int) [][]byte {
+	pieces := []string{`"`, `\`, `\u0041`, `\u003C`, `\/`, `,`, `:`, `{`, `}`, `[`, `]`, ` `, `01`, `1.`, `"a":1,`, `"a"`,
+		"\xff", "\xe2\x80\xa8", "\xed\xa0\x80", "\x01", "\x7f", `\ud83d\ude00`, `tru`, `-`, `1e`, "é", `0`, `Z`, `.10`, `=`, `A`}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var out [][]byte
+	for _, s := range seeds {
+		out = append(out, s)
+		for range n {
+			c := bytes.Clone(s)
+			for range 1 + rng.IntN(2) {
+				i := rng.IntN(len(c) + 1)
+				switch rng.IntN(3) {
+				case 0:
+					c = append(c[:i:i], append([]byte(pieces[rng.IntN(len(pieces))]), c[i:]...)...)
+				case 1:
+					if i < len(c) {
+						c = append(c[:i:i], c[i+1:]...)
+					}
+				case 2:
+					if j := bytes.IndexByte(c, ','); j > 0 && len(c) > 0 {
+						c = append(c[:len(c)-1:len(c)-1], append(append([]byte{','}, c[1:j]...), c[len(c)-1])...)
+					}
+				}
+			}
+			if len(c) > 0 && !bytes.ContainsAny(c, "\x00\n") {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// frozenLines returns the lines of the frozen v1 transcript and their facts.
+func frozenLines(t *testing.T) (lines, facts [][]byte) {
+	data, err := os.ReadFile(filepath.Join(frozenV1, TranscriptFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, _ = splitLines(data)
+	for _, l := range lines {
+		e, _, err := parseLine(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		facts = append(facts, e.Facts)
+	}
+	return lines, facts
+}
+
+// TestFactsAgree: the facts check of scripts/verify-transcript (taken from the script as it
+// is) and canonicalJSON accept and refuse the same objects, over many changed copies of the
+// frozen transcript's facts.
+func TestFactsAgree(t *testing.T) {
+	_, facts := frozenLines(t)
+	facts = append(facts, []byte(`{"a":[[],{}],"b":"\u003c\b\u0001é😀","c":-0.5e+3,"d":[true,false,null]}`))
+	cases := mutations(facts, 60)
+	script := scriptVerdicts(t, `canonical_text "$x" && canonical_facts "$x"`, cases)
 	accepted := 0
 	for i, c := range cases {
 		canon, err := canonicalJSON(c)
@@ -300,9 +329,29 @@ done
 		if goOK {
 			accepted++
 		}
-		if goOK != (verdicts[i] == "ok") {
-			t.Errorf("%q: Go accepts %v, the script says %s", c, goOK, verdicts[i])
+		if goOK != script[i] {
+			t.Errorf("%q: Go accepts %v, the script %v", c, goOK, script[i])
 		}
 	}
-	t.Logf("%d facts objects, %d accepted by both, %d refused by both", len(cases), accepted, len(cases)-accepted)
+	t.Logf("%d facts objects: %d accepted by both, %d refused by both", len(cases), accepted, len(cases)-accepted)
+}
+
+// TestLinesAgree: the line form checks of scripts/verify-transcript and parseLine accept and
+// refuse the same lines, over many changed copies of the frozen transcript's lines (the
+// signatures are not checked here).
+func TestLinesAgree(t *testing.T) {
+	lines, _ := frozenLines(t)
+	cases := mutations(lines, 50)
+	script := scriptVerdicts(t, `[[ $x == '{"seq":'* && $x =~ $sigre ]] && sig=${BASH_REMATCH[1]} && canonical_line "$x" && canonical_b64 "$sig"`, cases)
+	accepted := 0
+	for i, c := range cases {
+		_, _, err := parseLine(c)
+		if err == nil {
+			accepted++
+		}
+		if (err == nil) != script[i] {
+			t.Errorf("%q: Go says %v, the script accepts %v", c, err, script[i])
+		}
+	}
+	t.Logf("%d lines: %d accepted by both, %d refused by both", len(cases), accepted, len(cases)-accepted)
 }

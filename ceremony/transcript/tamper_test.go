@@ -112,7 +112,7 @@ func tamperCases(t *testing.T, dir, alg string) []tamperCase {
 		add(tamperCase{name: fmt.Sprintf("cut in the middle of line %d", k), changes: map[string][]byte{TranscriptFile: mid},
 			want: k, shell: ed && k == 4})
 		add(tamperCase{name: fmt.Sprintf("cut after %d lines", k), changes: map[string][]byte{TranscriptFile: join(lines[:k])},
-			want: k, shell: ed && k == 5})
+			want: k, shell: ed && (k == 0 || k == 5)})
 	}
 	add(tamperCase{name: "final newline removed", changes: map[string][]byte{TranscriptFile: data[:len(data)-1]}, want: n - 1, shell: ed})
 	add(tamperCase{name: "line appended after the end", changes: map[string][]byte{TranscriptFile: join(append(append([][]byte{}, lines...), lines[1]))},
