@@ -180,11 +180,12 @@ func (s *Session) DestroyLabelled(label string) (int, error) {
 	return len(hs), nil
 }
 
-// Unnamed counts the secret and private keys that have neither label nor CKA_ID, and the
-// objects whose class cannot be read. A process killed inside C_GenerateKey can leave both in
-// SoftHSM2 (measured: 5 such objects after 40 kills of a generation loop), even with CKA_TOKEN
-// still false; nothing finds them by label. Public keys and this package's session keys, which
-// carry a CKA_ID, are not counted.
+// Unnamed counts the objects a process killed inside C_GenerateKey can leave in SoftHSM2, which
+// nothing finds by label: objects whose class cannot be read, and secret or private keys with
+// neither label nor CKA_ID that are token objects or private. (Measured: 40 kills of a generation
+// loop left 5, one class-less data object and four keys with CKA_TOKEN not yet set but
+// CKA_PRIVATE at its default, true.) Public session keys without them are a session's own
+// scratch keys, such as the capability probe's, and are not counted.
 func (s *Session) Unnamed() (int, error) {
 	hs, err := s.findObjects(nil)
 	if err != nil {
@@ -192,13 +193,15 @@ func (s *Session) Unnamed() (int, error) {
 	}
 	n := 0
 	for _, h := range hs {
-		a, err := s.attrs(h, pkcs11.CKA_CLASS, pkcs11.CKA_LABEL, pkcs11.CKA_ID)
+		a, err := s.attrs(h, pkcs11.CKA_CLASS, pkcs11.CKA_LABEL, pkcs11.CKA_ID, pkcs11.CKA_TOKEN, pkcs11.CKA_PRIVATE)
 		if err != nil || len(a[pkcs11.CKA_CLASS]) == 0 {
 			n++
 			continue
 		}
 		class := ulong(a[pkcs11.CKA_CLASS])
-		if (class == pkcs11.CKO_SECRET_KEY || class == pkcs11.CKO_PRIVATE_KEY) && len(a[pkcs11.CKA_LABEL]) == 0 && len(a[pkcs11.CKA_ID]) == 0 {
+		key := class == pkcs11.CKO_SECRET_KEY || class == pkcs11.CKO_PRIVATE_KEY
+		kept := boolean(a[pkcs11.CKA_TOKEN]) || boolean(a[pkcs11.CKA_PRIVATE])
+		if key && kept && len(a[pkcs11.CKA_LABEL]) == 0 && len(a[pkcs11.CKA_ID]) == 0 {
 			n++
 		}
 	}
