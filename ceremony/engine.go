@@ -457,7 +457,7 @@ func (e *engine) showSigningKey(signer *hsm.Signer) error {
 
 // seal writes the end event and the checkpoint over the whole chain.
 func (e *engine) seal() error {
-	if err := e.tr.Seal("keyceremony/" + e.plan.Ceremony); err != nil {
+	if err := e.tr.Seal("keyceremony/"+e.plan.Ceremony, transcript.Actor(e.actor())); err != nil {
 		return err
 	}
 	e.ui.Record("sealed: checkpoint written")

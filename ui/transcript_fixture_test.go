@@ -103,7 +103,7 @@ func writeTranscript(t testing.TB, dir string) {
 			t.Fatal(err)
 		}
 	}
-	if err := w.Seal("keyceremony/rehearsal"); err != nil {
+	if err := w.Seal("keyceremony/rehearsal", transcript.Actor{Role: "witness", Name: "Wendy"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {

@@ -184,7 +184,7 @@ func signRecord(t *testing.T, ceremony, name string, files []string) ed25519.Pub
 	if _, err := w.Append(transcript.Entry{Step: "wrap:" + name, Facts: map[string]any{"target": name}, Files: paths}); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Seal("keyceremony/upload-test"); err != nil {
+	if err := w.Seal("keyceremony/upload-test", transcript.Actor{Role: "witness", Name: "Wendy"}); err != nil {
 		t.Fatal(err)
 	}
 	w.Close()

@@ -28,7 +28,7 @@ func benchTranscript(b *testing.B) (dir string) {
 			b.Fatal(err)
 		}
 	}
-	if err := w.Seal("keyceremony/bench"); err != nil {
+	if err := w.Seal("keyceremony/bench", Actor{Role: "witness", Name: "Wendy"}); err != nil {
 		b.Fatal(err)
 	}
 	w.Close()

@@ -178,7 +178,7 @@ func otherCheckpoint(t *testing.T, dir, alg string) []byte {
 	data, _ := os.ReadFile(filepath.Join(dir, TranscriptFile))
 	lines, _ := splitLines(data)
 	w.next, w.head = len(lines), lineSum(lines[len(lines)-1])
-	if err := w.Seal(testOrigin); err != nil {
+	if err := w.Seal(testOrigin, Actor{Role: "witness", Name: "Wendy"}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(filepath.Join(w.dir, CheckpointFile))

@@ -106,7 +106,7 @@ func ceremony(t testing.TB, signer crypto.Signer) (string, []Event) {
 	writeFile(t, dir, "packages/aws/EncryptedKeyMaterial.bin", "ciphertext")
 	appendEvent(Entry{Step: "package-aws", Actor: Actor{Role: "ceremony administrator", Name: "Alice Admin"},
 		Files: []string{"packages/aws/EncryptedKeyMaterial.bin", "backup/manifest.json"}})
-	if err := w.Seal(testOrigin); err != nil {
+	if err := w.Seal(testOrigin, Actor{Role: "witness", Name: "Wendy"}); err != nil {
 		t.Fatal(err)
 	}
 	return dir, events
@@ -350,13 +350,13 @@ func TestResume(t *testing.T) {
 				t.Errorf("unsealed: %+v", r)
 			}
 			checkAgree(t, "unsealed", Verify(dir), runShell(t, dir))
-			if err := w.Seal(testOrigin); err != nil {
+			if err := w.Seal(testOrigin, Actor{Role: "witness", Name: "Wendy"}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := w.Append(Entry{Step: "three"}); err == nil {
 				t.Error("Append after Seal succeeded")
 			}
-			if err := w.Seal(testOrigin); err == nil {
+			if err := w.Seal(testOrigin, Actor{Role: "witness", Name: "Wendy"}); err == nil {
 				t.Error("a second Seal succeeded")
 			}
 			w.Close()
@@ -376,10 +376,10 @@ func TestResume(t *testing.T) {
 			if _, err := w.Append(Entry{Step: "three"}); err == nil {
 				t.Error("Append after the end event succeeded")
 			}
-			if err := w.Seal("keyceremony/other"); err == nil {
+			if err := w.Seal("keyceremony/other", Actor{Role: "witness", Name: "Wendy"}); err == nil {
 				t.Error("Seal with another origin than the end event's succeeded")
 			}
-			if err := w.Seal(testOrigin); err != nil {
+			if err := w.Seal(testOrigin, Actor{Role: "witness", Name: "Wendy"}); err != nil {
 				t.Fatal(err)
 			}
 			if r := Verify(dir); !r.OK || r.Events != 4 {
@@ -434,7 +434,7 @@ func TestAppendRefuses(t *testing.T) {
 			t.Errorf("Append(%+v) succeeded", e)
 		}
 	}
-	if err := w.Seal("has space"); err == nil {
+	if err := w.Seal("has space", Actor{Role: "witness", Name: "Wendy"}); err == nil {
 		t.Error("Seal with a bad origin succeeded")
 	}
 	if e, err := w.Append(Entry{Step: "x", Files: []string{"ok.bin"}}); err != nil || e.Seq != 1 {
@@ -473,7 +473,7 @@ func TestConcurrentAppend(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if err := w.Seal(testOrigin); err != nil {
+	if err := w.Seal(testOrigin, Actor{Role: "witness", Name: "Wendy"}); err != nil {
 		t.Fatal(err)
 	}
 	if r := Verify(dir); !r.OK || r.Events != 10 {

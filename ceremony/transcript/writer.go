@@ -263,9 +263,10 @@ func (w *Writer) write(line []byte) error {
 
 // Seal ends the ceremony: it writes the end event (unless an interrupted Seal already did),
 // then the checkpoint, a signed note over the chain (see the package documentation). origin
-// names the ceremony, e.g. "keyceremony/<ceremony id>"; it is also the note's key name. After
-// Seal the Writer appends nothing more; Close it.
-func (w *Writer) Seal(origin string) error {
+// names the ceremony, e.g. "keyceremony/<ceremony id>"; it is also the note's key name. by, the
+// end event's actor, is who signs the ceremony off (the witness). After Seal the Writer appends
+// nothing more; Close it.
+func (w *Writer) Seal(origin string, by Actor) error {
 	if err := checkOrigin(origin); err != nil {
 		return err
 	}
@@ -275,7 +276,7 @@ func (w *Writer) Seal(origin string) error {
 		return fmt.Errorf("transcript: the transcript is sealed")
 	}
 	if w.ended == "" {
-		if _, err := w.append("end", KindEnd, Actor{}, endFacts{Origin: origin}, nil); err != nil {
+		if _, err := w.append("end", KindEnd, by, endFacts{Origin: origin}, nil); err != nil {
 			return err
 		}
 		w.ended = origin

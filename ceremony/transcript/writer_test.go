@@ -42,7 +42,7 @@ func TestSealCutShort(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := w.Seal(testOrigin); err != nil {
+		if err := w.Seal(testOrigin, Actor{Role: "witness", Name: "Wendy"}); err != nil {
 			t.Fatal(err)
 		}
 		w.Close()
@@ -63,7 +63,7 @@ func TestSealCutShort(t *testing.T) {
 		if _, err := w.Append(Entry{Step: "late"}); err == nil {
 			t.Errorf("%s: an event was appended after the end event", left)
 		}
-		if err := w.Seal(testOrigin); err != nil {
+		if err := w.Seal(testOrigin, Actor{Role: "witness", Name: "Wendy"}); err != nil {
 			t.Fatalf("%s: %v", left, err)
 		}
 		w.Close()
@@ -112,7 +112,7 @@ func TestDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w2.Close()
-	if err := w2.Seal(testOrigin); err != nil {
+	if err := w2.Seal(testOrigin, Actor{Role: "witness", Name: "Wendy"}); err != nil {
 		t.Fatal(err)
 	}
 	if r := Verify(dir); !r.OK {
