@@ -41,6 +41,9 @@ type Options struct {
 	// the abort is recorded with what was and was not done, and the transcript is sealed.
 	// It implies Resume.
 	Abort bool
+	// AbortReason is why the ceremony is aborted, for the record; a headless abort needs it,
+	// a person is asked for it when it is empty.
+	AbortReason string
 	// Identities open age-recipient share files in the verification round when no person is at
 	// the screen (headless runs and rehearsals).
 	Identities []age.Identity
@@ -94,13 +97,17 @@ func Run(o Options) error {
 	if err := e.prepare(); err != nil || e.finished {
 		return err
 	}
+	// A sealed ceremony needs no reason: an abort only finishes what its seal left.
+	if e.Abort && !e.ended && e.AbortReason == "" && e.ui.Mode() == ModeHeadless {
+		return errors.New("an abort records why the ceremony ended without finishing, and this run is headless; nothing was changed\nhint: pass --reason TEXT")
+	}
 	e.steps = e.plan.Script()
 	switch {
 	case e.ended:
 		// Resume and abort alike finish the seal that was cut short.
 		e.steps = append(e.steps[:2:2], e.steps[len(e.steps)-1])
 	case e.Abort:
-		e.steps = append(e.steps[:2:2], abortStep(e.steps))
+		e.steps = append(e.steps[:2:2], e.plan.abortStep())
 	}
 	for i := range e.steps {
 		if e.done[e.steps[i].ID] {
@@ -115,11 +122,14 @@ func Run(o Options) error {
 			e.steps[e.cur].Status = Failed
 			e.ui.Script(e.steps, e.cur)
 			what := "step failed: " + firstLine(err.Error())
-			if errors.Is(err, ErrAborted) {
+			switch {
+			case errors.Is(err, ErrAborted):
 				what = "the operator stopped the ceremony at this step"
+			case errors.Is(err, ErrEndOfInput):
+				what = "the input ended at this step: nobody was there to answer"
 			}
 			e.exceptionOnce(e.steps[e.cur].ID, what)
-			return err
+			return e.interrupted(err)
 		}
 	}
 	return nil
@@ -435,7 +445,9 @@ func (e *engine) reopen(signer *hsm.Signer) error {
 	if e.ended {
 		return nil
 	}
-	e.exceptionOnce(stepBegin, "ceremony resumed after an interruption; steps already in the transcript are not repeated")
+	if !e.Abort { // an abort records its own event, with the reason
+		e.exceptionOnce(stepBegin, "ceremony resumed after an interruption; steps already in the transcript are not repeated")
+	}
 	return e.showSigningKey(signer)
 }
 
@@ -461,19 +473,27 @@ func (e *engine) seal() error {
 		return err
 	}
 	e.ui.Record("sealed: checkpoint written")
+	if cp, err := os.ReadFile(filepath.Join(e.out, transcript.CheckpointFile)); err == nil {
+		e.ui.Success("the transcript is sealed. Checkpoint SHA-256, for the paper log: " + sha256Hex(cp))
+	}
 	return e.destroySigningKey()
 }
 
-// abortStep is the one step an abort runs after logging in and reopening the transcript; its
-// instructions list what the interrupted ceremony left undone.
-func abortStep(script []Step) Step {
-	return Step{ID: stepAbort, Title: "Abort the interrupted ceremony and seal its transcript", Actor: script[0].Actor,
-		Instructions: "Unsealed share sets are voided; the transcript records what was done and what was not, and is sealed."}
+// abortStep is the one step an abort runs after logging in and reopening the transcript. The
+// administrator, who ends the ceremony, confirms it and says why.
+func (p *Plan) abortStep() Step {
+	return Step{ID: stepAbort, Title: "End the interrupted ceremony without finishing it, and seal its transcript", Actor: p.first(RoleAdministrator),
+		Instructions: "The administrator confirms and says why, for the record. Unsealed share sets are voided; the transcript records what was done and what was not, and is sealed."}
 }
 
-// abort records the end of an interrupted ceremony: what it did, what it did not, and that any
-// unsealed share set is void; then it seals the transcript so the record is complete.
+// abort records the end of an interrupted ceremony: why, what it did, what it did not, and that
+// any unsealed share set is void; then it seals the transcript so the record is complete.
 func (e *engine) abort() error {
+	undone := e.notDone()
+	reason, c, err := e.abortReason(undone)
+	if err != nil {
+		return err
+	}
 	if !e.done[stepBackup] && e.plan.Backup != nil {
 		if err := e.voidUnsealedSets(); err != nil {
 			return err
@@ -486,21 +506,17 @@ func (e *engine) abort() error {
 	if err != nil {
 		return err
 	}
-	var done, undone []string
+	var done []string
 	for _, st := range e.plan.Script() {
-		switch {
-		case st.ID == stepOpenToken || st.ID == stepBegin || st.ID == stepSeal:
-		case e.done[st.ID]:
+		if e.done[st.ID] && st.ID != stepOpenToken && st.ID != stepBegin {
 			done = append(done, st.ID)
-		default:
-			undone = append(undone, st.ID)
 		}
 	}
-	what := "ceremony aborted by the operator; steps not done: " + strings.Join(undone, ", ")
+	what := fmt.Sprintf("the ceremony ended without finishing, aborted by %s: %s; steps not done: %s", c.By, reason, strings.Join(undone, ", "))
 	if e.done[stepGenerateKey] || e.done[stepRestoreKey] {
 		what += fmt.Sprintf("; key %q stays in the token: destroy it with the vendor's tool if it must not be used", e.plan.Key.Label)
 	}
-	facts := map[string]any{"exception": what, "done": done, "not_done": undone}
+	facts := map[string]any{"exception": what, "reason": reason, "confirmed": c, "done": done, "not_done": undone}
 	if len(removed) > 0 {
 		facts["exception"] = what + "; removed the files written but not recorded before the interruption: " + strings.Join(removed, ", ")
 		facts["removed"] = removed
@@ -511,3 +527,70 @@ func (e *engine) abort() error {
 	e.ui.Record("aborted: " + strings.Join(undone, ", ") + " not done")
 	return e.seal()
 }
+
+// notDone lists the steps of the plan's script that the transcript does not hold.
+func (e *engine) notDone() []string {
+	var undone []string
+	for _, st := range e.plan.Script() {
+		if !e.done[st.ID] && st.ID != stepOpenToken && st.ID != stepBegin && st.ID != stepSeal {
+			undone = append(undone, st.ID)
+		}
+	}
+	return undone
+}
+
+// abortReason has the administrator confirm the abort and say why, or takes the reason given
+// on the command line (--reason), which a headless abort must have.
+func (e *engine) abortReason(undone []string) (string, Confirmation, error) {
+	c, err := e.confirm(stepAbort, ConfirmRequest{
+		Actor:  e.actor(),
+		Prompt: "End this ceremony without finishing it?",
+		Detail: "Steps not done: " + strings.Join(undone, ", ") + ". They will never be done in this ceremony: its transcript is sealed as ended without finishing, and unsealed share sets are voided.",
+	}, "")
+	if err != nil || e.AbortReason != "" {
+		return e.AbortReason, c, err
+	}
+	for {
+		typed, err := e.ui.Confirm(ConfirmRequest{Actor: e.actor(), Reason: true,
+			Prompt: "Why does the ceremony end without finishing? In a few words, for the record"})
+		if err != nil {
+			return "", c, err
+		}
+		if reason := strings.Join(strings.Fields(typed), " "); reason != "" {
+			return reason, c, nil
+		}
+	}
+}
+
+// Interrupted is what Run returns when nobody answered a question: the operator stopped the
+// ceremony, or the input ended. It says where the record is and the two ways to go on.
+type Interrupted struct {
+	Cause error // ErrAborted or ErrEndOfInput
+	Step  string
+	Dir   string // the ceremony folder; "" when the transcript had not started
+	Plan  string // the plan, to start again when nothing was recorded
+}
+
+func (e *engine) interrupted(err error) error {
+	if !errors.Is(err, ErrAborted) && !errors.Is(err, ErrEndOfInput) {
+		return err
+	}
+	in := &Interrupted{Cause: err, Step: fmt.Sprintf("step %d of %d (%s)", e.cur+1, len(e.steps), e.steps[e.cur].Title), Plan: e.PlanPath}
+	if e.started || e.tr != nil {
+		in.Dir = e.out
+	}
+	return in
+}
+
+func (in *Interrupted) Error() string {
+	what := "the ceremony was stopped by the operator at " + in.Step
+	if errors.Is(in.Cause, ErrEndOfInput) {
+		what = "the input ended at " + in.Step + " before anyone answered"
+	}
+	if in.Dir == "" {
+		return what + "; nothing was recorded\nhint: start it again with 'keyceremony run " + in.Plan + "'"
+	}
+	return fmt.Sprintf("%s; the transcript in %s records every step done so far\nhint: continue it with 'keyceremony run --resume %s', or end it with 'keyceremony run --abort %s'", what, in.Dir, in.Dir, in.Dir)
+}
+
+func (in *Interrupted) Unwrap() error { return in.Cause }

@@ -33,6 +33,8 @@ func (h *Headless) Record(summary string) { fmt.Fprintf(h.Log, "  recorded: %s\n
 
 func (h *Headless) Notice(text string) { fmt.Fprintf(h.Log, "  notice: %s\n", text) }
 
+func (h *Headless) Success(text string) { fmt.Fprintf(h.Log, "  ok: %s\n", text) }
+
 func (h *Headless) Busy(title string) func() { return func() {} }
 
 func (h *Headless) Secret(r SecretRequest) ([]byte, error) {

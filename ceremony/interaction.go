@@ -6,8 +6,15 @@ import (
 	"github.com/keyceremony/keyceremony/backup"
 )
 
-// ErrAborted is returned by an Interaction when the operator stops the ceremony.
-var ErrAborted = errors.New("the ceremony was stopped by the operator; the transcript records every step done so far\nhint: resume it with 'keyceremony run --resume DIR'")
+// Why an Interaction returns without an answer. The engine records each in its own words and
+// returns an *Interrupted that says where the record is and how to go on.
+var (
+	// ErrAborted: the operator stopped the ceremony (Ctrl+C in the TUI).
+	ErrAborted = errors.New("the operator stopped the ceremony")
+	// ErrEndOfInput: the input ended before an answer (line mode reading a pipe or a file that
+	// ran out): nobody is there to answer.
+	ErrEndOfInput = errors.New("the input ended before the ceremony finished")
+)
 
 // Actor is a person acting in a role, as the plan names them.
 type Actor struct {
@@ -70,6 +77,9 @@ type ConfirmRequest struct {
 	// types a fingerprint in its read-back form); the engine compares it, never the UI, which
 	// is not told the expected answer. Without it the person types "yes".
 	TypeBack bool
+	// Reason asks for a line in the person's own words (why a ceremony is aborted); anything
+	// not blank is the answer.
+	Reason bool
 	// LastError says why the previous answer was refused, shown above the prompt.
 	LastError string
 }
@@ -116,8 +126,12 @@ type Interaction interface {
 	Script(steps []Step, current int)
 	// Record is called after each transcript event is written, with a one-line summary.
 	Record(summary string)
-	// Notice shows a warning or information the operator must see; it does not wait.
+	// Notice shows a warning or information the operator must see, until the step ends; it
+	// does not wait.
 	Notice(text string)
+	// Success shows that a check passed (a fingerprint matched, the transcript was sealed),
+	// until the step ends; it does not wait.
+	Success(text string)
 	// Busy marks a slow operation (RSA generation); the returned func ends it.
 	Busy(title string) (done func())
 	Secret(SecretRequest) ([]byte, error)

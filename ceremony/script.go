@@ -24,6 +24,8 @@ const (
 	stepWrap         = "wrap"
 	stepSeal         = "seal"
 	stepAbort        = "abort"
+	// StepAbort is the step that ends an interrupted ceremony without finishing it.
+	StepAbort = stepAbort
 	// stepSigningKeyChecked records the witness's check of the signing key, on every run.
 	stepSigningKeyChecked = "signing-key-checked"
 )
@@ -46,7 +48,7 @@ func (p *Plan) Script() []Step {
 		login = fmt.Sprintf("%s enters the security officer PIN, and the keys the target key may be wrapped under (the clouds' wrapping keys, the backup key) are marked CKA_TRUSTED for this session; then %s enters the user PIN. Nobody else looks at the keyboard.", so.Name, so.Name)
 	}
 	add(stepOpenToken, fmt.Sprintf("Open token %q and log in", p.Token.Token), so, login)
-	add(stepBegin, "Make the ceremony signing key and start the transcript", admin,
+	add(stepBegin, "Make the ceremony signing key and start the transcript", witness,
 		fmt.Sprintf("The screen shows the signing key's fingerprint. %s writes it on the paper log and types its read-back form back from the paper.", witness.Name))
 	switch {
 	case p.trusting():

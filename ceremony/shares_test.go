@@ -213,7 +213,7 @@ func TestHandoutsLinkedIntoRecord(t *testing.T) {
 	if found, _ := filepath.Glob(filepath.Join(p.OutputDir(), "*", "*.age")); len(found) != 0 {
 		t.Fatalf("share files in the record: %v", found)
 	}
-	err = Run(Options{Plan: p, PlanPath: planPath, UI: &Headless{Log: io.Discard, Secrets: secrets}, Abort: true})
+	err = Run(Options{Plan: p, PlanPath: planPath, UI: &Headless{Log: io.Discard, Secrets: secrets}, Abort: true, AbortReason: "the test ends it"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func (e *engine) checkWrappingKey(t wrap.Target) error {
 		return err
 	}
 	if c.How != ConfirmedHeadless {
-		e.ui.Notice(fmt.Sprintf("the %s wrapping key matches the import request: %s", t.Name, fp))
+		e.ui.Success(fmt.Sprintf("the %s wrapping key matches the import request: %s", t.Name, fp))
 	}
 	inputs := map[string]PinnedInput{}
 	var files []string

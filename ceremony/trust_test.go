@@ -154,6 +154,7 @@ func (p *person) Record(summary string) {
 	}
 }
 func (p *person) Notice(text string)        { p.notices = append(p.notices, text) }
+func (p *person) Success(text string)       { p.notices = append(p.notices, text) }
 func (p *person) Busy(string) (done func()) { return func() {} }
 func (p *person) Secret(r SecretRequest) ([]byte, error) {
 	if r.Purpose == "so-pin" {

@@ -19,7 +19,10 @@ type (
 		current int
 	}
 	recordMsg string
-	noticeMsg string
+	noticeMsg struct {
+		text string
+		ok   bool // a check passed: shown as a success, not a warning
+	}
 	busyMsg   struct {
 		id    int64
 		title string
@@ -88,7 +91,9 @@ func (b *bridge) Script(steps []ceremony.Step, current int) {
 
 func (b *bridge) Record(summary string) { b.send(recordMsg(summary)) }
 
-func (b *bridge) Notice(text string) { b.send(noticeMsg(text)) }
+func (b *bridge) Notice(text string) { b.send(noticeMsg{text: text}) }
+
+func (b *bridge) Success(text string) { b.send(noticeMsg{text: text, ok: true}) }
 
 func (b *bridge) Busy(title string) func() {
 	id := b.busyID.Add(1)

@@ -33,7 +33,7 @@ func (p *confirmPrompt) update(msg tea.Msg) (tea.Cmd, bool) {
 		return nil, true
 	}
 	p.in.reset()
-	if !p.req.TypeBack {
+	if !p.req.TypeBack && !p.req.Reason {
 		p.mismatch = notConfirmed
 	}
 	return nil, false
@@ -43,7 +43,7 @@ func (p *confirmPrompt) update(msg tea.Msg) (tea.Cmd, bool) {
 // compares it), "yes" for a plain confirmation.
 func answered(r ceremony.ConfirmRequest, typed string) bool {
 	t := strings.ToLower(strings.TrimSpace(typed))
-	if r.TypeBack {
+	if r.TypeBack || r.Reason {
 		return t != ""
 	}
 	return t == "yes" || t == "y"
@@ -53,6 +53,9 @@ func answered(r ceremony.ConfirmRequest, typed string) bool {
 const notConfirmed = "Not confirmed. Type yes to confirm, or press Ctrl+C to stop the ceremony."
 
 func (p *confirmPrompt) instruction() string {
+	if p.req.Reason {
+		return p.req.Actor.String() + ": type it and press Enter."
+	}
 	if p.req.TypeBack {
 		return p.req.Actor.String() + ": type back what is read aloud, group by group, then press Enter. Case, spaces and dashes do not matter."
 	}
@@ -71,7 +74,7 @@ func (p *confirmPrompt) lines(th theme, width, _ int) []string {
 	}
 	out = append(out, "")
 	out = append(out, wrap(p.instruction(), width)...)
-	out = append(out, p.in.view())
+	out = append(out, p.in.view(th))
 	if p.mismatch != "" {
 		for _, l := range wrap("✗ "+p.mismatch, width) {
 			out = append(out, th.bad.Render(l))
@@ -81,6 +84,10 @@ func (p *confirmPrompt) lines(th theme, width, _ int) []string {
 }
 
 func (p *confirmPrompt) fullScreen() bool { return false }
+
+func (p *confirmPrompt) keys() []keyHelp { return editKeys }
+
+func (p *confirmPrompt) literal() bool { return p.req.Reason }
 
 func (p *confirmPrompt) abort(err error) {
 	p.in.reset()

@@ -10,10 +10,11 @@ import (
 // field is a one-line input that keeps what is typed in a []byte it can zero. bubbles' textinput
 // keeps its value as []rune, copies it on every key press and hands it out only as a string, so a
 // PIN typed into it could neither be zeroed nor kept out of strings (architecture invariant 2).
-// field only appends and deletes at the end: enough for a PIN, a passphrase, a fingerprint or one
-// line of a share, and it renders the same on every frame, which golden files need.
+// field has a cursor (Left, Right, Home, End, Backspace, Delete) and renders the same on every
+// frame, which golden files need.
 type field struct {
 	buf    []byte
+	pos    int // the cursor, a byte offset at a rune boundary
 	masked bool
 }
 
@@ -21,16 +22,38 @@ type field struct {
 func (f *field) key(k tea.KeyPressMsg) {
 	switch {
 	case k.Code == tea.KeyBackspace && k.Mod == 0:
-		if len(f.buf) > 0 {
-			_, n := utf8.DecodeLastRune(f.buf)
-			clear(f.buf[len(f.buf)-n:])
-			f.buf = f.buf[:len(f.buf)-n]
+		if f.pos > 0 {
+			_, n := utf8.DecodeLastRune(f.buf[:f.pos])
+			f.cut(f.pos-n, f.pos)
 		}
+	case k.Code == tea.KeyDelete && k.Mod == 0:
+		if f.pos < len(f.buf) {
+			_, n := utf8.DecodeRune(f.buf[f.pos:])
+			f.cut(f.pos, f.pos+n)
+		}
+	case k.Code == tea.KeyLeft && f.pos > 0:
+		_, n := utf8.DecodeLastRune(f.buf[:f.pos])
+		f.pos -= n
+	case k.Code == tea.KeyRight && f.pos < len(f.buf):
+		_, n := utf8.DecodeRune(f.buf[f.pos:])
+		f.pos += n
+	case k.Code == tea.KeyHome, k.Keystroke() == "ctrl+a":
+		f.pos = 0
+	case k.Code == tea.KeyEnd, k.Keystroke() == "ctrl+e":
+		f.pos = len(f.buf)
 	case k.Code == tea.KeyEscape, k.Keystroke() == "ctrl+u":
 		f.reset()
 	case k.Text != "" && k.Mod&^tea.ModShift == 0:
 		f.insert(k.Text)
 	}
+}
+
+// cut deletes buf[from:to] and zeroes the bytes freed at the end.
+func (f *field) cut(from, to int) {
+	n := copy(f.buf[from:], f.buf[to:])
+	clear(f.buf[from+n:])
+	f.buf = f.buf[:from+n]
+	f.pos = from
 }
 
 // edit applies typed or pasted input and reports whether Enter was pressed, which the prompt
@@ -48,7 +71,8 @@ func (f *field) edit(msg tea.Msg) (enter bool) {
 	return false
 }
 
-// insert appends text, growing the buffer by hand so the old backing array can be zeroed.
+// insert puts text at the cursor, growing the buffer by hand so the old backing array can be
+// zeroed.
 func (f *field) insert(text string) {
 	text = strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f { // a pasted newline or control character is not part of a line
@@ -56,7 +80,11 @@ func (f *field) insert(text string) {
 		}
 		return r
 	}, text)
-	f.buf = appendSecret(f.buf, text)
+	tail := len(f.buf) - f.pos
+	f.buf = appendSecret(f.buf, text) // grows the buffer; the tail is moved into place below
+	copy(f.buf[f.pos+len(text):], f.buf[f.pos:f.pos+tail])
+	copy(f.buf[f.pos:], text)
+	f.pos += len(text)
 }
 
 // appendSecret appends data to a secret buffer. When b must grow it copies by hand and zeroes
@@ -88,12 +116,21 @@ func (f *field) empty() bool { return len(f.buf) == 0 }
 func (f *field) reset() {
 	clear(f.buf[:cap(f.buf)])
 	f.buf = f.buf[:0]
+	f.pos = 0
 }
 
-// view renders the field with a block cursor at its end; masked content is one * per character.
-func (f *field) view() string {
-	if f.masked {
-		return "> " + strings.Repeat("*", utf8.RuneCount(f.buf)) + "█"
+// view renders the field with its cursor: a block at the end, or the character under it in
+// reverse video. Masked content is one * per character.
+func (f *field) view(th theme) string {
+	var before, after string
+	if f.masked { // counted in place: a secret never becomes a string
+		before, after = strings.Repeat("*", utf8.RuneCount(f.buf[:f.pos])), strings.Repeat("*", utf8.RuneCount(f.buf[f.pos:]))
+	} else {
+		before, after = string(f.buf[:f.pos]), string(f.buf[f.pos:])
 	}
-	return "> " + string(f.buf) + "█"
+	if after == "" {
+		return "> " + before + "█"
+	}
+	r, n := utf8.DecodeRuneInString(after)
+	return "> " + before + th.selected.Render(string(r)) + after[n:]
 }

@@ -155,6 +155,15 @@ func typedBlock(typed string) string {
 
 func (p *handoutPrompt) fullScreen() bool { return true }
 
+func (p *handoutPrompt) keys() []keyHelp {
+	if p.h.File != "" || p.stage == handoutCall {
+		return []keyHelp{{"Enter", "go on"}}
+	}
+	return []keyHelp{{"Enter", "I have copied it: clear the screen and the scrollback"}, {"Q", "switch between the typed share and its QR code"}}
+}
+
+func (p *handoutPrompt) literal() bool { return false }
+
 func (p *handoutPrompt) abort(err error) { reply(p.reply, struct{}{}, err) }
 
 // eraseAll homes the cursor, erases the screen, then erases the scrollback (ED 3, "\x1b[3J"), the

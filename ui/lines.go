@@ -70,6 +70,8 @@ func (l *lineMode) Record(summary string) { l.printf("Recorded: %s\n", summary) 
 
 func (l *lineMode) Notice(text string) { l.printf("NOTICE: %s\n", text) }
 
+func (l *lineMode) Success(text string) { l.printf("OK: %s\n", text) }
+
 func (l *lineMode) Busy(title string) func() {
 	start := l.now()
 	l.printf("Working: %s. This can take a while; nothing to do.\n", title)
@@ -208,7 +210,7 @@ func (l *lineMode) readSecret() ([]byte, error) {
 type lineReader struct{ r io.Reader }
 
 // readLine returns the next line without its line ending. The end of the input before any answer
-// means nobody is there to answer: ErrAborted.
+// means nobody is there to answer: ErrEndOfInput.
 func (lr *lineReader) readLine() ([]byte, error) {
 	var line []byte
 	var c [1]byte
@@ -228,7 +230,7 @@ func (lr *lineReader) readLine() ([]byte, error) {
 			if len(line) > 0 {
 				return line, nil
 			}
-			return nil, ceremony.ErrAborted
+			return nil, ceremony.ErrEndOfInput
 		}
 		if err != nil {
 			clear(line)

@@ -85,17 +85,17 @@ func TestLinesEnterShare(t *testing.T) {
 	}
 }
 
-// The end of the input means nobody is there to answer: the ceremony stops.
+// The end of the input means nobody is there to answer: the ceremony stops, and says the input ended (not that someone stopped it).
 func TestLinesEndOfInput(t *testing.T) {
 	l := newLineMode(strings.NewReader("12"), new(bytes.Buffer), false, time.Now)
 	if b, err := l.Secret(pinRequest()); err != nil || string(b) != "12" {
 		t.Fatalf("a last line without newline: %q, %v", b, err)
 	}
-	if _, err := l.Secret(pinRequest()); !errors.Is(err, ceremony.ErrAborted) {
-		t.Fatalf("got %v, want ErrAborted", err)
+	if _, err := l.Secret(pinRequest()); !errors.Is(err, ceremony.ErrEndOfInput) {
+		t.Fatalf("got %v, want ErrEndOfInput", err)
 	}
-	if _, err := l.Confirm(fingerprintCheck()); !errors.Is(err, ceremony.ErrAborted) {
-		t.Fatalf("got %v, want ErrAborted", err)
+	if _, err := l.Confirm(fingerprintCheck()); !errors.Is(err, ceremony.ErrEndOfInput) {
+		t.Fatalf("got %v, want ErrEndOfInput", err)
 	}
 }
 

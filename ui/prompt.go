@@ -14,4 +14,8 @@ type prompt interface {
 	// screen sees only their own task.
 	fullScreen() bool
 	abort(err error)
+	// keys are the prompt's own keys, for the help overlay.
+	keys() []keyHelp
+	// literal says whether the input takes any character, "?" too (a PIN, a reason).
+	literal() bool
 }

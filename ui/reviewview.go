@@ -132,7 +132,7 @@ func (m *review) details(rows int) []string {
 
 func (m *review) footer() string {
 	if m.filtering {
-		return "Filter by step or actor " + m.filter.view() + m.th.dim.Render("  Enter: keep · Esc: clear")
+		return "Filter by step or actor " + m.filter.view(m.th) + m.th.dim.Render("  Enter: keep · Esc: clear")
 	}
 	return m.th.dim.Render("↑/↓: select · PgUp/PgDn: details · /: filter · Esc: clear filter · q: quit")
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -28,7 +29,7 @@ type runner struct {
 	steps   []ceremony.Step
 	current int
 	records []string
-	notices []string
+	notices []noticeMsg // of the running step: cleared when it ends
 	busy    *busy
 	prompt  prompt
 	cleared string // said after a share was wiped, until the next question
@@ -37,6 +38,8 @@ type runner struct {
 	stopping bool // the operator chose to stop; every question now gets ErrAborted
 	finished bool // the engine returned nil
 	failure  *errorReport
+	stopped  *ceremony.Interrupted // nobody answered: the operator stopped, or the input ended
+	help     bool                  // the help overlay is open
 }
 
 // busy is a slow step in progress: a spinner and the time since it began.
@@ -58,11 +61,14 @@ func (m *runner) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 	case scriptMsg:
+		if msg.current != m.current && m.current >= 0 {
+			m.notices = nil // a notice belongs to its step
+		}
 		m.steps, m.current = msg.steps, msg.current
 	case recordMsg:
 		m.records = keepLast(append(m.records, string(msg)), keepRecords)
 	case noticeMsg:
-		m.notices = keepLast(append(m.notices, string(msg)), keepNotices)
+		m.notices = keepLast(append(m.notices, msg), keepNotices)
 	case busyMsg:
 		m.busy = &busy{id: msg.id, title: msg.title, start: msg.start, spin: spinner.New(spinner.WithSpinner(spinner.Line))}
 		return m, m.busy.spin.Tick
@@ -119,7 +125,7 @@ func (m *runner) answer(msg tea.Msg) tea.Cmd {
 
 func (m *runner) key(k tea.KeyPressMsg) tea.Cmd {
 	switch {
-	case m.failure != nil:
+	case m.failure != nil || m.stopped != nil:
 		if k.Code == tea.KeyEnter || k.Code == tea.KeyEscape || k.Text == "q" {
 			return tea.Quit
 		}
@@ -127,6 +133,9 @@ func (m *runner) key(k tea.KeyPressMsg) tea.Cmd {
 		return m.stop() // a second Ctrl+C is a yes
 	case k.Keystroke() == "ctrl+c":
 		m.stopAsk = true
+	case m.helpToggle(k):
+		m.help = !m.help
+	case m.help:
 	case m.stopAsk:
 		if k.Text == "n" || k.Text == "N" || k.Code == tea.KeyEscape {
 			m.stopAsk = false
@@ -161,12 +170,15 @@ func (m *runner) engineDone(err error) tea.Cmd {
 		m.finished = true
 		return tea.Quit
 	}
+	if errors.As(err, &m.stopped) {
+		return nil
+	}
 	r := parseError(err.Error())
 	m.failure = &r
 	return nil
 }
 
-func keepLast(s []string, n int) []string {
+func keepLast[T any](s []T, n int) []T {
 	if len(s) > n {
 		return s[len(s)-n:]
 	}

@@ -34,7 +34,7 @@ func TestGoldenRunner(t *testing.T) {
 	})
 	t.Run("notice", func(t *testing.T) {
 		m := midCeremony(t, 4)
-		send(m, noticeMsg("SoftHSM2 has no SHA-256 OAEP: the GCP target uses host-assisted wrapping, as the plan allows. This is recorded as an exception."))
+		send(m, noticeMsg{text: "SoftHSM2 has no SHA-256 OAEP: the GCP target uses host-assisted wrapping, as the plan allows. This is recorded as an exception."})
 		requireView(t, m, 80, 24)
 	})
 	t.Run("failed-step", func(t *testing.T) {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -36,6 +37,11 @@ func (m *runner) render() string {
 	w, h := m.size()
 	head := m.header()
 	switch {
+	case m.help:
+		return frame(append([]string{head, ""}, m.helpLines(w)...), w, h)
+	case m.stopped != nil:
+		lines := append([]string{head, ""}, stopLines(m.th, m.stopped, w, h-4)...)
+		return frame(append(lines, "", m.th.dim.Render("Enter: leave")), w, h)
 	case m.failure != nil:
 		lines := append([]string{head, ""}, m.failure.lines(m.th, w)...)
 		return frame(append(lines, "", m.th.dim.Render("Enter: leave")), w, h)
@@ -49,9 +55,11 @@ func (m *runner) render() string {
 func (m *runner) header() string {
 	state := "starting"
 	switch {
+	case m.finished && m.aborted():
+		state = "ended without finishing"
 	case m.finished:
 		state = "complete"
-	case m.failure != nil:
+	case m.stopped != nil, m.failure != nil:
 		state = "stopped"
 	case m.current >= 0 && m.current < len(m.steps):
 		state = fmt.Sprintf("step %d of %d", m.current+1, len(m.steps))
@@ -66,7 +74,48 @@ func (m *runner) footer() string {
 	if m.stopping {
 		return m.th.warn.Render("Stopping: the ceremony ends at its next question.")
 	}
-	return m.th.dim.Render("Ctrl+C: stop the ceremony")
+	return m.th.dim.Render("Ctrl+C: stop the ceremony · " + m.helpKey() + ": help")
+}
+
+// aborted says whether this run ends an interrupted ceremony without finishing it.
+func (m *runner) aborted() bool {
+	return len(m.steps) > 0 && m.steps[len(m.steps)-1].ID == ceremony.StepAbort
+}
+
+// command is "keyceremony run FLAG DIR" to copy: on one line when it fits, else with the folder on
+// a continuation line, so a narrow screen never cuts the path.
+func command(w int, flag, dir string) []string {
+	if line := "  keyceremony run " + flag + " " + dir; len(line) <= w {
+		return []string{line}
+	}
+	return []string{"  keyceremony run " + flag + " \\", "    " + dir}
+}
+
+// stopLines is the screen after nobody answered: who stopped it or that the input ended, where
+// the record is, and the two ways on. It is not an error: nothing failed.
+func stopLines(th theme, in *ceremony.Interrupted, w, h int) []string {
+	title := "■ The ceremony was stopped by the operator at " + in.Step + "."
+	if errors.Is(in.Cause, ceremony.ErrEndOfInput) {
+		title = "■ The input ended at " + in.Step + ", before anyone answered."
+	}
+	out := wrap(th.title.Render(title), w)
+	out = append(out, "")
+	if in.Dir == "" {
+		out = append(out, wrap("Nothing was recorded: the transcript had not started. To start again:", w)...)
+		return append(out, "  keyceremony run "+in.Plan)
+	}
+	resume, abort := command(w, "--resume", in.Dir), command(w, "--abort", in.Dir)
+	ways := append(append(append([]string{"To continue where it stopped:"}, resume...), "", "To end it without finishing (it asks why):"), abort...)
+	lost := wrap("Nothing was lost: the transcript in "+in.Dir+" records every step done so far, and that it stopped here.", w)
+	switch {
+	case len(out)+len(lost)+1+len(ways) <= h:
+		out = append(append(out, lost...), "")
+	case len(out)+len(ways) > h: // a small screen: the two commands, nothing else
+		out = out[:0]
+		ways = append(append(append([]string{"Continue:"}, resume...), "End without finishing:"), abort...)
+		out = append(out, wrap(th.title.Render("■ Stopped at "+in.Step+"."), w)...)
+	}
+	return append(out, ways...)
 }
 
 // checklistScreen lays out the main screen top to bottom. The step, its question and the footer
@@ -77,20 +126,39 @@ func (m *runner) checklistScreen(w, h int) []string {
 	ask := m.asking(w, h)
 	var notes []string
 	for _, n := range keepLast(m.notices, 2) {
-		for _, l := range wrap("! "+n, w) {
-			notes = append(notes, m.th.warn.Render(l))
+		mark, style := "! ", m.th.warn
+		if n.ok {
+			mark, style = "✓ ", m.th.ok
+		}
+		for _, l := range wrap(mark+n.text, w) {
+			notes = append(notes, style.Render(l))
 		}
 	}
-	rest := h - 4 - len(detail) - len(ask) - len(notes) // header, rule, blank before the question, footer
+	// On a small screen the question and the notices come first: what is asked, its input line
+	// and the footer never fall off. Then the step's title and who acts, then its instructions,
+	// then the checklist.
+	room := h - 2 - len(notes) // header and footer
+	if len(ask) > room {
+		ask = ask[len(ask)-max(room, 0):] // the input line is at the bottom
+	}
+	room -= len(ask)
+	if len(detail)+1 > room {
+		detail = detail[:min(len(detail), 2, max(room-1, 0))]
+	}
+	rest := room - len(detail) - 2 // the rule, and the blank before the question
 	records := m.recordLines(max(0, rest-min(len(m.steps), 4)-1))
 	if len(records) > 0 {
 		rest -= len(records) + 1 // and a blank line
 	}
 	out := []string{m.header()}
-	out = append(out, m.checklist(max(rest, 1))...)
-	out = append(out, m.th.dim.Render(strings.Repeat("─", w)))
+	if rest >= 3 || rest >= len(m.steps) { // a window of the checklist needs a line above and below
+		out = append(out, m.checklist(rest)...)
+		out = append(out, m.th.dim.Render(strings.Repeat("─", w)))
+	}
 	out = append(out, detail...)
-	out = append(out, "")
+	if room > len(detail) {
+		out = append(out, "")
+	}
 	out = append(out, ask...)
 	out = append(out, notes...)
 	if len(records) > 0 {
@@ -151,7 +219,10 @@ func (m *runner) checklist(rows int) []string {
 
 // detail is the current step in plain words: what it is, who acts, what to do.
 func (m *runner) detail(w int) []string {
-	if m.finished {
+	switch {
+	case m.finished && m.aborted():
+		return wrap(m.th.title.Render("■ The ceremony ended without finishing. Its transcript records why, what was done and what was not, and is sealed."), w)
+	case m.finished:
 		return []string{m.th.ok.Render("✓ The ceremony is complete. Every step is in the transcript.")}
 	}
 	if m.current < 0 || m.current >= len(m.steps) {

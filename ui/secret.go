@@ -34,7 +34,7 @@ func (p *secretPrompt) update(msg tea.Msg) (tea.Cmd, bool) {
 
 func (p *secretPrompt) lines(th theme, width, _ int) []string {
 	out := wrap(th.title.Render(p.req.Actor.String()+": "+p.req.Prompt), width)
-	out = append(out, p.in.view())
+	out = append(out, p.in.view(th))
 	out = append(out, wrap(th.dim.Render("Type it and press Enter. It is never shown; Esc clears it."), width)...)
 	if p.hint != "" {
 		out = append(out, th.warn.Render("! "+p.hint))
@@ -43,6 +43,10 @@ func (p *secretPrompt) lines(th theme, width, _ int) []string {
 }
 
 func (p *secretPrompt) fullScreen() bool { return false }
+
+func (p *secretPrompt) keys() []keyHelp { return editKeys }
+
+func (p *secretPrompt) literal() bool { return true }
 
 func (p *secretPrompt) abort(err error) {
 	p.in.reset()

@@ -120,7 +120,7 @@ func (p *sharePrompt) lines(th theme, width, height int) []string {
 		}
 		out = append(out, fmt.Sprintf("  line %d  %s  %s", i+1, shown, th.ok.Render("✓ checks out")))
 	}
-	cur := fmt.Sprintf("  line %d  %s", p.lineNo(), p.in.view())
+	cur := fmt.Sprintf("  line %d  %s", p.lineNo(), p.in.view(th))
 	if p.live() {
 		cur += "  " + th.ok.Render("✓ checks out, press Enter")
 	}
@@ -152,6 +152,17 @@ func shareWho(r ceremony.ShareRequest) string {
 }
 
 func (p *sharePrompt) fullScreen() bool { return true }
+
+func (p *sharePrompt) keys() []keyHelp {
+	return append([]keyHelp{
+		{"Tab", "show or hide what you type"},
+		{"Backspace", "on an empty line: back into the line above, to fix it"},
+		{"Paste", "a whole share at once, or the path of a share file (quoted or not)"},
+	}, editKeys...)
+}
+
+// literal: a share file's path may hold any character.
+func (p *sharePrompt) literal() bool { return !p.in.empty() }
 
 func (p *sharePrompt) abort(err error) {
 	p.accepted = nil

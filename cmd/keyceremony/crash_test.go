@@ -328,7 +328,7 @@ func (w *crashWorld) finish(t *testing.T, dir, out string, abort bool, what stri
 	t.Helper()
 	args := append([]string{"run", "--resume", out, "--yes", "--pin-env", "KC_PIN", "--so-pin-env", "KC_SO_PIN"}, identityFlags(".")...)
 	if abort {
-		args[1] = "--abort"
+		args = resumeArgs("--abort", out)
 	}
 	started = true
 	if _, err := os.Lstat(filepath.Join(dir, out)); errors.Is(err, fs.ErrNotExist) {
@@ -453,18 +453,28 @@ func TestCrashAbort(t *testing.T) {
 		data, _ := os.ReadFile(filepath.Join(sets[0], f))
 		os.WriteFile(filepath.Join(dir, "kept-"+f), data, 0o600)
 	}
-	stdout, errOut, code := keyceremony(t, dir, "run", "--abort", "out", "--yes", "--pin-env", "KC_PIN", "--so-pin-env", "KC_SO_PIN")
+	stdout, errOut, code := keyceremony(t, dir, resumeArgs("--abort", "out")...)
 	if code != 0 {
 		t.Fatalf("killed after %d events, abort failed:\n%s", killedAt, errOut)
 	}
-	if !strings.Contains(stdout, "ceremony test aborted and sealed in ") {
+	if !strings.Contains(stdout, "ceremony test ended without finishing (aborted) and sealed in ") {
 		t.Errorf("abort stdout: %q", stdout)
 	}
 	checkEnded(t, dir, "out", true, "aborted during the handouts")
 	evs := readEvents(t, filepath.Join(dir, "out"))
 	abort := evs[len(evs)-2]
-	if abort.Step != "abort" || abort.Kind != "exception" || !strings.Contains(abort.Facts["exception"].(string), "wrap:aws") {
+	if abort.Step != "abort" || abort.Kind != "exception" || !strings.Contains(abort.Facts["exception"].(string), "wrap:aws") ||
+		abort.Facts["reason"] != testAbortReason || !strings.HasPrefix(abort.Facts["exception"].(string), "the ceremony ended without finishing, aborted by ") {
 		t.Errorf("the abort event: %+v", abort)
+	}
+	if c, _ := abort.Facts["confirmed"].(map[string]any); c["how"] != "headless" {
+		t.Errorf("the abort's confirmation: %v", abort.Facts["confirmed"])
+	}
+	// An abort is not a resume: the record does not say the ceremony was resumed.
+	for _, e := range evs {
+		if what, _ := e.Facts["exception"].(string); strings.Contains(what, "ceremony resumed") && e.Seq >= killedAt {
+			t.Errorf("the abort recorded %q", what)
+		}
 	}
 	if sets, _ := filepath.Glob(filepath.Join(dir, "out", "backup-*")); len(sets) != 0 && killedAt < 14 {
 		t.Errorf("killed after %d events, an unsealed share set was not voided: %v", killedAt, sets)

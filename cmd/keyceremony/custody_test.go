@@ -236,8 +236,7 @@ func TestKeptBackupKeyOfAnUnsealedSet(t *testing.T) {
 			if list, _ := insiderTool(t, dir, "--list-objects"); !strings.Contains(list, "test/backup-key") {
 				t.Fatalf("no kept backup key after the kill:\n%s", list)
 			}
-			args := append([]string{"run", how, "out", "--yes", "--pin-env", "KC_PIN", "--so-pin-env", "KC_SO_PIN"}, identityFlags(".")...)
-			if _, stderr, code := keyceremony(t, dir, args...); code != 0 {
+			if _, stderr, code := keyceremony(t, dir, resumeArgs(how, "out")...); code != 0 {
 				t.Fatalf("run %s: exit %d\n%s", how, code, stderr)
 			}
 			list, _ := insiderTool(t, dir, "--list-objects")

@@ -14,8 +14,15 @@ import (
 
 // resumeArgs resumes (or with --abort, aborts) the ceremony in out headless.
 func resumeArgs(how, out string) []string {
-	return append([]string{"run", how, out, "--yes", "--pin-env", "KC_PIN", "--so-pin-env", "KC_SO_PIN"}, identityFlags(".")...)
+	args := append([]string{"run", how, out, "--yes", "--pin-env", "KC_PIN", "--so-pin-env", "KC_SO_PIN"}, identityFlags(".")...)
+	if how == "--abort" {
+		args = append(args, "--reason", testAbortReason)
+	}
+	return args
 }
+
+// testAbortReason is the reason headless aborts in tests give.
+const testAbortReason = "the test ends the interrupted ceremony"
 
 // exceptions returns the exception texts of the transcript in out that contain part.
 func exceptions(t *testing.T, out, part string) []string {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"filippo.io/age"
 
@@ -22,6 +23,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	yes := fs.Bool("yes", false, "run headless: accept confirmations, take secrets from --pin-env/--pin-file")
 	resume := fs.Bool("resume", false, "resume the interrupted ceremony in DIR (or in PLAN's output folder)")
 	abort := fs.Bool("abort", false, "end the interrupted ceremony in DIR instead: void unsealed share sets, record the abort, seal")
+	reason := fs.String("reason", "", "why the ceremony is aborted, for the record (with --abort; needed with --yes, asked for otherwise)")
 	plain := fs.Bool("plain", false, "plain line prompts instead of the full-screen interface")
 	pinEnv := fs.String("pin-env", "", "read the user PIN from this environment variable (headless)")
 	pinFile := fs.String("pin-file", "", "read the user PIN from this file (headless)")
@@ -47,11 +49,14 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *reason != "" && !*abort {
+		return errors.New("--reason is the reason for an abort; it goes with --abort DIR")
+	}
 	ids, err := readIdentities(identities)
 	if err != nil {
 		return err
 	}
-	opts := ceremony.Options{Plan: p, PlanPath: planPath, Resume: *resume, Abort: *abort, Identities: ids}
+	opts := ceremony.Options{Plan: p, PlanPath: planPath, Resume: *resume, Abort: *abort, AbortReason: strings.Join(strings.Fields(*reason), " "), Identities: ids}
 	runEngine := func(in ceremony.Interaction) error {
 		opts.UI = in
 		return ceremony.Run(opts)
@@ -73,7 +78,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	outcome := "finished"
 	if *abort {
-		outcome = "aborted"
+		outcome = "ended without finishing (aborted)"
 	}
 	fmt.Fprintf(stdout, "ceremony %s %s and sealed in %s\ncheck it with: keyceremony verify %s\n", p.Ceremony, outcome, p.OutputDir(), p.OutputDir())
 	return nil
