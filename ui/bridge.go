@@ -23,7 +23,7 @@ type (
 		text string
 		ok   bool // a check passed: shown as a success, not a warning
 	}
-	busyMsg   struct {
+	busyMsg struct {
 		id    int64
 		title string
 		start time.Time
