@@ -3,6 +3,7 @@ package hsm
 import (
 	"crypto"
 	_ "embed"
+	"slices"
 
 	"github.com/miekg/pkcs11"
 
@@ -21,6 +22,9 @@ const (
 // ed25519Params is the CKA_EC_PARAMS of an Ed25519 key: the DER of OID
 // 1.3.101.112 (RFC 8410).
 var ed25519Params = []byte{0x06, 0x03, 0x2b, 0x65, 0x70}
+
+// probeLabel labels the probe's throwaway objects.
+const probeLabel = "keyceremony capability probe"
 
 // probePublicKey is a fixed RSA-2048 public key (DER SubjectPublicKeyInfo)
 // for the probe's trial wraps. Importing it is much faster than generating
@@ -50,7 +54,14 @@ func (s *Session) probe() hsmspec.Capabilities {
 	}
 	var trash []pkcs11.ObjectHandle
 	defer func() {
-		for _, h := range trash {
+		// SoftHSM2 leaves the object behind when it refuses a template
+		// attribute during C_GenerateKey (CKA_TRUSTED here): the probe's
+		// keys carry one label, and whatever carries it goes.
+		if left, err := s.findObjects([]*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_LABEL, probeLabel)}); err == nil {
+			trash = append(trash, left...)
+		}
+		slices.Sort(trash)
+		for _, h := range slices.Compact(trash) {
 			s.ctx.DestroyObject(s.h, h)
 		}
 	}()
@@ -65,6 +76,7 @@ func (s *Session) probe() hsmspec.Capabilities {
 			pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, true),
 			pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, true),
 			pkcs11.NewAttribute(pkcs11.CKA_WRAP, true),
+			pkcs11.NewAttribute(pkcs11.CKA_LABEL, probeLabel),
 		}, extra...))
 		if err != nil {
 			return 0

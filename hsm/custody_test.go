@@ -145,3 +145,22 @@ func TestProbePKCS8(t *testing.T) {
 		t.Error("ProbePKCS8 accepted a secret key type")
 	}
 }
+
+// TestProbeLeavesNothing: the capability probe and the PKCS#8 probe leave no object behind, not
+// even the one SoftHSM2 keeps when it refuses CKA_TRUSTED in a template (the probe tries it).
+func TestProbeLeavesNothing(t *testing.T) {
+	s := softhsmtest.Session(t)
+	s.Capabilities()
+	if _, err := s.ProbePKCS8(mustSpec(t, "EC P-256")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, sh := rawSession(t, s)
+	if err := ctx.FindObjectsInit(sh, nil); err != nil {
+		t.Fatal(err)
+	}
+	objs, _, err := ctx.FindObjects(sh, 100)
+	ctx.FindObjectsFinal(sh)
+	if err != nil || len(objs) != 0 {
+		t.Errorf("%d objects left after the probes (%v)", len(objs), err)
+	}
+}
