@@ -36,9 +36,9 @@ func runPure(t *testing.T, bin, dir string, args ...string) (string, string, int
 	return stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()
 }
 
-// TestPureBuild checks the build without cgo: it does not link PKCS#11, it verifies, shows and
-// inventories a folder the ceremony build made exactly as the ceremony build does (tampering
-// included), it refuses to run a ceremony with the reason, and --version says what
+// TestPureBuild checks the build without cgo: it does not link PKCS#11, it verifies, shows,
+// reviews and inventories a folder the ceremony build made, and prints fingerprints of import
+// parameters, exactly as the ceremony build does (tampering included), it refuses to run a ceremony with the reason, and --version says what
 // `go version -m` reads from the same binary.
 func TestPureBuild(t *testing.T) {
 	list := exec.Command("go", "list", "-deps", ".")
@@ -94,7 +94,11 @@ func TestPureBuild(t *testing.T) {
 		t.Fatalf("verify: exit %d\n%s", code, out)
 	}
 	same("show", "out")
+	same("review", "out") // line mode: stdin is not a terminal
 	same("inventory", "out")
+	if out, code := same("fingerprint", "aws-params.json", "gcp-import-job.json", "azure-kek.publickey.pem"); code != 0 {
+		t.Fatalf("fingerprint: exit %d\n%s", code, out)
+	}
 
 	// A changed package file is caught the same way.
 	aws := filepath.Join(dir, "out", "targets", "aws", "EncryptedKeyMaterial.bin")
