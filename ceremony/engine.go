@@ -562,15 +562,6 @@ func (e *engine) abortReason(undone []string) (string, Confirmation, error) {
 	}
 }
 
-// Interrupted is what Run returns when nobody answered a question: the operator stopped the
-// ceremony, or the input ended. It says where the record is and the two ways to go on.
-type Interrupted struct {
-	Cause error // ErrAborted or ErrEndOfInput
-	Step  string
-	Dir   string // the ceremony folder; "" when the transcript had not started
-	Plan  string // the plan, to start again when nothing was recorded
-}
-
 func (e *engine) interrupted(err error) error {
 	if !errors.Is(err, ErrAborted) && !errors.Is(err, ErrEndOfInput) {
 		return err
@@ -581,16 +572,3 @@ func (e *engine) interrupted(err error) error {
 	}
 	return in
 }
-
-func (in *Interrupted) Error() string {
-	what := "the ceremony was stopped by the operator at " + in.Step
-	if errors.Is(in.Cause, ErrEndOfInput) {
-		what = "the input ended at " + in.Step + " before anyone answered"
-	}
-	if in.Dir == "" {
-		return what + "; nothing was recorded\nhint: start it again with 'keyceremony run " + in.Plan + "'"
-	}
-	return fmt.Sprintf("%s; the transcript in %s records every step done so far\nhint: continue it with 'keyceremony run --resume %s', or end it with 'keyceremony run --abort %s'", what, in.Dir, in.Dir, in.Dir)
-}
-
-func (in *Interrupted) Unwrap() error { return in.Cause }

@@ -2,6 +2,7 @@ package ceremony
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/keyceremony/keyceremony/backup"
 )
@@ -142,3 +143,25 @@ type Interaction interface {
 	// EnterShare returns the share as typed text or, for an age file, the file's path prefixed by "file:".
 	EnterShare(ShareRequest) (string, error)
 }
+
+// Interrupted is what Run returns when nobody answered a question: the operator stopped the
+// ceremony, or the input ended. It says where the record is and the two ways to go on.
+type Interrupted struct {
+	Cause error // ErrAborted or ErrEndOfInput
+	Step  string
+	Dir   string // the ceremony folder; "" when the transcript had not started
+	Plan  string // the plan, to start again when nothing was recorded
+}
+
+func (in *Interrupted) Error() string {
+	what := "the ceremony was stopped by the operator at " + in.Step
+	if errors.Is(in.Cause, ErrEndOfInput) {
+		what = "the input ended at " + in.Step + " before anyone answered"
+	}
+	if in.Dir == "" {
+		return what + "; nothing was recorded\nhint: start it again with 'keyceremony run " + in.Plan + "'"
+	}
+	return fmt.Sprintf("%s; the transcript in %s records every step done so far\nhint: continue it with 'keyceremony run --resume %s', or end it with 'keyceremony run --abort %s'", what, in.Dir, in.Dir, in.Dir)
+}
+
+func (in *Interrupted) Unwrap() error { return in.Cause }
