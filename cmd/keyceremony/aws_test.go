@@ -18,8 +18,8 @@ import (
 )
 
 // TestAWSImportEndToEnd is the whole BYOK flow against a real KMS API on loopback: prepare on the
-// connected side, a headless ceremony on SoftHSM2 that wraps in the token with RSAES_OAEP_SHA_1,
-// upload, then Encrypt and Decrypt with the imported key.
+// connected side (the build without cgo), a headless ceremony on SoftHSM2 that wraps in the token
+// with RSAES_OAEP_SHA_1, upload with either build, then Encrypt and Decrypt with the imported key.
 func TestAWSImportEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	newTokens(t, dir, "test")
@@ -33,7 +33,9 @@ func TestAWSImportEndToEnd(t *testing.T) {
 	t.Setenv("KC_PIN", "1234")
 	t.Setenv("KC_SO_PIN", "12345678")
 
-	stdout, stderr, code := keyceremony(t, dir, "aws", "prepare", "--create", "--wrapping-algorithm", "RSAES_OAEP_SHA_1",
+	// The connected side runs the build without cgo: it prepares, and uploads the second time.
+	pure := pureBinary(t, dir)
+	stdout, stderr, code := runPure(t, pure, dir, "aws", "prepare", "--create", "--wrapping-algorithm", "RSAES_OAEP_SHA_1",
 		"--wrapping-key-spec", "RSA_2048", "--out", "aws-params.json", "--endpoint-url", endpoint, "--region", "eu-west-2")
 	if code != 0 {
 		t.Fatalf("aws prepare: %s", stderr)
@@ -62,7 +64,7 @@ func TestAWSImportEndToEnd(t *testing.T) {
 		t.Errorf("no upload receipt: %v", err)
 	}
 	// The same package again: KMS accepts the same material, and a second receipt is written.
-	if _, stderr, code := keyceremony(t, dir, "upload", pkg, "--endpoint-url", endpoint, "--region", "eu-west-2"); code != 0 {
+	if _, stderr, code := runPure(t, pure, dir, "upload", pkg, "--endpoint-url", endpoint, "--region", "eu-west-2"); code != 0 {
 		t.Fatalf("second upload: %s", stderr)
 	}
 	if _, err := os.Stat(filepath.Join(dir, pkg, "upload-receipt-2.json")); err != nil {
