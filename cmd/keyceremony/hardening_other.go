@@ -2,7 +2,7 @@
 
 package main
 
-// disableCoreDumps does nothing here: Windows has no core limit to set (crash dumps are the
-// system's Windows Error Reporting settings). Ceremonies run on the Linux workstation; this
-// build holds no key material, only public records.
+// disableCoreDumps does nothing on Windows: it has no core limit to set (crash dumps follow the
+// system's Windows Error Reporting settings) and no PR_SET_DUMPABLE. Ceremonies belong on the
+// Linux workstation; the build for Windows is the auditor's, which handles public records only.
 func disableCoreDumps() {}

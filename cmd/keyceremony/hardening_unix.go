@@ -5,8 +5,8 @@ package main
 import "golang.org/x/sys/unix"
 
 // disableCoreDumps keeps key material and PINs in this process's memory out of core files. These
-// systems have no PR_SET_DUMPABLE; ceremonies run on the Linux workstation, and other builds
-// hold no key material, only public records.
+// systems have no PR_SET_DUMPABLE, so another process of the same user may still attach a
+// debugger: ceremonies belong on the Linux workstation (docs/design.md).
 func disableCoreDumps() {
 	_ = unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{})
 }
