@@ -65,7 +65,8 @@
 // \u and four lowercase hex digits ("\u003c"); and every other character, DEL and U+FFFD
 // included, is written as itself. No other escape (\/, \u0041, uppercase hex, surrogate
 // pairs) appears. This is the form Go's encoding/json writes since Go 1.22, so transcripts
-// written before the form was specified are in it.
+// written before the form was specified are in it: testdata/frozen-v1 is such a folder, and
+// every later version must verify it unchanged.
 //
 // A facts object is in canonical form when it has no whitespace outside strings, its strings
 // are canonical, its numbers are written as RFC 8259 section 6 allows (kept as written), no
