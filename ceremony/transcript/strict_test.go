@@ -229,3 +229,49 @@ func TestStrictFolder(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckpointSignatureLines: for both signing algorithms (the key ID of an ECDSA key does not
+// depend on the name), the checkpoint holds exactly one signature by the ceremony key, and only
+// cosignatures besides; both verifiers say so alike.
+func TestCheckpointSignatureLines(t *testing.T) {
+	for _, alg := range algorithms {
+		t.Run(alg, func(t *testing.T) {
+			dir, _ := ceremony(t, newSigner(t, alg))
+			cp, err := os.ReadFile(filepath.Join(dir, CheckpointFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			text, sigs, _ := strings.Cut(string(cp), "\n\n")
+			text += "\n\n"
+			ceremonySig, _ := base64.StdEncoding.DecodeString(strings.Fields(sigs)[2])
+			id := ceremonySig[:4]
+			otherID := []byte{id[0] ^ 0xff, id[1], id[2], id[3]}
+			for _, c := range []struct {
+				name, checkpoint, problem string
+			}{
+				{"the ceremony signature twice", text + sigs + sigs, "checkpoint: more than one signature by the ceremony key"},
+				{"a forged second one", text + sigs + sigLine(testOrigin, id, random(len(ceremonySig)-4)), "checkpoint: more than one signature by the ceremony key"},
+				{"a forged one first", text + sigLine(testOrigin, id, random(len(ceremonySig)-4)) + sigs, "checkpoint: the signature does not verify"},
+				{"the ceremony key's name, another key", text + sigs + sigLine(testOrigin, otherID, random(72)), "checkpoint: a signature named " + testOrigin + " is not by the ceremony key"},
+				{"the ceremony key's ID, another name", text + sigs + sigLine("witness.example/w1", id, random(72)), "checkpoint: a signature with the ceremony key's ID is named witness.example/w1, not " + testOrigin},
+				{"a signature that is no cosignature", text + sigs + sigLine("witness.example/w1", otherID, random(64)), "checkpoint: the signature by witness.example/w1 is neither the ceremony key's nor a witness cosignature"},
+				{"a name with a no-break space", text + sigs + sigLine("witness\u00a0w1", otherID, random(72)), "checkpoint: malformed"},
+				{"two cosignatures", text + sigLine("w1.example", otherID, random(72)) + sigs + sigLine("w2.example", otherID, random(72)), ""},
+			} {
+				folder := t.TempDir()
+				if err := os.CopyFS(folder, os.DirFS(dir)); err != nil {
+					t.Fatal(err)
+				}
+				writeFile(t, folder, CheckpointFile, c.checkpoint)
+				r := Verify(folder)
+				if r.Problem != c.problem {
+					t.Errorf("%s: Verify: %q, want %q", c.name, r.Problem, c.problem)
+				}
+				if c.problem == "" && len(r.Cosignatures) != 2 {
+					t.Errorf("%s: %d cosignatures listed, want 2", c.name, len(r.Cosignatures))
+				}
+				checkAgree(t, c.name, r, runShell(t, folder))
+			}
+		})
+	}
+}
