@@ -44,7 +44,10 @@
 // template in order and refuses anything after CKA_MODIFIABLE false, so
 // that goes last; private keys have no CKA_WRAP. SoftHSM2 defaults CKA_SIGN
 // and CKA_VERIFY to true on secret keys, so key-encryption keys say false.
-// miekg/pkcs11 v1.1.2 cannot encode CKA_UNWRAP_TEMPLATE. The capability
+// When SoftHSM2 refuses an attribute during C_GenerateKey (CKA_TRUSTED from
+// anyone but the security officer), it returns the error but keeps the
+// half-made object, so the probe labels its objects and removes whatever
+// carries the label. miekg/pkcs11 v1.1.2 cannot encode CKA_UNWRAP_TEMPLATE. The capability
 // probe (Capabilities) tries each restriction and whether an untrusted key
 // can wrap a CKA_WRAP_WITH_TRUSTED one, before login; Waive makes target
 // keys without the restrictions a plan accepts the token refuses.
