@@ -18,20 +18,23 @@ var Revision string
 var Platform string
 
 func init() {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		Version, Revision, Platform = fromBuildInfo(bi)
 	}
+}
+
+func fromBuildInfo(bi *debug.BuildInfo) (version, revision, platform string) {
+	version = "(devel)"
 	if bi.Main.Version != "" {
-		Version = bi.Main.Version
+		version = bi.Main.Version
 	}
 	s := map[string]string{}
 	for _, kv := range bi.Settings {
 		s[kv.Key] = kv.Value
 	}
-	Revision = s["vcs.revision"]
-	if Revision != "" && s["vcs.modified"] == "true" {
-		Revision += "+modified"
+	revision = s["vcs.revision"]
+	if revision != "" && s["vcs.modified"] == "true" {
+		revision += "+modified"
 	}
-	Platform = bi.GoVersion + " " + s["GOOS"] + "/" + s["GOARCH"]
+	return version, revision, bi.GoVersion + " " + s["GOOS"] + "/" + s["GOARCH"]
 }
