@@ -1,3 +1,5 @@
+//go:build unix
+
 package transcript
 
 import (
@@ -69,6 +71,11 @@ func TestStrictFolder(t *testing.T) {
 	mkfifo := func(p string) {
 		if err := syscall.Mkfifo(p, 0o644); err != nil {
 			t.Fatal(err)
+		}
+	}
+	mkzero := func(p string) { // a character device 1,5, as /dev/zero (the tests run as root)
+		if err := syscall.Mknod(p, syscall.S_IFCHR|0o644, 1<<8|5); err != nil {
+			t.Fatalf("mknod %s: %v (the strictness tests need root to make a device node)", p, err)
 		}
 	}
 	const pkg = "targets/aws/EncryptedKeyMaterial.bin"
@@ -143,6 +150,15 @@ func TestStrictFolder(t *testing.T) {
 		{name: "a named pipe nobody names",
 			plant:   func(dir string) { mkfifo(filepath.Join(dir, "targets/aws/pipe")) },
 			problem: "targets/aws/pipe is a named pipe: a ceremony folder holds only regular files and folders"},
+		{name: "a named file replaced by a device like /dev/zero",
+			plant: func(dir string) {
+				os.Remove(filepath.Join(dir, pkg))
+				mkzero(filepath.Join(dir, pkg))
+			},
+			problem: "event 12: file targets/aws/EncryptedKeyMaterial.bin is a device, not a regular file"},
+		{name: "a device nobody names",
+			plant:   func(dir string) { mkzero(filepath.Join(dir, "targets/zero")) },
+			problem: "targets/zero is a device: a ceremony folder holds only regular files and folders"},
 		{name: "a named file replaced by a symlink to /dev/zero",
 			plant: func(dir string) {
 				os.Remove(filepath.Join(dir, pkg))
