@@ -228,7 +228,12 @@ func (e *engine) runStep() error {
 	case stepCustody:
 		err = e.custody()
 	case stepSeal:
-		err = e.seal()
+		if !e.ended { // after the end event nothing more is recorded
+			err = e.signOff()
+		}
+		if err == nil {
+			err = e.seal()
+		}
 	case stepAbort:
 		err = e.abort()
 	default:

@@ -74,6 +74,9 @@ type ConfirmRequest struct {
 	Actor  Actor
 	Prompt string // the question
 	Detail string // what is shown, e.g. the full fingerprint and where to read it
+	// Large is a short value shown in large characters below Detail, to be read across a table
+	// and written down (a key check value).
+	Large string
 	// TypeBack asks the person to type back what is read aloud (a two-person check: a witness
 	// types a fingerprint in its read-back form); the engine compares it, never the UI, which
 	// is not told the expected answer. Without it the person types "yes".

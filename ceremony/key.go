@@ -100,6 +100,9 @@ func (e *engine) generateKey() error {
 	if adopted {
 		facts["adopted_after_interruption"] = true
 	}
+	if err := e.signOffKey(stepGenerateKey, facts); err != nil {
+		return err
+	}
 	return e.record(stepGenerateKey, facts)
 }
 

@@ -66,8 +66,8 @@ func (p *Plan) Script() []Step {
 	}
 	switch p.Kind {
 	case KindGenerate:
-		add(stepGenerateKey, fmt.Sprintf("Generate the %s key %q in the HSM", p.spec, p.Key.Label), admin,
-			"The key is made inside the HSM, sensitive and wrappable only. The screen shows its check value or fingerprint.")
+		add(stepGenerateKey, fmt.Sprintf("Generate the %s key %q in the HSM", p.spec, p.Key.Label), witness,
+			fmt.Sprintf("The key is made inside the HSM, sensitive and wrappable only. The screen shows its %s; %s writes it on the paper log and types it back.", p.keyIdentity(), witness.Name))
 	case KindRewrap:
 		add(stepFindKey, fmt.Sprintf("Find the %s key %q in the token", p.spec, p.Key.Label), admin,
 			"The key must already be in the token with the planned type.")
@@ -76,8 +76,8 @@ func (p *Plan) Script() []Step {
 			"Each custodian comes to the screen alone and enters their share. Each share is checked at once.")
 	}
 	if p.Kind == KindRestore {
-		add(stepRestoreKey, fmt.Sprintf("Restore key %q into the token", p.Key.Label), admin,
-			"The backup is opened inside the HSM; the restored key's check value must match the backup manifest.")
+		add(stepRestoreKey, fmt.Sprintf("Restore key %q into the token", p.Key.Label), witness,
+			fmt.Sprintf("The backup is opened inside the HSM; the restored key must match the backup manifest. The screen shows its %s; %s writes it on the paper log and types it back.", p.keyIdentity(), witness.Name))
 	}
 	if p.Backup != nil {
 		for i, c := range p.Backup.Custodians {
@@ -96,9 +96,18 @@ func (p *Plan) Script() []Step {
 			"The key is wrapped under the cloud's public key inside the HSM and the import package is written.")
 	}
 	add(stepCustody, "Leave the token as the plan says", admin, p.custodyInstructions())
-	add(stepSeal, "Seal the transcript", witness,
-		"The transcript is signed off with a checkpoint. Witnesses may cosign it later. Then the transcript signing key is destroyed: nobody can sign a rewritten transcript with it.")
+	add(stepSeal, "Sign off and seal the transcript", witness,
+		fmt.Sprintf("The screen shows the summary for the paper log (signing key, key, share set and holders, packages, exceptions); %s copies it, checks it and confirms. The transcript is then sealed with a checkpoint, whose SHA-256 goes on the paper log too, and the transcript signing key is destroyed: nobody can sign a rewritten transcript with it.", witness.Name))
 	return s
+}
+
+// keyIdentity names what identifies the plan's key to a person: the check value of a secret key,
+// the public key fingerprint of a key pair.
+func (p *Plan) keyIdentity() string {
+	if p.spec.IsSecret() {
+		return "key check value in large characters"
+	}
+	return "public key fingerprint"
 }
 
 func handoutInstructions(c CustodianPlan) string {

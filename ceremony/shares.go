@@ -94,6 +94,12 @@ func (e *engine) collectShares() error {
 	if err != nil {
 		return err
 	}
+	// The quorum that acted is named: the custodians whose shares were accepted.
+	var names []string
+	for _, i := range e.collector.Accepted() {
+		names = append(names, m.Custodians[i-1])
+	}
+	e.steps[e.cur].Actor.Name = strings.Join(names, ", ")
 	return e.record(stepCollect, map[string]any{"set_id": m.SetID, "accepted": e.collector.Accepted(), "threshold": m.M, "inputs": inputs}, files...)
 }
 
@@ -132,6 +138,9 @@ func (e *engine) restoreKey() error {
 		return err
 	}
 	facts["backup_set"] = e.oldManifest.SetID
+	if err := e.signOffKey(stepRestoreKey, facts); err != nil {
+		return err
+	}
 	return e.record(stepRestoreKey, facts)
 }
 

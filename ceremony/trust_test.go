@@ -188,15 +188,18 @@ func (p *person) EnterShare(r ShareRequest) (string, error) {
 	return "file:" + p.files[r.Custodian.Name], nil
 }
 
-// witness types back each fingerprint right: the signing key from the screen, the wrapping key
-// from the import request.
+// witness types back each value right: the signing key and a key pair's fingerprint from the
+// screen, a key check value from the screen (in lower case, with a space: neither counts), the
+// wrapping key from the import request.
 func witness(f *fixture) *person {
 	p := &person{mode: ModeLine}
 	p.right = func() string {
 		r := p.asked[len(p.asked)-1]
-		if strings.Contains(r.Prompt, "signing key") {
-			fp := strings.TrimPrefix(r.Detail[strings.Index(r.Detail, "Read-back form: "):], "Read-back form: ")
-			return fp
+		if i := strings.Index(r.Detail, "Read-back form: "); i >= 0 {
+			return strings.TrimPrefix(r.Detail[i:], "Read-back form: ")
+		}
+		if r.Large != "" {
+			return strings.ToLower(r.Large[:3]) + " " + r.Large[3:]
 		}
 		return readback.Format(fingerprintOf(f.kek))
 	}

@@ -1,7 +1,10 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
+
+	"github.com/charmbracelet/x/ansi"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -16,6 +19,7 @@ type confirmPrompt struct {
 	reply    chan<- answer[string]
 	in       field
 	mismatch string
+	top      int // the first line of the detail shown, when the screen cannot hold all of it
 }
 
 func newConfirmPrompt(m confirmMsg) *confirmPrompt {
@@ -23,6 +27,13 @@ func newConfirmPrompt(m confirmMsg) *confirmPrompt {
 }
 
 func (p *confirmPrompt) update(msg tea.Msg) (tea.Cmd, bool) {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		step := map[rune]int{tea.KeyUp: -1, tea.KeyDown: 1, tea.KeyPgUp: -10, tea.KeyPgDown: 10}[k.Code]
+		if step != 0 {
+			p.top = max(p.top+step, 0) // lines stops it at the end
+			return nil, false
+		}
+	}
 	if !p.in.edit(msg) {
 		return nil, false
 	}
@@ -53,6 +64,9 @@ func answered(r ceremony.ConfirmRequest, typed string) bool {
 const notConfirmed = "Not confirmed. Type yes to confirm, or press Ctrl+C to stop the ceremony."
 
 func (p *confirmPrompt) instruction() string {
+	if p.req.TypeBack && p.req.Large != "" {
+		return p.req.Actor.String() + ": type it back from the paper and press Enter. Case and spaces do not matter."
+	}
 	if p.req.Reason {
 		return p.req.Actor.String() + ": type it and press Enter."
 	}
@@ -62,25 +76,37 @@ func (p *confirmPrompt) instruction() string {
 	return p.req.Actor.String() + ": type yes and press Enter to confirm."
 }
 
-func (p *confirmPrompt) lines(th theme, width, _ int) []string {
-	var out []string
+func (p *confirmPrompt) lines(th theme, width, height int) []string {
+	var head, body, foot []string
 	for _, l := range wrap(p.req.Prompt, width) {
-		out = append(out, th.title.Render(l))
+		head = append(head, th.title.Render(l))
 	}
 	if p.req.Detail != "" {
 		for _, para := range strings.Split(p.req.Detail, "\n") {
-			out = append(out, wrap(para, width)...)
+			body = append(body, wrap(para, width)...)
 		}
 	}
-	out = append(out, "")
-	out = append(out, wrap(p.instruction(), width)...)
-	out = append(out, p.in.view(th))
+	if p.req.Large != "" { // never scrolled away
+		foot = append(foot, "")
+		foot = append(foot, bigLines(th, p.req.Large, width, height)...)
+	}
+	foot = append(foot, "")
+	foot = append(foot, wrap(p.instruction(), width)...)
+	foot = append(foot, p.in.view(th))
 	if p.mismatch != "" {
 		for _, l := range wrap("✗ "+p.mismatch, width) {
-			out = append(out, th.bad.Render(l))
+			foot = append(foot, th.bad.Render(l))
 		}
 	}
-	return out
+	// What is to be confirmed scrolls when the screen cannot hold it; the question and its
+	// input line stay.
+	room := height - len(head) - len(foot) - 1
+	p.top = min(p.top, max(len(body)-room, 0)) // the model is a pointer: the scroll stops at the end
+	if room > 0 && len(body) > room {
+		more := fmt.Sprintf("↑/↓ for more: lines %d-%d of %d", p.top+1, p.top+room, len(body))
+		body = append(body[p.top:p.top+room:p.top+room], th.dim.Render(ansi.Truncate(more, width, "…")))
+	}
+	return append(append(head, body...), foot...)
 }
 
 func (p *confirmPrompt) fullScreen() bool { return false }

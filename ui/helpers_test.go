@@ -93,7 +93,7 @@ func rehearsalSteps(current int) []ceremony.Step {
 		{ID: "open-token", Title: `Open token "rehearsal" and log in`, Actor: so, Instructions: "Sam enters the token's user PIN. Nobody else looks at the keyboard."},
 		{ID: "begin", Title: "Make the ceremony signing key and start the transcript", Actor: witness, Instructions: "The screen shows the signing key's fingerprint. Dana writes it on the paper log and types its read-back form back from the paper."},
 		{ID: "check-wrapping-key:aws", Title: "Check the AWS wrapping key of target aws", Actor: witness, Instructions: "Someone reads aloud the wrapping key fingerprint from the printed import request (keyceremony fingerprint prints it); Dana types back all 8 groups."},
-		{ID: "generate-key", Title: `Generate the AES-256 key "payments-root" in the HSM`, Actor: admin, Instructions: "The key is made inside the HSM, sensitive and wrappable only. The screen shows its check value or fingerprint."},
+		{ID: "generate-key", Title: `Generate the AES-256 key "payments-root" in the HSM`, Actor: witness, Instructions: "The key is made inside the HSM, sensitive and wrappable only. The screen shows its key check value in large characters; Dana writes it on the paper log and types it back."},
 		{ID: "handout:1", Title: "Hand share 1 of 3 to Alice", Actor: c("Alice"), Instructions: "Alice comes to the screen alone and copies the share by hand (or photographs the QR code onto their own medium). The screen is cleared afterwards."},
 		{ID: "handout:2", Title: "Hand share 2 of 3 to Bob", Actor: c("Bob"), Instructions: "Bob comes to the screen alone and copies the share by hand. The screen is cleared afterwards."},
 		{ID: "handout:3", Title: "Hand share 3 of 3 to Carol", Actor: c("Carol"), Instructions: "Carol comes to the screen alone and copies the share by hand. The screen is cleared afterwards."},
@@ -102,7 +102,7 @@ func rehearsalSteps(current int) []ceremony.Step {
 		{ID: "verify-share:3", Title: "Carol proves share 3 can be read back", Actor: c("Carol"), Instructions: "The custodian enters the share again (or opens the file); it must match its commitment."},
 		{ID: "backup", Title: "Seal the 2-of-3 backup", Actor: admin, Instructions: "The backup manifest and blob are written; only now does the share set count."},
 		{ID: "wrap:aws", Title: "Wrap the key for aws (aws)", Actor: admin, Instructions: "The key is wrapped under the cloud's public key inside the HSM and the import package is written."},
-		{ID: "seal", Title: "Seal the transcript", Actor: witness, Instructions: "The transcript is signed off with a checkpoint. Witnesses may cosign it later."},
+		{ID: "seal", Title: "Sign off and seal the transcript", Actor: witness, Instructions: "The screen shows the summary for the paper log (signing key, key, share set and holders, packages, exceptions); Dana copies it, checks it and confirms. The transcript is then sealed with a checkpoint, whose SHA-256 goes on the paper log too, and the transcript signing key is destroyed: nobody can sign a rewritten transcript with it."},
 	}
 	for i := range steps {
 		switch {

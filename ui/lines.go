@@ -101,6 +101,9 @@ func (l *lineMode) Confirm(r ceremony.ConfirmRequest) (string, error) {
 	if r.Detail != "" {
 		l.printf("%s\n", r.Detail)
 	}
+	if r.Large != "" {
+		l.printf("%s\n", strings.Join(strings.Split(strings.ToUpper(r.Large), ""), " "))
+	}
 	cp := confirmPrompt{req: r}
 	for {
 		l.printf("%s\n", cp.instruction())

@@ -213,3 +213,58 @@ func TestFieldCursor(t *testing.T) {
 		}
 	}
 }
+
+func TestGoldenSignOff(t *testing.T) {
+	dana := ceremony.Actor{Role: "witness", Name: "Dana"}
+	t.Run("key-check-value", func(t *testing.T) {
+		requireSizes(t, func(t *testing.T, w, h int) *runner {
+			m := sized(t, 3, w, h)
+			send(m, confirmMsg{req: ceremony.ConfirmRequest{Actor: dana, TypeBack: true,
+				Prompt: "Write the key check value on the paper log, then type it back from the paper",
+				Detail: `Key "payments-root" (AES-256). Key check value:`, Large: "8F3A21"}, reply: make(chan answer[string], 1)})
+			send(m, typed("8f3")...)
+			return m
+		})
+	})
+	t.Run("closing-summary", func(t *testing.T) {
+		requireSizes(t, func(t *testing.T, w, h int) *runner {
+			m := sized(t, 12, w, h)
+			send(m, confirmMsg{req: ceremony.ConfirmRequest{Actor: dana,
+				Prompt: "Copy this summary onto the paper log and check it against the screen; then type yes to seal the transcript",
+				Detail: strings.Join([]string{
+					"Ceremony rehearsal (generate)",
+					"Signing key fingerprint: SHA256:3f9a0b7e41d2c6f88e5a1b3c9d0e7f2a4b6c8d0e1f3a5b7c9d1e3f5a7b9cc2d1",
+					"  read back: 3f9a-k 0b7e-m 41d2-x c6f8-g 8e5a-q 1b3c-t 9d0e-n 7f2a-w",
+					`Key "payments-root", AES-256, key check value 8F3A21`,
+					"Share set 7K3MQ9XA: any 2 of 3 restore",
+					"  share 1: Alice, on paper",
+					"  share 2: Bob, on paper",
+					"  share 3: Carol, file /media/handouts/backup-7K3MQ9XA/share-3-carol.age",
+					"Package aws: targets/aws/, wrapped under SHA256:91be4c07e41d2c6f88e5a1b3c9d0e7f2a4b6c8d0e1f3a5b7c9d1e3f5a7b907aa",
+					"Exceptions: 1",
+					"  check-wrapping-key:aws: Dana (witness) typed back a fingerprint that does not match (attempt 1): group 3 does not match; read it again",
+				}, "\n")}, reply: make(chan answer[string], 1)})
+			return m
+		})
+	})
+}
+
+// On a small screen what is to be confirmed scrolls; the question and its input line stay.
+func TestSummaryScrolls(t *testing.T) {
+	m := sized(t, 12, 40, 12)
+	detail := "first line\n" + strings.Repeat("middle\n", 20) + "Exceptions: 0"
+	send(m, confirmMsg{req: ceremony.ConfirmRequest{Actor: ceremony.Actor{Name: "Dana"}, Prompt: "Check it", Detail: detail}, reply: make(chan answer[string], 1)})
+	if v := m.View().Content; !strings.Contains(v, "first line") || strings.Contains(v, "Exceptions: 0") || !strings.Contains(v, "> █") {
+		t.Fatalf("the top of the summary and the input line are not shown:\n%s", v)
+	}
+	for range 30 {
+		send(m, tea.KeyPressMsg{Code: tea.KeyDown})
+	}
+	if v := m.View().Content; !strings.Contains(v, "Exceptions: 0") || !strings.Contains(v, "> █") {
+		t.Fatalf("scrolled to the end, the last line is not shown:\n%s", v)
+	}
+	send(m, tea.KeyPressMsg{Code: tea.KeyPgUp}, tea.KeyPressMsg{Code: tea.KeyPgUp}, tea.KeyPressMsg{Code: tea.KeyPgUp})
+	if v := m.View().Content; !strings.Contains(v, "first line") {
+		t.Fatalf("PgUp does not come back to the top:\n%s", v)
+	}
+}

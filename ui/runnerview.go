@@ -123,7 +123,6 @@ func stopLines(th theme, in *ceremony.Interrupted, w, h int) []string {
 // first, so the current step is never pushed off the screen.
 func (m *runner) checklistScreen(w, h int) []string {
 	detail := m.detail(w)
-	ask := m.asking(w, h)
 	var notes []string
 	for _, n := range keepLast(m.notices, 2) {
 		mark, style := "! ", m.th.warn
@@ -134,6 +133,7 @@ func (m *runner) checklistScreen(w, h int) []string {
 			notes = append(notes, style.Render(l))
 		}
 	}
+	ask := m.asking(w, h-2-len(notes)) // header and footer
 	// On a small screen the question and the notices come first: what is asked, its input line
 	// and the footer never fall off. Then the step's title and who acts, then its instructions,
 	// then the checklist.

@@ -1,0 +1,127 @@
+//go:build cgo
+
+package ceremony
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/keyceremony/keyceremony/ceremony/transcript"
+)
+
+// The key's check value is put in front of the witness, large, and typed back: a slip is recorded
+// as the witness's exception and asked again; the key's event records who confirmed it and how.
+// The step's actor is the person asked.
+func TestKeyCheckValueSignOff(t *testing.T) {
+	f := newFixture(t)
+	p := witness(f)
+	var stepActor Actor
+	p.onStep = func(id string) {
+		if id == stepGenerateKey {
+			p.answers = []string{"000000"}
+		}
+	}
+	steps := map[string]Actor{}
+	for _, s := range f.plan(t).Script() {
+		steps[s.ID] = s.Actor
+	}
+	stepActor = steps[stepGenerateKey]
+	if err := f.run(t, p, false); err != nil {
+		t.Fatal(err)
+	}
+	var asked []ConfirmRequest
+	for _, r := range p.asked {
+		if r.Large != "" {
+			asked = append(asked, r)
+		}
+	}
+	if len(asked) != 2 || asked[1].LastError != "the key check value does not match; read it again" {
+		t.Fatalf("the key check value was asked %d times: %+v", len(asked), asked)
+	}
+	if asked[0].Actor != stepActor || stepActor.Name != "Wendy" {
+		t.Errorf("the step names %v, the witness asked is %v", stepActor, asked[0].Actor)
+	}
+	evs := events(t, f.out())
+	var key struct {
+		KCV          string
+		KCVConfirmed Confirmation `json:"kcv_confirmed"`
+	}
+	factsOf(t, stepEvent(t, evs, stepGenerateKey), &key)
+	if key.KCVConfirmed != (Confirmation{By: Actor{Role: RoleWitness, Name: "Wendy"}, How: ConfirmedTypedBack}) {
+		t.Errorf("kcv_confirmed: %+v", key.KCVConfirmed)
+	}
+	if asked[0].Large != strings.ToUpper(key.KCV) {
+		t.Errorf("shown %q, recorded %q", asked[0].Large, key.KCV)
+	}
+	if n := exceptionsOf(evs, "Wendy (witness) typed back a key check value that does not match (attempt 1): the key check value does not match"); n != 1 {
+		t.Errorf("%d exceptions for the slip, want 1", n)
+	}
+}
+
+// The witness confirms the paper log's summary before the seal; the summary is recorded with the
+// confirmation, the end event has the witness as actor, and no event has an empty actor.
+func TestClosingSignOff(t *testing.T) {
+	f := newFixture(t)
+	p := witness(f)
+	if err := f.run(t, p, false); err != nil {
+		t.Fatal(err)
+	}
+	var summary ConfirmRequest
+	for _, r := range p.asked {
+		if strings.HasPrefix(r.Prompt, "Copy this summary onto the paper log") {
+			summary = r
+		}
+	}
+	evs := events(t, f.out())
+	var begin transcript.BeginFacts
+	factsOf(t, evs[0], &begin)
+	var backup struct {
+		SetID string `json:"set_id"`
+	}
+	factsOf(t, stepEvent(t, evs, stepBackup), &backup)
+	for _, want := range []string{
+		"Signing key fingerprint: " + begin.Fingerprint,
+		"Key \"data-key\", AES-256, key check value ",
+		"Share set " + backup.SetID + ": any 2 of 2 restore",
+		"  share 1: Alice, file ",
+		"Package aws: targets/aws/, wrapped under " + fingerprintOf(f.kek),
+		"Exceptions: 0",
+	} {
+		if !strings.Contains(summary.Detail, want) {
+			t.Errorf("the summary has no %q:\n%s", want, summary.Detail)
+		}
+	}
+	if summary.Actor.Name != "Wendy" || summary.TypeBack {
+		t.Errorf("the summary was confirmed by %v (type-back %v)", summary.Actor, summary.TypeBack)
+	}
+	end, signOff := evs[len(evs)-1], evs[len(evs)-2]
+	var so struct {
+		Summary   []string
+		Confirmed Confirmation
+	}
+	factsOf(t, signOff, &so)
+	if signOff.Step != stepSignOff || so.Confirmed != (Confirmation{By: Actor{Role: RoleWitness, Name: "Wendy"}, How: ConfirmedTypedYes}) ||
+		strings.Join(so.Summary, "\n") != summary.Detail {
+		t.Errorf("the event before the end: %s %s", signOff.Step, signOff.Facts)
+	}
+	if end.Kind != transcript.KindEnd || end.Actor != (transcript.Actor{Role: RoleWitness, Name: "Wendy"}) {
+		t.Errorf("the end event: %+v", end.Actor)
+	}
+	for _, ev := range evs {
+		if ev.Actor.Name == "" {
+			t.Errorf("event %d (%s) has no named actor: %+v", ev.Seq, ev.Step, ev.Actor)
+		}
+	}
+}
+
+func exceptionsOf(evs []transcript.Event, prefix string) int {
+	n := 0
+	for _, ev := range evs {
+		var f struct{ Exception string }
+		if ev.Kind == transcript.KindException && json.Unmarshal(ev.Facts, &f) == nil && strings.HasPrefix(f.Exception, prefix) {
+			n++
+		}
+	}
+	return n
+}
