@@ -69,6 +69,11 @@ func (p *Plan) Preflight(w World) (notChecked []string, err error) {
 		if _, err := params.Strategy(*w.Capabilities, t.AllowHostAssisted); err != nil {
 			return nil, err
 		}
+		if fit := w.Capabilities.PKCS8; fit != nil {
+			if err := params.RefusePadded(p.spec, *fit); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if len(unprobed) > 0 {
 		notChecked = append(notChecked, fmt.Sprintf("whether the token can wrap for %s (the token is not reachable from here)", strings.Join(unprobed, ", ")))

@@ -21,7 +21,13 @@ func (p *Plan) CheckToken() (hsmspec.TokenInfo, hsmspec.Capabilities, error) {
 		return hsmspec.TokenInfo{}, hsmspec.Capabilities{}, err
 	}
 	defer s.Close()
-	return s.Token(), s.Capabilities(), nil
+	caps := s.Capabilities()
+	if (p.spec.Type == hsmspec.RSA || p.spec.Type == hsmspec.EC) && len(p.Targets) > 0 && p.Kind != KindReshare {
+		if fit, err := s.ProbePKCS8(p.spec); err == nil {
+			caps.PKCS8 = &fit
+		}
+	}
+	return s.Token(), caps, nil
 }
 
 // preflight runs Preflight for this run once the token is open, before anything is made in it.

@@ -11,65 +11,44 @@ import (
 	"github.com/keyceremony/keyceremony/internal/kwp"
 )
 
-// PKCS8Fit is what the token puts inside an RFC 5649 wrap of a private key of one type: the
-// length of the PKCS#8 DER and the length the wrap's length field (the MLI of the alternative
-// IV) states, for the throwaway key that decided. They differ when the token pads the DER before
-// wrapping, as SoftHSM2 2.6.1 does (to a multiple of 8 bytes): the zeros are then part of the
-// authenticated key material, which a strict cloud parser may refuse.
-type PKCS8Fit struct {
-	Spec        hsmspec.KeySpec
-	DERLength   int
-	LengthField int
-}
-
-// Exact reports whether the token wraps every key of the type exactly. An EC key's PKCS#8 has
-// the same length for every key of a curve, so one key decides; an RSA key's varies with its
-// numbers, so ProbePKCS8 decides on a key whose DER is not a multiple of 8 bytes long: padding
-// to 8 shows there, and a lucky target key cannot be counted on.
-func (f PKCS8Fit) Exact() bool { return f.DERLength == f.LengthField }
-
-func (f PKCS8Fit) String() string {
-	return fmt.Sprintf("%s: PKCS#8 DER %d bytes, KWP length field %d", f.Spec, f.DERLength, f.LengthField)
-}
-
 // pkcs8Tries bounds the RSA keys ProbePKCS8 makes: each has a DER length that is a multiple of 8
 // with a chance of about 1 in 8.
 const pkcs8Tries = 8
 
 // ProbePKCS8 generates throwaway session key pairs of spec, wraps each with
 // CKM_AES_KEY_WRAP_PAD under a throwaway key known to the host, unwraps it here and compares the
-// RFC 5649 length field with the length of the DER it holds (PKCS8Fit.Exact says how many keys
+// RFC 5649 length field with the length of the DER it holds (hsmspec.PKCS8Fit.Exact says how many keys
 // decide). Nothing of the ceremony's keys is involved. The result is cached per spec for the
 // session.
-func (s *Session) ProbePKCS8(spec hsmspec.KeySpec) (PKCS8Fit, error) {
+func (s *Session) ProbePKCS8(spec hsmspec.KeySpec) (hsmspec.PKCS8Fit, error) {
 	spec, err := spec.Checked()
 	if err != nil {
-		return PKCS8Fit{}, err
+		return hsmspec.PKCS8Fit{}, err
 	}
 	if f, ok := s.pkcs8[spec]; ok {
 		return f, nil
 	}
 	if spec.Type != hsmspec.RSA && spec.Type != hsmspec.EC {
-		return PKCS8Fit{}, &Error{Msg: spec.String() + " is not a private key type"}
+		return hsmspec.PKCS8Fit{}, &Error{Msg: spec.String() + " is not a private key type"}
 	}
 	for range pkcs8Tries {
 		f, err := s.probePKCS8Once(spec)
 		if err != nil {
-			return PKCS8Fit{}, err
+			return hsmspec.PKCS8Fit{}, err
 		}
 		if spec.Type == hsmspec.EC || f.DERLength%8 != 0 {
 			if s.pkcs8 == nil {
-				s.pkcs8 = map[hsmspec.KeySpec]PKCS8Fit{}
+				s.pkcs8 = map[hsmspec.KeySpec]hsmspec.PKCS8Fit{}
 			}
 			s.pkcs8[spec] = f
 			return f, nil
 		}
 	}
-	return PKCS8Fit{}, &Error{Msg: fmt.Sprintf("probe how the token wraps %s private keys: %d throwaway keys all had a PKCS#8 length that is a multiple of 8, which shows nothing", spec, pkcs8Tries),
+	return hsmspec.PKCS8Fit{}, &Error{Msg: fmt.Sprintf("probe how the token wraps %s private keys: %d throwaway keys all had a PKCS#8 length that is a multiple of 8, which shows nothing", spec, pkcs8Tries),
 		Hint: "run the ceremony again; this is very unlikely to happen twice"}
 }
 
-func (s *Session) probePKCS8Once(spec hsmspec.KeySpec) (PKCS8Fit, error) {
+func (s *Session) probePKCS8Once(spec hsmspec.KeySpec) (hsmspec.PKCS8Fit, error) {
 	doing := "probe how the token wraps " + spec.String() + " private keys"
 	priv := []*pkcs11.Attribute{
 		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PRIVATE_KEY),
@@ -82,7 +61,7 @@ func (s *Session) probePKCS8Once(spec hsmspec.KeySpec) (PKCS8Fit, error) {
 	}
 	pub, h, err := s.generate(spec, priv, false, "keyceremony probe", nil)
 	if err != nil {
-		return PKCS8Fit{}, s.keyError(err, doing, spec)
+		return hsmspec.PKCS8Fit{}, s.keyError(err, doing, spec)
 	}
 	defer s.Destroy(&Key{Handle: h, PublicHandle: pub})
 	raw := make([]byte, 32)
@@ -97,25 +76,25 @@ func (s *Session) probePKCS8Once(spec hsmspec.KeySpec) (PKCS8Fit, error) {
 		pkcs11.NewAttribute(pkcs11.CKA_VALUE, raw),
 	})
 	if err != nil {
-		return PKCS8Fit{}, fail(err, doing)
+		return hsmspec.PKCS8Fit{}, fail(err, doing)
 	}
 	defer s.ctx.DestroyObject(s.h, kek)
 	blob, err := s.ctx.WrapKey(s.h, kwpMech, kek, h)
 	if err != nil {
-		return PKCS8Fit{}, fail(err, doing)
+		return hsmspec.PKCS8Fit{}, fail(err, doing)
 	}
 	plain, err := kwp.Unwrap(raw, blob)
 	if err != nil {
-		return PKCS8Fit{}, &Error{Msg: doing + ": the token's CKM_AES_KEY_WRAP_PAD output is not RFC 5649: " + err.Error(),
+		return hsmspec.PKCS8Fit{}, &Error{Msg: doing + ": the token's CKM_AES_KEY_WRAP_PAD output is not RFC 5649: " + err.Error(),
 			Hint: "report this token model to the keyceremony maintainers"}
 	}
 	defer clear(plain)
 	n, err := derLength(plain)
 	if err != nil {
-		return PKCS8Fit{}, &Error{Msg: doing + ": the wrapped private key is not DER: " + err.Error(),
+		return hsmspec.PKCS8Fit{}, &Error{Msg: doing + ": the wrapped private key is not DER: " + err.Error(),
 			Hint: "report this token model to the keyceremony maintainers"}
 	}
-	return PKCS8Fit{Spec: spec, DERLength: n, LengthField: len(plain)}, nil
+	return hsmspec.PKCS8Fit{Token: s.token.Label, Spec: spec, DERLength: n, LengthField: len(plain)}, nil
 }
 
 // derLength is the length of the DER element b starts with, header

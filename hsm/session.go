@@ -22,7 +22,7 @@ type Session struct {
 	// CKA_MODIFIABLE) target keys are made without, because the plan says
 	// the token refuses them.
 	waived map[uint]bool
-	pkcs8  map[hsmspec.KeySpec]PKCS8Fit // ProbePKCS8 results
+	pkcs8  map[hsmspec.KeySpec]hsmspec.PKCS8Fit // ProbePKCS8 results
 }
 
 // UserType is the PKCS#11 user a session logs in as.

@@ -131,22 +131,17 @@ func Wrap(s *hsm.Session, p *Params, key *hsm.Key, pr *Prepared) (res *Result, e
 	return res, nil
 }
 
-// CheckExactPKCS8 refuses a private key type whose PKCS#8 the token pads inside the AES-KWP
-// part of an RSA-AES format (hsm.ProbePKCS8), unless the target allows it: the cloud would
-// receive the padding as part of the key. Secret keys and direct formats are not affected.
+// CheckExactPKCS8 probes, for a target that needs it (Params.RefusePadded), how the token wraps
+// the private key type spec, and refuses a token that pads.
 func CheckExactPKCS8(s *hsm.Session, p *Params, spec hsmspec.KeySpec) error {
-	if spec.Type != hsmspec.RSA && spec.Type != hsmspec.EC || p.method.cons != rsaAES || p.Target.AllowPaddedPKCS8 {
+	if !p.needsExactPKCS8(spec) {
 		return nil
 	}
 	fit, err := s.ProbePKCS8(spec)
 	if err != nil {
 		return p.Target.errorf("%w", err)
 	}
-	if !fit.Exact() {
-		return p.Target.errorf("token %q pads %s private keys before AES key wrap (the PKCS#8 DER has %d bytes, the KWP length field says %d), so %s would receive %d zero bytes as part of the key\nhint: use an HSM that wraps PKCS#8 exactly, or set allow_padded_pkcs8: true on this target if the cloud accepts trailing bytes (recorded as an exception)",
-			s.Token().Label, spec, fit.DERLength, fit.LengthField, CloudName(p.Target.Profile), fit.LengthField-fit.DERLength)
-	}
-	return nil
+	return p.RefusePadded(spec, fit)
 }
 
 // composeInToken builds CKM_RSA_AES_KEY_WRAP from its parts, all in the token.

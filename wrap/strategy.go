@@ -121,3 +121,20 @@ func (p *Params) checkBlob(blob []byte) error {
 	}
 	return nil
 }
+
+// needsExactPKCS8 reports whether the target receives a private key of spec inside AES key wrap
+// (an RSA-AES format) and does not allow padding.
+func (p *Params) needsExactPKCS8(spec hsmspec.KeySpec) bool {
+	return (spec.Type == hsmspec.RSA || spec.Type == hsmspec.EC) && p.method.cons == rsaAES && !p.Target.AllowPaddedPKCS8
+}
+
+// RefusePadded refuses a private key type spec whose PKCS#8 the token pads inside the AES-KWP
+// part of an RSA-AES format, as fit measured, unless the target allows it: the cloud would
+// receive the padding as part of the key. Secret keys and direct formats are not affected.
+func (p *Params) RefusePadded(spec hsmspec.KeySpec, fit hsmspec.PKCS8Fit) error {
+	if !p.needsExactPKCS8(spec) || fit.Spec != spec || fit.Exact() {
+		return nil
+	}
+	return p.Target.errorf("token %q pads %s private keys before AES key wrap (the PKCS#8 DER has %d bytes, the KWP length field says %d), so %s would receive %d zero bytes as part of the key\nhint: use an HSM that wraps PKCS#8 exactly, or set allow_padded_pkcs8: true on this target if the cloud accepts trailing bytes (recorded as an exception)",
+		fit.Token, spec, fit.DERLength, fit.LengthField, CloudName(p.Target.Profile), fit.LengthField-fit.DERLength)
+}

@@ -282,11 +282,16 @@ func TestPaddedPKCS8(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, "plan.yaml"), plan, 0o600)
 			t.Setenv("KC_PIN", "1234")
 			t.Setenv("KC_SO_PIN", "12345678")
+			// plan check probes the reachable token and says so first.
+			_, stderr, code := keyceremony(t, dir, "plan", "check", "plan.yaml")
+			refusal := `keyceremony: wrap: target "gcp": token "test" pads ` + tc.spec + ` private keys before AES key wrap \(the PKCS#8 DER has (\d+) bytes, the KWP length field says (\d+)\), so Google Cloud KMS would receive (\d+) zero bytes as part of the key\n` +
+				`keyceremony: hint: use an HSM that wraps PKCS#8 exactly, or set allow_padded_pkcs8: true on this target if the cloud accepts trailing bytes \(recorded as an exception\)\n\z`
+			if code == 0 || !regexp.MustCompile(`\A`+refusal).MatchString(stderr) {
+				t.Fatalf("plan check: exit %d\n%s", code, stderr)
+			}
 			args := append([]string{"run", "plan.yaml", "--yes", "--pin-env", "KC_PIN", "--so-pin-env", "KC_SO_PIN"}, identityFlags(dir)...)
-			_, stderr, code := keyceremony(t, dir, args...)
-			want := regexp.MustCompile(`(?m)\Astep 1/\d+: Open token "test" and log in\n` +
-				`keyceremony: wrap: target "gcp": token "test" pads ` + tc.spec + ` private keys before AES key wrap \(the PKCS#8 DER has (\d+) bytes, the KWP length field says (\d+)\), so Google Cloud KMS would receive (\d+) zero bytes as part of the key\n` +
-				`keyceremony: hint: use an HSM that wraps PKCS#8 exactly, or set allow_padded_pkcs8: true on this target if the cloud accepts trailing bytes \(recorded as an exception\)\n\z`)
+			_, stderr, code = keyceremony(t, dir, args...)
+			want := regexp.MustCompile(`\Astep 1/\d+: Open token "test" and log in\n` + refusal)
 			if code == 0 || !want.MatchString(stderr) {
 				t.Fatalf("run: exit %d\n%s", code, stderr)
 			}

@@ -131,6 +131,31 @@ type Capabilities struct {
 	// refuses CKA_TRUSTED to anyone but the security officer. That the
 	// security officer can set it is found out when they do.
 	TrustedWrap bool
+	// PKCS8 is how the token wraps the planned private key type, when a
+	// plan check probed it (hsm.Session.ProbePKCS8); nil otherwise.
+	PKCS8 *PKCS8Fit
+}
+
+// PKCS8Fit is what a token puts inside an RFC 5649 wrap of a private key of one type: the
+// length of the PKCS#8 DER and the length the wrap's length field (the MLI of the alternative
+// IV) states, for the throwaway key that decided. They differ when the token pads the DER before
+// wrapping, as SoftHSM2 2.6.1 does (to a multiple of 8 bytes): the zeros are then part of the
+// authenticated key material, which a strict cloud parser may refuse.
+type PKCS8Fit struct {
+	Token       string // the token's label
+	Spec        KeySpec
+	DERLength   int
+	LengthField int
+}
+
+// Exact reports whether the token wraps every key of the type exactly. An EC key's PKCS#8 has
+// the same length for every key of a curve, so one key decides; an RSA key's varies with its
+// numbers, so the probe decides on a key whose DER is not a multiple of 8 bytes long: padding to
+// 8 shows there, and a lucky target key cannot be counted on.
+func (f PKCS8Fit) Exact() bool { return f.DERLength == f.LengthField }
+
+func (f PKCS8Fit) String() string {
+	return fmt.Sprintf("%s: PKCS#8 DER %d bytes, KWP length field %d", f.Spec, f.DERLength, f.LengthField)
 }
 
 // String gives one line, for the operator and the transcript.
