@@ -15,12 +15,6 @@ const (
 	ConfirmedHeadless  = "headless"   // nobody: the run was headless (--yes)
 )
 
-// Confirmation is who confirmed a check and how, recorded in the step's facts.
-type Confirmation struct {
-	By  Actor  `json:"by"`
-	How string `json:"how"`
-}
-
 // typeBackAttempts is how often a person may type a fingerprint back wrong before the step
 // fails: a key that never matches is not the one on the paper, and the ceremony must stop.
 const typeBackAttempts = 3

@@ -267,7 +267,7 @@ func (e *engine) target(name string) wrap.Target {
 func (e *engine) actor() Actor { return e.steps[e.cur].Actor }
 
 // record appends a step event and tells the UI.
-func (e *engine) record(step string, facts map[string]any, files ...string) error {
+func (e *engine) record(step string, facts any, files ...string) error {
 	ev, err := e.tr.Append(transcript.Entry{Step: step, Kind: transcript.KindStep, Actor: transcript.Actor(e.actor()), Facts: facts, Files: files})
 	if err != nil {
 		return fmt.Errorf("cannot write the transcript: %w\nhint: the step's effect is done but not recorded; free disk space and resume", err)
@@ -288,24 +288,11 @@ func (e *engine) exceptionBy(step string, who Actor, what string) {
 	if e.tr == nil {
 		return
 	}
-	if _, err := e.tr.Append(transcript.Entry{Step: step, Kind: transcript.KindException, Actor: transcript.Actor(who), Facts: map[string]any{"exception": what}}); err != nil {
+	if _, err := e.tr.Append(transcript.Entry{Step: step, Kind: transcript.KindException, Actor: transcript.Actor(who), Facts: ExceptionFacts{Exception: what}}); err != nil {
 		e.ui.Notice("could not record an exception in the transcript: " + err.Error())
 		return
 	}
 	e.ui.Record("exception: " + what)
-}
-
-func summarize(step string, facts map[string]any) string {
-	var parts []string
-	for _, k := range []string{"kcv", "fingerprint", "custodian", "strategy", "target"} {
-		if v, ok := facts[k]; ok && v != "" {
-			parts = append(parts, fmt.Sprintf("%s %v", k, v))
-		}
-	}
-	if len(parts) == 0 {
-		return step
-	}
-	return step + ": " + strings.Join(parts, ", ")
 }
 
 func (e *engine) openToken() error {
@@ -348,16 +335,17 @@ func (e *engine) openToken() error {
 func (e *engine) signingLabel() string { return e.plan.Ceremony + "/transcript" }
 
 func (e *engine) begin() error {
-	facts := map[string]any{
-		"ceremony":             e.plan.Ceremony,
-		"kind":                 e.plan.Kind,
-		"keyceremony_version":  version.Version,
-		"keyceremony_revision": cmp.Or(version.Revision, "not recorded"),
-		"keyceremony_build":    version.Platform,
-		"token":                tokenFacts(e.sess.Token()),
-		"capabilities":         e.sess.Capabilities().String(),
-		"participants":         e.plan.Participants,
-		"interaction":          e.ui.Mode(),
+	t := e.sess.Token()
+	facts := BeginFacts{
+		Ceremony:            e.plan.Ceremony,
+		Kind:                e.plan.Kind,
+		KeyceremonyVersion:  version.Version,
+		KeyceremonyRevision: cmp.Or(version.Revision, "not recorded"),
+		KeyceremonyBuild:    version.Platform,
+		Token:               TokenFacts{Label: t.Label, Manufacturer: t.Manufacturer, Model: t.Model, Serial: t.Serial, Firmware: t.Firmware},
+		Capabilities:        e.sess.Capabilities().String(),
+		Participants:        e.plan.Participants,
+		Interaction:         e.ui.Mode(),
 	}
 	signer, err := e.signingKey()
 	if err != nil {
@@ -383,7 +371,7 @@ func (e *engine) begin() error {
 			return err
 		}
 	} else {
-		facts["signing_key_reused"] = "made before an interruption that came before the transcript started"
+		facts.SigningKeyReused = "made before an interruption that came before the transcript started"
 	}
 	files := []string{PlanCopyName}
 	if _, err := os.Stat(filepath.Join(e.out, PlanSourceName)); err == nil {
@@ -469,7 +457,7 @@ func (e *engine) showSigningKey(signer *hsm.Signer) error {
 	if err != nil {
 		return err
 	}
-	return e.record(stepSigningKeyChecked, map[string]any{"fingerprint": fp, "confirmed": c})
+	return e.record(stepSigningKeyChecked, SigningKeyCheckedFacts{Fingerprint: fp, Confirmed: c})
 }
 
 // seal writes the end event and the checkpoint over the whole chain.
@@ -521,10 +509,10 @@ func (e *engine) abort() error {
 	if e.done[stepGenerateKey] || e.done[stepRestoreKey] {
 		what += fmt.Sprintf("; key %q stays in the token: destroy it with the vendor's tool if it must not be used", e.plan.Key.Label)
 	}
-	facts := map[string]any{"exception": what, "reason": reason, "confirmed": c, "done": done, "not_done": undone}
+	facts := ExceptionFacts{Exception: what, Reason: reason, Confirmed: &c, Done: done, NotDone: undone}
 	if len(removed) > 0 {
-		facts["exception"] = what + "; removed the files written but not recorded before the interruption: " + strings.Join(removed, ", ")
-		facts["removed"] = removed
+		facts.Exception = what + "; removed the files written but not recorded before the interruption: " + strings.Join(removed, ", ")
+		facts.Removed = removed
 	}
 	if _, err := e.tr.Append(transcript.Entry{Step: stepAbort, Kind: transcript.KindException, Actor: transcript.Actor(e.actor()), Facts: facts}); err != nil {
 		return err

@@ -9,25 +9,9 @@ import (
 	"github.com/keyceremony/keyceremony/ceremony/transcript"
 )
 
-// intentPrefix starts the step id of an intent event: before a step creates something (a key, a
-// share set, an import package) it records what exactly, so that a resumed ceremony adopts only
-// that object and refuses anything else found in its place.
-const intentPrefix = "intent:"
-
-// Intent is what an intent event records.
-type Intent struct {
-	Label   string `json:"label,omitempty"`   // the key's CKA_LABEL
-	CKAID   string `json:"cka_id,omitempty"`  // the key's CKA_ID, hex
-	SetID   string `json:"set_id,omitempty"`  // the share set
-	Package string `json:"package,omitempty"` // the import package's folder in the record
-}
-
 // recordIntent records, before a step's effect, what it is about to create.
 func (e *engine) recordIntent(step string, in Intent) error {
-	facts := map[string]any{}
-	b, _ := json.Marshal(in)
-	json.Unmarshal(b, &facts)
-	return e.record(intentPrefix+step, facts)
+	return e.record(intentPrefix+step, in)
 }
 
 // intent returns the intent recorded for a step, in this run or before an interruption, and

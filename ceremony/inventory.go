@@ -111,56 +111,40 @@ func Inventory(roots ...string) (*InventoryReport, error) {
 	return inv, nil
 }
 
-// stepFacts are the facts the inventory reads, from whichever event has them.
-type stepFacts struct {
-	Label, Spec, KCV, Fingerprint string
-	Target, Profile, Strategy     string
-	ParametersValidTo             time.Time `json:"parameters_valid_to"`
-	SetID                         string    `json:"set_id"`
-	Threshold                     int
-	Custodians                    []string
-	Replaces                      string
-	Kind, Ceremony                string
-}
-
 // readCeremony adds what the verified folder dir records to keys and sets, from the events
 // that verified (never from the files as they are now).
 func readCeremony(dir string, r transcript.Report, keys map[string]*KeyRecord, sets *[]*BackupRecord) {
 	events := r.Chain
 	rec := CeremonyRecord{Dir: dir, Time: events[0].Time, Headless: transcript.Headless(events)}
-	var begin struct{ Ceremony stepFacts }
+	var begin struct{ Ceremony BeginFacts }
 	json.Unmarshal(events[0].Facts, &begin)
 	rec.ID, rec.Kind = begin.Ceremony.Ceremony, begin.Ceremony.Kind
 
 	var key *KeyRecord
 	validTo := map[string]time.Time{}
 	for _, ev := range events {
-		if ev.Kind != transcript.KindStep {
+		facts := StepFacts(ev.Step)
+		if ev.Kind != transcript.KindStep || facts == nil || json.Unmarshal(ev.Facts, facts) != nil {
 			continue
 		}
-		var f stepFacts
-		if err := json.Unmarshal(ev.Facts, &f); err != nil {
-			continue
-		}
-		step, _, _ := strings.Cut(ev.Step, ":")
-		switch step {
-		case stepGenerateKey, stepFindKey, stepRestoreKey:
-			key = keyRecord(keys, f, ev.Time)
-			if step != stepFindKey && ev.Time.Before(key.Made) {
+		switch f := facts.(type) {
+		case *KeyFacts:
+			key = keyRecord(keys, f.Label, f.Spec, f.KCV, f.Fingerprint, ev.Time)
+			if ev.Step != stepFindKey && ev.Time.Before(key.Made) {
 				key.Made = ev.Time
 			}
-		case stepCheckWrapKey:
+		case *CheckWrappingKeyFacts:
 			validTo[f.Target] = f.ParametersValidTo
-		case stepBackup:
+		case *BackupFacts:
 			if key == nil && f.Label != "" { // a re-share names the key it backs up
-				key = keyRecord(keys, f, ev.Time)
+				key = keyRecord(keys, f.Label, f.Spec, f.KCV, f.Fingerprint, ev.Time)
 			}
 			s := &BackupRecord{SetID: f.SetID, Threshold: f.Threshold, Custodians: f.Custodians, Replaces: f.Replaces, Time: ev.Time}
 			*sets = append(*sets, s)
 			if key != nil && (key.Backup == nil || key.Backup.Time.Before(s.Time)) {
 				key.Backup = s
 			}
-		case stepWrap:
+		case *WrapFacts:
 			if key == nil {
 				continue
 			}
@@ -175,10 +159,10 @@ func readCeremony(dir string, r transcript.Report, keys map[string]*KeyRecord, s
 }
 
 // keyRecord finds or starts the record of the key an event names.
-func keyRecord(keys map[string]*KeyRecord, f stepFacts, when time.Time) *KeyRecord {
-	id := f.Label + "/" + f.KCV + f.Fingerprint
+func keyRecord(keys map[string]*KeyRecord, label, spec, kcv, fingerprint string, when time.Time) *KeyRecord {
+	id := label + "/" + kcv + fingerprint
 	if keys[id] == nil {
-		keys[id] = &KeyRecord{Label: f.Label, Spec: f.Spec, KCV: f.KCV, Fingerprint: f.Fingerprint, Made: when}
+		keys[id] = &KeyRecord{Label: label, Spec: spec, KCV: kcv, Fingerprint: fingerprint, Made: when}
 	}
 	return keys[id]
 }

@@ -4,6 +4,7 @@ package ceremony
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 
 	"github.com/keyceremony/keyceremony/hsm"
@@ -11,7 +12,7 @@ import (
 )
 
 // keyFacts describes the target key for the transcript without revealing it.
-func (e *engine) keyFacts() (map[string]any, error) {
+func (e *engine) keyFacts() (*KeyFacts, error) {
 	id, err := e.sess.Identify(e.key)
 	if err != nil && e.oldManifest != nil && e.key.Spec.Type == hsmspec.EC {
 		// A restored EC private key has no public half in the token; backup.Restore proved it
@@ -26,14 +27,13 @@ func (e *engine) keyFacts() (map[string]any, error) {
 		return nil, err
 	}
 	e.id = id
-	facts := map[string]any{"label": e.key.Label, "spec": e.key.Spec.String(), "id": fmt.Sprintf("%x", e.key.ID), "attributes": attrs}
-	if id.KCV != "" {
-		facts["kcv"] = id.KCV
+	// The attributes by their PKCS#11 names, as hsm.KeyAttributes names them.
+	var named map[string]bool
+	b, _ := json.Marshal(attrs)
+	if err := json.Unmarshal(b, &named); err != nil {
+		return nil, err
 	}
-	if id.Fingerprint != "" {
-		facts["fingerprint"] = id.Fingerprint
-	}
-	return facts, nil
+	return &KeyFacts{Label: e.key.Label, Spec: e.key.Spec.String(), ID: fmt.Sprintf("%x", e.key.ID), Attributes: named, KCV: id.KCV, Fingerprint: id.Fingerprint}, nil
 }
 
 // generateKey makes the target key, with the CKA_ID its intent event recorded first. On resume
@@ -98,7 +98,7 @@ func (e *engine) generateKey() error {
 		return err
 	}
 	if adopted {
-		facts["adopted_after_interruption"] = true
+		facts.AdoptedAfterInterruption = true
 	}
 	if err := e.signOffKey(stepGenerateKey, facts); err != nil {
 		return err
@@ -143,9 +143,4 @@ func (e *engine) loadKey() error {
 	e.matchesPlan(e.key)
 	e.id, err = e.sess.Identify(e.key)
 	return err
-}
-
-// tokenFacts describes the token for the transcript.
-func tokenFacts(t hsmspec.TokenInfo) map[string]string {
-	return map[string]string{"label": t.Label, "manufacturer": t.Manufacturer, "model": t.Model, "serial": t.Serial, "firmware": t.Firmware}
 }

@@ -22,13 +22,6 @@ import (
 // that checked it.
 const InputsDir = "inputs"
 
-// PinnedInput is an input file as the event that checked it records it.
-type PinnedInput struct {
-	Source string `json:"source"` // where it was read, as the plan names it
-	SHA256 string `json:"sha256"` // of its bytes, hex
-	Copy   string `json:"copy"`   // the copy in the record, relative to the ceremony folder
-}
-
 func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])

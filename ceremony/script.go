@@ -26,6 +26,8 @@ const (
 	stepAbort        = "abort"
 	// StepAbort is the step that ends an interrupted ceremony without finishing it.
 	StepAbort = stepAbort
+	// stepSignOff records the witness's confirmation of the closing summary, just before the seal.
+	stepSignOff = "sign-off"
 	// stepSigningKeyChecked records the witness's check of the signing key, on every run.
 	stepSigningKeyChecked = "signing-key-checked"
 )

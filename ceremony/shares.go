@@ -100,7 +100,7 @@ func (e *engine) collectShares() error {
 		names = append(names, m.Custodians[i-1])
 	}
 	e.steps[e.cur].Actor.Name = strings.Join(names, ", ")
-	return e.record(stepCollect, map[string]any{"set_id": m.SetID, "accepted": e.collector.Accepted(), "threshold": m.M, "inputs": inputs}, files...)
+	return e.record(stepCollect, CollectFacts{SetID: m.SetID, Accepted: e.collector.Accepted(), Threshold: m.M, Inputs: inputs}, files...)
 }
 
 func (e *engine) restoreKey() error {
@@ -137,7 +137,7 @@ func (e *engine) restoreKey() error {
 	if err != nil {
 		return err
 	}
-	facts["backup_set"] = e.oldManifest.SetID
+	facts.BackupSet = e.oldManifest.SetID
 	if err := e.signOffKey(stepRestoreKey, facts); err != nil {
 		return err
 	}
@@ -182,23 +182,21 @@ func (e *engine) backupPhase() error {
 		if i > 0 {
 			e.next()
 		}
-		facts := map[string]any{"custodian": c.Name, "index": i + 1, "delivery": c.Delivery, "set_id": b.Manifest.SetID,
-			"commitment": b.Manifest.Commitments[i]}
+		facts := HandoutFacts{Custodian: c.Name, Index: i + 1, Delivery: c.Delivery, SetID: b.Manifest.SetID, Commitment: b.Manifest.Commitments[i]}
 		file, sum, err := e.handout(b.Manifest.SetID, i, c, b.Shares[i])
 		if err != nil {
 			return err
 		}
 		// The file is the custodian's, not the record's: the record keeps where it went and its hash.
 		if file != "" {
-			facts["handout_file"] = file
-			facts["handout_sha256"] = sum
+			facts.HandoutFile, facts.HandoutSHA256 = file, sum
 		}
 		if c.Delivery == DeliveryAgePassphrase {
-			facts["passphrase"] = fmt.Sprintf("%d words made by the tool (%d bits)", backup.PassphraseWords, int(float64(backup.PassphraseWords)*backup.WordBits))
+			facts.Passphrase = fmt.Sprintf("%d words made by the tool (%d bits)", backup.PassphraseWords, int(float64(backup.PassphraseWords)*backup.WordBits))
 			if c.Passphrase == PassphraseChosen {
-				facts["passphrase"] = fmt.Sprintf("chosen by the custodian, at least %d bits by the conservative estimate", backup.MinPassphraseBits)
+				facts.Passphrase = fmt.Sprintf("chosen by the custodian, at least %d bits by the conservative estimate", backup.MinPassphraseBits)
 			}
-			facts["passphrase_confirmed"] = "typed-back by " + c.Name
+			facts.PassphraseConfirmed = "typed-back by " + c.Name
 		}
 		if err := e.record(e.steps[e.cur].ID, facts); err != nil {
 			return err
@@ -209,16 +207,16 @@ func (e *engine) backupPhase() error {
 		if err := e.verifyShare(&b.Manifest, i, c); err != nil {
 			return err
 		}
-		if err := e.record(e.steps[e.cur].ID, map[string]any{"custodian": c.Name, "index": i + 1, "set_id": b.Manifest.SetID}); err != nil {
+		if err := e.record(e.steps[e.cur].ID, VerifyShareFacts{Custodian: c.Name, Index: i + 1, SetID: b.Manifest.SetID}); err != nil {
 			return err
 		}
 	}
 	e.next()
 	// "replaces" is the signed fact that supersedes the old set: restore refuses it from now on.
-	err = e.record(stepBackup, map[string]any{
-		"set_id": b.Manifest.SetID, "threshold": b.Manifest.M, "custodians": b.Manifest.Custodians,
-		"backup_key_kcv": b.Manifest.BackupKeyKCV, "replaces": b.Manifest.Replaces,
-		"label": b.Manifest.Key.Label, "spec": b.Manifest.Key.Spec, "kcv": b.Manifest.Key.KCV, "fingerprint": b.Manifest.Key.Fingerprint,
+	err = e.record(stepBackup, BackupFacts{
+		SetID: b.Manifest.SetID, Threshold: b.Manifest.M, Custodians: b.Manifest.Custodians,
+		BackupKeyKCV: b.Manifest.BackupKeyKCV, Replaces: b.Manifest.Replaces,
+		Label: b.Manifest.Key.Label, Spec: b.Manifest.Key.Spec, KCV: b.Manifest.Key.KCV, Fingerprint: b.Manifest.Key.Fingerprint,
 	}, files...)
 	if err == nil && b.Manifest.Replaces != "" {
 		e.ui.Notice(fmt.Sprintf("share set %s is superseded by set %s: restores refuse it from now on; its custodians should destroy their old shares (files, paper, photographs)", b.Manifest.Replaces, b.Manifest.SetID))

@@ -12,13 +12,10 @@ import (
 	"github.com/keyceremony/keyceremony/internal/readback"
 )
 
-// stepSignOff records the witness's confirmation of the closing summary, just before the seal.
-const stepSignOff = "sign-off"
-
 // signOffKey has the witness write down the new or restored key's identity and type it back
 // from the paper: the key check value of a secret key, shown large, or the public key
 // fingerprint of a key pair in its read-back form. The confirmation goes into the key's event.
-func (e *engine) signOffKey(step string, facts map[string]any) error {
+func (e *engine) signOffKey(step string, facts *KeyFacts) error {
 	r := ConfirmRequest{Actor: e.actor()}
 	what := fmt.Sprintf("Key %q (%s)", e.key.Label, e.plan.spec)
 	if e.oldManifest != nil {
@@ -29,13 +26,13 @@ func (e *engine) signOffKey(step string, facts map[string]any) error {
 		r.Detail = what + ". Key check value:"
 		r.Large = strings.ToUpper(e.id.KCV)
 		c, err := e.confirmCheck(step, r, "key check value", func(typed string) error { return checkKCV(e.id.KCV, typed) })
-		facts["kcv_confirmed"] = c
+		facts.KCVConfirmed = &c
 		return err
 	}
 	r.Prompt = "Write the public key fingerprint on the paper log, then type back its read-back form from the paper"
 	r.Detail = what + ". Public key fingerprint:\n" + groupHex(e.id.Fingerprint) + "\nRead-back form: " + readback.Format(e.id.Fingerprint)
 	c, err := e.confirm(step, r, e.id.Fingerprint)
-	facts["fingerprint_confirmed"] = c
+	facts.FingerprintConfirmed = &c
 	return err
 }
 
@@ -72,7 +69,7 @@ func (e *engine) signOff() error {
 	if err != nil {
 		return err
 	}
-	return e.record(stepSignOff, map[string]any{"summary": summary, "confirmed": c})
+	return e.record(stepSignOff, SignOffFacts{Summary: summary, Confirmed: c})
 }
 
 // closingSummary is what the paper log keeps of a ceremony: the signing key, the key, the share

@@ -51,12 +51,8 @@ func (e *engine) checkWrappingKey(t wrap.Target) error {
 		}
 		files = append(files, rel)
 	}
-	facts := map[string]any{"target": t.Name, "profile": t.Profile, "algorithm": params.Algorithm, "wrapping_key_fingerprint": fp,
-		"confirmed": c, "inputs": inputs}
-	if !params.ValidTo.IsZero() {
-		facts["parameters_valid_to"] = params.ValidTo
-	}
-	return e.record(step, facts, files...)
+	return e.record(step, CheckWrappingKeyFacts{Target: t.Name, Profile: t.Profile, Algorithm: params.Algorithm, WrappingKeyFingerprint: fp,
+		Confirmed: c, Inputs: inputs, ParametersValidTo: params.ValidTo}, files...)
 }
 
 // planField is the path a target's field gives in the plan.
@@ -98,7 +94,7 @@ func (e *engine) wrapTarget(t wrap.Target) error {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
 		return err
 	}
-	facts := map[string]any{"target": t.Name, "profile": t.Profile, "algorithm": params.Algorithm}
+	facts := WrapFacts{Target: t.Name, Profile: t.Profile, Algorithm: params.Algorithm}
 	var m *wrap.Manifest
 	step := stepWrap + ":" + t.Name
 	in, intended, err := e.intent(step)
@@ -121,7 +117,7 @@ func (e *engine) wrapTarget(t wrap.Target) error {
 		if m.WrappingKeyFingerprint != params.Fingerprint() {
 			return fmt.Errorf("%s is wrapped under %s, not under the wrapping key the witness checked (%s); nothing was changed\nhint: investigate before going on", dir, m.WrappingKeyFingerprint, params.Fingerprint())
 		}
-		facts["adopted_after_interruption"] = true
+		facts.AdoptedAfterInterruption = true
 		e.exception(stepWrap+":"+t.Name, "package "+rel+" was written before the interruption; it is taken over, not made again")
 	} else {
 		if !intended {
@@ -137,9 +133,7 @@ func (e *engine) wrapTarget(t wrap.Target) error {
 			return err
 		}
 	}
-	facts["strategy"] = m.Strategy
-	facts["strategy_reason"] = m.StrategyReason
-	facts["wrapping_key_fingerprint"] = m.WrappingKeyFingerprint
+	facts.Strategy, facts.StrategyReason, facts.WrappingKeyFingerprint = m.Strategy, m.StrategyReason, m.WrappingKeyFingerprint
 	files := []string{filepath.Join(rel, wrap.ManifestName)}
 	for name := range m.Files {
 		files = append(files, filepath.Join(rel, name))

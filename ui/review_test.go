@@ -14,10 +14,10 @@ import (
 func newTestReview(a audit) *review { return newReview(a, colorprofile.Ascii, 80, 24) }
 
 // tamperedDir is a copy of the fixture with the backup blob changed after the ceremony: the
-// backup event (seq 7) is the first bad one.
+// backup event (seq 9) is the first bad one.
 func tamperedDir(t *testing.T) string {
 	dir := copyFixture(t)
-	if err := os.WriteFile(filepath.Join(dir, "backup", "backup.blob"), []byte("changed\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "backup-7K3MQ9XA", "backup-blob.bin"), []byte("changed\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -67,7 +67,7 @@ func TestGoldenReview(t *testing.T) {
 
 func TestReviewStatus(t *testing.T) {
 	a := tamperedAudit(t)
-	want := map[int]eventStatus{0: verified, 6: verified, 7: firstBad, 8: afterBad, 10: afterBad}
+	want := map[int]eventStatus{0: verified, 8: verified, 9: firstBad, 10: afterBad, 12: afterBad}
 	for seq, st := range want {
 		if got := a.status(seq); got != st {
 			t.Errorf("status(%d) = %s, want %s", seq, got.mark(), st.mark())
@@ -80,7 +80,7 @@ func TestReviewStatus(t *testing.T) {
 
 func TestReviewFilterKeepsSelection(t *testing.T) {
 	m := newTestReview(loadAudit(fixtureDir))
-	send(m, key("down"), key("down"), key("down")) // generate-key, by Ana
+	send(m, key("down"), key("down"), key("down"), key("down")) // generate-key, by Ana
 	send(m, key("/"))
 	send(m, typed("ana")...)
 	e, _ := m.selected()

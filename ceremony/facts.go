@@ -1,0 +1,226 @@
+package ceremony
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// The facts of each step's event, one type per step, as the engine writes them and the inventory,
+// the review and the tests read them. docs/transcript-facts.md describes them for auditors. JSON
+// names are part of the record: never rename one; a new fact gets a new name.
+
+// BeginFacts are the ceremony's facts in the begin event (transcript.BeginFacts.Ceremony).
+type BeginFacts struct {
+	Ceremony           string `json:"ceremony"`
+	Kind               string `json:"kind"`
+	KeyceremonyVersion string `json:"keyceremony_version"`
+	// KeyceremonyRevision is the VCS revision of the build ("not recorded" when unknown), and
+	// KeyceremonyBuild its Go version and platform.
+	KeyceremonyRevision string     `json:"keyceremony_revision"`
+	KeyceremonyBuild    string     `json:"keyceremony_build"`
+	Token               TokenFacts `json:"token"`
+	Capabilities        string     `json:"capabilities"` // the probe's findings, one line
+	Participants        []Actor    `json:"participants"`
+	// Interaction is ModeGuided, ModeLine or ModeHeadless: whether people were asked at all.
+	Interaction string `json:"interaction"`
+	// SigningKeyReused is set when the signing key was made before an interruption that came
+	// before the first event.
+	SigningKeyReused string `json:"signing_key_reused,omitempty"`
+}
+
+// TokenFacts describe the token the ceremony ran on.
+type TokenFacts struct {
+	Label        string `json:"label"`
+	Manufacturer string `json:"manufacturer"`
+	Model        string `json:"model"`
+	Serial       string `json:"serial"`
+	Firmware     string `json:"firmware"`
+}
+
+// Confirmation is who confirmed a check and how: ConfirmedTypedBack, ConfirmedTypedYes or
+// ConfirmedHeadless.
+type Confirmation struct {
+	By  Actor  `json:"by"`
+	How string `json:"how"`
+}
+
+// SigningKeyCheckedFacts: a witness checked the ceremony signing key (step signing-key-checked,
+// on every run of the ceremony).
+type SigningKeyCheckedFacts struct {
+	Fingerprint string       `json:"fingerprint"`
+	Confirmed   Confirmation `json:"confirmed"`
+}
+
+// PinnedInput is an input file as the event that checked it records it.
+type PinnedInput struct {
+	Source string `json:"source"` // where it was read, as the plan names it
+	SHA256 string `json:"sha256"` // of its bytes, hex
+	Copy   string `json:"copy"`   // the copy in the record, relative to the ceremony folder
+}
+
+// CheckWrappingKeyFacts: a witness checked a target's wrapping key (step check-wrapping-key:NAME).
+type CheckWrappingKeyFacts struct {
+	Target                 string                 `json:"target"`
+	Profile                string                 `json:"profile"`
+	Algorithm              string                 `json:"algorithm"`
+	WrappingKeyFingerprint string                 `json:"wrapping_key_fingerprint"`
+	Confirmed              Confirmation           `json:"confirmed"`
+	Inputs                 map[string]PinnedInput `json:"inputs"` // by the target's field: params, public_key, import_token
+	ParametersValidTo      time.Time              `json:"parameters_valid_to,omitzero"`
+}
+
+// intentPrefix starts the step id of an intent event: before a step creates something (a key, a
+// share set, an import package) it records what exactly, so that a resumed ceremony adopts only
+// that object and refuses anything else found in its place.
+const intentPrefix = "intent:"
+
+// Intent is what an intent event (step intent:STEP) records before STEP creates it.
+type Intent struct {
+	Label   string `json:"label,omitempty"`   // the key's CKA_LABEL
+	CKAID   string `json:"cka_id,omitempty"`  // the key's CKA_ID, hex
+	SetID   string `json:"set_id,omitempty"`  // the share set
+	Package string `json:"package,omitempty"` // the import package's folder in the record
+}
+
+// KeyFacts describe the target key without revealing it (steps generate-key, find-key,
+// restore-key).
+type KeyFacts struct {
+	Label       string `json:"label"`
+	Spec        string `json:"spec"`
+	ID          string `json:"id"` // CKA_ID, hex
+	KCV         string `json:"kcv,omitempty"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// Attributes are the key's security attributes by their PKCS#11 names, as the token reports them.
+	Attributes               map[string]bool `json:"attributes"`
+	AdoptedAfterInterruption bool            `json:"adopted_after_interruption,omitempty"`
+	BackupSet                string          `json:"backup_set,omitempty"` // restore-key: the set restored from
+	// KCVConfirmed or FingerprintConfirmed: the witness typed the key's check value (secret keys)
+	// or fingerprint (key pairs) back from the paper log (generate-key, restore-key).
+	KCVConfirmed         *Confirmation `json:"kcv_confirmed,omitempty"`
+	FingerprintConfirmed *Confirmation `json:"fingerprint_confirmed,omitempty"`
+}
+
+// CollectFacts: a quorum entered its shares (step collect-shares).
+type CollectFacts struct {
+	SetID     string                 `json:"set_id"`
+	Accepted  []int                  `json:"accepted"` // share indexes
+	Threshold int                    `json:"threshold"`
+	Inputs    map[string]PinnedInput `json:"inputs"` // manifest and blob opened
+}
+
+// HandoutFacts: a share was handed to its custodian (step handout:N).
+type HandoutFacts struct {
+	Custodian           string `json:"custodian"`
+	Index               int    `json:"index"`
+	Delivery            string `json:"delivery"`
+	SetID               string `json:"set_id"`
+	Commitment          string `json:"commitment"`
+	HandoutFile         string `json:"handout_file,omitempty"`
+	HandoutSHA256       string `json:"handout_sha256,omitempty"`
+	Passphrase          string `json:"passphrase,omitempty"` // how it was made, never the passphrase
+	PassphraseConfirmed string `json:"passphrase_confirmed,omitempty"`
+}
+
+// VerifyShareFacts: a custodian proved their share reads back (step verify-share:N).
+type VerifyShareFacts struct {
+	Custodian string `json:"custodian"`
+	Index     int    `json:"index"`
+	SetID     string `json:"set_id"`
+}
+
+// BackupFacts: a share set was sealed (step backup).
+type BackupFacts struct {
+	SetID        string   `json:"set_id"`
+	Threshold    int      `json:"threshold"`
+	Custodians   []string `json:"custodians"`
+	BackupKeyKCV string   `json:"backup_key_kcv"`
+	Replaces     string   `json:"replaces"` // the set it supersedes, or ""
+	Label        string   `json:"label"`
+	Spec         string   `json:"spec"`
+	KCV          string   `json:"kcv"`
+	Fingerprint  string   `json:"fingerprint"`
+}
+
+// WrapFacts: an import package was written (step wrap:NAME).
+type WrapFacts struct {
+	Target                   string `json:"target"`
+	Profile                  string `json:"profile"`
+	Algorithm                string `json:"algorithm"`
+	AdoptedAfterInterruption bool   `json:"adopted_after_interruption,omitempty"`
+	Strategy                 string `json:"strategy"`
+	StrategyReason           string `json:"strategy_reason"`
+	WrappingKeyFingerprint   string `json:"wrapping_key_fingerprint"`
+}
+
+// SignOffFacts: the witness confirmed the closing summary copied onto the paper log, just before
+// the seal (step sign-off).
+type SignOffFacts struct {
+	Summary   []string     `json:"summary"`
+	Confirmed Confirmation `json:"confirmed"`
+}
+
+// ExceptionFacts are the facts of an exception event. An abort lists what was and was not done.
+type ExceptionFacts struct {
+	Exception string        `json:"exception"`
+	Reason    string        `json:"reason,omitempty"`    // an abort: why, as the operator gave it
+	Confirmed *Confirmation `json:"confirmed,omitempty"` // an abort: who confirmed it
+	Done      []string      `json:"done,omitempty"`
+	NotDone   []string      `json:"not_done,omitempty"`
+	Removed   []string      `json:"removed,omitempty"`
+}
+
+// StepFacts returns a new value of the facts type of a step id (its part before ":"), or nil
+// for a step whose facts have no type yet: the custody steps (trust, destroy:*), void-set and
+// the end state write theirs as they are documented in docs/transcript-facts.md.
+func StepFacts(step string) any {
+	id, _, _ := strings.Cut(step, ":")
+	switch id {
+	case stepSigningKeyChecked:
+		return new(SigningKeyCheckedFacts)
+	case stepCheckWrapKey:
+		return new(CheckWrappingKeyFacts)
+	case strings.TrimSuffix(intentPrefix, ":"):
+		return new(Intent)
+	case stepGenerateKey, stepFindKey, stepRestoreKey:
+		return new(KeyFacts)
+	case stepCollect:
+		return new(CollectFacts)
+	case stepHandout:
+		return new(HandoutFacts)
+	case stepVerifyShare:
+		return new(VerifyShareFacts)
+	case stepBackup:
+		return new(BackupFacts)
+	case stepWrap:
+		return new(WrapFacts)
+	case stepSignOff:
+		return new(SignOffFacts)
+	}
+	return nil
+}
+
+// summarize is the one-line summary of a recorded step for the screen.
+func summarize(step string, facts any) string {
+	var m map[string]any
+	b, _ := json.Marshal(facts)
+	json.Unmarshal(b, &m)
+	var parts []string
+	for _, k := range []string{"kcv", "fingerprint", "custodian", "strategy", "target"} {
+		if v, ok := m[k]; ok && v != "" {
+			parts = append(parts, k+" "+toString(v))
+		}
+	}
+	if len(parts) == 0 {
+		return step
+	}
+	return step + ": " + strings.Join(parts, ", ")
+}
+
+func toString(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
