@@ -127,8 +127,11 @@ type crash struct {
 }
 
 func (c crash) String() string {
-	if c.at == "" {
+	switch c.at {
+	case "":
 		return fmt.Sprintf("killed after %v", c.delay)
+	case "after":
+		return "killed after the event of " + c.step
 	}
 	return fmt.Sprintf("killed at %s %d", c.at, c.n)
 }
@@ -310,7 +313,12 @@ func (w *crashWorld) kill(t *testing.T, dir string, c crash) (int, bool) {
 		defer timer.Stop()
 	}
 	err := cmd.Wait()
-	events := countLines(filepath.Join(dir, "out", "transcript.jsonl"))
+	// The output folder is out, or out in the folder a file system is mounted on (outputOn).
+	transcripts, _ := filepath.Glob(filepath.Join(dir, "*", "out", "transcript.jsonl"))
+	events := 0
+	for _, p := range append(transcripts, filepath.Join(dir, "out", "transcript.jsonl")) {
+		events += countLines(p)
+	}
 	if err == nil {
 		return events, false
 	}
