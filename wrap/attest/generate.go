@@ -1,0 +1,3 @@
+package attest
+
+//go:generate sh -c "cd testdata && go run gen.go"
