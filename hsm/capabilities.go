@@ -110,6 +110,16 @@ func (s *Session) probe() hsmspec.Capabilities {
 		_, err := s.ctx.WrapKey(s.h, kwpMech, kek, target)
 		c.KWP = err == nil
 	}
+	// The backup's fallbacks when KWP is missing (hsmspec.BackupWrap).
+	wraps := func(m []*pkcs11.Mechanism) bool {
+		if kek == 0 || !listed[m[0].Mechanism] {
+			return false
+		}
+		_, err := s.ctx.WrapKey(s.h, m, kek, target)
+		return err == nil
+	}
+	c.AESKeyWrap = wraps(kwMech)
+	c.CBCPad = wraps(mech(pkcs11.CKM_AES_CBC_PAD, make([]byte, 16)))
 	// A target-like key with each restriction alone finds the ones the
 	// token refuses; one with CKA_WRAP_WITH_TRUSTED shows whether the token
 	// enforces it against the untrusted kek. Enforcement means nothing if
@@ -154,5 +164,21 @@ func (s *Session) probe() hsmspec.Capabilities {
 	}
 	c.EdDSA = signs(ckmECEdwardsKeyPairGen, ckkECEdwards, ed25519Params, ckmEdDSA)
 	c.ECDSA = signs(pkcs11.CKM_EC_KEY_PAIR_GEN, pkcs11.CKK_EC, spki.CurveByName("P-256").Params, pkcs11.CKM_ECDSA)
+	if info, err := s.ctx.GetMechanismInfo(s.token.SlotID, mech(pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN, nil)); !c.EdDSA && !c.ECDSA && err == nil && info.MaxKeySize >= rsaSigningBits {
+		// The signing key's last rungs, only where they are needed.
+		if pub, priv, err := s.ctx.GenerateKeyPair(s.h, mech(pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN, nil),
+			rsaSigningTemplate(pkcs11.CKO_PUBLIC_KEY, false, rsaProbeBits), rsaSigningTemplate(pkcs11.CKO_PRIVATE_KEY, false, rsaProbeBits)); err == nil {
+			trash = append(trash, pub, priv)
+			trial := func(alg string) bool {
+				m, msg := rsaSignMech(alg, make([]byte, 32))
+				if !listed[m[0].Mechanism] || s.ctx.SignInit(s.h, m, priv) != nil {
+					return false
+				}
+				_, err := s.ctx.Sign(s.h, msg)
+				return err == nil
+			}
+			c.RSAPSS, c.RSAPKCS1 = trial(hsmspec.SignRSAPSS), trial(hsmspec.SignRSAPKCS1)
+		}
+	}
 	return c
 }

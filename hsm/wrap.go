@@ -135,6 +135,9 @@ func hashName(h crypto.Hash) string {
 
 var kwpMech = []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_KEY_WRAP_PAD, nil)}
 
+// kwMech is RFC 3394 AES key wrap, the backup's fallback for keys of whole 64-bit blocks.
+var kwMech = []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_KEY_WRAP, nil)}
+
 // WrapKWP wraps target under the AES key kek with CKM_AES_KEY_WRAP_PAD
 // (RFC 5649, standard alternative IV A65959A6). Private keys are wrapped
 // as PKCS#8 PrivateKeyInfo. The mechanism takes no parameters: SoftHSM2

@@ -54,6 +54,10 @@ func cmdPlan(args []string, stdout, stderr io.Writer) error {
 	} else {
 		fmt.Fprintf(stdout, "Token %q is reachable: %s %s, serial %s\n", tok.Label, tok.Manufacturer, tok.Model, tok.Serial)
 		world.Capabilities = &caps
+		fmt.Fprintf(stdout, "What this token will do:\n")
+		for _, l := range p.Ladder(caps) {
+			fmt.Fprintf(stdout, "  %s\n", l)
+		}
 	}
 	notChecked, err := p.Preflight(world)
 	if err != nil {

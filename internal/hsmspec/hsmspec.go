@@ -121,8 +121,18 @@ type Capabilities struct {
 	OAEP   map[crypto.Hash]bool // C_WrapKey with CKM_RSA_PKCS_OAEP and this hash works
 	RSAAES map[crypto.Hash]bool // C_WrapKey with CKM_RSA_AES_KEY_WRAP (AES-256) and this hash works
 	KWP    bool                 // C_WrapKey with CKM_AES_KEY_WRAP_PAD works
-	EdDSA  bool                 // Ed25519 key pair generation and CKM_EDDSA signing work
-	ECDSA  bool                 // P-256 key pair generation and CKM_ECDSA signing work
+	// AESKeyWrap: C_WrapKey of an AES-256 key with CKM_AES_KEY_WRAP (RFC 3394) works.
+	AESKeyWrap bool
+	// CBCPad: C_WrapKey of an AES-256 key with CKM_AES_CBC_PAD works.
+	CBCPad bool
+	EdDSA  bool // Ed25519 key pair generation and CKM_EDDSA signing work
+	ECDSA  bool // P-256 key pair generation and CKM_ECDSA signing work
+	// RSAPSS and RSAPKCS1: RSA-3072 key pair generation and signing a
+	// SHA-256 digest with CKM_RSA_PKCS_PSS, or CKM_RSA_PKCS (PKCS#1 v1.5),
+	// work. Probed only where neither EdDSA nor ECDSA does: they are the
+	// signing key's last rungs.
+	RSAPSS   bool
+	RSAPKCS1 bool
 	// Refused names the target key restrictions (CKA_WRAP_WITH_TRUSTED,
 	// CKA_COPYABLE, CKA_MODIFIABLE) the token refuses in a key template.
 	Refused []string
@@ -166,12 +176,19 @@ func (c Capabilities) String() string {
 		}
 		return "no"
 	}
+	rsaSign := "RSA-PSS " + yes(c.RSAPSS) + ", RSA-PKCS1 " + yes(c.RSAPKCS1)
+	if c.EdDSA || c.ECDSA {
+		rsaSign = "RSA signing not probed"
+	}
 	return strings.Join([]string{
 		fmt.Sprintf("RSA-OAEP SHA-1 %s, SHA-256 %s", yes(c.OAEP[crypto.SHA1]), yes(c.OAEP[crypto.SHA256])),
 		fmt.Sprintf("RSA-AES-KEY-WRAP SHA-1 %s, SHA-256 %s", yes(c.RSAAES[crypto.SHA1]), yes(c.RSAAES[crypto.SHA256])),
 		"AES-KWP " + yes(c.KWP),
+		"AES-KW " + yes(c.AESKeyWrap),
+		"AES-CBC-PAD wrap " + yes(c.CBCPad),
 		"EdDSA " + yes(c.EdDSA),
 		"ECDSA " + yes(c.ECDSA),
+		rsaSign,
 		"trusted wrap enforced " + yes(c.TrustedWrap),
 		"refused attributes " + cmp.Or(strings.Join(c.Refused, ", "), "none"),
 	}, "; ")
