@@ -156,6 +156,20 @@ func checkLine(lineNo int, line []byte, share int) ([]byte, error) {
 	return syms, nil
 }
 
+// TypedHeader reads the set ID and share number from line 1 of a typed share, checked as
+// CheckTypedLine checks it, so that a share of another set is refused before the rest is typed.
+func TypedHeader(line string) (setID string, index int, err error) {
+	b := []byte(line)
+	defer clear(b)
+	syms, err := checkLine(1, b, 0)
+	if err != nil {
+		return "", 0, err
+	}
+	defer clear(syms)
+	h, err := parseHeader(syms)
+	return h.setID, h.index, err
+}
+
 type header struct {
 	setID       string
 	index, m, n int

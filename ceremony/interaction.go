@@ -114,6 +114,19 @@ type ShareRequest struct {
 	Custodian Actor  // empty Name when any quorum member may answer (restore)
 	Progress  string // e.g. "2 of 3 shares accepted"
 	LastError string // why the previous attempt was refused, shown above the prompt
+	// Accepted says which share the engine took last: "accepted: share 2 (Bob)".
+	Accepted string
+	// SetID is the share set asked for: a line 1 of another set is refused at once. Replaced is
+	// the set it replaces (a re-share), whose shares are told apart from those of a wrong set.
+	SetID, Replaced string
+	// Custodians names the set's custodians by share number (Custodians[0] holds share 1), so a
+	// typo names whose share it is in.
+	Custodians []string
+}
+
+// SupersededShare is what a custodian is told who enters a share of the set being replaced.
+func SupersededShare(old, replacement string) string {
+	return fmt.Sprintf("this is your share from set %s, replaced by set %s in this ceremony; enter the share of set %s you were just given", old, replacement, replacement)
 }
 
 // Interaction is what the engine needs from a person. The TUI, line mode and headless mode

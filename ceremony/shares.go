@@ -69,26 +69,30 @@ func (e *engine) collectShares() error {
 	}
 	m := e.oldManifest
 	e.collector = backup.NewCollector(m)
-	var lastErr string
+	var lastErr, accepted string
 	for e.collector.Need() > 0 {
 		text, err := e.ui.EnterShare(ShareRequest{
 			Progress:  fmt.Sprintf("%d of %d shares accepted", len(e.collector.Accepted()), m.M),
-			LastError: lastErr,
+			LastError: lastErr, Accepted: accepted,
+			SetID: m.SetID, Custodians: m.Custodians,
 		})
 		if err != nil {
 			return err
 		}
 		sh, err := e.readShare(text, 0)
 		if err == nil {
-			_, err = e.collector.Add(sh)
+			if _, err = e.collector.Add(sh); err == nil {
+				accepted = acceptedShare(m, sh.Index)
+			}
 			sh.Zero()
 		}
 		if err != nil {
-			lastErr = firstLine(err.Error())
+			lastErr, accepted = firstLine(err.Error()), ""
 			e.exception(stepCollect, "share refused: "+lastErr)
 			continue
 		}
 		lastErr = ""
+		e.ui.Success(accepted)
 	}
 	inputs, files, err := e.pinOldBackup()
 	if err != nil {
@@ -204,7 +208,11 @@ func (e *engine) backupPhase() error {
 	}
 	for i, c := range e.plan.Backup.Custodians {
 		e.next()
-		if err := e.verifyShare(&b.Manifest, i, c); err != nil {
+		accepted := ""
+		if i > 0 {
+			accepted = acceptedShare(&b.Manifest, i)
+		}
+		if err := e.verifyShare(&b.Manifest, i, c, accepted); err != nil {
 			return err
 		}
 		if err := e.record(e.steps[e.cur].ID, VerifyShareFacts{Custodian: c.Name, Index: i + 1, SetID: b.Manifest.SetID}); err != nil {
@@ -430,24 +438,30 @@ func shareFileName(index int, custodian string) string {
 	return fmt.Sprintf("share-%d-%s.age", index, fileSafe(custodian))
 }
 
-func (e *engine) verifyShare(m *backup.Manifest, i int, c CustodianPlan) error {
+func (e *engine) verifyShare(m *backup.Manifest, i int, c CustodianPlan, accepted string) error {
 	who := Actor{Role: RoleCustodian, Name: c.Name}
 	var lastErr string
 	for attempt := 1; ; attempt++ {
-		text, err := e.ui.EnterShare(ShareRequest{Custodian: who, Progress: fmt.Sprintf("share %d of %d", i+1, len(m.Custodians)), LastError: lastErr})
+		text, err := e.ui.EnterShare(ShareRequest{Custodian: who, Progress: fmt.Sprintf("share %d of %d", i+1, len(m.Custodians)), LastError: lastErr,
+			Accepted: accepted, SetID: m.SetID, Replaced: m.Replaces, Custodians: m.Custodians})
 		if err != nil {
 			return err
 		}
+		accepted = ""
 		sh, err := e.readShare(text, i+1)
 		if err == nil {
-			if sh.Index != i+1 {
+			switch {
+			case m.Replaces != "" && sh.SetID == m.Replaces:
+				err = errors.New(SupersededShare(m.Replaces, m.SetID))
+			case sh.Index != i+1:
 				err = fmt.Errorf("this is share %d, not %s's share %d", sh.Index, c.Name, i+1)
-			} else {
+			default:
 				err = backup.Verify(m, sh)
 			}
 			sh.Zero()
 		}
 		if err == nil {
+			e.ui.Success(acceptedShare(m, i+1))
 			return nil
 		}
 		lastErr = firstLine(err.Error())
@@ -456,6 +470,11 @@ func (e *engine) verifyShare(m *backup.Manifest, i int, c CustodianPlan) error {
 			return fmt.Errorf("%s's share could not be read back after 3 attempts: %s\nhint: the share set is not sealed; resume to make a new one", c.Name, lastErr)
 		}
 	}
+}
+
+// acceptedShare says share index (from 1) of m was taken, naming its custodian.
+func acceptedShare(m *backup.Manifest, index int) string {
+	return fmt.Sprintf("accepted: share %d (%s)", index, m.Custodians[index-1])
 }
 
 // readShare turns what a custodian entered into a share: typed text, or "file:PATH" of an age file

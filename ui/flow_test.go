@@ -232,7 +232,7 @@ func TestFlowRestoreWithMistypedShare(t *testing.T) {
 	o.waitFor(t, "0 of 2 shares accepted")
 	typeLine(tm, alice[0])
 	typeLine(tm, typo(alice[1]))
-	o.waitFor(t, "line 2 has a typo")
+	o.waitFor(t, "line 2 of share 1 has a typo")
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEscape})
 	typeLine(tm, alice[1])
 	typeLine(tm, alice[2])

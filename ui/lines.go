@@ -161,12 +161,16 @@ func (l *lineMode) ShowShare(h ceremony.ShareHandout) error {
 }
 
 func (l *lineMode) EnterShare(r ceremony.ShareRequest) (string, error) {
+	if r.Accepted != "" {
+		l.printf("\n✓ %s\n", strings.ToUpper(r.Accepted[:1])+r.Accepted[1:])
+	}
 	l.printf("\n%s\n%s\n", shareTitle(r), shareWho(r))
 	if r.LastError != "" {
 		l.printf("✗ The last share was refused: %s\n", personal(r.LastError))
 	}
-	l.printf("Type each line when asked; on a terminal it is not shown. For an age file, type file:PATH as line 1.\n")
+	l.printf("%s On a terminal what you type is not shown.\n", shareHelp(false))
 	var lines []string
+	index := 0
 	for n := 1; n <= backup.TypedLines; {
 		l.printf("Line %d of %d:\n", n, backup.TypedLines)
 		b, err := l.readSecret()
@@ -175,10 +179,10 @@ func (l *lineMode) EnterShare(r ceremony.ShareRequest) (string, error) {
 		}
 		line := strings.TrimSpace(string(b))
 		clear(b)
-		if n == 1 && strings.HasPrefix(line, "file:") {
-			return line, nil
+		if path, ok := sharePath(line); n == 1 && ok {
+			return "file:" + path, nil
 		}
-		if err := backup.CheckTypedLine(n, line); err != nil {
+		if index, err = checkShareLine(r, n, line, index); err != nil {
 			l.printf("✗ %s\n", strings.ReplaceAll(personal(err.Error()), "\nhint: ", "\n  "))
 			continue
 		}

@@ -129,14 +129,14 @@ func TestLinesCheckEveryLine(t *testing.T) {
 	lines := typedLines(2, "Bob")
 	in := fmt.Sprintf("%s\n%s\n%s\n%s\n%s\n", lines[0], typo(lines[1]), lines[1], lines[2], lines[3])
 	l := newLineMode(strings.NewReader(in), &out, false, time.Now)
-	got, err := l.EnterShare(ceremony.ShareRequest{Custodian: ceremony.Actor{Role: "custodian", Name: "Bob"}})
+	got, err := l.EnterShare(ceremony.ShareRequest{Custodian: ceremony.Actor{Role: "custodian", Name: "Bob"}, Custodians: []string{"Alice", "Bob", "Carol"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := backup.ParseTyped(got); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "✗ line 2 has a typo\n  compare it") {
+	if !strings.Contains(out.String(), "✗ line 2 of share 2 (Bob) has a typo\n  compare it") {
 		t.Fatalf("the typo is not named:\n%s", out.String())
 	}
 }

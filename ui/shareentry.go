@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
@@ -18,6 +19,7 @@ type sharePrompt struct {
 	req      ceremony.ShareRequest
 	reply    chan<- answer[string]
 	accepted []string // lines that passed their check
+	index    int      // the share's number, once line 1 gave it
 	in       field
 	problem  string // why the last finished line was refused, naming it, with its hint
 	shown    bool   // the share was visible at some point, so the screen must be wiped after
@@ -33,14 +35,17 @@ func (p *sharePrompt) lineNo() int { return len(p.accepted) + 1 }
 func (p *sharePrompt) update(msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
 	case tea.PasteMsg:
-		// A pasted share arrives whole: each newline ends a line, as Enter would.
-		parts := strings.Split(strings.ReplaceAll(msg.Content, "\r\n", "\n"), "\n")
+		// A pasted share arrives whole: each line break ends a line, as Enter would. Terminals
+		// send a pasted line break as CR. A refused line stays to be fixed; the rest is dropped.
+		content := strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(msg.Content)
+		parts := strings.Split(strings.TrimRight(content, "\n"), "\n")
 		for i, part := range parts {
 			p.in.insert(part)
-			if i < len(parts)-1 {
-				if cmd, done := p.enter(); done {
-					return cmd, true
-				}
+			if i == len(parts)-1 && !strings.HasSuffix(content, "\n") {
+				break // the last line waits for Enter
+			}
+			if cmd, done := p.enter(); done || p.problem != "" {
+				return cmd, done
 			}
 		}
 	case tea.KeyPressMsg:
@@ -66,19 +71,22 @@ func (p *sharePrompt) update(msg tea.Msg) (tea.Cmd, bool) {
 // anything else is checked and kept or refused.
 func (p *sharePrompt) enter() (tea.Cmd, bool) {
 	line := strings.TrimSpace(p.in.text())
+	path, isPath := sharePath(line)
 	switch {
-	case len(p.accepted) == 0 && strings.HasPrefix(line, "file:"):
-		return p.submit(line)
+	case len(p.accepted) == 0 && isPath:
+		return p.submit("file:" + path)
 	case line == "":
-		p.problem = fmt.Sprintf("Type line %d of your share, or file:PATH for an age file.", p.lineNo())
+		p.problem = fmt.Sprintf("Type line %d of your share, or the path of your share file.", p.lineNo())
 	default:
-		if err := backup.CheckTypedLine(p.lineNo(), line); err != nil {
+		index, err := checkShareLine(p.req, p.lineNo(), line, p.index)
+		if err != nil {
 			p.problem = personal(err.Error())
 			if name := fmt.Sprintf("line %d", p.lineNo()); !strings.HasPrefix(p.problem, name) {
 				p.problem = name + ": " + p.problem // the wrong line is always named
 			}
 			return nil, false
 		}
+		p.index = index
 		p.accepted = append(p.accepted, line)
 		p.in.reset()
 		p.problem = ""
@@ -91,7 +99,7 @@ func (p *sharePrompt) enter() (tea.Cmd, bool) {
 
 func (p *sharePrompt) submit(share string) (tea.Cmd, bool) {
 	reply(p.reply, share, nil)
-	p.accepted = nil
+	p.accepted, p.index = nil, 0
 	p.in.reset()
 	if p.shown {
 		return clearSecretScreen(), true
@@ -102,39 +110,58 @@ func (p *sharePrompt) submit(share string) (tea.Cmd, bool) {
 // live says, while a line is typed, whether it already passes its check.
 func (p *sharePrompt) live() bool {
 	line := strings.TrimSpace(p.in.text())
-	return line != "" && !strings.HasPrefix(line, "file:") && backup.CheckTypedLine(p.lineNo(), line) == nil
+	if _, isPath := sharePath(line); line == "" || isPath && p.lineNo() == 1 {
+		return false
+	}
+	_, err := checkShareLine(p.req, p.lineNo(), line, p.index)
+	return err == nil
 }
 
 func (p *sharePrompt) lines(th theme, width, height int) []string {
-	out := []string{th.title.Render(shareTitle(p.req)), shareWho(p.req)}
-	if p.req.LastError != "" {
-		out = append(out, problemLines(th, "The last share was refused: "+personal(p.req.LastError), width)...)
+	head := []string{th.title.Render(shareTitle(p.req)), shareWho(p.req)}
+	if p.req.Accepted != "" {
+		head = append(head, wrap(th.ok.Render("✓ "+p.req.Accepted), width)...)
 	}
-	out = append(out, "")
-	out = append(out, wrap(fmt.Sprintf("Type the %d lines of your share, each with its number, and press Enter after each line. For an age file, type file:PATH instead.", backup.TypedLines), width)...)
-	out = append(out, "")
+	if p.req.LastError != "" {
+		head = append(head, problemLines(th, "The last share was refused: "+personal(p.req.LastError), width)...)
+	}
+	label := "  line %d  "
+	if width < 50 {
+		label = "%d "
+	}
+	var entry []string
 	for i, l := range p.accepted {
 		shown := l
 		if p.in.masked {
 			shown = strings.Repeat("*", len([]rune(l)))
 		}
-		out = append(out, fmt.Sprintf("  line %d  %s  %s", i+1, shown, th.ok.Render("✓ checks out")))
+		entry = append(entry, fmt.Sprintf(label, i+1)+shown+"  "+th.ok.Render("✓ checks out"))
 	}
-	cur := fmt.Sprintf("  line %d  %s", p.lineNo(), p.in.view(th))
+	cur := fmt.Sprintf(label, p.lineNo()) + p.in.view(th)
 	if p.live() {
 		cur += "  " + th.ok.Render("✓ checks out, press Enter")
 	}
-	out = append(out, cur)
+	entry = append(entry, cur)
 	for _, l := range problemLines(th, p.problem, width-2) {
-		out = append(out, "  "+l)
+		entry = append(entry, "  "+l)
 	}
 	mask := "Tab: show what you type"
 	if !p.in.masked {
 		mask = "Tab: hide what you type"
 	}
-	out = append(out, "")
-	out = append(out, wrap(th.dim.Render(mask+" · Backspace on an empty line: edit the line above"), width)...)
-	return out
+	help := wrap(shareHelp(true), width)
+	keys := wrap(th.dim.Render(mask+" · ←/→: move · Backspace on an empty line: the line above"), width)
+	// On a small screen the lines being entered, their problems and the title come first; the
+	// instructions go, then the keys (the help overlay still has them).
+	switch n := len(head) + len(entry); {
+	case n+len(help)+len(keys)+3 <= height:
+		return slices.Concat(head, []string{""}, help, []string{""}, entry, []string{""}, keys)
+	case n+len(keys) <= height:
+		return slices.Concat(head, entry, keys)
+	case n > height:
+		return slices.Concat(head[:1], entry[max(len(entry)-(height-1), 0):])
+	}
+	return slices.Concat(head, entry)
 }
 
 func shareTitle(r ceremony.ShareRequest) string {
@@ -165,7 +192,7 @@ func (p *sharePrompt) keys() []keyHelp {
 func (p *sharePrompt) literal() bool { return !p.in.empty() }
 
 func (p *sharePrompt) abort(err error) {
-	p.accepted = nil
+	p.accepted, p.index = nil, 0
 	p.in.reset()
 	reply(p.reply, "", err)
 }
