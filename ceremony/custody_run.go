@@ -209,7 +209,7 @@ func (e *engine) dropTrusted(tr *trusted) {
 // recordTrust records the trust step, or the plan's exception to it.
 func (e *engine) recordTrust() error {
 	if e.plan.Custody.AllowUntrustedWrap {
-		e.exception(stepTrust, "custody.allow_untrusted_wrap: target keys are made without CKA_WRAP_WITH_TRUSTED and no key is marked CKA_TRUSTED; the token lets anyone with the user PIN wrap them out under a key of their own. Token capabilities: "+e.sess.Capabilities().String())
+		e.exceptionOnce(stepTrust, "custody.allow_untrusted_wrap: target keys are made without CKA_WRAP_WITH_TRUSTED and no key is marked CKA_TRUSTED; the token lets anyone with the user PIN wrap them out under a key of their own. Token capabilities: "+e.sess.Capabilities().String())
 	}
 	var waived []string
 	for _, a := range e.sess.Capabilities().Refused {
@@ -218,7 +218,7 @@ func (e *engine) recordTrust() error {
 		}
 	}
 	if len(waived) > 0 {
-		e.exception(stepTrust, "custody.allow_refused_attributes: the token refuses "+strings.Join(waived, ", ")+"; target keys are made without them")
+		e.exceptionOnce(stepTrust, "custody.allow_refused_attributes: the token refuses "+strings.Join(waived, ", ")+"; target keys are made without them")
 	}
 	if e.trusted == nil {
 		return nil
