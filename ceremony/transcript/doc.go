@@ -123,7 +123,10 @@
 // path of a named file. The one exception is an upload receipt, upload-receipt.json or
 // upload-receipt-N.json, in a folder targets/NAME that holds a file named by a wrap step ("wrap"
 // or "wrap:NAME"): receipts are written later on the connected side and nobody signed them, so
-// they are listed as "unverified receipt: PATH" and vouched for by nothing. Anything else fails
+// they are listed as "unverified receipt: PATH" and vouched for by nothing. A witness's SSH
+// signature of the checkpoint, checkpoint.sshsig-NAME beside it, is a fixed file of the format
+// (see [SSHSignaturePrefix]), listed in [Report.SSHSignatures] and checked only against a list
+// of witnesses (package ceremony/witness). Anything else fails
 // with its path ("unexpected file targets/evil/x: not named by any signed event"); with
 // [Options.AllowExtra] an unnamed regular file or folder is listed as a warning instead.
 //

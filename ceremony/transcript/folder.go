@@ -149,7 +149,17 @@ type folderCheck struct {
 	problem  string   // the first entry that may not be there; "" when none
 	receipts []string // upload receipts beside packages named by wrap events
 	extras   []string // entries not named, allowed as warnings (allowExtra)
+	sshsigs  []string // witnesses' SSH signatures of the checkpoint (SSHSignatureFile)
 }
+
+// SSHSignaturePrefix starts the name of a witness's SSH signature of the checkpoint,
+// "checkpoint.sshsig-NAME", a fixed file of the format beside the checkpoint: an SSHSIG cannot
+// be a signed-note line, so it is a file of its own. NAME is the witness's name, of letters,
+// digits and "@._-". The ceremony's signatures do not cover it; it vouches for itself.
+const SSHSignaturePrefix = CheckpointFile + ".sshsig-"
+
+// sshSignatureName matches the name of a witness's SSH signature file.
+var sshSignatureName = regexp.MustCompile(`^` + regexp.QuoteMeta(SSHSignaturePrefix) + `[A-Za-z0-9@._-]{1,64}$`)
 
 // checkFolder lists every entry of the ceremony folder fsys, in byte order of their paths, and
 // checks that each one is a folder on the path of a named file, a named file, a fixed file of
@@ -195,6 +205,8 @@ func checkFolder(fsys fs.FS, events []Event, allowExtra bool) folderCheck {
 		shown := printable(e.path)
 		switch {
 		case e.mode.IsDir() || e.mode.IsRegular() && named[e.path]:
+		case e.mode.IsRegular() && sshSignatureName.MatchString(e.path):
+			c.sshsigs = append(c.sshsigs, e.path)
 		case e.mode.IsRegular() && packages[path.Dir(e.path)] && receiptName.MatchString(path.Base(e.path)):
 			c.receipts = append(c.receipts, shown)
 		case !e.mode.IsRegular():

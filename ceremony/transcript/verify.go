@@ -26,13 +26,15 @@ type Report struct {
 	Problem     string   // the first problem, one line; "" when OK
 	Fingerprint string   // the ceremony signing key, "SHA256:<hex>", when transcript.pub was readable
 	Sealed      bool     // the checkpoint is present and signed by the ceremony key
+	Checkpoint  string   // the note text of the seal that verified (what witnesses cosign); "" otherwise
 	Lines       []string // a short report for a person, ending in the verdict line
 	Chain       []Event  // the events that verified, in order (all of them when OK)
 
 	// Signed facts of a verified folder that its signatures do not cover, listed, never checked:
-	Cosignatures []Cosignature // other signatures on the checkpoint (c2sp.org/tlog-cosignature)
-	Receipts     []string      // upload receipts beside packages that wrap events name
-	Extras       []string      // unexpected files and folders, allowed by Options.AllowExtra
+	Cosignatures  []Cosignature // other signatures on the checkpoint (c2sp.org/tlog-cosignature)
+	SSHSignatures []string      // witnesses' SSH signature files beside the checkpoint (checkpoint.sshsig-NAME)
+	Receipts      []string      // upload receipts beside packages that wrap events name
+	Extras        []string      // unexpected files and folders, allowed by Options.AllowExtra
 }
 
 // Options change what [VerifyWith] accepts.
@@ -251,6 +253,7 @@ func verify(fsys fs.FS, o Options) Report {
 		seal, r.FirstBad, r.Problem = checkSeal(fsys, c)
 		r.Sealed, r.Cosignatures = seal.sealed, seal.cosignatures
 		if r.Problem == "" {
+			r.Checkpoint = seal.text
 			r.Lines = append(r.Lines, fmt.Sprintf("seal: %s, signed by the ceremony key", c.origin))
 			for _, cs := range r.Cosignatures {
 				r.Lines = append(r.Lines, fmt.Sprintf("cosignature by %s (key ID %08x): not checked", cs.Name, cs.KeyID))
@@ -259,7 +262,7 @@ func verify(fsys fs.FS, o Options) Report {
 	}
 	if r.Problem == "" {
 		f := checkFolder(fsys, c.events, o.AllowExtra)
-		r.Problem, r.Receipts, r.Extras = f.problem, f.receipts, f.extras
+		r.Problem, r.Receipts, r.Extras, r.SSHSignatures = f.problem, f.receipts, f.extras, f.sshsigs
 		for _, p := range r.Receipts {
 			r.Lines = append(r.Lines, "unverified receipt: "+p)
 		}
@@ -287,7 +290,8 @@ func (r Report) Banner() string {
 
 // sealCheck is what checkSeal found.
 type sealCheck struct {
-	sealed       bool // signed by the ceremony key
+	sealed       bool   // signed by the ceremony key
+	text         string // the note text
 	cosignatures []Cosignature
 }
 
@@ -376,5 +380,6 @@ func checkSeal(fsys fs.FS, c *chain) (s sealCheck, bad int, problem string) {
 	if c.events[have-1].Kind != KindEnd || c.origin != origin {
 		return s, have - 1, fmt.Sprintf("event %d: the end event does not match the seal's origin", have-1)
 	}
+	s.text = text
 	return s, -1, ""
 }
