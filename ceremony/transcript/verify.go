@@ -266,6 +266,9 @@ func verify(fsys fs.FS, o Options) Report {
 		for _, p := range r.Receipts {
 			r.Lines = append(r.Lines, "unverified receipt: "+p)
 		}
+		for _, p := range r.SSHSignatures {
+			r.Lines = append(r.Lines, "witness SSH signature "+p+": not checked")
+		}
 		for _, p := range r.Extras {
 			r.Lines = append(r.Lines, "warning: not named by any signed event: "+p)
 		}
