@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -111,6 +112,11 @@ func TestSSHCosignatures(t *testing.T) {
 			cmd.Stdin = strings.NewReader(r.Checkpoint)
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("ssh-keygen -Y verify: %v\n%s", err, out)
+			}
+			// Both verifiers accept the file beside the checkpoint and list it, unchecked.
+			listed := "witness SSH signature checkpoint.sshsig-carol@example.org: not checked"
+			if code, lines := shell(t, dir); code != 0 || !slices.Contains(lines, listed) || !slices.Contains(transcript.Verify(dir).Lines, listed) {
+				t.Errorf("the SSH signature file is not listed by both verifiers (script exit %d):\n%s", code, strings.Join(lines, "\n"))
 			}
 			// Another key under the listed name, another name, another checkpoint.
 			var other List

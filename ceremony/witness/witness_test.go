@@ -378,3 +378,70 @@ func sshKeygen(t *testing.T) string {
 	}
 	return p
 }
+
+// shell runs scripts/verify-transcript on dir with args and returns its exit status and lines.
+func shell(t *testing.T, dir string, args ...string) (int, []string) {
+	t.Helper()
+	script, _ := filepath.Abs("../../scripts/verify-transcript")
+	cmd := exec.Command(script, append(args, ".")...)
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	code := 0
+	if e, ok := err.(*exec.ExitError); ok {
+		code = e.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if stderr.Len() > 0 {
+		t.Logf("verify-transcript stderr: %s", stderr.String())
+	}
+	return code, strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+}
+
+// TestShellAgrees: scripts/verify-transcript --witness counts the same Ed25519 cosignatures,
+// names the same refused ones in the same words, and passes or fails the same quorums.
+func TestShellAgrees(t *testing.T) {
+	alice, bob, carol := newKey(t, "witness.example/alice"), newKey(t, "witness.example/bob"), newKey(t, "witness.example/carol")
+	mallory := newKey(t, "witness.example/mallory")
+	dir := sealed(t, "keyceremony/shell")
+	other := sealed(t, "keyceremony/shell")
+	for _, k := range []*Key{alice, mallory, bob} {
+		if err := cosign(t, dir, k, when); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := transcript.Verify(dir)
+	appendLine(t, dir, alice.sign(r.Checkpoint, when.Add(time.Minute)))                // duplicate
+	appendLine(t, dir, carol.sign(transcript.Verify(other).Checkpoint, when))          // another checkpoint
+	appendLine(t, dir, redate(t, carol.sign(r.Checkpoint, when), when.Add(time.Hour))) // re-dated
+	l := listOf(t, alice, bob, carol)
+	var args []string
+	for _, k := range []*Key{alice, bob, carol} {
+		args = append(args, "--witness", k.Verifier().String())
+	}
+	for quorum := 1; quorum <= 3; quorum++ {
+		o := check(t, dir, l, quorum)
+		code, lines := shell(t, dir, append(args, "--quorum", fmt.Sprint(quorum))...)
+		if (code == 0) != o.OK || (code != 0 && code != 1) {
+			t.Fatalf("quorum %d: Check OK %v, the script exits %d:\n%s", quorum, o.OK, code, strings.Join(lines, "\n"))
+		}
+		// The script's witness lines come after the cosignature listing and before its verdict.
+		tail := lines[len(lines)-len(o.Lines)-map[bool]int{true: 1, false: 0}[o.OK]:]
+		want := o.Lines
+		if o.OK {
+			want = append(slices.Clone(o.Lines), "OK: 3 events, sealed")
+		}
+		if !slices.Equal(tail, want) {
+			t.Errorf("quorum %d: the script says\n%s\nCheck says\n%s", quorum, strings.Join(lines, "\n"), strings.Join(want, "\n"))
+		}
+	}
+	if o := check(t, dir, l, 2); !o.OK || len(o.Lines) != 7 {
+		t.Errorf("expected alice and bob counted and five lines of refusals and counts: %q", o.Lines)
+	}
+	// A verifier key the script cannot read is a usage error.
+	if code, _ := shell(t, dir, "--witness", "nonsense"); code != 2 {
+		t.Errorf("a malformed --witness: exit %d, want 2", code)
+	}
+}
