@@ -9,6 +9,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/ceremony/transcript"
 	"github.com/keyceremony/keyceremony/internal/hsmspec"
+	"github.com/keyceremony/keyceremony/wrap"
 )
 
 // What stays in the token once the ceremony is sealed.
@@ -42,6 +43,43 @@ const (
 	stepCustody = "custody"
 	stepDestroy = "destroy" // ":target", ":backup-key", ":signing-key"
 )
+
+// TrustFacts: the keys the security officer marked CKA_TRUSTED when the token was opened (step
+// trust, on every run that marked any).
+type TrustFacts struct {
+	SecurityOfficer Actor                `json:"security_officer"`
+	Objects         []wrap.TrustedObject `json:"objects"`
+	SOPINEntered    string               `json:"so_pin_entered"` // "typed", or "headless (--so-pin-env)"
+	// DestroyedStaleKeptBackupKey is the CKA_ID of a kept backup key copy an interrupted run
+	// made for a share set that was never sealed.
+	DestroyedStaleKeptBackupKey string `json:"destroyed_stale_kept_backup_key,omitempty"`
+}
+
+// DestroyFacts: an object was destroyed (steps destroy:target and destroy:backup-key), or, for
+// the transcript signing key, will be right after the seal (step destroy:signing-key).
+type DestroyFacts struct {
+	Label        string `json:"label,omitempty"`
+	ID           string `json:"id,omitempty"` // hex CKA_ID
+	KCV          string `json:"kcv,omitempty"`
+	Fingerprint  string `json:"fingerprint,omitempty"`
+	BackupKeyKCV string `json:"backup_key_kcv,omitempty"`
+	SetID        string `json:"set_id,omitempty"`
+	How          string `json:"how,omitempty"`
+	When         string `json:"when,omitempty"`
+	// FoundDestroyedAfterInterruption: the object was already gone when a resumed run came to
+	// destroy it (an interruption between the destruction and its record).
+	FoundDestroyedAfterInterruption bool `json:"found_destroyed_after_interruption,omitempty"`
+}
+
+// CustodyFacts: what stays in the token once the ceremony is sealed (step custody).
+type CustodyFacts struct {
+	Target        string        `json:"target"` // "kept", "destroyed", ...
+	TargetLabel   string        `json:"target_label,omitempty"`
+	BackupKey     string        `json:"backup_key,omitempty"` // "destroyed", "kept", ...; absent without a backup
+	KeptBackupKey *DestroyFacts `json:"kept_backup_key,omitempty"`
+	SigningKey    string        `json:"signing_key"`
+	Aborted       bool          `json:"aborted,omitempty"`
+}
 
 // backupKeyLabel labels the kept copy of a ceremony's backup key.
 func (p *Plan) backupKeyLabel() string { return p.Ceremony + "/backup-key" }
@@ -136,22 +174,18 @@ func EndState(events []transcript.Event) string {
 		if ev.Step != stepCustody || ev.Kind != transcript.KindStep {
 			continue
 		}
-		var f struct {
-			Target      string `json:"target"`
-			TargetLabel string `json:"target_label"`
-			BackupKey   any    `json:"backup_key"`
-		}
+		var f CustodyFacts
 		if err := json.Unmarshal(ev.Facts, &f); err != nil {
 			return "end state: the custody event cannot be read"
 		}
 		parts := []string{"target key " + f.Target}
-		switch b := f.BackupKey.(type) {
-		case string:
-			parts = append(parts, "backup key "+b)
-		case map[string]any:
-			parts = append(parts, fmt.Sprintf("backup key kept as %v (wrap only)", b["label"]))
+		switch {
+		case f.KeptBackupKey != nil:
+			parts = append(parts, fmt.Sprintf("backup key kept as %s (wrap only)", f.KeptBackupKey.Label))
+		case f.BackupKey != "":
+			parts = append(parts, "backup key "+f.BackupKey)
 		}
-		parts = append(parts, "transcript signing key destroyed after the seal (recorded before it; the token itself cannot be checked from the record)")
+		parts = append(parts, "transcript signing key "+f.SigningKey+" (recorded before it; the token itself cannot be checked from the record)")
 		return "end state: " + strings.Join(parts, "; ")
 	}
 	return "end state: not recorded (the ceremony ended without its custody step, or predates it)"

@@ -18,7 +18,7 @@ import (
 type trusted struct {
 	wraps     map[string]*wrap.Prepared // by target name
 	backupKey *backup.Key
-	facts     map[string]any // for the trust step's event
+	facts     TrustFacts // for the trust step's event
 }
 
 // login logs in as u, asking who for the PIN; a wrong PIN may be typed again twice, except in a
@@ -127,7 +127,7 @@ func (e *engine) trustStep() error {
 	if err := e.login(hsm.SecurityOfficer, so, "so-pin"); err != nil {
 		return err
 	}
-	tr := &trusted{wraps: map[string]*wrap.Prepared{}, facts: map[string]any{"security_officer": so}}
+	tr := &trusted{wraps: map[string]*wrap.Prepared{}, facts: TrustFacts{SecurityOfficer: so}}
 	err := e.markTrusted(tr, targets, needBackup)
 	if lerr := e.sess.Logout(); err == nil {
 		err = lerr
@@ -176,7 +176,7 @@ func (e *engine) markTrusted(tr *trusted, targets []wrap.Target, needBackup bool
 				Label: bk.Kept.Label, KCV: bk.KCV, Trusted: true})
 		}
 	}
-	tr.facts["objects"] = objects
+	tr.facts.Objects = objects
 	return nil
 }
 
@@ -193,7 +193,7 @@ func (e *engine) replaceStaleKeptKey(tr *trusted) error {
 	if err := e.sess.Destroy(k); err != nil {
 		return err
 	}
-	tr.facts["destroyed_stale_kept_backup_key"] = fmt.Sprintf("%x", k.ID)
+	tr.facts.DestroyedStaleKeptBackupKey = fmt.Sprintf("%x", k.ID)
 	return nil
 }
 
@@ -227,7 +227,7 @@ func (e *engine) recordTrust() error {
 	if e.ui.Mode() == ModeHeadless {
 		how = "headless (--so-pin-env)"
 	}
-	e.trusted.facts["so_pin_entered"] = how
+	e.trusted.facts.SOPINEntered = how
 	return e.record(stepTrust, e.trusted.facts)
 }
 
@@ -259,23 +259,22 @@ func (e *engine) backupKey() *backup.Key {
 // state. The transcript signing key is destroyed after the seal, since the seal needs it; its
 // event here records the intent, with the key's fingerprint.
 func (e *engine) custody() error {
-	state := map[string]any{"signing_key": "destroyed after the seal"}
+	state := CustodyFacts{SigningKey: "destroyed after the seal"}
 	if e.plan.Backup != nil {
-		if err := e.recordBackupKeyEnd(state); err != nil {
+		if err := e.recordBackupKeyEnd(&state); err != nil {
 			return err
 		}
 	}
 	switch {
 	case e.plan.Kind == KindReshare:
-		state["target"] = "not in the token (opened as a session object for the re-share, destroyed)"
+		state.Target = "not in the token (opened as a session object for the re-share, destroyed)"
 	case e.plan.Custody.Target == CustodyDestroy:
 		if err := e.destroyTarget(); err != nil {
 			return err
 		}
-		state["target"] = "destroyed"
+		state.Target = "destroyed"
 	default:
-		state["target"] = "kept"
-		state["target_label"] = e.plan.Key.Label
+		state.Target, state.TargetLabel = "kept", e.plan.Key.Label
 	}
 	if err := e.recordSigningKeyIntent(); err != nil {
 		return err
@@ -289,20 +288,21 @@ func (e *engine) recordSigningKeyIntent() error {
 	if e.done[stepDestroy+":signing-key"] {
 		return nil
 	}
-	return e.record(stepDestroy+":signing-key", map[string]any{"label": e.signingLabel(), "fingerprint": e.tr.Fingerprint(),
-		"when": "after the seal, which it signs; nothing can be recorded after the seal, so the destruction itself is not in the transcript"})
+	return e.record(stepDestroy+":signing-key", DestroyFacts{Label: e.signingLabel(), Fingerprint: e.tr.Fingerprint(),
+		When: "after the seal, which it signs; nothing can be recorded after the seal, so the destruction itself is not in the transcript"})
 }
 
-func (e *engine) recordBackupKeyEnd(state map[string]any) error {
+func (e *engine) recordBackupKeyEnd(state *CustodyFacts) error {
 	if e.plan.Custody.BackupKey == CustodyKeep {
 		k, err := e.sess.FindKey(e.plan.backupKeyLabel())
 		if err != nil {
 			return fmt.Errorf("the kept copy of the backup key is not in the token: %w", err)
 		}
-		state["backup_key"] = map[string]any{"kept": true, "label": k.Label, "id": fmt.Sprintf("%x", k.ID), "usage": "CKA_WRAP only"}
+		state.BackupKey = "kept"
+		state.KeptBackupKey = &DestroyFacts{Label: k.Label, ID: fmt.Sprintf("%x", k.ID), How: "CKA_WRAP only"}
 		return nil
 	}
-	state["backup_key"] = "destroyed"
+	state.BackupKey = "destroyed"
 	if e.done[stepDestroy+":backup-key"] {
 		return nil
 	}
@@ -310,15 +310,12 @@ func (e *engine) recordBackupKeyEnd(state map[string]any) error {
 	if err != nil {
 		return err
 	}
-	var set struct {
-		SetID string `json:"set_id"`
-		KCV   string `json:"backup_key_kcv"`
-	}
+	var set BackupFacts
 	if err := json.Unmarshal(ev.Facts, &set); err != nil {
 		return fmt.Errorf("the backup event cannot be read: %v", err)
 	}
-	return e.record(stepDestroy+":backup-key", map[string]any{"backup_key_kcv": set.KCV, "set_id": set.SetID,
-		"how": "a session object, destroyed once the blob was made and checked; its bytes were zeroed after the split"})
+	return e.record(stepDestroy+":backup-key", DestroyFacts{BackupKeyKCV: set.BackupKeyKCV, SetID: set.SetID,
+		How: "a session object, destroyed once the blob was made and checked; its bytes were zeroed after the split"})
 }
 
 // destroyTarget destroys the target key. If an interruption came between the destruction and its
@@ -328,23 +325,19 @@ func (e *engine) destroyTarget() error {
 	if e.done[step] {
 		return nil
 	}
-	facts := map[string]any{"label": e.plan.Key.Label}
+	facts := DestroyFacts{Label: e.plan.Key.Label}
 	k, err := e.sess.FindKey(e.plan.Key.Label)
 	switch {
 	case errors.Is(err, hsm.ErrKeyNotFound):
-		facts["found_destroyed_after_interruption"] = true
+		facts.FoundDestroyedAfterInterruption = true
 	case err != nil:
 		return err
 	default:
-		facts["id"] = fmt.Sprintf("%x", k.ID)
+		facts.ID = fmt.Sprintf("%x", k.ID)
 		if err := e.loadKey(); err != nil {
 			return err
 		}
-		if e.id.KCV != "" {
-			facts["kcv"] = e.id.KCV
-		} else {
-			facts["fingerprint"] = e.id.Fingerprint
-		}
+		facts.KCV, facts.Fingerprint = e.id.KCV, e.id.Fingerprint
 		if err := e.sess.Destroy(k); err != nil {
 			return err
 		}
@@ -399,9 +392,9 @@ func (e *engine) abortCustody() error {
 	if e.done[stepCustody] {
 		return nil
 	}
-	state := map[string]any{"signing_key": "destroyed after the seal", "aborted": true}
+	state := CustodyFacts{SigningKey: "destroyed after the seal", Aborted: true}
 	if e.plan.Backup != nil {
-		if err := e.abortBackupKey(state); err != nil {
+		if err := e.abortBackupKey(&state); err != nil {
 			return err
 		}
 	}
@@ -409,10 +402,9 @@ func (e *engine) abortCustody() error {
 	case err != nil:
 		return err
 	case exists && e.plan.Kind != KindReshare:
-		state["target"] = "kept (the ceremony was aborted)"
-		state["target_label"] = e.plan.Key.Label
+		state.Target, state.TargetLabel = "kept (the ceremony was aborted)", e.plan.Key.Label
 	default:
-		state["target"] = "not in the token"
+		state.Target = "not in the token"
 	}
 	if err := e.recordSigningKeyIntent(); err != nil {
 		return err
@@ -420,11 +412,11 @@ func (e *engine) abortCustody() error {
 	return e.record(stepCustody, state)
 }
 
-func (e *engine) abortBackupKey(state map[string]any) error {
+func (e *engine) abortBackupKey(state *CustodyFacts) error {
 	if e.done[stepBackup] {
 		return e.recordBackupKeyEnd(state)
 	}
-	state["backup_key"] = "destroyed (its share set was never sealed)"
+	state.BackupKey = "destroyed (its share set was never sealed)"
 	if e.plan.Custody.BackupKey != CustodyKeep {
 		return nil
 	}
@@ -438,6 +430,6 @@ func (e *engine) abortBackupKey(state map[string]any) error {
 	if err := e.sess.Destroy(k); err != nil {
 		return err
 	}
-	return e.record(stepDestroy+":backup-key", map[string]any{"label": k.Label, "id": fmt.Sprintf("%x", k.ID),
-		"how": "the kept copy of a backup key whose share set was never sealed"})
+	return e.record(stepDestroy+":backup-key", DestroyFacts{Label: k.Label, ID: fmt.Sprintf("%x", k.ID),
+		How: "the kept copy of a backup key whose share set was never sealed"})
 }

@@ -171,8 +171,8 @@ type ExceptionFacts struct {
 }
 
 // StepFacts returns a new value of the facts type of a step id (its part before ":"), or nil
-// for a step whose facts have no type yet: the custody steps (trust, destroy:*), void-set and
-// the end state write theirs as they are documented in docs/transcript-facts.md.
+// for a step whose facts have no type yet: void-set writes its as documented in
+// docs/transcript-facts.md. The custody steps' types are in custody.go.
 func StepFacts(step string) any {
 	id, _, _ := strings.Cut(step, ":")
 	switch id {
@@ -196,6 +196,12 @@ func StepFacts(step string) any {
 		return new(WrapFacts)
 	case stepSignOff:
 		return new(SignOffFacts)
+	case stepTrust:
+		return new(TrustFacts)
+	case stepDestroy:
+		return new(DestroyFacts)
+	case stepCustody:
+		return new(CustodyFacts)
 	}
 	return nil
 }
