@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/ceremony/transcript"
+	"github.com/keyceremony/keyceremony/ceremony/witness"
 	"github.com/keyceremony/keyceremony/internal/readback"
 	"github.com/keyceremony/keyceremony/internal/spki"
 	"github.com/keyceremony/keyceremony/internal/version"
@@ -78,12 +80,29 @@ func cmdPlan(args []string, stdout, stderr io.Writer) error {
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 func cmdVerify(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("verify", "verify [--fingerprint SHA256:HEX] [--allow-extra] DIR", stderr)
+	fs := newFlags("verify", "verify [--fingerprint SHA256:HEX] [--allow-extra] [--witness VKEY... | --witnesses FILE] [--quorum K] DIR", stderr)
 	pin := fs.String("fingerprint", "", "the ceremony signing key fingerprint the witnesses wrote down (at least its first 32 hex digits, 128 bits); the transcript must be signed by that key")
 	allowExtra := fs.Bool("allow-extra", false, "list files no signed event names as warnings instead of failing (for a folder an archive tool added files to)")
+	var witnesses witness.List
+	fs.Func("witness", "a witness: its verifier key (NAME+ID+KEY) or an SSH allowed-signers line; once for each", witnesses.Add)
+	witnessFile := fs.String("witnesses", "", "a file of witnesses, one verifier key or allowed-signers line each")
+	quorum := fs.Int("quorum", 0, "how many listed witnesses must have cosigned the seal (default: all of them)")
 	pos, err := parse(fs, args, oneFolder)
 	if err != nil {
 		return err
+	}
+	if *witnessFile != "" {
+		if err := readWitnesses(*witnessFile, &witnesses); err != nil {
+			return err
+		}
+	}
+	switch {
+	case *quorum != 0 && witnesses.Len() == 0:
+		return errors.New("--quorum needs the witnesses: --witness VKEY for each, or --witnesses FILE")
+	case *quorum < 0 || *quorum > witnesses.Len():
+		return fmt.Errorf("--quorum %d is not a number from 1 to %d (the witnesses listed)", *quorum, witnesses.Len())
+	case *quorum == 0:
+		*quorum = witnesses.Len()
 	}
 	var want string
 	if *pin != "" {
@@ -105,7 +124,26 @@ func cmdVerify(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "signing key matches the fingerprint the witnesses wrote down (%d of its 64 hex digits)\n", len(want))
 	}
+	if witnesses.Len() > 0 {
+		o := witness.Check(pos[0], r, &witnesses, *quorum)
+		for _, l := range o.Lines {
+			fmt.Fprintln(stdout, l)
+		}
+		if !o.OK {
+			return fmt.Errorf("verification failed: %s\nhint: each witness cosigns with keyceremony cosign; a cosignature named above as unknown or invalid does not count", o.Reason)
+		}
+	}
 	return nil
+}
+
+// readWitnesses reads a witness list file into l.
+func readWitnesses(path string, l *witness.List) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("cannot read the witness list: %v", err)
+	}
+	defer f.Close()
+	return witness.ReadList(f, path, l)
 }
 
 // minFingerprintDigits is how much of the signing key fingerprint --fingerprint needs: 128 bits,

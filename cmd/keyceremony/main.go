@@ -18,6 +18,9 @@ const usage = `Usage:
     keyceremony run --resume DIR [flags]   resume an interrupted ceremony from its transcript
     keyceremony run --abort DIR [flags]    end an interrupted ceremony cleanly and seal its record
     keyceremony verify [--fingerprint FP] DIR  check a ceremony's transcript, seal and artefacts
+                 [--witness VKEY]... [--quorum K]  and that K listed witnesses cosigned the seal
+    keyceremony witness keygen NAME --out FILE  make a witness key; prints its verifier key
+    keyceremony cosign DIR --key FILE      a witness cosigns a verified ceremony's seal
     keyceremony show DIR                   print a ceremony's transcript for a person
     keyceremony review DIR                 browse a transcript and its verification (auditors)
     keyceremony inventory DIR...           keys, backups, targets and rotation due, from transcripts
@@ -33,7 +36,7 @@ Press ? on any screen of the interface for its keys.
 `
 
 // commands are the command names, with their subcommands, for "did you mean".
-var commands = []string{"plan check", "run", "verify", "show", "review", "inventory", "aws prepare", "fingerprint", "upload", "version", "help"}
+var commands = []string{"plan check", "run", "verify", "witness keygen", "cosign", "show", "review", "inventory", "aws prepare", "fingerprint", "upload", "version", "help"}
 
 func main() {
 	disableCoreDumps()
@@ -60,6 +63,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdRun(rest, stdin, stdout, stderr)
 	case "verify":
 		err = cmdVerify(rest, stdout, stderr)
+	case "witness":
+		err = cmdWitness(rest, stdout, stderr)
+	case "cosign":
+		err = cmdCosign(rest, stdin, stdout, stderr)
 	case "show":
 		err = cmdShow(rest, stdout, stderr)
 	case "review":
