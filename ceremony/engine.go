@@ -72,8 +72,10 @@ type engine struct {
 	oldBlob        []byte
 	collector      *backup.Collector
 
-	// recorded holds the step events written in this run, by step id.
+	// recorded holds the step events written in this run, by step id; prior, on resume, the
+	// events written before it, as they verified.
 	recorded map[string]transcript.Event
+	prior    []transcript.Event
 
 	trusted  *trusted // objects the security officer marked CKA_TRUSTED in this run
 	finished bool     // the ceremony was sealed before this run: finishSealed did what was left

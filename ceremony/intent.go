@@ -5,8 +5,6 @@ package ceremony
 import (
 	"encoding/json"
 	"fmt"
-
-	"github.com/keyceremony/keyceremony/ceremony/transcript"
 )
 
 // recordIntent records, before a step's effect, what it is about to create.
@@ -20,14 +18,9 @@ func (e *engine) intent(step string) (Intent, bool, error) {
 	var in Intent
 	ev, ok := e.recorded[intentPrefix+step]
 	if !ok && e.Resume {
-		events, err := transcript.Read(e.out)
-		if err != nil {
+		var err error
+		if ev, ok, err = e.priorEvent(intentPrefix + step); err != nil {
 			return in, false, err
-		}
-		for _, x := range events {
-			if x.Kind == transcript.KindStep && x.Step == intentPrefix+step {
-				ev, ok = x, true
-			}
 		}
 	}
 	if !ok {

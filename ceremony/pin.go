@@ -87,20 +87,37 @@ func (e *engine) pinnedFiles(step string, inputs map[string]PinnedInput) (map[st
 	return out, nil
 }
 
-// recordedEvent is the last step event of a step id: recorded in this run, or read from the
-// transcript on resume.
+// recordedEvent is the last step event of a step id: recorded in this run, or before an
+// interruption.
 func (e *engine) recordedEvent(step string) (transcript.Event, error) {
 	if ev, ok := e.recorded[step]; ok {
 		return ev, nil
 	}
-	events, err := transcript.Read(e.out)
+	ev, ok, err := e.priorEvent(step)
 	if err != nil {
-		return transcript.Event{}, err
+		return ev, err
 	}
-	for i := len(events) - 1; i >= 0; i-- {
-		if events[i].Kind == transcript.KindStep && events[i].Step == step {
-			return events[i], nil
+	if !ok {
+		return ev, fmt.Errorf("the transcript has no %s event\nhint: the record was altered; do not go on", step)
+	}
+	return ev, nil
+}
+
+// priorEvent is the last step event of a step id among those written before this run, as they
+// verify now (signatures, chain and the files they name): what a resume takes from the record
+// is never what the files say, and never an event that does not verify.
+func (e *engine) priorEvent(step string) (transcript.Event, bool, error) {
+	if e.prior == nil {
+		r := transcript.Verify(e.out)
+		if r.FirstBad >= 0 {
+			return transcript.Event{}, false, fmt.Errorf("cannot resume: the transcript does not verify: %s\nhint: run keyceremony verify on the folder; a tampered or damaged transcript cannot be resumed", r.Problem)
+		}
+		e.prior = r.Chain
+	}
+	for i := len(e.prior) - 1; i >= 0; i-- {
+		if ev := e.prior[i]; ev.Kind == transcript.KindStep && ev.Step == step {
+			return ev, true, nil
 		}
 	}
-	return transcript.Event{}, fmt.Errorf("the transcript has no %s event\nhint: the record was altered; do not go on", step)
+	return transcript.Event{}, false, nil
 }
