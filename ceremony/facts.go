@@ -170,9 +170,17 @@ type ExceptionFacts struct {
 	Removed   []string      `json:"removed,omitempty"`
 }
 
+// VoidSetFacts: a share set an interruption left unsealed was destroyed (step void-set:SETID).
+type VoidSetFacts struct {
+	SetID              string   `json:"set_id"`
+	DeletedRecordFiles []string `json:"deleted_record_files"` // relative to the ceremony folder
+	DeletedHandouts    []string `json:"deleted_handouts"`     // share files in the handouts folder
+	Note               string   `json:"note"`                 // what custodians must do
+}
+
 // StepFacts returns a new value of the facts type of a step id (its part before ":"), or nil
-// for a step whose facts have no type yet: void-set writes its as documented in
-// docs/transcript-facts.md. The custody steps' types are in custody.go.
+// for a step that has none (no event is written under it). The custody steps' types are in
+// custody.go.
 func StepFacts(step string) any {
 	id, _, _ := strings.Cut(step, ":")
 	switch id {
@@ -196,6 +204,8 @@ func StepFacts(step string) any {
 		return new(WrapFacts)
 	case stepSignOff:
 		return new(SignOffFacts)
+	case stepVoid:
+		return new(VoidSetFacts)
 	case stepTrust:
 		return new(TrustFacts)
 	case stepDestroy:

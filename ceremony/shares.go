@@ -271,7 +271,7 @@ func (e *engine) voidUnsealedSets() error {
 		}
 		note := fmt.Sprintf("share set %s was not sealed before the interruption; it is void and its files are deleted. Deleting does not wipe flash media and copies may exist: custodians must destroy every copy of a share of set %s (files, paper, photographs)", setID, setID)
 		_, err := e.tr.Append(transcript.Entry{Step: stepVoid + ":" + setID, Kind: transcript.KindStep, Actor: transcript.Actor(e.plan.first(RoleAdministrator)),
-			Facts: map[string]any{"set_id": setID, "deleted_record_files": record, "deleted_handouts": handouts, "note": note}})
+			Facts: VoidSetFacts{SetID: setID, DeletedRecordFiles: record, DeletedHandouts: handouts, Note: note}})
 		if err != nil {
 			return fmt.Errorf("cannot write the transcript: %w\nhint: nothing was deleted; free disk space and resume", err)
 		}

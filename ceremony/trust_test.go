@@ -702,11 +702,8 @@ func TestFactsTypesMatchWhatIsWritten(t *testing.T) {
 			t.Errorf("no %s event was checked", step)
 		}
 	}
-	// void-set writes its untyped for now (docs/transcript-facts.md describes it); any other step
-	// needs a type.
+	// Every step needs a type.
 	for id := range maps.Keys(untyped) {
-		if !slices.Contains([]string{"void-set"}, id) {
-			t.Errorf("step %s writes facts StepFacts has no type for", id)
-		}
+		t.Errorf("step %s writes facts StepFacts has no type for", id)
 	}
 }
