@@ -160,6 +160,7 @@ type gcpJob struct {
 	expireTime                              time.Time
 	publicKeyDER                            []byte
 	pub                                     any
+	raw                                     []byte // the JSON, for the attestation check
 }
 
 func parseGCPJob(b []byte) (gcpJob, error) {
@@ -176,7 +177,7 @@ func parseGCPJob(b []byte) (gcpJob, error) {
 	if err := decodeJSON(b, &j); err != nil {
 		return gcpJob{}, err
 	}
-	g := gcpJob{name: j.Name, importMethod: j.ImportMethod, protectionLevel: j.ProtectionLevel, state: j.State}
+	g := gcpJob{name: j.Name, importMethod: j.ImportMethod, protectionLevel: j.ProtectionLevel, state: j.State, raw: b}
 	m := gcpJobName.FindStringSubmatch(j.Name)
 	if m == nil {
 		return g, fmt.Errorf("name %q is not an import job (projects/P/locations/L/keyRings/R/importJobs/J)", j.Name)

@@ -90,6 +90,11 @@ type Target struct {
 	// CompartmentID and Endpoint (the vault's management endpoint) are OCI's.
 	CompartmentID string `yaml:"compartment_id,omitempty"`
 	Endpoint      string `yaml:"endpoint,omitempty"`
+	// Attestation is what a gcp target does with the import job's HSM attestation: required
+	// (the default for a job at protection level HSM) refuses the ceremony unless it holds,
+	// check records the result and goes on, skip records that it was not checked. See
+	// AttestationPolicy and the package attest.
+	Attestation string `yaml:"attestation,omitempty"`
 	// AllowHostAssisted lets Wrap make the ephemeral AES key on the host when the token cannot
 	// do the OAEP the cloud needs. The target key never leaves the token in clear either way.
 	AllowHostAssisted bool `yaml:"allow_host_assisted,omitempty"`
@@ -182,7 +187,8 @@ type Params struct {
 	importToken []byte
 	materialTo  time.Time // ValidTo of the key material, KEY_MATERIAL_EXPIRES only
 	// gcp
-	job gcpJob
+	job         gcpJob
+	attestation string // the policy: AttestationRequired, AttestationCheck, AttestationSkip, or "" for a job without one
 	// azure
 	kekVault string
 	managed  bool
@@ -232,6 +238,7 @@ var targetFields = []struct {
 	{"key_algorithm", func(t *Target) bool { return t.KeyAlgorithm != "" }, []string{ProfileGCP, ProfileVault}},
 	{"compartment_id", func(t *Target) bool { return t.CompartmentID != "" }, []string{ProfileOCI}},
 	{"endpoint", func(t *Target) bool { return t.Endpoint != "" }, []string{ProfileOCI}},
+	{"attestation", func(t *Target) bool { return t.Attestation != "" }, []string{ProfileGCP}},
 }
 
 // Input is one file a target's parameters were read from.
@@ -424,6 +431,9 @@ func (p *Params) loadGCP(baseDir string) error {
 		return t.errorf("algorithm %s does not match the import job's method %s\nhint: remove algorithm, or give the params of the import job you meant", t.Algorithm, m.name)
 	}
 	p.method, p.Algorithm = m, m.name
+	if p.attestation, err = attestationPolicy(t, p.job); err != nil {
+		return err
+	}
 	if !gcpKeyID.MatchString(t.KeyName) {
 		return t.errorf("key_name %q is not a Cloud KMS key ID\nhint: give the ID of the crypto key (in key ring %s) to import into: letters, digits, _ and -, at most 63", t.KeyName, p.job.keyRing)
 	}

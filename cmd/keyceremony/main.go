@@ -26,6 +26,7 @@ const usage = `Usage:
     keyceremony inventory DIR...           keys, backups, targets and rotation due, from transcripts
     keyceremony aws prepare [flags]        fetch AWS KMS import parameters (connected side)
     keyceremony fingerprint FILE...        the wrapping key fingerprint to print on the import request
+    keyceremony attestation check JOB      check a Google Cloud import job's HSM attestation offline
     keyceremony upload PACKAGE [flags]     import a wrapped key package (connected side)
     keyceremony version | --version        the module version, VCS revision and build
     keyceremony help COMMAND               a command's usage and flags (the same as COMMAND -h)
@@ -36,7 +37,7 @@ Press ? on any screen of the interface for its keys.
 `
 
 // commands are the command names, with their subcommands, for "did you mean".
-var commands = []string{"plan check", "run", "verify", "witness keygen", "cosign", "show", "review", "inventory", "aws prepare", "fingerprint", "upload", "version", "help"}
+var commands = []string{"plan check", "run", "verify", "witness keygen", "cosign", "show", "review", "inventory", "aws prepare", "fingerprint", "attestation check", "upload", "version", "help"}
 
 func main() {
 	disableCoreDumps()
@@ -79,6 +80,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdUpload(rest, stdout, stderr)
 	case "fingerprint":
 		err = cmdFingerprint(rest, stdout, stderr)
+	case "attestation":
+		err = cmdAttestation(rest, stdout, stderr)
 	case "version", "--version":
 		err = cmdVersion(stdout)
 	case "help", "-h", "--help":

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 )
 
@@ -96,7 +97,10 @@ func checkGCP(jobJSON, statement []byte, now time.Time, roots anchors) (*Result,
 		return nil, err
 	}
 	if j.Attestation == nil {
-		return nil, fmt.Errorf("import job %s has no attestation (protection level %q; only HSM jobs have one)", j.Name, j.ProtectionLevel)
+		if j.ProtectionLevel == "HSM" {
+			return nil, fmt.Errorf("import job %s is at protection level HSM, but this JSON of it carries no attestation: it was cut, or not written by gcloud kms import-jobs describe --format=json", j.Name)
+		}
+		return nil, fmt.Errorf("import job %s has no attestation: its protection level is %q, and only HSM jobs have one", j.Name, j.ProtectionLevel)
 	}
 	a := j.Attestation
 	content, err := base64.StdEncoding.DecodeString(a.Content)
@@ -377,3 +381,26 @@ func sha(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
 }
+
+// Summary says the result for people, one fact a line.
+func (r *Result) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "import job            %s\n", r.Job)
+	fmt.Fprintf(&b, "format                %s\n", r.Format)
+	fmt.Fprintf(&b, "checked at            %s\n", r.CheckedAt.Format(time.RFC3339))
+	fmt.Fprintf(&b, "statement             SHA-256 %s\n", r.StatementSHA256)
+	for _, a := range r.Anchors {
+		fmt.Fprintf(&b, "pinned root           %s\n                      SHA-256 %s\n", a.Name, a.SHA256)
+	}
+	fmt.Fprintf(&b, "manufacturer chain    card %s\n                      partition %s\n", r.ManufacturerCard, r.ManufacturerPartition)
+	fmt.Fprintf(&b, "Google chain          card %s\n                      partition %s\n", r.OwnerCard, r.OwnerPartition)
+	fmt.Fprintf(&b, "wrapping key          SHA256:%s\n", r.WrappingKey)
+	k := r.Key
+	fmt.Fprintf(&b, "attested key          RSA-%d, exponent %s; EXTRACTABLE %t, NEVER_EXTRACTABLE %t, LOCAL %t, SENSITIVE %t\n",
+		k.ModulusBits, k.Exponent, k.Extractable, k.NeverExtractable, k.Local, k.Sensitive)
+	fmt.Fprintf(&b, "verdict               %s\n", r.Verdict)
+	return b.String()
+}
+
+// Caveat is said with every verdict until a live import job has been checked.
+const Caveat = "the statement format follows the published parsers (Marvell, Microsoft, Google) and has not yet been run against a live import job"
