@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+
+	"github.com/keyceremony/keyceremony/wrap"
 )
 
 // The facts of each step's event, one type per step, as the engine writes them and the inventory,
@@ -68,6 +70,9 @@ type CheckWrappingKeyFacts struct {
 	Confirmed              Confirmation           `json:"confirmed"`
 	Inputs                 map[string]PinnedInput `json:"inputs"` // by the target's field: params, public_key, import_token
 	ParametersValidTo      time.Time              `json:"parameters_valid_to,omitzero"`
+	// Attestation is the import job's HSM attestation check (gcp targets with an HSM job): the
+	// policy, the pinned roots, the chains' certificates, the attested attributes and the verdict.
+	Attestation *wrap.AttestationFacts `json:"attestation,omitempty"`
 }
 
 // intentPrefix starts the step id of an intent event: before a step creates something (a key, a

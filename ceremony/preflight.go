@@ -33,7 +33,7 @@ type World struct {
 // Preflight checks, before the HSM is touched, everything a ceremony could otherwise learn only
 // after an irreversible step: that the token can wrap for every target (or the plan allows the
 // host-assisted way it needs), that every target's import parameters stay valid for the expiry
-// margin, and that every share can be handed out the way the plan says. It returns the checks it
+// margin, that an import job's HSM attestation holds where the plan requires it, and that every share can be handed out the way the plan says. It returns the checks it
 // could not do for want of the token or a terminal, in words for `plan check`.
 func (p *Plan) Preflight(w World) (notChecked []string, err error) {
 	margin, err := p.expiryMargin()
@@ -61,6 +61,11 @@ func (p *Plan) Preflight(w World) (notChecked []string, err error) {
 		if left := params.ValidTo.Sub(w.Now); !params.ValidTo.IsZero() && left < margin {
 			return nil, fmt.Errorf("target %s: the import parameters expire at %s, in %s, inside the expiry margin of %s; the package could not be uploaded in time\nhint: fetch new import parameters on the connected side (or set a shorter expiry_margin in the plan)",
 				t.Name, params.ValidTo.UTC().Format(time.RFC3339), minutes(left), minutes(margin))
+		}
+		// A wrapping key the cloud's HSM attestation does not vouch for is refused (policy
+		// required) before anything is made; wrap.Params.CheckAttestation says how.
+		if _, err := params.CheckAttestation(w.Now); err != nil {
+			return nil, err
 		}
 		if w.Capabilities == nil {
 			unprobed = append(unprobed, t.Name)

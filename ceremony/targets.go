@@ -28,6 +28,21 @@ func (e *engine) checkWrappingKey(t wrap.Target) error {
 	for _, w := range warnings {
 		e.ui.Notice("target " + t.Name + ": " + w)
 	}
+	// The attestation is checked again on the bytes about to be pinned, and its result signed
+	// into this step's event; the job's JSON, pinned below, holds the attestation itself.
+	att, err := params.CheckAttestation(e.Now())
+	if err != nil {
+		return err
+	}
+	// A skip is in the event's facts (policy skip), which show and review print.
+	switch {
+	case att == nil, att.Policy == wrap.AttestationSkip:
+	case att.Failure != "":
+		e.exception(step, "the import job's HSM attestation does not hold, and the plan says attestation: check, so the ceremony goes on: "+att.Failure)
+		e.ui.Notice("target " + t.Name + ": the HSM attestation does not hold: " + att.Failure)
+	default:
+		e.ui.Success("the " + t.Name + " wrapping key is attested by the cloud's HSM (" + att.Result.Format + ")")
+	}
 	// The fingerprint is not shown before it is typed back: the check is that the key in the
 	// file here is the one on the import request printed on the connected side.
 	fp := params.Fingerprint()
@@ -52,7 +67,7 @@ func (e *engine) checkWrappingKey(t wrap.Target) error {
 		files = append(files, rel)
 	}
 	return e.record(step, CheckWrappingKeyFacts{Target: t.Name, Profile: t.Profile, Algorithm: params.Algorithm, WrappingKeyFingerprint: fp,
-		Confirmed: c, Inputs: inputs, ParametersValidTo: params.ValidTo}, files...)
+		Confirmed: c, Inputs: inputs, ParametersValidTo: params.ValidTo, Attestation: att}, files...)
 }
 
 // planField is the path a target's field gives in the plan.

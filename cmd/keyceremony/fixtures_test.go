@@ -131,6 +131,7 @@ targets:
     profile: gcp
     params: gcp-import-job.json
     key_name: data
+    attestation: skip
   - name: azure
     profile: azure
     params: azure-kek.publickey.pem
