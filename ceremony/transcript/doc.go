@@ -83,8 +83,12 @@
 //
 // The message is the line of the same event without its sig member. The signing key is
 // Ed25519 (RFC 8032, over the message bytes) or ECDSA P-256 with SHA-256 (over SHA-256 of the
-// message, an ASN.1 DER signature). The begin event (seq 0) carries the public key, which must
-// be the one in transcript.pub, and its fingerprint "SHA256:<hex of SHA-256 of the SPKI DER>".
+// message, an ASN.1 DER signature), or, on a token with neither, RSA-3072 with exponent 65537:
+// "rsa-pss-3072-sha256" is RSASSA-PSS (RFC 8017) over SHA-256 of the message with MGF1 SHA-256
+// and a 32-byte salt, "rsa-pkcs1-3072-sha256" RSASSA-PKCS1-v1_5 with SHA-256 where the token has
+// no PSS. The begin event (seq 0) carries the algorithm and the public key, which must be the one
+// in transcript.pub, and its fingerprint "SHA256:<hex of SHA-256 of the SPKI DER>"; an RSA key's
+// algorithm is the begin event's, whose signature must verify that way.
 //
 // # Seal
 //
@@ -105,6 +109,13 @@
 //   - 0x02, ECDSA as github.com/transparency-dev/witness implements it: key ID = SHA-256(SPKI
 //     DER)[:4]; signature = ASN.1 DER ECDSA over SHA-256 of the note text; verifier key
 //     "<origin>+<key ID hex>+base64(0x02 || SPKI DER)".
+//   - RSA, which signed-note assigns no type byte: the type is 0xff (reserved there for types
+//     without an assigned byte, followed by a longer identifier) and the identifier
+//     "keyceremony/" + the algorithm; key ID = SHA-256(origin || 0x0A || 0xff ||
+//     "keyceremony/rsa-pss-3072-sha256" (or -pkcs1-) || SPKI DER)[:4]; signature as for the
+//     events, over the note text; verifier key "<origin>+<key ID hex>+base64(0xff || identifier
+//     || SPKI DER)". Only keyceremony's two verifiers know this type: a general signed-note
+//     verifier ignores the signature, as the spec says it must for unknown keys.
 //
 // No verifier key file is written: [VerifierKey] derives it from transcript.pub and the origin,
 // and [Verify] does the same.

@@ -56,7 +56,7 @@ type Event struct {
 
 // BeginFacts are the facts of the begin event: the ceremony signing key and the plan.
 type BeginFacts struct {
-	Algorithm   string          `json:"algorithm"`          // "ed25519" or "ecdsa-p256-sha256"
+	Algorithm   string          `json:"algorithm"`          // "ed25519", "ecdsa-p256-sha256", "rsa-pss-3072-sha256" or "rsa-pkcs1-3072-sha256"
 	PublicKey   []byte          `json:"public_key"`         // SPKI DER (base64 in JSON)
 	Fingerprint string          `json:"fingerprint"`        // "SHA256:<hex of SHA-256 of PublicKey>"
 	PlanSHA256  string          `json:"plan_sha256"`        // hex SHA-256 of the plan file

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,7 +33,9 @@ type tamperCase struct {
 // that Verify detects each damage and names the first bad event (or file), and that
 // scripts/verify-transcript agrees on a sample of the cases (on all of them with -shellall).
 func TestTamper(t *testing.T) {
-	for _, alg := range algorithms {
+	// RSA PKCS#1 v1.5 differs from RSA-PSS only in the padding verify checks, which the round
+	// trip, seal and resume tests run through both verifiers; its tamper cases would add 25 s.
+	for _, alg := range slices.DeleteFunc(slices.Clone(algorithms), func(a string) bool { return a == AlgorithmRSAPKCS1 }) {
 		t.Run(alg, func(t *testing.T) {
 			signer := newSigner(t, alg)
 			dir, _ := ceremony(t, signer)
@@ -166,7 +169,7 @@ func tamperCases(t *testing.T, dir, alg string) []tamperCase {
 			want: 0, shell: ed && i == 40})
 	}
 	add(tamperCase{name: "transcript.pub removed", changes: map[string][]byte{PublicKeyFile: nil}, want: 0})
-	otherKey, _ := newKey(newSigner(t, alg).Public())
+	otherKey, _ := newKey(newSigner(t, alg).Public(), alg)
 	add(tamperCase{name: "transcript.pub of another key", changes: map[string][]byte{PublicKeyFile: otherKey.pem()}, want: 0, shell: true})
 	return cases
 }
@@ -174,7 +177,7 @@ func tamperCases(t *testing.T, dir, alg string) []tamperCase {
 // otherCheckpoint returns the checkpoint of the same transcript sealed by another key.
 func otherCheckpoint(t *testing.T, dir, alg string) []byte {
 	w := &Writer{dir: t.TempDir(), signer: newSigner(t, alg), ended: testOrigin}
-	w.key, _ = newKey(w.signer.Public())
+	w.key, _ = newKey(w.signer.Public(), alg)
 	data, _ := os.ReadFile(filepath.Join(dir, TranscriptFile))
 	lines, _ := splitLines(data)
 	w.next, w.head = len(lines), lineSum(lines[len(lines)-1])

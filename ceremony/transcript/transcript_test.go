@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -43,12 +44,26 @@ func newSigner(t testing.TB, alg string) crypto.Signer {
 			t.Fatal(err)
 		}
 		return priv
+	case AlgorithmRSAPSS, AlgorithmRSAPKCS1:
+		priv, err := rsa.GenerateKey(rand.Reader, rsaBits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rsaSigner{priv, alg}
 	}
 	t.Fatalf("unknown algorithm %s", alg)
 	return nil
 }
 
-var algorithms = []string{AlgorithmEd25519, AlgorithmECDSAP256}
+var algorithms = []string{AlgorithmEd25519, AlgorithmECDSAP256, AlgorithmRSAPSS, AlgorithmRSAPKCS1}
+
+// rsaSigner names its algorithm as hsm.Signer does: an RSA key signs either way.
+type rsaSigner struct {
+	*rsa.PrivateKey
+	alg string
+}
+
+func (r rsaSigner) SignatureAlgorithm() string { return r.alg }
 
 func writeFile(t testing.TB, dir, name, content string) {
 	t.Helper()
@@ -177,7 +192,7 @@ func TestRoundTrip(t *testing.T) {
 			if !r.OK || r.Events != 7 || r.FirstBad != -1 || !r.Sealed || r.Problem != "" {
 				t.Fatalf("Verify: %+v", r)
 			}
-			k, _ := newKey(signer.Public())
+			k, _ := newKey(signer.Public(), alg)
 			if r.Fingerprint != k.fingerprint() {
 				t.Errorf("fingerprint %s, want %s", r.Fingerprint, k.fingerprint())
 			}
@@ -254,16 +269,25 @@ func TestSeal(t *testing.T) {
 			signer := newSigner(t, alg)
 			dir, _ := ceremony(t, signer)
 			vkey, err := VerifierKey(testOrigin, signer.Public())
+			if r, ok := signer.(rsaSigner); ok {
+				if err == nil {
+					t.Error("VerifierKey took an RSA key without its algorithm")
+				}
+				vkey, err = VerifierKeyRSA(testOrigin, &r.PublicKey, alg)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
 			var v note.Verifier
-			if alg == AlgorithmEd25519 {
+			switch alg {
+			case AlgorithmEd25519:
 				if v, err = note.NewVerifier(vkey); err != nil {
 					t.Fatal(err)
 				}
-			} else {
+			case AlgorithmECDSAP256:
 				v = parseECDSAVerifierKey(t, vkey)
+			default:
+				v = parseRSAVerifierKey(t, vkey, alg)
 			}
 			data, _ := os.ReadFile(filepath.Join(dir, CheckpointFile))
 			n, err := note.Open(data, note.VerifierList(v))
@@ -300,6 +324,43 @@ func parseECDSAVerifierKey(t *testing.T, vkey string) note.Verifier {
 		t.Fatal(err)
 	}
 	return &testVerifier{name: parts[0], id: binary.BigEndian.Uint32(sum[:4]), pub: pub.(*ecdsa.PublicKey)}
+}
+
+// parseRSAVerifierKey reads the documented RSA form: base64(0xff || "keyceremony/" || alg ||
+// SPKI DER), key ID SHA-256(name || 0x0A || those bytes)[:4].
+func parseRSAVerifierKey(t *testing.T, vkey, alg string) note.Verifier {
+	parts := strings.SplitN(vkey, "+", 3)
+	raw, err := base64.StdEncoding.DecodeString(parts[2])
+	typ := "\xffkeyceremony/" + alg
+	if len(parts) != 3 || err != nil || !strings.HasPrefix(string(raw), typ) {
+		t.Fatalf("bad verifier key %q", vkey)
+	}
+	sum := sha256.Sum256(append([]byte(parts[0]+"\n"), raw...))
+	if parts[1] != hex.EncodeToString(sum[:4]) {
+		t.Fatalf("verifier key id %s, want %x", parts[1], sum[:4])
+	}
+	pub, err := x509.ParsePKIXPublicKey(raw[len(typ):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &rsaTestVerifier{name: parts[0], id: binary.BigEndian.Uint32(sum[:4]), pub: pub.(*rsa.PublicKey), pss: alg == AlgorithmRSAPSS}
+}
+
+type rsaTestVerifier struct {
+	name string
+	id   uint32
+	pub  *rsa.PublicKey
+	pss  bool
+}
+
+func (v *rsaTestVerifier) Name() string    { return v.name }
+func (v *rsaTestVerifier) KeyHash() uint32 { return v.id }
+func (v *rsaTestVerifier) Verify(msg, sig []byte) bool {
+	h := sha256.Sum256(msg)
+	if v.pss {
+		return rsa.VerifyPSS(v.pub, crypto.SHA256, h[:], sig, &rsa.PSSOptions{SaltLength: 32}) == nil
+	}
+	return rsa.VerifyPKCS1v15(v.pub, crypto.SHA256, h[:], sig) == nil
 }
 
 type testVerifier struct {

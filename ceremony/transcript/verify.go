@@ -130,8 +130,13 @@ func readChain(fsys fs.FS) *chain {
 				Fingerprint string `json:"fingerprint"`
 			}
 			names := memberNames(e.Facts)
-			if !slices.Equal(names, beginMembers) && !slices.Equal(names, append(beginMembers, "ceremony")) ||
-				json.Unmarshal(e.Facts, &bf) != nil ||
+			ok := json.Unmarshal(e.Facts, &bf) == nil
+			if ok && c.key.rsa != nil && (bf.Algorithm == AlgorithmRSAPSS || bf.Algorithm == AlgorithmRSAPKCS1) {
+				// An RSA key's public half does not say how it signs; the begin event, which
+				// must verify with it that way, does.
+				c.key.alg = bf.Algorithm
+			}
+			if !slices.Equal(names, beginMembers) && !slices.Equal(names, append(beginMembers, "ceremony")) || !ok ||
 				bf.Algorithm != c.key.alg || bf.PublicKey != base64.StdEncoding.EncodeToString(c.key.der) ||
 				bf.Fingerprint != c.key.fingerprint() {
 				return c.fail(i, "event 0: the signing key differs from %s", PublicKeyFile)

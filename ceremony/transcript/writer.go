@@ -2,6 +2,7 @@ package transcript
 
 import (
 	"crypto"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -57,12 +58,19 @@ type Writer struct {
 
 // Create starts the transcript of a new ceremony in dir, which must exist and hold no
 // transcript: it signs the begin event, then writes dir/transcript.pub with the public key of
-// signer and dir/transcript.jsonl with the begin event. The signer is Ed25519 or ECDSA P-256
-// (an hsm.Signer in a ceremony). Should Create fail after writing transcript.pub, the folder
+// signer and dir/transcript.jsonl with the begin event. The signer is Ed25519, ECDSA P-256 or
+// RSA-3072 (an hsm.Signer in a ceremony; another RSA signer signs PSS unless it has a
+// SignatureAlgorithm method that says otherwise). Should Create fail after writing transcript.pub, the folder
 // holds transcript.pub without transcript.jsonl: nothing was recorded, and the caller may remove
 // transcript.pub and start again.
 func Create(dir string, signer crypto.Signer, begin Begin) (*Writer, error) {
-	k, err := newKey(signer.Public())
+	alg := "" // an RSA key's signature algorithm, from a signer that names it (hsm.Signer)
+	if a, ok := signer.(interface{ SignatureAlgorithm() string }); ok {
+		alg = a.SignatureAlgorithm()
+	} else if _, ok := signer.Public().(*rsa.PublicKey); ok {
+		alg = AlgorithmRSAPSS
+	}
+	k, err := newKey(signer.Public(), alg)
 	if err != nil {
 		return nil, err
 	}
