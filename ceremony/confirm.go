@@ -8,13 +8,6 @@ import (
 	"github.com/keyceremony/keyceremony/internal/readback"
 )
 
-// How a check was confirmed, as the transcript records it.
-const (
-	ConfirmedTypedBack = "typed-back" // the named person typed back the fingerprint read aloud
-	ConfirmedTypedYes  = "typed-yes"  // the named person typed yes
-	ConfirmedHeadless  = "headless"   // nobody: the run was headless (--yes)
-)
-
 // typeBackAttempts is how often a person may type a fingerprint back wrong before the step
 // fails: a key that never matches is not the one on the paper, and the ceremony must stop.
 const typeBackAttempts = 3

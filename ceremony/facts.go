@@ -40,6 +40,13 @@ type TokenFacts struct {
 	Firmware     string `json:"firmware"`
 }
 
+// How a check was confirmed, as the transcript records it.
+const (
+	ConfirmedTypedBack = "typed-back" // the named person typed back the fingerprint read aloud
+	ConfirmedTypedYes  = "typed-yes"  // the named person typed yes
+	ConfirmedHeadless  = "headless"   // nobody: the run was headless (--yes)
+)
+
 // Confirmation is who confirmed a check and how: ConfirmedTypedBack, ConfirmedTypedYes or
 // ConfirmedHeadless.
 type Confirmation struct {
