@@ -4,8 +4,6 @@ package ceremony
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,11 +19,6 @@ import (
 // checked (import parameters, public keys, import tokens, the backup opened), named by the event
 // that checked it.
 const InputsDir = "inputs"
-
-func sha256Hex(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
 
 // pin copies an input into the record at rel (slash-separated, under InputsDir) and returns
 // what the checking event records of it. A copy left by a run interrupted before it recorded

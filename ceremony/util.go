@@ -1,11 +1,18 @@
 package ceremony
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"unicode"
 
 	"github.com/keyceremony/keyceremony/internal/atomicfile"
 )
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
 
 func writeOnce(path string, data []byte) error { return atomicfile.WriteOnce(path, data, 0o600) }
 
