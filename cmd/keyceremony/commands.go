@@ -118,6 +118,13 @@ func cmdVerify(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("verification failed: %s", r.Problem)
 	}
 	fmt.Fprintln(stdout, ceremony.EndState(r.Chain))
+	attested, err := ceremony.Attestations(pos[0], r.Chain)
+	for _, l := range attested {
+		fmt.Fprintln(stdout, l)
+	}
+	if err != nil {
+		return fmt.Errorf("verification failed: %v\nhint: do not upload that target's package until this is understood (docs/attestation.md)", err)
+	}
 	if want != "" {
 		if !strings.HasPrefix(strings.TrimPrefix(r.Fingerprint, "SHA256:"), want) {
 			return fmt.Errorf("the transcript is signed by %s, not by the key the witnesses wrote down (%s)\nhint: the whole folder may have been re-signed; do not trust it", r.Fingerprint, *pin)
