@@ -51,8 +51,10 @@ func TestRecheckAttestations(t *testing.T) {
 			check: func([]byte, time.Time) (*attest.Result, error) { r := *recorded; r.OwnerCard = "00"; return &r, nil },
 			err:   "the attestation of gcp checked again differs from what event #5 recorded:"},
 		{name: "does not hold", facts: &wrap.AttestationFacts{Policy: "check", Result: recorded},
-			check: func([]byte, time.Time) (*attest.Result, error) { return nil, errors.New("the private key's EXTRACTABLE is true; it must be false") },
-			err:   "the attestation of gcp, recorded as holding by event #5, does not hold when checked again at 2026-11-29T12:00:00Z: the private key's EXTRACTABLE is true; it must be false"},
+			check: func([]byte, time.Time) (*attest.Result, error) {
+				return nil, errors.New("the private key's EXTRACTABLE is true; it must be false")
+			},
+			err: "the attestation of gcp, recorded as holding by event #5, does not hold when checked again at 2026-11-29T12:00:00Z: the private key's EXTRACTABLE is true; it must be false"},
 		{name: "copy changed", facts: &wrap.AttestationFacts{Policy: "required", Result: recorded}, check: same, change: true,
 			err: "inputs/gcp/params.json has SHA-256 "},
 		{name: "failure under check", facts: &wrap.AttestationFacts{Policy: "check", Failure: "certChains.caviumCerts is empty"},
