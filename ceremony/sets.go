@@ -24,12 +24,6 @@ type setStatus struct {
 	SupersededIn string // the ceremony folder of that set
 }
 
-// setFacts are the facts of backup and void-set events that say what became of a set.
-type setFacts struct {
-	SetID    string `json:"set_id"`
-	Replaces string `json:"replaces"`
-}
-
 // readSetStatus verifies each ceremony folder (all must verify: an unverified record proves
 // nothing either way) and finds the set of manifest in their events. The caller decides what a
 // superseded set means; a void or unsealed set is an error here.
@@ -39,33 +33,31 @@ func readSetStatus(manifest []byte, m *backup.Manifest, dirs []string) (setStatu
 	st := setStatus{SetID: m.SetID}
 	sealedOther := ""
 	for _, dir := range dirs {
-		if r := transcript.Verify(dir); !r.OK {
+		r := transcript.Verify(dir)
+		if !r.OK {
 			return st, fmt.Errorf("ceremony folder %s named in restore.ceremonies does not verify: %s\nhint: whether a backup set is current is read only from verified transcripts; check it with 'keyceremony verify %s'", dir, r.Problem, dir)
 		}
-		events, err := transcript.Read(dir)
-		if err != nil {
-			return st, err
-		}
-		for _, ev := range events {
-			step, _, _ := strings.Cut(ev.Step, ":")
-			if ev.Kind != transcript.KindStep || step != stepBackup && step != stepVoid {
+		for _, ev := range r.Chain { // the events as they verified, not the file read again
+			facts := StepFacts(ev.Step)
+			if ev.Kind != transcript.KindStep || facts == nil || json.Unmarshal(ev.Facts, facts) != nil {
 				continue
 			}
-			var f setFacts
-			if err := json.Unmarshal(ev.Facts, &f); err != nil {
-				continue
-			}
-			switch {
-			case step == stepVoid && f.SetID == m.SetID:
-				st.VoidIn = dir
-			case f.Replaces == m.SetID:
-				st.SupersededBy, st.SupersededIn = f.SetID, dir
-			case f.SetID == m.SetID:
-				for _, file := range ev.Files {
-					if path.Base(file.Path) == backup.ManifestFile && file.SHA256 == want {
-						st.SealedIn = dir
-					} else if path.Base(file.Path) == backup.ManifestFile {
-						sealedOther = dir
+			switch f := facts.(type) {
+			case *VoidSetFacts:
+				if f.SetID == m.SetID {
+					st.VoidIn = dir
+				}
+			case *BackupFacts:
+				switch {
+				case f.Replaces == m.SetID:
+					st.SupersededBy, st.SupersededIn = f.SetID, dir
+				case f.SetID == m.SetID:
+					for _, file := range ev.Files {
+						if path.Base(file.Path) == backup.ManifestFile && file.SHA256 == want {
+							st.SealedIn = dir
+						} else if path.Base(file.Path) == backup.ManifestFile {
+							sealedOther = dir
+						}
 					}
 				}
 			}
