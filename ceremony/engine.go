@@ -78,6 +78,7 @@ type engine struct {
 	prior    []transcript.Event
 
 	trusted  *trusted // objects the security officer marked CKA_TRUSTED in this run
+	evidence evidence // what ran, and where: read before the token is touched
 	finished bool     // the ceremony was sealed before this run: finishSealed did what was left
 
 	started bool            // the transcript holds its begin event
@@ -298,6 +299,9 @@ func (e *engine) exceptionBy(step string, who Actor, what string) {
 }
 
 func (e *engine) openToken() error {
+	if err := e.readEvidence(); err != nil {
+		return err
+	}
 	mod, err := hsm.Open(e.plan.Path(e.plan.Token.Module))
 	if err != nil {
 		return err
@@ -344,7 +348,9 @@ func (e *engine) begin() error {
 		KeyceremonyVersion:  version.Version,
 		KeyceremonyRevision: cmp.Or(version.Revision, "not recorded"),
 		KeyceremonyBuild:    version.Platform,
-		Token:               TokenFacts{Label: t.Label, Manufacturer: t.Manufacturer, Model: t.Model, Serial: t.Serial, Firmware: t.Firmware},
+		KeyceremonySHA256:   e.evidence.binary,
+		Machine:             e.evidence.machine,
+		Token:               TokenFacts{Label: t.Label, Manufacturer: t.Manufacturer, Model: t.Model, Serial: t.Serial, Firmware: t.Firmware, ModuleSHA256: e.evidence.module},
 		Capabilities:        e.sess.Capabilities().String(),
 		Participants:        e.plan.Participants,
 		Interaction:         e.ui.Mode(),

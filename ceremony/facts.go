@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyceremony/keyceremony/internal/machine"
 	"github.com/keyceremony/keyceremony/wrap"
 )
 
@@ -19,11 +20,15 @@ type BeginFacts struct {
 	KeyceremonyVersion string `json:"keyceremony_version"`
 	// KeyceremonyRevision is the VCS revision of the build ("not recorded" when unknown), and
 	// KeyceremonyBuild its Go version and platform.
-	KeyceremonyRevision string     `json:"keyceremony_revision"`
-	KeyceremonyBuild    string     `json:"keyceremony_build"`
-	Token               TokenFacts `json:"token"`
-	Capabilities        string     `json:"capabilities"` // the probe's findings, one line
-	Participants        []Actor    `json:"participants"`
+	KeyceremonyRevision string `json:"keyceremony_revision"`
+	KeyceremonyBuild    string `json:"keyceremony_build"`
+	// KeyceremonySHA256 is the hex SHA-256 of the running binary, to compare with the release's
+	// SHA256SUMS; Machine is the machine it ran on.
+	KeyceremonySHA256 string        `json:"keyceremony_sha256"`
+	Machine           machine.Facts `json:"machine"`
+	Token             TokenFacts    `json:"token"`
+	Capabilities      string        `json:"capabilities"` // the probe's findings, one line
+	Participants      []Actor       `json:"participants"`
 	// Interaction is ModeGuided, ModeLine or ModeHeadless: whether people were asked at all.
 	Interaction string `json:"interaction"`
 	// SigningKeyReused is set when the signing key was made before an interruption that came
@@ -38,6 +43,8 @@ type TokenFacts struct {
 	Model        string `json:"model"`
 	Serial       string `json:"serial"`
 	Firmware     string `json:"firmware"`
+	// ModuleSHA256 is the hex SHA-256 of the PKCS#11 module file the plan names.
+	ModuleSHA256 string `json:"module_sha256"`
 }
 
 // How a check was confirmed, as the transcript records it.

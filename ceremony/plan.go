@@ -59,6 +59,7 @@ type Plan struct {
 	Restore      *RestorePlan  `yaml:"restore"`
 	Targets      []wrap.Target `yaml:"targets"`
 	Custody      CustodyPlan   `yaml:"custody"`
+	Require      RequirePlan   `yaml:"require"`
 	Output       string        `yaml:"output"`
 	// ExpiryMargin is how long every target's import parameters must still be valid when the
 	// ceremony starts (a Go duration, "90m"); an hour when empty.
