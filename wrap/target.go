@@ -93,7 +93,7 @@ type Target struct {
 	// Attestation is what a gcp target does with the import job's HSM attestation: required
 	// (the default for a job at protection level HSM) refuses the ceremony unless it holds,
 	// check records the result and goes on, skip records that it was not checked. See
-	// AttestationPolicy and the package attest.
+	// Params.CheckAttestation and the package attest.
 	Attestation string `yaml:"attestation,omitempty"`
 	// AllowHostAssisted lets Wrap make the ephemeral AES key on the host when the token cannot
 	// do the OAEP the cloud needs. The target key never leaves the token in clear either way.
