@@ -9,13 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/term"
 
 	"github.com/keyceremony/keyceremony/ceremony/transcript"
@@ -176,7 +174,7 @@ func cmdCosign(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		who = fmt.Sprintf("%s, witness key %s", v.Name, v.Fingerprint())
 		sign = func() error { return witness.Cosign(dir, r.Checkpoint, k, time.Now()) }
 	} else {
-		s, err := sshSigner(*sshKey, passphrase)
+		s, err := witness.SSHSigner(*sshKey, passphrase)
 		if err != nil {
 			return err
 		}
@@ -229,59 +227,4 @@ func confirm(stdin io.Reader, stdout io.Writer) error {
 		return errors.New("no answer: the input ended\nhint: nothing was cosigned; run it again on a terminal, or with --yes for automation")
 	}
 	return errors.New("not confirmed: nothing was cosigned\nhint: if the summary differs from the paper log, do not cosign; report it")
-}
-
-// sshSigner returns a signer for the SSH key in path: a private key file (asking for its
-// passphrase if it has one), or, for a key the file cannot give (a FIDO2 security key's stub
-// or a public key), the key of the same public half in ssh-agent.
-func sshSigner(path string, passphrase func() ([]byte, error)) (ssh.Signer, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the SSH key %s: %v", path, err)
-	}
-	s, err := ssh.ParsePrivateKey(data)
-	var missing *ssh.PassphraseMissingError
-	if errors.As(err, &missing) {
-		p, perr := passphrase()
-		if perr != nil {
-			return nil, perr
-		}
-		s, err = ssh.ParsePrivateKeyWithPassphrase(data, p)
-		clear(p)
-		if err != nil {
-			return nil, fmt.Errorf("the passphrase does not open the SSH key %s\nhint: type it again; nothing was cosigned", path)
-		}
-	}
-	if err == nil {
-		return s, nil
-	}
-	// A security key's private key file cannot sign without the device: ssh-agent can.
-	pubData := data
-	if !bytes.HasPrefix(bytes.TrimSpace(data), []byte("ssh-")) && !bytes.HasPrefix(bytes.TrimSpace(data), []byte("sk-")) && !bytes.HasPrefix(bytes.TrimSpace(data), []byte("ecdsa-")) {
-		if pubData, err = os.ReadFile(path + ".pub"); err != nil {
-			return nil, fmt.Errorf("the SSH key %s cannot sign here and %s.pub cannot be read\nhint: give a private key file, or the public key of a key loaded in ssh-agent", path, path)
-		}
-	}
-	pub, _, _, _, err := ssh.ParseAuthorizedKey(pubData)
-	if err != nil {
-		return nil, fmt.Errorf("%s is neither an SSH private key nor a public key", path)
-	}
-	sock := os.Getenv("SSH_AUTH_SOCK")
-	if sock == "" {
-		return nil, fmt.Errorf("the SSH key %s signs only through ssh-agent, and SSH_AUTH_SOCK is not set\nhint: start ssh-agent and run ssh-add %s", path, strings.TrimSuffix(path, ".pub"))
-	}
-	conn, err := net.Dial("unix", sock) // open until the process ends: the signer uses it
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach ssh-agent at %s: %v", sock, err)
-	}
-	signers, err := agent.NewClient(conn).Signers()
-	if err != nil {
-		return nil, fmt.Errorf("ssh-agent did not list its keys: %v", err)
-	}
-	for _, s := range signers {
-		if bytes.Equal(s.PublicKey().Marshal(), pub.Marshal()) {
-			return s, nil
-		}
-	}
-	return nil, fmt.Errorf("ssh-agent does not hold the key %s (%s)\nhint: run ssh-add %s", path, ssh.FingerprintSHA256(pub), strings.TrimSuffix(path, ".pub"))
 }
