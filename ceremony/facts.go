@@ -126,6 +126,8 @@ type CollectFacts struct {
 	Accepted  []int                  `json:"accepted"` // share indexes
 	Threshold int                    `json:"threshold"`
 	Inputs    map[string]PinnedInput `json:"inputs"` // manifest and blob opened
+	// Bags are the bag serials inspected before the shares were opened (backup.bags).
+	Bags []BagInspection `json:"bags,omitempty"`
 }
 
 // HandoutFacts: a share was handed to its custodian (step handout:N).
@@ -139,6 +141,28 @@ type HandoutFacts struct {
 	HandoutSHA256       string `json:"handout_sha256,omitempty"`
 	Passphrase          string `json:"passphrase,omitempty"` // how it was made, never the passphrase
 	PassphraseConfirmed string `json:"passphrase_confirmed,omitempty"`
+	// Bag is the tamper-evident bag the share was sealed into, when the plan asks for bags
+	// (backup.bags); restore and check-in compare its serial with what is typed then.
+	Bag *BagFacts `json:"bag,omitempty"`
+}
+
+// BagFacts name a tamper-evident bag: its serial as typed from the bag, and who typed it (the
+// custodian, or the witness for them).
+type BagFacts struct {
+	Serial  string       `json:"serial"`
+	TypedBy Confirmation `json:"typed_by"`
+}
+
+// BagInspection is a bag serial typed again (at restore or check-in) and compared with the one
+// its handout recorded. A mismatch is an exception the named witness acknowledges.
+type BagInspection struct {
+	Custodian    string        `json:"custodian"`
+	Index        int           `json:"index"`
+	Recorded     string        `json:"recorded"` // from the handout event
+	Typed        string        `json:"typed"`
+	TypedBy      Confirmation  `json:"typed_by"`
+	Match        bool          `json:"match"`
+	Acknowledged *Confirmation `json:"acknowledged,omitempty"` // the witness, for a mismatch
 }
 
 // VerifyShareFacts: a custodian proved their share reads back (step verify-share:N).
