@@ -7,20 +7,13 @@ import (
 	"github.com/keyceremony/keyceremony/wrap"
 )
 
-// clouds names each profile's cloud and CLI.
-var clouds = map[string]struct{ name, cli string }{
-	wrap.ProfileAWS:   {"AWS KMS", "the aws CLI"},
-	wrap.ProfileGCP:   {"Google Cloud KMS", "gcloud"},
-	wrap.ProfileAzure: {"Azure Key Vault", "the az CLI"},
-	wrap.ProfileVault: {"HashiCorp Vault Transit", "the vault CLI"},
-	wrap.ProfileOCI:   {"OCI Vault", "the oci CLI"},
-}
-
-func cloudName(profile string) string {
-	if c, ok := clouds[profile]; ok {
-		return c.name
-	}
-	return profile
+// clis names the command line tool of each profile's cloud.
+var clis = map[string]string{
+	wrap.ProfileAWS:   "the aws CLI",
+	wrap.ProfileGCP:   "gcloud",
+	wrap.ProfileAzure: "the az CLI",
+	wrap.ProfileVault: "the vault CLI",
+	wrap.ProfileOCI:   "the oci CLI",
 }
 
 // Instructions says how to upload an import package by hand: the exact command the manifest gives
@@ -29,8 +22,7 @@ func cloudName(profile string) string {
 // command does not carry one, the text names it in capitals (VERSION, KEY_OCID).
 func Instructions(m *wrap.Manifest) string {
 	var b strings.Builder
-	c := clouds[m.Profile]
-	fmt.Fprintf(&b, "This package is for %s. Upload it with %s, from the package folder:\n\n", cloudName(m.Profile), c.cli)
+	fmt.Fprintf(&b, "This package is for %s. Upload it with %s, from the package folder:\n\n", wrap.CloudName(m.Profile), clis[m.Profile])
 	fmt.Fprintf(&b, "%s\n", indent(m.Command))
 	b.WriteString("Then check that the import worked:\n\n")
 	cmd := m.Command

@@ -111,7 +111,7 @@ func Upload(ctx context.Context, client KMS, stsClient STS, dir string, rec Reco
 		return nil, err
 	}
 	if m.Profile != wrap.ProfileAWS {
-		return nil, fmt.Errorf("upload: %s is a package for %s, which keyceremony does not upload itself\nhint: keyceremony upload %s prints the command to run and what to check after it", dir, cloudName(m.Profile), dir)
+		return nil, fmt.Errorf("upload: %s is a package for %s, which keyceremony does not upload itself\nhint: keyceremony upload %s prints the command to run and what to check after it", dir, wrap.CloudName(m.Profile), dir)
 	}
 	u, err := loadAWS(dir, m, now)
 	if err != nil {
@@ -140,7 +140,7 @@ func readPackage(dir string, rec Record) (*wrap.Manifest, error) {
 	if err := checkSigned(dir, m, signed); err != nil {
 		return nil, err
 	}
-	if _, ok := clouds[m.Profile]; !ok {
+	if _, ok := clis[m.Profile]; !ok {
 		return nil, fmt.Errorf("upload: %s names the unknown profile %q\nhint: use the keyceremony version that wrote it", filepath.Join(dir, wrap.ManifestName), m.Profile)
 	}
 	return m, nil
