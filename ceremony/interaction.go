@@ -107,6 +107,25 @@ type ShareHandout struct {
 	// share file, before the file is written: it is shown like a share, to the custodian alone,
 	// and cleared from the screen afterwards. The engine zeroes it.
 	Passphrase []byte
+	// QR says the plan delivers this share as a QR code: it is shown first.
+	QR bool
+	// Label is what the custodian copies with the share, to know it again years later.
+	Label HandoutLabel
+}
+
+// HandoutLabel is what a custodian copies with their share: which ceremony, key and share set it
+// belongs to, which share it is and how many restore, and when it was made.
+type HandoutLabel struct {
+	Ceremony, KeyLabel, SetID string
+	Threshold                 int
+	Date                      string // YYYY-MM-DD
+}
+
+// LabelText is the label in one line: "ceremony c1 · key k · set 7K3MQ9XA · share 2, any 2 of 3
+// restore · 2026-11-27".
+func (h ShareHandout) LabelText() string {
+	l := h.Label
+	return fmt.Sprintf("ceremony %s · key %s · set %s · share %d, any %d of %d restore · %s", l.Ceremony, l.KeyLabel, l.SetID, h.Index, l.Threshold, h.N, l.Date)
 }
 
 // ShareRequest asks a custodian for a share: typed back, or read from an age file.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"filippo.io/age"
 
@@ -303,12 +304,13 @@ func removeFolder(dir string) error {
 func (e *engine) handout(setID string, i int, c CustodianPlan, sh backup.Share) (file, sum string, err error) {
 	who := Actor{Role: RoleCustodian, Name: c.Name}
 	n := len(e.plan.Backup.Custodians)
+	label := e.handoutLabel(setID)
 	if c.Delivery == DeliveryTyped || c.Delivery == DeliveryQR {
-		return "", "", e.ui.ShowShare(ShareHandout{Custodian: who, Index: i + 1, N: n, Share: sh})
+		return "", "", e.ui.ShowShare(ShareHandout{Custodian: who, Index: i + 1, N: n, Share: sh, QR: c.Delivery == DeliveryQR, Label: label})
 	}
 	var r age.Recipient
 	if c.Delivery == DeliveryAgePassphrase {
-		pass, err := e.passphrase(i, c)
+		pass, err := e.passphrase(setID, i, c)
 		if err != nil {
 			return "", "", err
 		}
@@ -335,14 +337,19 @@ func (e *engine) handout(setID string, i int, c CustodianPlan, sh backup.Share) 
 		return "", "", fmt.Errorf("cannot write %s's share file: %w\nhint: check the handouts folder (backup.handouts in the plan) is writable", c.Name, err)
 	}
 	digest := sha256.Sum256(data)
-	return file, hex.EncodeToString(digest[:]), e.ui.ShowShare(ShareHandout{Custodian: who, Index: i + 1, N: n, File: file})
+	return file, hex.EncodeToString(digest[:]), e.ui.ShowShare(ShareHandout{Custodian: who, Index: i + 1, N: n, File: file, Label: label})
+}
+
+// handoutLabel is what each custodian copies with their share of set setID.
+func (e *engine) handoutLabel(setID string) HandoutLabel {
+	return HandoutLabel{Ceremony: e.plan.Ceremony, KeyLabel: e.plan.Key.Label, SetID: setID, Threshold: e.plan.Backup.Threshold, Date: e.Now().Format(time.DateOnly)}
 }
 
 // passphrase returns the passphrase custodian i's share file is encrypted to, once the custodian
 // has typed it back: made by the tool (at least MinPassphraseBits by construction) and shown to
 // the custodian alone, or, when the plan says so, chosen by them. A failed read-back is recorded
 // without the passphrase. The caller clears the result.
-func (e *engine) passphrase(i int, c CustodianPlan) ([]byte, error) {
+func (e *engine) passphrase(setID string, i int, c CustodianPlan) ([]byte, error) {
 	who := Actor{Role: RoleCustodian, Name: c.Name}
 	chosen := c.Passphrase == PassphraseChosen
 	readBack := SecretRequest{Actor: who, Prompt: "Type your passphrase back, the words separated by spaces", Purpose: fmt.Sprintf("passphrase-readback:%d", i+1)}
@@ -358,7 +365,7 @@ func (e *engine) passphrase(i int, c CustodianPlan) ([]byte, error) {
 			if pass, err = e.choosePassphrase(i, c); err != nil {
 				return nil, err
 			}
-		} else if err := e.ui.ShowShare(ShareHandout{Custodian: who, Index: i + 1, N: len(e.plan.Backup.Custodians), Passphrase: pass}); err != nil {
+		} else if err := e.ui.ShowShare(ShareHandout{Custodian: who, Index: i + 1, N: len(e.plan.Backup.Custodians), Passphrase: pass, Label: e.handoutLabel(setID)}); err != nil {
 			clear(pass)
 			return nil, err
 		}

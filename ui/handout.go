@@ -2,10 +2,12 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/colorprofile"
 
 	"github.com/keyceremony/keyceremony/ceremony"
 )
@@ -26,11 +28,25 @@ type handoutPrompt struct {
 	h      ceremony.ShareHandout
 	reply  chan<- answer[struct{}]
 	stage  handoutStage
-	qrOnly bool // the window is too small for both forms and the custodian asked for the QR code
+	qrOnly bool // the QR code alone: planned so, or the custodian asked for it (Q)
+	// recorded lists why the session looks recorded; the custodian must say to go on (y).
+	recorded []string
+	// width and height are the room the runner gives the prompt; fits says the share fits in
+	// it, whole: Enter ("I have copied it") counts only then.
+	width, height int
+	fits          bool
 }
 
-func newHandoutPrompt(m handoutMsg) *handoutPrompt {
-	return &handoutPrompt{h: m.h, reply: m.reply}
+func newHandoutPrompt(m handoutMsg, recorded []string, width, height int) *handoutPrompt {
+	p := &handoutPrompt{h: m.h, reply: m.reply, qrOnly: m.h.QR, recorded: recorded}
+	p.resize(width, height)
+	return p
+}
+
+// resize takes the room the runner gives the prompt (the screen less the header and footer).
+func (p *handoutPrompt) resize(width, height int) {
+	p.width, p.height = width, height
+	p.lines(newTheme(colorprofile.NoTTY), width, height) // sets fits
 }
 
 func (p *handoutPrompt) update(msg tea.Msg) (tea.Cmd, bool) {
@@ -39,8 +55,14 @@ func (p *handoutPrompt) update(msg tea.Msg) (tea.Cmd, bool) {
 		return nil, false
 	}
 	switch {
+	case p.stage == handoutCall && p.h.File == "" && len(p.recorded) > 0:
+		if k.Text == "y" || k.Text == "Y" { // shown although the session looks recorded
+			p.stage = handoutShowing
+		}
 	case k.Code == tea.KeyEnter && p.stage == handoutCall && p.h.File == "":
 		p.stage = handoutShowing
+	case k.Code == tea.KeyEnter && p.h.File == "" && !p.fits:
+		// Nothing was shown that could have been copied: wait for a window it fits in.
 	case k.Code == tea.KeyEnter:
 		reply(p.reply, struct{}{}, nil)
 		if p.h.File != "" {
@@ -50,6 +72,7 @@ func (p *handoutPrompt) update(msg tea.Msg) (tea.Cmd, bool) {
 	case p.stage == handoutShowing && (k.Text == "q" || k.Text == "Q"):
 		p.qrOnly = !p.qrOnly
 	}
+	p.resize(p.width, p.height) // what Enter means next depends on what is now shown
 	return nil, false
 }
 
@@ -63,25 +86,72 @@ func (p *handoutPrompt) lines(th theme, width, height int) []string {
 	case p.h.File != "":
 		out := []string{title, ""}
 		out = append(out, wrap(fileHandoutText(p.custodian(), p.h.File), width)...)
+		out = append(out, "")
+		out = append(out, p.labelLines(width)...)
 		return append(out, "", th.dim.Render("Enter: continue"))
 	case p.stage == handoutCall:
 		what := "share"
 		if p.h.Passphrase != nil {
 			what = "passphrase"
 		}
-		out := []string{title, ""}
-		out = append(out, wrap(th.current.Render(p.custodian()+": come to the screen alone and press Enter."), width)...)
-		out = append(out, "")
-		out = append(out, wrap(fmt.Sprintf("Everyone else: step away from the screen until %s has copied the %s. It is cleared from the screen and the scrollback afterwards.", p.h.Custodian.Name, what), width)...)
-		return append(out, "", th.dim.Render("Enter: show the "+what))
+		call := wrap(th.current.Render(p.custodian()+": come to the screen alone and press Enter."), width)
+		others := wrap(fmt.Sprintf("Everyone else: step away from the screen until %s has copied the %s. It is cleared from the screen and the scrollback afterwards.", p.h.Custodian.Name, what), width)
+		var warning []string
+		help := []string{th.dim.Render("Enter: show the " + what)}
+		if len(p.recorded) > 0 {
+			for _, l := range wrap("! This session looks recorded ("+strings.Join(p.recorded, "; ")+"): the recording would keep the "+what+". Stop the recording, or type y to show it anyway.", width) {
+				warning = append(warning, th.warn.Render(l))
+			}
+			help = wrap(th.dim.Render("y: show the "+what+" anyway · Ctrl+C: stop"), width)
+		}
+		// A small screen keeps the call, the warning and the keys; the rest goes first.
+		if n := 1 + len(call) + len(others) + len(warning) + len(help); n+4 > height {
+			if n-len(others) <= height {
+				return slices.Concat([]string{title}, call, warning, help)
+			}
+			return slices.Concat([]string{title}, warning, help)
+		}
+		out := slices.Concat([]string{title, ""}, call, []string{""}, others)
+		if len(warning) > 0 {
+			out = append(append(out, ""), warning...)
+		}
+		return append(append(out, ""), help...)
 	case p.h.Passphrase != nil:
 		out := []string{title, ""}
 		out = append(out, wrap(passphraseIntro(p.custodian()), width)...)
 		out = append(out, "")
-		out = append(out, strings.Split(passphraseBlock(p.h.Passphrase), "\n")...)
-		return append(out, "", th.dim.Render("Enter: I have written it down, clear the screen"))
+		out = append(out, p.labelLines(width)...)
+		out = append(out, "")
+		return p.fit(th, out, strings.Split(passphraseBlock(p.h.Passphrase), "\n"), "Enter: I have written it down, clear the screen", "", width, height)
 	}
 	return p.shareLines(th, title, width, height)
+}
+
+// labelLines is what the custodian copies with the share.
+func (p *handoutPrompt) labelLines(width int) []string {
+	if p.h.Label.SetID == "" {
+		return nil
+	}
+	return wrap("Copy with it: "+p.h.LabelText(), width)
+}
+
+// fit lays out a secret block below head, whole or not at all: a share cut at the window's edge
+// would lose its check characters unseen. Too small a window gets the size it needs instead.
+func (p *handoutPrompt) fit(th theme, head, block []string, help, what string, width, height int) []string {
+	needW, needH := lipgloss.Width(strings.Join(block, "\n")), len(head)+len(block)+2
+	p.fits = needW <= width && needH <= height
+	if p.fits {
+		return append(append(head, block...), "", th.dim.Render(help))
+	}
+	if what == "" {
+		what = "the whole " + map[bool]string{true: "passphrase", false: "share with its check characters"}[p.h.Passphrase != nil]
+	}
+	out := head[:1:1]
+	out = append(out, "")
+	for _, l := range wrap(fmt.Sprintf("The window is too small to show %s: make the window at least %dx%d (it is %dx%d). It appears once the window is large enough.", what, max(needW, width), needH+3, width, height+3), width) {
+		out = append(out, th.warn.Render(l))
+	}
+	return out
 }
 
 // passphraseIntro says what the passphrase is for and what comes next.
@@ -113,35 +183,22 @@ func fileHandoutText(custodian, file string) string {
 }
 
 // shareLines shows the typed form and the QR code side by side when the window has room, else one
-// of them with a key to switch. The QR code of a share is large (some 45x24 cells), so an 80x24
-// window shows the typed form, and the QR code only once the window is made larger.
+// of them with a key to switch: the typed form, or the QR code first when the plan delivers it
+// so. The QR code of a share is large (some 45x24 cells).
 func (p *handoutPrompt) shareLines(th theme, title string, width, height int) []string {
-	typed := typedBlock(p.h.Share.Typed())
-	qr := strings.TrimRight(p.h.Share.QRTerminal(), "\n")
-	const around = 5 // title, instruction and blank lines above the share, blank and help below
-	out := []string{title, p.custodian() + ": copy your share by hand, or photograph the QR code.", ""}
-	help := "Enter: I have copied it, clear the screen"
-	body := lipgloss.JoinHorizontal(lipgloss.Top, typed, "    ", qr)
-	if lipgloss.Width(body) > width || lipgloss.Height(body)+around > height {
-		body = typed
-		help += " · Q: show the QR code"
-		if p.qrOnly {
-			body = qr
-			help = "Enter: I have copied it, clear the screen · Q: show the typed share"
-			if w, h := lipgloss.Size(qr); w > width || h+around > height {
-				var need []string
-				if w > width {
-					need = append(need, count(w-width, "more column"))
-				}
-				if h+around > height {
-					need = append(need, count(h+around-height, "more line"))
-				}
-				body = strings.Join(wrap("The window is too small for the QR code: it needs "+strings.Join(need, " and ")+". Make the window larger, or copy the typed share.", width), "\n")
-			}
-		}
+	typed := strings.Split(typedBlock(p.h.Share.Typed()), "\n")
+	qr := strings.Split(strings.TrimRight(p.h.Share.QRTerminal(), "\n"), "\n")
+	head := []string{title, p.custodian() + ": copy your share by hand, or photograph the QR code."}
+	head = append(head, p.labelLines(width)...)
+	head = append(head, "")
+	both := strings.Split(lipgloss.JoinHorizontal(lipgloss.Top, strings.Join(typed, "\n"), "    ", strings.Join(qr, "\n")), "\n")
+	if lipgloss.Width(strings.Join(both, "\n")) <= width && len(head)+len(both)+2 <= height {
+		return p.fit(th, head, both, "Enter: I have copied it, clear the screen", "", width, height)
 	}
-	out = append(out, strings.Split(body, "\n")...)
-	return append(out, "", th.dim.Render(help))
+	if p.qrOnly {
+		return p.fit(th, head, qr, "Enter: I have copied it, clear the screen · Q: show the typed share", "its QR code (or press Q for the typed share)", width, height)
+	}
+	return p.fit(th, head, typed, "Enter: I have copied it, clear the screen · Q: show the QR code", "", width, height)
 }
 
 // typedBlock indents the typed share; its lines carry their own numbers, as they are typed back.

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"charm.land/lipgloss/v2"
 	"golang.org/x/term"
 
 	"github.com/keyceremony/keyceremony/backup"
@@ -18,13 +19,15 @@ import (
 // lineMode is the ceremony as plain line prompts, for screen readers (ACCESSIBLE), pipes and
 // TERM=dumb. Every prompt is on a line of its own, and every status is in words.
 type lineMode struct {
-	in      *lineReader
-	out     io.Writer
-	outTTY  bool // shares are shown, and wiped, only on a terminal
-	now     func() time.Time
-	started bool
-	shown   int          // the step last announced
-	failed  map[int]bool // failed steps already reported
+	in     *lineReader
+	out    io.Writer
+	outTTY bool // shares are shown, and wiped, only on a terminal
+	// recording says why the session looks recorded (recordingSigns); nil checks nothing
+	recording func(out any) []string
+	now       func() time.Time
+	started   bool
+	shown     int          // the step last announced
+	failed    map[int]bool // failed steps already reported
 }
 
 // Lines returns the line-mode Interaction over in and out. Secrets are read without echo when in
@@ -32,7 +35,9 @@ type lineMode struct {
 // anywhere else (a pipe, a file) they would be written to disk, so ShowShare refuses with a hint
 // instead.
 func Lines(in io.Reader, out io.Writer) ceremony.Interaction {
-	return newLineMode(in, out, isTerminal(out), time.Now)
+	l := newLineMode(in, out, isTerminal(out), time.Now)
+	l.recording = recordingSigns
+	return l
 }
 
 func newLineMode(in io.Reader, out io.Writer, outTTY bool, now func() time.Time) *lineMode {
@@ -140,6 +145,28 @@ func (l *lineMode) ShowShare(h ceremony.ShareHandout) error {
 	if err := l.waitEnter(); err != nil {
 		return err
 	}
+	if signs := l.recordingSigns(); len(signs) > 0 {
+		l.printf("WARNING: this session looks recorded (%s): the recording would keep the %s.\n", strings.Join(signs, "; "), what)
+		for {
+			l.printf("Stop the recording, or type yes to show the %s anyway.\n", what)
+			b, err := l.in.readLine()
+			yes := strings.EqualFold(strings.TrimSpace(string(b)), "yes")
+			clear(b)
+			if err != nil {
+				return err
+			}
+			if yes {
+				break
+			}
+		}
+	}
+	if h.QR && h.Passphrase == nil {
+		w, ht := lipgloss.Size(strings.TrimRight(h.Share.QRTerminal(), "\n"))
+		l.printf("This share is planned as a QR code. Line mode shows its typed form, the whole share (a screen reader cannot read a QR code); for the QR code, run the ceremony without --plain in a window of at least %dx%d.\n", w, ht+8)
+	}
+	if h.Label.SetID != "" {
+		l.printf("Copy with it: %s\n", h.LabelText())
+	}
 	if h.Passphrase != nil {
 		l.printf("Passphrase for share %d of %d. %s\n\n%s\n\n", h.Index, h.N, passphraseIntro(hp.custodian()), passphraseBlock(h.Passphrase))
 	} else {
@@ -191,6 +218,13 @@ func (l *lineMode) EnterShare(r ceremony.ShareRequest) (string, error) {
 		n++
 	}
 	return strings.Join(lines, "\n"), nil
+}
+
+func (l *lineMode) recordingSigns() []string {
+	if l.recording == nil {
+		return nil
+	}
+	return l.recording(l.out)
 }
 
 func (l *lineMode) waitEnter() error {

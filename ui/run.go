@@ -19,6 +19,9 @@ import (
 func RunCeremony(opts Options, run func(ceremony.Interaction) error) error {
 	opts = opts.withDefaults()
 	m := newRunner(opts.Profile, time.Now, opts.Width, opts.Height)
+	if opts.Output == os.Stdout { // the person's terminal, not a test's buffer
+		m.recorded = recordingSigns(opts.Output)
+	}
 	p := tea.NewProgram(m, opts.programOptions()...)
 	stop := make(chan struct{})
 	engine := startEngine(p.Send, stop, time.Now, run)

@@ -40,6 +40,7 @@ type runner struct {
 	failure  *errorReport
 	stopped  *ceremony.Interrupted // nobody answered: the operator stopped, or the input ended
 	help     bool                  // the help overlay is open
+	recorded []string              // why the session looks recorded (see recordingSigns)
 }
 
 // busy is a slow step in progress: a spinner and the time since it began.
@@ -60,6 +61,10 @@ func (m *runner) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
+		if hp, ok := m.prompt.(*handoutPrompt); ok {
+			w, h := m.size()
+			hp.resize(w, h-3)
+		}
 	case scriptMsg:
 		if msg.current != m.current && m.current >= 0 {
 			m.notices = nil // a notice belongs to its step
@@ -87,7 +92,8 @@ func (m *runner) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case confirmMsg:
 		m.ask(newConfirmPrompt(msg))
 	case handoutMsg:
-		m.ask(newHandoutPrompt(msg))
+		w, h := m.size()
+		m.ask(newHandoutPrompt(msg, m.recorded, w, h-3)) // the header, a blank and the footer
 	case shareMsg:
 		m.ask(newSharePrompt(msg))
 	case engineDoneMsg:

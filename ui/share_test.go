@@ -12,7 +12,8 @@ import (
 )
 
 func handout(i int, name string) ceremony.ShareHandout {
-	return ceremony.ShareHandout{Custodian: ceremony.Actor{Role: "custodian", Name: name}, Index: i, N: 3, Share: testShare(i, name)}
+	return ceremony.ShareHandout{Custodian: ceremony.Actor{Role: "custodian", Name: name}, Index: i, N: 3, Share: testShare(i, name),
+		Label: ceremony.HandoutLabel{Ceremony: "rehearsal", KeyLabel: "payments-root", SetID: "7K3MQ9XA", Threshold: 2, Date: "2026-11-27"}}
 }
 
 func TestGoldenHandout(t *testing.T) {
