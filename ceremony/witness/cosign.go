@@ -95,6 +95,9 @@ func CosignSSH(dir, confirmed, name string, signer ssh.Signer) error {
 	return atomicfile.WriteOnce(path, sig, 0o644)
 }
 
+// beforeRename lets a test act between the temporary checkpoint's write and its rename.
+var beforeRename = func() {}
+
 // tempPrefix names the temporary checkpoint of a cosign in the ceremony folder.
 const tempPrefix = ".tmp-cosign-"
 
@@ -121,6 +124,7 @@ func replace(path string, old, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("cannot write %s: %v\nhint: check free disk space; nothing was changed", tmp, err)
 	}
+	beforeRename()
 	if now, err := os.ReadFile(path); err != nil || !bytes.Equal(now, old) {
 		return fmt.Errorf("%s changed while the cosignature was made\nhint: run keyceremony cosign again", path)
 	}

@@ -285,6 +285,34 @@ func TestCosignKeepsOtherWitnesses(t *testing.T) {
 	}
 }
 
+// Another witness's cosignature lands between this one's write and rename: this one fails, and
+// the other's is kept.
+func TestCosignLosesNothingToARace(t *testing.T) {
+	dir := sealed(t, "keyceremony/race")
+	r, _ := Verified(dir)
+	alice, bob := newKey(t, "witness.example/alice"), newKey(t, "witness.example/bob")
+	beforeRename = func() { appendLine(t, dir, bob.sign(r.Checkpoint, when)) }
+	defer func() { beforeRename = func() {} }()
+	path := filepath.Join(dir, transcript.CheckpointFile)
+	err := Cosign(dir, r.Checkpoint, alice, when)
+	if err == nil || err.Error() != path+" changed while the cosignature was made\nhint: run keyceremony cosign again" {
+		t.Fatalf("a cosign racing another: %v", err)
+	}
+	beforeRename = func() {}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".tmp-*")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+	if o := check(t, dir, listOf(t, alice, bob), 1); !slices.Equal(o.Valid, []string{"witness.example/bob"}) {
+		t.Fatalf("the other witness's cosignature was lost: %q", o.Lines)
+	}
+	if err := cosign(t, dir, alice, when); err != nil {
+		t.Fatalf("cosigning again: %v", err)
+	}
+	if o := check(t, dir, listOf(t, alice, bob), 2); !o.OK {
+		t.Fatalf("after cosigning again: %q", o.Lines)
+	}
+}
+
 func TestKeyFile(t *testing.T) {
 	dir := t.TempDir()
 	skey, vkey, err := GenerateKey("witness.example/alice")
