@@ -15,6 +15,7 @@ import (
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/ceremony/transcript"
 	"github.com/keyceremony/keyceremony/ceremony/witness"
+	"github.com/keyceremony/keyceremony/internal/machine"
 	"github.com/keyceremony/keyceremony/internal/readback"
 	"github.com/keyceremony/keyceremony/internal/spki"
 	"github.com/keyceremony/keyceremony/internal/version"
@@ -48,6 +49,10 @@ func cmdPlan(args []string, stdout, stderr io.Writer) error {
 	}
 	for _, w := range warnings {
 		fmt.Fprintf(stderr, "keyceremony: warning: %s\n", w)
+	}
+	// The plan may be checked away from the workstation: a machine it rules out is a warning here.
+	if err := p.RequireMachine(machine.Host()); err != nil {
+		fmt.Fprintf(stderr, "keyceremony: warning: on this machine the ceremony would not start: %s\n", strings.ReplaceAll(err.Error(), "\n", "\nkeyceremony: "))
 	}
 	// The preflight the ceremony runs before it touches the token, as far as it can be run here.
 	world := ceremony.World{Now: time.Now()}
