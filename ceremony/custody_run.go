@@ -183,18 +183,27 @@ func (e *engine) markTrusted(tr *trusted, targets []wrap.Target, needBackup bool
 // replaceStaleKeptKey destroys a kept backup key copy an interrupted run made for a share set
 // that was never sealed: nothing was backed up under it, and its bytes are gone.
 func (e *engine) replaceStaleKeptKey(tr *trusted) error {
+	k, err := e.destroyKeptBackupKey()
+	if k != nil {
+		tr.facts.DestroyedStaleKeptBackupKey = fmt.Sprintf("%x", k.ID)
+	}
+	return err
+}
+
+// destroyKeptBackupKey destroys the kept copy of the ceremony's backup key and returns it, or
+// returns nil when the token holds none.
+func (e *engine) destroyKeptBackupKey() (*hsm.Key, error) {
 	k, err := e.sess.FindKey(e.plan.backupKeyLabel())
 	if errors.Is(err, hsm.ErrKeyNotFound) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := e.sess.Destroy(k); err != nil {
-		return err
+		return nil, err
 	}
-	tr.facts.DestroyedStaleKeptBackupKey = fmt.Sprintf("%x", k.ID)
-	return nil
+	return k, nil
 }
 
 func (e *engine) dropTrusted(tr *trusted) {
@@ -420,14 +429,8 @@ func (e *engine) abortBackupKey(state *CustodyFacts) error {
 	if e.plan.Custody.BackupKey != CustodyKeep {
 		return nil
 	}
-	k, err := e.sess.FindKey(e.plan.backupKeyLabel())
-	if errors.Is(err, hsm.ErrKeyNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := e.sess.Destroy(k); err != nil {
+	k, err := e.destroyKeptBackupKey()
+	if k == nil || err != nil {
 		return err
 	}
 	return e.record(stepDestroy+":backup-key", DestroyFacts{Label: k.Label, ID: fmt.Sprintf("%x", k.ID),
