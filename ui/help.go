@@ -36,7 +36,12 @@ func (m *runner) helpLines(w int) []string {
 	keys = append(keys,
 		keyHelp{"Ctrl+C", "stop the ceremony (it asks first); resume or abort it later"},
 		keyHelp{m.helpKey(), "show or hide this help"})
-	out := []string{m.th.title.Render("Keys on this screen"), ""}
+	return helpScreen(m.th, keys, "Esc, Enter or "+m.helpKey()+": back to the ceremony", w)
+}
+
+// helpScreen lists keys and what they do, in w cells, for the help overlay of any screen.
+func helpScreen(th theme, keys []keyHelp, back string, w int) []string {
+	out := []string{th.title.Render("Keys on this screen"), ""}
 	for _, k := range keys {
 		for i, l := range wrap(k.does, max(w-14, 10)) {
 			key := ""
@@ -46,8 +51,18 @@ func (m *runner) helpLines(w int) []string {
 			out = append(out, fmt.Sprintf("  %-10s  %s", key, l))
 		}
 	}
-	out = append(out, "", m.th.dim.Render("Esc, Enter or "+m.helpKey()+": back to the ceremony"))
-	return out
+	return append(out, "", th.dim.Render(back))
+}
+
+// reviewKeys are the keys of the transcript review.
+var reviewKeys = []keyHelp{
+	{"↑/↓ j/k", "select the event above or below"},
+	{"Home/End", "the first or the last event (g/G)"},
+	{"PgUp/PgDn", "scroll the selected event's details (Space too)"},
+	{"/", "filter the events; Enter keeps the filter, Esc clears it"},
+	{"Esc", "clear the filter"},
+	{"q", "quit"},
+	{"?", "show or hide this help"},
 }
 
 // editKeys are the keys of every line of input.

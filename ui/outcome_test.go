@@ -268,3 +268,16 @@ func TestSummaryScrolls(t *testing.T) {
 		t.Fatalf("PgUp does not come back to the top:\n%s", v)
 	}
 }
+
+// The transcript review has the help overlay too.
+func TestReviewHelp(t *testing.T) {
+	m := newReview(audit{}, colorprofile.Ascii, 80, 24)
+	send(m, key("?"))
+	if v := m.View().Content; !strings.Contains(v, "Keys on this screen") || !strings.Contains(v, "filter the events") {
+		t.Fatalf("? does not open the review's help:\n%s", v)
+	}
+	send(m, key("?"))
+	if strings.Contains(m.View().Content, "Keys on this screen") {
+		t.Fatal("? does not close the help")
+	}
+}

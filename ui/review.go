@@ -30,6 +30,7 @@ type review struct {
 	a             audit
 	filter        field
 	filtering     bool // typing the filter after "/"
+	help          bool // the help overlay is open
 	shown         []int
 	sel           int
 	scroll        int // first line of the details shown
@@ -71,9 +72,15 @@ func (m *review) filterKey(k tea.KeyPressMsg) {
 }
 
 func (m *review) key(k tea.KeyPressMsg) tea.Cmd {
+	if m.help {
+		m.help = k.Text != "?" && k.Code != tea.KeyEscape && k.Code != tea.KeyEnter
+		return nil
+	}
 	switch k.Keystroke() {
 	case "q", "ctrl+c":
 		return tea.Quit
+	case "?":
+		m.help = true
 	case "/":
 		m.filtering = true
 	case "esc":

@@ -42,6 +42,9 @@ func (m *review) layout() (head []string, listRows, detailRows int) {
 
 func (m *review) render() string {
 	w, h := m.size()
+	if m.help {
+		return frame(helpScreen(m.th, reviewKeys, "Esc, Enter or ?: back to the transcript", w), w, h)
+	}
 	out, listRows, detailRows := m.layout()
 	rule := m.th.dim.Render(strings.Repeat("─", w))
 	out = append(out, rule)
@@ -134,5 +137,5 @@ func (m *review) footer() string {
 	if m.filtering {
 		return "Filter by step or actor " + m.filter.view(m.th) + m.th.dim.Render("  Enter: keep · Esc: clear")
 	}
-	return m.th.dim.Render("↑/↓: select · PgUp/PgDn: details · /: filter · Esc: clear filter · q: quit")
+	return m.th.dim.Render("↑/↓: select · PgUp/PgDn: details · /: filter · q: quit · ?: help and more keys")
 }
