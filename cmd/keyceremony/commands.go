@@ -15,10 +15,12 @@ import (
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/ceremony/transcript"
 	"github.com/keyceremony/keyceremony/ceremony/witness"
+	"github.com/keyceremony/keyceremony/internal/atomicfile"
 	"github.com/keyceremony/keyceremony/internal/machine"
 	"github.com/keyceremony/keyceremony/internal/readback"
 	"github.com/keyceremony/keyceremony/internal/spki"
 	"github.com/keyceremony/keyceremony/internal/version"
+	"github.com/keyceremony/keyceremony/paper"
 	"github.com/keyceremony/keyceremony/ui"
 	"github.com/keyceremony/keyceremony/upload"
 	"github.com/keyceremony/keyceremony/wrap"
@@ -31,7 +33,10 @@ func cmdVersion(stdout io.Writer) error {
 }
 
 func cmdPlan(args []string, stdout, stderr io.Writer) error {
-	if err := subcommand(args, "plan", "check", "plan check PLAN", stderr); err != nil {
+	if len(args) > 0 && args[0] == "print" {
+		return cmdPlanPrint(args[1:], stdout, stderr)
+	}
+	if err := subcommand(args, "plan", "check or print", "plan check PLAN | plan print PLAN --out FILE.pdf", stderr); err != nil {
 		return err
 	}
 	fs := newFlags("plan check", "plan check PLAN", stderr)
@@ -261,11 +266,13 @@ func cmdAWS(args []string, stdout, stderr io.Writer) error {
 // fingerprint in full and in its read-back form: what goes on the printed import request that a
 // witness checks the ceremony's screen against.
 func cmdFingerprint(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("fingerprint", "fingerprint FILE...", stderr)
+	fs := newFlags("fingerprint", "fingerprint FILE... [--pdf OUT.pdf]", stderr)
+	pdf := fs.String("pdf", "", "also write the printed import request sheet to this PDF (it must not exist)")
 	files, err := parse(fs, args, operands{"file", 1, -1})
 	if err != nil {
 		return err
 	}
+	var keys []paper.WrappingKey
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -277,7 +284,19 @@ func cmdFingerprint(args []string, stdout, stderr io.Writer) error {
 		}
 		fp := spki.Fingerprint(der)
 		fmt.Fprintf(stdout, "%s (%s)\n  wrapping key  %s\n  read back     %s\n", f, what, fp, readback.Format(fp))
+		keys = append(keys, paper.WrappingKey{File: f, What: what, Fingerprint: fp, ReadBack: readback.Format(fp)})
 	}
+	if *pdf == "" {
+		return nil
+	}
+	b, err := paper.ImportRequest(keys)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteOnce(*pdf, b, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Wrote the printed import request to %s\n", *pdf)
 	return nil
 }
 

@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 )
 
 const usage = `Usage:
     keyceremony plan check PLAN            validate a plan and print its numbered script
+    keyceremony plan print PLAN --out F    the printed runbook: script, checkboxes, sign-off pages (PDF)
     keyceremony run PLAN [flags]           run a ceremony (TUI on a terminal, line mode otherwise)
     keyceremony run --resume DIR [flags]   resume an interrupted ceremony from its transcript
     keyceremony run --abort DIR [flags]    end an interrupted ceremony cleanly and seal its record
@@ -25,7 +27,7 @@ const usage = `Usage:
     keyceremony review DIR                 browse a transcript and its verification (auditors)
     keyceremony inventory DIR...           keys, backups, targets and rotation due, from transcripts
     keyceremony aws prepare [flags]        fetch AWS KMS import parameters (connected side)
-    keyceremony fingerprint FILE...        the wrapping key fingerprint to print on the import request
+    keyceremony fingerprint FILE... [--pdf F] the wrapping key fingerprint to print on the import request
     keyceremony attestation check JOB      check a Google Cloud import job's HSM attestation offline
     keyceremony upload PACKAGE [flags]     import a wrapped key package (connected side)
     keyceremony version | --version        the module version, VCS revision and build
@@ -37,7 +39,7 @@ Press ? on any screen of the interface for its keys.
 `
 
 // commands are the command names, with their subcommands, for "did you mean".
-var commands = []string{"plan check", "run", "verify", "witness keygen", "cosign", "show", "review", "inventory", "aws prepare", "fingerprint", "attestation check", "upload", "version", "help"}
+var commands = []string{"plan check", "plan print", "run", "verify", "witness keygen", "cosign", "show", "review", "inventory", "aws prepare", "fingerprint", "attestation check", "upload", "version", "help"}
 
 func main() {
 	disableCoreDumps()
@@ -183,7 +185,7 @@ func subcommand(args []string, cmd, sub, synopsis string, stderr io.Writer) erro
 		return flag.ErrHelp
 	case len(args) == 0:
 		fmt.Fprintf(stderr, "keyceremony: %s needs a subcommand: %s\n", cmd, sub)
-	case args[0] != sub:
+	case !slices.Contains(strings.Split(sub, " or "), args[0]):
 		fmt.Fprintf(stderr, "keyceremony: unknown subcommand %q%s\n", cmd+" "+args[0], didYouMean(cmd+" "+args[0]))
 	default:
 		return nil
