@@ -147,3 +147,20 @@ func FuzzRecipientKey(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTypedHeader: any line 1 is refused cleanly or gives a set ID and a share number in range,
+// and agrees with CheckTypedLine.
+func FuzzTypedHeader(f *testing.F) {
+	f.Add(strings.SplitN(fixedShare().Typed(), "\n", 2)[0])
+	f.Add("1  7K3M Q9XA  002 003 005  QZC")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, line string) {
+		set, index, err := TypedHeader(line)
+		if (err == nil) != (CheckTypedLine(1, line) == nil) {
+			t.Fatalf("TypedHeader and CheckTypedLine disagree on %q: %v", line, err)
+		}
+		if err == nil && (!validSetID(set) || index < 1 || index > maxShares) {
+			t.Fatalf("header %q gave set %q, share %d", line, set, index)
+		}
+	})
+}
