@@ -21,14 +21,6 @@ import (
 	"github.com/keyceremony/keyceremony/wrap"
 )
 
-// Files the ceremony keeps in its output folder besides the transcript: a copy of the plan, which
-// `run --resume DIR` follows, and the plan's absolute path, from whose folder relative paths in
-// the plan start (see LoadFolder).
-const (
-	PlanCopyName   = "plan.yaml"
-	PlanSourceName = "plan.source"
-)
-
 // Options configure one run of the engine.
 type Options struct {
 	Plan *Plan
@@ -91,6 +83,9 @@ type engine struct {
 // Run carries out the plan, or resumes it. Every effect is journalled in the transcript before it
 // is announced; an interrupted run is resumed from the transcript and never repeats an effect blindly.
 func Run(o Options) error {
+	if o.Plan.Kind == KindCheckIn {
+		return fmt.Errorf("plan %s is a check-in, which touches no HSM\nhint: run it with 'keyceremony check-in %s'", o.Plan.Ceremony, o.PlanPath)
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}

@@ -255,6 +255,10 @@ func StepFacts(step string) any {
 		return new(DestroyFacts)
 	case stepCustody:
 		return new(CustodyFacts)
+	case stepCheckInSet:
+		return new(CheckInSetFacts)
+	case stepCheckIn:
+		return new(CheckInFacts)
 	}
 	return nil
 }

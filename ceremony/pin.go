@@ -15,11 +15,6 @@ import (
 	"github.com/keyceremony/keyceremony/ceremony/transcript"
 )
 
-// InputsDir is the folder of the record that holds a copy of each small public input a witness
-// checked (import parameters, public keys, import tokens, the backup opened), named by the event
-// that checked it.
-const InputsDir = "inputs"
-
 // pin copies an input into the record at rel (slash-separated, under InputsDir) and returns
 // what the checking event records of it. A copy left by a run interrupted before it recorded
 // its check is replaced when the file now checked differs, and the exception says so.

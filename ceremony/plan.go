@@ -22,12 +22,26 @@ import (
 	"github.com/keyceremony/keyceremony/wrap"
 )
 
+// Files the ceremony keeps in its output folder besides the transcript: a copy of the plan, which
+// `run --resume DIR` follows, and the plan's absolute path, from whose folder relative paths in
+// the plan start (see LoadFolder).
+const (
+	PlanCopyName   = "plan.yaml"
+	PlanSourceName = "plan.source"
+)
+
+// InputsDir is the folder of the record that holds a copy of each small public input a witness
+// checked (import parameters, public keys, import tokens, the backup opened), named by the event
+// that checked it.
+const InputsDir = "inputs"
+
 // Kinds of ceremony a plan can describe.
 const (
 	KindGenerate = "generate" // make a key in the HSM, back it up, wrap it for the targets
 	KindRestore  = "restore"  // a quorum restores a backed-up key into a token
 	KindReshare  = "reshare"  // a quorum opens a backup and issues a new share set for a new roster
 	KindRewrap   = "rewrap"   // wrap a key already in the token for more targets
+	KindCheckIn  = "check-in" // custodians prove they still hold their shares; no HSM (keyceremony check-in)
 )
 
 // Roles a participant may hold. Custodians are named in the backup section.
@@ -57,6 +71,7 @@ type Plan struct {
 	Participants []Actor       `yaml:"participants"`
 	Backup       *BackupPlan   `yaml:"backup"`
 	Restore      *RestorePlan  `yaml:"restore"`
+	CheckIn      *CheckInPlan  `yaml:"check_in"`
 	Targets      []wrap.Target `yaml:"targets"`
 	Custody      CustodyPlan   `yaml:"custody"`
 	Require      RequirePlan   `yaml:"require"`
@@ -224,14 +239,20 @@ func (p *Plan) validate() error {
 		return planErr("version is %d, want 1\nhint: add 'version: 1' at the top of the plan", p.Version)
 	}
 	switch p.Kind {
-	case KindGenerate, KindRestore, KindReshare, KindRewrap:
+	case KindGenerate, KindRestore, KindReshare, KindRewrap, KindCheckIn:
 	case "":
-		return planErr("kind is missing\nhint: set kind to generate, restore, reshare or rewrap")
+		return planErr("kind is missing\nhint: set kind to generate, restore, reshare, rewrap or check-in")
 	default:
-		return planErr("kind %q is unknown\nhint: set kind to generate, restore, reshare or rewrap", p.Kind)
+		return planErr("kind %q is unknown\nhint: set kind to generate, restore, reshare, rewrap or check-in", p.Kind)
 	}
 	if !ceremonyID.MatchString(p.Ceremony) {
 		return planErr("ceremony %q is not a valid id\nhint: use lowercase letters, digits, '.', '_' and '-', up to 63 characters, e.g. acme-root-2026", p.Ceremony)
+	}
+	if p.Kind == KindCheckIn {
+		return p.validateCheckIn()
+	}
+	if p.CheckIn != nil {
+		return planErr("check_in is for kind: check-in plans\nhint: remove it, or set kind: check-in")
 	}
 	if p.Token.Module == "" {
 		return planErr("token.module is missing\nhint: give the PKCS#11 module path, e.g. /usr/lib/softhsm/libsofthsm2.so")
@@ -522,6 +543,7 @@ var sections = map[string]reflect.Type{
 	"backup":            reflect.TypeFor[BackupPlan](),
 	"backup.custodians": reflect.TypeFor[CustodianPlan](),
 	"restore":           reflect.TypeFor[RestorePlan](),
+	"check_in":          reflect.TypeFor[CheckInPlan](),
 	"targets":           reflect.TypeFor[wrap.Target](),
 	"custody":           reflect.TypeFor[CustodyPlan](),
 }

@@ -484,35 +484,8 @@ func acceptedShare(m *backup.Manifest, index int) string {
 	return fmt.Sprintf("accepted: share %d (%s)", index, m.Custodians[index-1])
 }
 
-// readShare turns what a custodian entered into a share: typed text, or "file:PATH" of an age file
-// opened with a passphrase they type or with an identity given on the command line.
+// readShare turns what a custodian entered into a share (readShareText), asking the actor of
+// the running step for a share file's passphrase.
 func (e *engine) readShare(text string, index int) (backup.Share, error) {
-	path, isFile := strings.CutPrefix(strings.TrimSpace(text), "file:")
-	if !isFile {
-		return backup.ParseTyped(text)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return backup.Share{}, fmt.Errorf("cannot read share file %s: %v", path, err)
-	}
-	defer clear(data)
-	if !backup.IsAgeFile(data) {
-		return backup.ParseTyped(string(data))
-	}
-	if backup.IsPassphraseFile(data) {
-		pass, err := e.ui.Secret(SecretRequest{Actor: e.actor(), Prompt: "Passphrase of share file " + filepath.Base(path), Purpose: fmt.Sprintf("passphrase:%d", index)})
-		if err != nil {
-			return backup.Share{}, err
-		}
-		defer clear(pass)
-		id, err := backup.PassphraseIdentity(pass)
-		if err != nil {
-			return backup.Share{}, err
-		}
-		return backup.DecryptAge(data, id)
-	}
-	if len(e.Identities) == 0 {
-		return backup.Share{}, fmt.Errorf("share file %s is encrypted to a public key and no identity was given\nhint: pass --identity FILE, or have the custodian decrypt it with age and type the share", path)
-	}
-	return backup.DecryptAge(data, e.Identities...)
+	return readShareText(text, e.ui, e.actor(), index, e.Identities)
 }

@@ -25,7 +25,8 @@ const usage = `Usage:
     keyceremony cosign DIR --key FILE      a witness cosigns a verified ceremony's seal
     keyceremony show DIR                   print a ceremony's transcript for a person
     keyceremony review DIR                 browse a transcript and its verification (auditors)
-    keyceremony inventory DIR...           keys, backups, targets and rotation due, from transcripts
+    keyceremony check-in PLAN [flags]      custodians prove they hold their shares (no HSM)
+    keyceremony inventory DIR...           keys, backups, check-ins, targets and what is due
     keyceremony aws prepare [flags]        fetch AWS KMS import parameters (connected side)
     keyceremony fingerprint FILE... [--pdf F] the wrapping key fingerprint to print on the import request
     keyceremony attestation check JOB      check a Google Cloud import job's HSM attestation offline
@@ -39,7 +40,7 @@ Press ? on any screen of the interface for its keys.
 `
 
 // commands are the command names, with their subcommands, for "did you mean".
-var commands = []string{"plan check", "plan print", "run", "verify", "witness keygen", "cosign", "show", "review", "inventory", "aws prepare", "fingerprint", "attestation check", "upload", "version", "help"}
+var commands = []string{"plan check", "plan print", "run", "verify", "witness keygen", "cosign", "show", "review", "check-in", "inventory", "aws prepare", "fingerprint", "attestation check", "upload", "version", "help"}
 
 func main() {
 	disableCoreDumps()
@@ -74,6 +75,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdShow(rest, stdout, stderr)
 	case "review":
 		err = cmdReview(rest, stdout, stderr)
+	case "check-in":
+		err = cmdCheckIn(rest, stdin, stdout, stderr)
 	case "inventory":
 		err = cmdInventory(rest, stdout, stderr)
 	case "aws":

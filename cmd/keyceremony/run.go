@@ -10,9 +10,6 @@ import (
 	"os"
 	"strings"
 
-	"filippo.io/age"
-
-	"github.com/keyceremony/keyceremony/backup"
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/internal/hsmspec"
 	"github.com/keyceremony/keyceremony/ui"
@@ -122,23 +119,6 @@ func headlessSecrets(pinEnv, pinFile, soPinEnv string) func(string) ([]byte, err
 		}
 		return nil, fmt.Errorf("the user PIN is needed and this run is headless\nhint: pass --pin-env NAME or --pin-file PATH")
 	}
-}
-
-func readIdentities(paths []string) ([]age.Identity, error) {
-	var ids []age.Identity
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read identity file: %v", err)
-		}
-		got, err := backup.ParseIdentity(data)
-		clear(data)
-		if err != nil {
-			return nil, fmt.Errorf("identity file %s: %w", p, err)
-		}
-		ids = append(ids, got...)
-	}
-	return ids, nil
 }
 
 // pkcs11Support is what --version says of this build.
