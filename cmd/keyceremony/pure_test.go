@@ -96,6 +96,25 @@ func TestPureBuild(t *testing.T) {
 	same("show", "out")
 	same("review", "out") // line mode: stdin is not a terminal
 	same("inventory", "out")
+
+	// A check-in touches no HSM: the build without cgo runs it, and the ceremony build verifies it.
+	share, _ := filepath.Glob(filepath.Join(dir, "out-handouts", "backup-*", "share-1-alice.age"))
+	manifest, _ := filepath.Glob(filepath.Join(dir, "out", "backup-*", "backup-manifest.json"))
+	if len(share) != 1 || len(manifest) != 1 {
+		t.Fatalf("the ceremony left %d share files of Alice and %d manifests", len(share), len(manifest))
+	}
+	plan := "version: 1\nkind: check-in\nceremony: pure-checkin\nparticipants: [{role: administrator, name: Ada}, {role: witness, name: Wendy}]\n" +
+		"check_in: {manifest: " + manifest[0] + ", ceremonies: [out], custodians: [Alice]}\noutput: checkin\n"
+	if err := os.WriteFile(filepath.Join(dir, "checkin.yaml"), []byte(plan), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := runPure(t, bin, dir, "check-in", "checkin.yaml", "--yes", "--identity", filepath.Join(dir, "alice.key"), "--share", share[0]); code != 0 ||
+		!strings.Contains(errOut, "ok: verified: share 1 (Alice) matches its commitment") {
+		t.Fatalf("check-in without cgo: exit %d\n%s%s", code, out, errOut)
+	}
+	if out, _, code := keyceremony(t, dir, "verify", "checkin"); code != 0 {
+		t.Fatalf("verify of the check-in the build without cgo made: exit %d\n%s", code, out)
+	}
 	if out, code := same("fingerprint", "aws-params.json", "gcp-import-job.json", "azure-kek.publickey.pem"); code != 0 {
 		t.Fatalf("fingerprint: exit %d\n%s", code, out)
 	}
