@@ -1,7 +1,7 @@
 // Package ui is keyceremony's face: the guided terminal ceremony for custodians, share handout and
 // share entry for quorum members, transcript review for auditors, and the same flows as plain line
 // prompts for screen readers, pipes and TERM=dumb. It implements issue 6 ("ui") and the UI part of
-// docs/design.md.
+// docs/architecture.md.
 //
 // The package holds no ceremony logic: it renders what the engine (package ceremony) tells it
 // through ceremony.Interaction and hands back what people type. Status is never shown by colour
