@@ -194,6 +194,12 @@ func TestRefusals(t *testing.T) {
 		{"public exponent differs", withStatement(t, FormatV2, partition, func(pub, priv []synth.Attr) ([]synth.Attr, []synth.Attr) {
 			return synth.Set(pub, synth.PublicExponent, []byte{3}), priv
 		}), checkTime, "the attested key's public exponent differs from the import job's public key: the HSM attests another key"},
+		{"public key object without its modulus", withStatement(t, FormatV2, partition, func(pub, priv []synth.Attr) ([]synth.Attr, []synth.Attr) {
+			return pub[:2], priv
+		}), checkTime, "the attested public key object holds no modulus (MODULUS)"},
+		{"modulus differs in the private key object only", withStatement(t, FormatV2, partition, func(pub, priv []synth.Attr) ([]synth.Attr, []synth.Attr) {
+			return pub, synth.Set(priv, synth.Modulus, card.N.Bytes())
+		}), checkTime, "the attested key's modulus differs from the import job's public key: the HSM attests another key"},
 		{"not a private key", withStatement(t, FormatV1, partition, func(pub, priv []synth.Attr) ([]synth.Attr, []synth.Attr) {
 			return pub, synth.Set(priv, synth.Class, []byte{0, 0, 0, 2})
 		}), checkTime, "the attested object is not a private key (CLASS is 00000002)"},

@@ -28,9 +28,9 @@
 //     PKCS#1 v1.5 with SHA-256, and it must verify under the manufacturer's partition key and
 //     under Google's (steps 1 and 2 make them one key, so a statement signed by only one of two
 //     different partition keys is refused at step 2);
-//  4. the attested private key object has CLASS private key (3) and KEY_TYPE RSA (0); its
-//     MODULUS and PUBLIC_EXPONENT, and those of the public key object when the layout has one,
-//     equal publicKey.pem's; EXTRACTABLE is false, NEVER_EXTRACTABLE true, LOCAL true (generated
+//  4. the attested private key object has CLASS private key (3) and KEY_TYPE RSA (0); the
+//     MODULUS and PUBLIC_EXPONENT of the public key object (V2; of the private key object in
+//     V1, which has no other) equal publicKey.pem's, and so do any others the statement holds; EXTRACTABLE is false, NEVER_EXTRACTABLE true, LOCAL true (generated
 //     in the HSM) and SENSITIVE true.
 //
 // # Validity dates

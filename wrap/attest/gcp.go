@@ -215,25 +215,25 @@ func checkKey(s *Statement, pub *rsa.PublicKey) (Attributed, error) {
 			return k, fmt.Errorf("the first attested object is not a public key (CLASS %s)", describe(s.Public, attrClass, err))
 		}
 	}
+	// The public key object carries the modulus and exponent (V2); V1 has only the private key
+	// object, which carries them too. Wherever else they appear, they must agree.
+	holder, which := s.Public, "public key"
+	if holder == nil {
+		holder, which = p, "private key"
+	}
 	wantE := big.NewInt(int64(pub.E))
 	for _, attr := range []struct {
 		typ  uint32
 		want *big.Int
 		what string
 	}{{attrModulus, pub.N, "modulus"}, {attrPublicExponent, wantE, "public exponent"}} {
-		found := false
+		if holder.bigInt(attr.typ) == nil {
+			return k, fmt.Errorf("the attested %s object holds no %s (%s)", which, attr.what, attrName(attr.typ))
+		}
 		for _, o := range []Attributes{s.Public, p} {
-			v := o.bigInt(attr.typ)
-			if v == nil {
-				continue
-			}
-			found = true
-			if v.Cmp(attr.want) != 0 {
+			if v := o.bigInt(attr.typ); v != nil && v.Cmp(attr.want) != 0 {
 				return k, fmt.Errorf("the attested key's %s differs from the import job's public key: the HSM attests another key", attr.what)
 			}
-		}
-		if !found {
-			return k, fmt.Errorf("the statement holds no %s (%s) of the attested key", attr.what, attrName(attr.typ))
 		}
 	}
 	k.ModulusBits, k.ModulusSHA256, k.Exponent = pub.N.BitLen(), sha(pub.N.Bytes()), wantE.String()
