@@ -58,6 +58,9 @@ func (h *Headless) Mode() string { return ModeHeadless }
 // Terminal is false: a headless run shows no share.
 func (h *Headless) Terminal() bool { return false }
 
+// Recording is nil: a headless run shows no share.
+func (h *Headless) Recording() []string { return nil }
+
 // Confirm asks no one: the engine records the check as confirmed headless.
 func (h *Headless) Confirm(r ConfirmRequest) (string, error) {
 	fmt.Fprintf(h.Log, "  not checked by a person (--yes): %s\n", strings.Join(strings.Fields(r.Detail), " "))

@@ -157,6 +157,10 @@ type Interaction interface {
 	// Terminal says whether a person sees this run on a terminal, so that a typed or QR share
 	// can be shown.
 	Terminal() bool
+	// Recording says why the session looks recorded (a recorder among the parent processes,
+	// tmux pipe-pane, output that is not a terminal), so that no share is shown into a
+	// recording unawares; nil when nothing suggests it.
+	Recording() []string
 	// Script is called with all steps whenever one changes status; current indexes the running
 	// step. The ceremony ends when the engine returns, not with a call here.
 	Script(steps []Step, current int)

@@ -306,6 +306,9 @@ func (e *engine) handout(setID string, i int, c CustodianPlan, sh backup.Share) 
 	n := len(e.plan.Backup.Custodians)
 	label := e.handoutLabel(setID)
 	if c.Delivery == DeliveryTyped || c.Delivery == DeliveryQR {
+		if err := e.checkRecording(who, "share"); err != nil {
+			return "", "", err
+		}
 		return "", "", e.ui.ShowShare(ShareHandout{Custodian: who, Index: i + 1, N: n, Share: sh, QR: c.Delivery == DeliveryQR, Label: label})
 	}
 	var r age.Recipient
@@ -340,6 +343,24 @@ func (e *engine) handout(setID string, i int, c CustodianPlan, sh backup.Share) 
 	return file, hex.EncodeToString(digest[:]), e.ui.ShowShare(ShareHandout{Custodian: who, Index: i + 1, N: n, File: file, Label: label})
 }
 
+// checkRecording has the custodian confirm before their share or passphrase is shown into a
+// session that looks recorded, and records that it was, why, and who went on.
+func (e *engine) checkRecording(who Actor, what string) error {
+	signs := e.ui.Recording()
+	if len(signs) == 0 {
+		return nil
+	}
+	why := strings.Join(signs, "; ")
+	if _, err := e.confirm(e.steps[e.cur].ID, ConfirmRequest{Actor: who,
+		Prompt: fmt.Sprintf("This session looks recorded: show your %s anyway?", what),
+		Detail: fmt.Sprintf("%s. A recording keeps every %s shown. Stop the recording first, or type yes to show it anyway.", why, what),
+	}, ""); err != nil {
+		return err
+	}
+	e.exceptionBy(e.steps[e.cur].ID, who, fmt.Sprintf("the %s was shown although the session looked recorded (%s); %s confirmed", what, why, who))
+	return nil
+}
+
 // handoutLabel is what each custodian copies with their share of set setID.
 func (e *engine) handoutLabel(setID string) HandoutLabel {
 	return HandoutLabel{Ceremony: e.plan.Ceremony, KeyLabel: e.plan.Key.Label, SetID: setID, Threshold: e.plan.Backup.Threshold, Date: e.Now().Format(time.DateOnly)}
@@ -365,6 +386,9 @@ func (e *engine) passphrase(setID string, i int, c CustodianPlan) ([]byte, error
 			if pass, err = e.choosePassphrase(i, c); err != nil {
 				return nil, err
 			}
+		} else if err := e.checkRecording(who, "passphrase"); err != nil {
+			clear(pass)
+			return nil, err
 		} else if err := e.ui.ShowShare(ShareHandout{Custodian: who, Index: i + 1, N: len(e.plan.Backup.Custodians), Passphrase: pass, Label: e.handoutLabel(setID)}); err != nil {
 			clear(pass)
 			return nil, err

@@ -4,6 +4,8 @@ package ceremony
 
 import (
 	"encoding/json"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -124,4 +126,31 @@ func exceptionsOf(evs []transcript.Event, prefix string) int {
 		}
 	}
 	return n
+}
+
+// A share is not shown into a session that looks recorded unless its custodian says so; the
+// record says it was, why, and who went on.
+func TestRecordedSessionIsConfirmedAndRecorded(t *testing.T) {
+	f := newFixture(t)
+	plan, _ := os.ReadFile(f.planPath)
+	plan = regexp.MustCompile(`\{name: Alice, delivery: age-recipient, recipient: [a-z0-9]+\}`).ReplaceAll(plan, []byte("{name: Alice, delivery: typed}"))
+	os.WriteFile(f.planPath, plan, 0o600)
+	p := witness(f)
+	p.recording = []string{"script is running above keyceremony"}
+	if err := f.run(t, p, false); err != nil {
+		t.Fatal(err)
+	}
+	var asked []ConfirmRequest
+	for _, r := range p.asked {
+		if strings.HasPrefix(r.Prompt, "This session looks recorded") {
+			asked = append(asked, r)
+		}
+	}
+	if len(asked) != 1 || asked[0].Actor.Name != "Alice" || asked[0].Prompt != "This session looks recorded: show your share anyway?" ||
+		!strings.HasPrefix(asked[0].Detail, "script is running above keyceremony. A recording keeps every share shown.") {
+		t.Fatalf("asked before the share was shown: %+v", asked)
+	}
+	if n := exceptionsOf(events(t, f.out()), "the share was shown although the session looked recorded (script is running above keyceremony); Alice (custodian) confirmed"); n != 1 {
+		t.Errorf("%d exceptions record it, want 1", n)
+	}
 }

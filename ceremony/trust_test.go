@@ -141,9 +141,12 @@ type person struct {
 	asked    []ConfirmRequest     // every confirmation asked
 	notices  []string
 	files    map[string]string
+	// recording is what Recording says.
+	recording []string
 }
 
-func (p *person) Mode() string { return p.mode }
+func (p *person) Mode() string        { return p.mode }
+func (p *person) Recording() []string { return p.recording }
 func (p *person) Script(steps []Step, current int) {
 	if s := steps[current]; s.Status == Running && p.onStep != nil {
 		p.onStep(s.ID)
@@ -180,11 +183,17 @@ func (p *person) ShowShare(s ShareHandout) error {
 		p.files = map[string]string{}
 	}
 	p.files[s.Custodian.Name] = s.File
+	if s.File == "" && s.Passphrase == nil { // a typed share, copied by its custodian
+		p.files[s.Custodian.Name] = "typed:" + s.Share.Typed()
+	}
 	return nil
 }
 func (p *person) EnterShare(r ShareRequest) (string, error) {
 	if r.LastError != "" {
 		return "", errors.New(r.LastError)
+	}
+	if typed, ok := strings.CutPrefix(p.files[r.Custodian.Name], "typed:"); ok {
+		return typed, nil
 	}
 	return "file:" + p.files[r.Custodian.Name], nil
 }

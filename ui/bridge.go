@@ -68,6 +68,8 @@ type bridge struct {
 	stop   <-chan struct{}
 	now    func() time.Time
 	busyID atomic.Int64
+	// recorded is why the session looks recorded, found once at the start
+	recorded []string
 }
 
 var _ ceremony.Interaction = (*bridge)(nil)
@@ -108,6 +110,8 @@ func (b *bridge) Secret(r ceremony.SecretRequest) ([]byte, error) {
 func (b *bridge) Mode() string { return ceremony.ModeGuided }
 
 func (b *bridge) Terminal() bool { return true }
+
+func (b *bridge) Recording() []string { return b.recorded }
 
 func (b *bridge) Confirm(r ceremony.ConfirmRequest) (string, error) {
 	return ask(b, func(ch chan<- answer[string]) tea.Msg { return confirmMsg{r, ch} })

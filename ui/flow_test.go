@@ -67,7 +67,7 @@ func ceremonyFlow(t *testing.T, run func(ceremony.Interaction) error) (*teatest.
 	tm := teatest.NewTestModel(t, o, teatest.WithInitialTermSize(80, 24))
 	stop := make(chan struct{})
 	t.Cleanup(func() { close(stop) })
-	return tm, o, startEngine(tm.Send, stop, time.Now, run)
+	return tm, o, startEngine(&bridge{send: tm.Send, stop: stop, now: time.Now}, run)
 }
 
 func enter(tm *teatest.TestModel) { tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter}) }

@@ -29,16 +29,14 @@ type handoutPrompt struct {
 	reply  chan<- answer[struct{}]
 	stage  handoutStage
 	qrOnly bool // the QR code alone: planned so, or the custodian asked for it (Q)
-	// recorded lists why the session looks recorded; the custodian must say to go on (y).
-	recorded []string
 	// width and height are the room the runner gives the prompt; fits says the share fits in
 	// it, whole: Enter ("I have copied it") counts only then.
 	width, height int
 	fits          bool
 }
 
-func newHandoutPrompt(m handoutMsg, recorded []string, width, height int) *handoutPrompt {
-	p := &handoutPrompt{h: m.h, reply: m.reply, qrOnly: m.h.QR, recorded: recorded}
+func newHandoutPrompt(m handoutMsg, width, height int) *handoutPrompt {
+	p := &handoutPrompt{h: m.h, reply: m.reply, qrOnly: m.h.QR}
 	p.resize(width, height)
 	return p
 }
@@ -55,10 +53,6 @@ func (p *handoutPrompt) update(msg tea.Msg) (tea.Cmd, bool) {
 		return nil, false
 	}
 	switch {
-	case p.stage == handoutCall && p.h.File == "" && len(p.recorded) > 0:
-		if k.Text == "y" || k.Text == "Y" { // shown although the session looks recorded
-			p.stage = handoutShowing
-		}
 	case k.Code == tea.KeyEnter && p.stage == handoutCall && p.h.File == "":
 		p.stage = handoutShowing
 	case k.Code == tea.KeyEnter && p.h.File == "" && !p.fits:
@@ -96,26 +90,11 @@ func (p *handoutPrompt) lines(th theme, width, height int) []string {
 		}
 		call := wrap(th.current.Render(p.custodian()+": come to the screen alone and press Enter."), width)
 		others := wrap(fmt.Sprintf("Everyone else: step away from the screen until %s has copied the %s. It is cleared from the screen and the scrollback afterwards.", p.h.Custodian.Name, what), width)
-		var warning []string
-		help := []string{th.dim.Render("Enter: show the " + what)}
-		if len(p.recorded) > 0 {
-			for _, l := range wrap("! This session looks recorded ("+strings.Join(p.recorded, "; ")+"): the recording would keep the "+what+". Stop the recording, or type y to show it anyway.", width) {
-				warning = append(warning, th.warn.Render(l))
-			}
-			help = wrap(th.dim.Render("y: show the "+what+" anyway · Ctrl+C: stop"), width)
+		help := th.dim.Render("Enter: show the " + what)
+		if 2+len(call)+len(others)+4 > height { // a small screen keeps the call and the key
+			return slices.Concat([]string{title}, call, []string{help})
 		}
-		// A small screen keeps the call, the warning and the keys; the rest goes first.
-		if n := 1 + len(call) + len(others) + len(warning) + len(help); n+4 > height {
-			if n-len(others) <= height {
-				return slices.Concat([]string{title}, call, warning, help)
-			}
-			return slices.Concat([]string{title}, warning, help)
-		}
-		out := slices.Concat([]string{title, ""}, call, []string{""}, others)
-		if len(warning) > 0 {
-			out = append(append(out, ""), warning...)
-		}
-		return append(append(out, ""), help...)
+		return slices.Concat([]string{title, ""}, call, []string{""}, others, []string{"", help})
 	case p.h.Passphrase != nil:
 		out := []string{title, ""}
 		out = append(out, wrap(passphraseIntro(p.custodian()), width)...)

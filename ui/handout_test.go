@@ -27,14 +27,6 @@ func TestGoldenHandoutSizes(t *testing.T) {
 	qr := handout(2, "Bob")
 	qr.QR = true
 	t.Run("qr", func(t *testing.T) { requireSizes(t, show(qr)) })
-	t.Run("recorded", func(t *testing.T) {
-		requireSizes(t, func(t *testing.T, w, h int) *runner {
-			m := sized(t, 5, w, h)
-			m.recorded = []string{"script is running above keyceremony"}
-			send(m, handoutMsg{h: handout(2, "Bob"), reply: make(chan answer[struct{}], 1)}, key("enter"))
-			return m
-		})
-	})
 }
 
 // A share is shown whole or not at all: in too small a window the screen says the size it needs,
@@ -65,24 +57,6 @@ func TestHandoutWaitsForRoom(t *testing.T) {
 	send(m, key("enter"))
 	if len(ch) != 1 {
 		t.Fatal("Enter after the share was shown was not taken")
-	}
-}
-
-// A session that looks recorded is said so before the share is shown; Enter does not show it, y does.
-func TestHandoutRecordedNeedsConfirmation(t *testing.T) {
-	m := midCeremony(t, 5)
-	m.recorded = []string{"script is running above keyceremony"}
-	send(m, handoutMsg{h: handout(2, "Bob"), reply: make(chan answer[struct{}], 1)})
-	if v := ansi.Strip(m.View().Content); !strings.Contains(v, "This session looks recorded (script is running above keyceremony)") {
-		t.Fatalf("no warning:\n%s", v)
-	}
-	send(m, key("enter"))
-	if strings.Contains(m.View().Content, "002 002 003") {
-		t.Fatal("Enter showed the share into a recorded session")
-	}
-	send(m, key("y"))
-	if !strings.Contains(m.View().Content, "002 002 003") {
-		t.Fatal("y did not show the share")
 	}
 }
 
@@ -138,11 +112,11 @@ func descendant(pid int, name string) int {
 	return 0
 }
 
-// Line mode: a recorded session needs "yes" before a share is shown; a QR delivery says where the
-// QR code went; the label to copy is printed with the share.
-func TestLinesHandoutRecordedAndQR(t *testing.T) {
+// Line mode: a QR delivery says where the QR code went; the label to copy is printed with the
+// share; Recording reports what it is given.
+func TestLinesHandoutQR(t *testing.T) {
 	var out bytes.Buffer
-	l := newLineMode(strings.NewReader("\nno\nyes\n\n"), &out, true, time.Now)
+	l := newLineMode(strings.NewReader("\n\n"), &out, true, time.Now)
 	l.recording = func(any) []string { return []string{"tmux pipes this pane to a command (pipe-pane)"} }
 	h := handout(2, "Bob")
 	h.QR = true
@@ -151,7 +125,6 @@ func TestLinesHandoutRecordedAndQR(t *testing.T) {
 	}
 	s := out.String()
 	for _, want := range []string{
-		"WARNING: this session looks recorded (tmux pipes this pane to a command (pipe-pane)): the recording would keep the share.",
 		"This share is planned as a QR code. Line mode shows its typed form",
 		"Copy with it: ceremony rehearsal · key payments-root · set 7K3MQ9XA · share 2, any 2 of 3 restore · 2026-11-27",
 	} {
@@ -159,7 +132,7 @@ func TestLinesHandoutRecordedAndQR(t *testing.T) {
 			t.Errorf("line mode does not say %q:\n%s", want, s)
 		}
 	}
-	if i, j := strings.Index(s, "type yes to show"), strings.Index(s, "002 002 003"); i < 0 || j < i || strings.Count(s, "type yes to show") != 2 {
-		t.Errorf("the share was shown before yes was typed:\n%s", s)
+	if got := l.Recording(); len(got) != 1 || !strings.HasPrefix(got[0], "tmux pipes") {
+		t.Errorf("Recording() = %q", got)
 	}
 }

@@ -145,21 +145,6 @@ func (l *lineMode) ShowShare(h ceremony.ShareHandout) error {
 	if err := l.waitEnter(); err != nil {
 		return err
 	}
-	if signs := l.recordingSigns(); len(signs) > 0 {
-		l.printf("WARNING: this session looks recorded (%s): the recording would keep the %s.\n", strings.Join(signs, "; "), what)
-		for {
-			l.printf("Stop the recording, or type yes to show the %s anyway.\n", what)
-			b, err := l.in.readLine()
-			yes := strings.EqualFold(strings.TrimSpace(string(b)), "yes")
-			clear(b)
-			if err != nil {
-				return err
-			}
-			if yes {
-				break
-			}
-		}
-	}
 	if h.QR && h.Passphrase == nil {
 		w, ht := lipgloss.Size(strings.TrimRight(h.Share.QRTerminal(), "\n"))
 		l.printf("This share is planned as a QR code. Line mode shows its typed form, the whole share (a screen reader cannot read a QR code); for the QR code, run the ceremony without --plain in a window of at least %dx%d.\n", w, ht+8)
@@ -220,7 +205,7 @@ func (l *lineMode) EnterShare(r ceremony.ShareRequest) (string, error) {
 	return strings.Join(lines, "\n"), nil
 }
 
-func (l *lineMode) recordingSigns() []string {
+func (l *lineMode) Recording() []string {
 	if l.recording == nil {
 		return nil
 	}

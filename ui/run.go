@@ -19,12 +19,13 @@ import (
 func RunCeremony(opts Options, run func(ceremony.Interaction) error) error {
 	opts = opts.withDefaults()
 	m := newRunner(opts.Profile, time.Now, opts.Width, opts.Height)
+	var recorded []string
 	if opts.Output == os.Stdout { // the person's terminal, not a test's buffer
-		m.recorded = recordingSigns(opts.Output)
+		recorded = recordingSigns(opts.Output)
 	}
 	p := tea.NewProgram(m, opts.programOptions()...)
 	stop := make(chan struct{})
-	engine := startEngine(p.Send, stop, time.Now, run)
+	engine := startEngine(&bridge{send: p.Send, stop: stop, now: time.Now, recorded: recorded}, run)
 	_, uiErr := p.Run()
 	close(stop) // an engine still asking now gets ErrAborted instead of waiting for a dead screen
 	err := <-engine
@@ -40,12 +41,12 @@ func RunCeremony(opts Options, run func(ceremony.Interaction) error) error {
 
 // startEngine runs the engine against a bridge to send and reports its result twice: to the
 // program, so the screen shows it, and on the returned channel, for the caller.
-func startEngine(send func(tea.Msg), stop <-chan struct{}, now func() time.Time, run func(ceremony.Interaction) error) <-chan error {
+func startEngine(b *bridge, run func(ceremony.Interaction) error) <-chan error {
 	done := make(chan error, 1)
 	go func() {
-		err := run(&bridge{send: send, stop: stop, now: now})
+		err := run(b)
 		done <- err
-		send(engineDoneMsg{err})
+		b.send(engineDoneMsg{err})
 	}()
 	return done
 }

@@ -40,7 +40,6 @@ type runner struct {
 	failure  *errorReport
 	stopped  *ceremony.Interrupted // nobody answered: the operator stopped, or the input ended
 	help     bool                  // the help overlay is open
-	recorded []string              // why the session looks recorded (see recordingSigns)
 }
 
 // busy is a slow step in progress: a spinner and the time since it began.
@@ -93,7 +92,7 @@ func (m *runner) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.ask(newConfirmPrompt(msg))
 	case handoutMsg:
 		w, h := m.size()
-		m.ask(newHandoutPrompt(msg, m.recorded, w, h-3)) // the header, a blank and the footer
+		m.ask(newHandoutPrompt(msg, w, h-3)) // the header, a blank and the footer
 	case shareMsg:
 		m.ask(newSharePrompt(msg))
 	case engineDoneMsg:
