@@ -263,3 +263,15 @@ func TestChangedStatement(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// A card certificate without the CA flag still issues the partition certificate: the published
+// verifiers check the issuer's name and signature only, and so does this one.
+func TestCardWithoutCAFlag(t *testing.T) {
+	root, rootKey, cardKey, partKey := cert(t, "manufacturer-root"), key(t, "manufacturer-root"), key(t, "card"), key(t, "partition")
+	card := synth.Cert("synthetic card", &cardKey.PublicKey, root, rootKey, 7, root.NotBefore, time.Date(2036, 1, 1, 0, 0, 0, 0, time.UTC), false)
+	part := synth.Cert("synthetic partition", &partKey.PublicKey, card, cardKey, 8, root.NotBefore, time.Date(2036, 1, 1, 0, 0, 0, 0, time.UTC), false)
+	job := editJob(t, "job-v1.json", func(_, _, ch map[string]any) { ch["caviumCerts"] = []any{synth.PEM(card, part)} })
+	if _, err := checkGCP(job, nil, checkTime, synthetic(t)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -18,7 +18,8 @@
 //
 //  1. caviumCerts holds a card certificate issued by a pinned Marvell root and a partition
 //     certificate issued by that card certificate (issuer name equal to the issuer's subject,
-//     signature verified with the issuer's key);
+//     signature verified with the issuer's key; CA flags and key usages are not required, as in
+//     the published verifiers);
 //  2. googleCardCerts holds a certificate for the same card key (equal SubjectPublicKeyInfo) and
 //     googlePartitionCerts one for the same partition key, each issued by the pinned Google
 //     root, as Google's verify_attestation_chains.py builds the owner chain; a certificate in a

@@ -328,7 +328,10 @@ func issued(roots []Anchor, certs []*x509.Certificate, want func(*x509.Certifica
 func issuedBy(parent *x509.Certificate, certs []*x509.Certificate, want func(*x509.Certificate) bool, now time.Time) (*x509.Certificate, error) {
 	var expired *x509.Certificate
 	for _, c := range certs {
-		if bytes.Equal(c.Raw, parent.Raw) || !bytes.Equal(c.RawIssuer, parent.RawSubject) || c.CheckSignatureFrom(parent) != nil {
+		// The issuer's name and signature, as the published verifiers check them: the HSM's
+		// device certificates are not a web PKI, and their CA flags are not what vouches for them.
+		if bytes.Equal(c.Raw, parent.Raw) || !bytes.Equal(c.RawIssuer, parent.RawSubject) ||
+			parent.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) != nil {
 			continue
 		}
 		if want != nil && !want(c) {
