@@ -58,6 +58,7 @@ const (
 	DeliveryQR            = "qr"             // the same screen, for a custodian who photographs the QR code
 	DeliveryAgePassphrase = "age-passphrase" // an age file encrypted to a passphrase the tool makes (or, if planned, the custodian chooses)
 	DeliveryAgeRecipient  = "age-recipient"  // an age file encrypted to the custodian's age or SSH public key
+	DeliveryPrint         = "print"          // a one-page PDF share card in the handouts folder, printed offline and deleted
 )
 
 // Plan is one reviewable ceremony plan. It never holds a PIN or passphrase: those come from the
@@ -415,7 +416,7 @@ func (p *Plan) validateBackup() error {
 			return planErr("custodian %q has passphrase %q\nhint: generated (the default: the tool makes it) or chosen (the custodian types one as strong)", name, c.Passphrase)
 		}
 		switch c.Delivery {
-		case DeliveryTyped, DeliveryQR, DeliveryAgePassphrase:
+		case DeliveryTyped, DeliveryQR, DeliveryAgePassphrase, DeliveryPrint:
 			if c.Recipient != "" {
 				return planErr("custodian %q: recipient is only for delivery age-recipient", name)
 			}
@@ -433,9 +434,9 @@ func (p *Plan) validateBackup() error {
 			}
 			holder[key] = name
 		case "":
-			return planErr("custodian %q has no delivery\nhint: typed, qr, age-passphrase or age-recipient", name)
+			return planErr("custodian %q has no delivery\nhint: typed, qr, print, age-passphrase or age-recipient", name)
 		default:
-			return planErr("custodian %q has delivery %q\nhint: typed, qr, age-passphrase or age-recipient", name, c.Delivery)
+			return planErr("custodian %q has delivery %q\nhint: typed, qr, print, age-passphrase or age-recipient", name, c.Delivery)
 		}
 	}
 	return nil

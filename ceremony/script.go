@@ -116,6 +116,8 @@ func handoutInstructions(c CustodianPlan) string {
 	switch c.Delivery {
 	case DeliveryTyped, DeliveryQR:
 		return fmt.Sprintf("%s comes to the screen alone and copies the share by hand (or photographs the QR code onto their own medium). The screen is cleared afterwards.", c.Name)
+	case DeliveryPrint:
+		return fmt.Sprintf("The share is written as a one-page share card (PDF) into the handouts folder; it is printed on the offline printer, handed to %s, and the file is deleted. The transcript keeps only its SHA-256.", c.Name)
 	case DeliveryAgePassphrase:
 		if c.Passphrase == PassphraseChosen {
 			return fmt.Sprintf("%s chooses a passphrase of at least 100 bits (12 or more unrelated words) and types it twice; the share is written as an age file encrypted to it, into the handouts folder, for %s to take away.", c.Name, c.Name)

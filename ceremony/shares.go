@@ -19,6 +19,7 @@ import (
 	"github.com/keyceremony/keyceremony/backup"
 	"github.com/keyceremony/keyceremony/ceremony/transcript"
 	"github.com/keyceremony/keyceremony/internal/atomicfile"
+	"github.com/keyceremony/keyceremony/paper"
 )
 
 // loadOldBackup reads the backup a restore or re-share opens.
@@ -311,6 +312,9 @@ func (e *engine) handout(setID string, i int, c CustodianPlan, sh backup.Share) 
 		}
 		return "", "", e.ui.ShowShare(ShareHandout{Custodian: who, Index: i + 1, N: n, Share: sh, QR: c.Delivery == DeliveryQR, Label: label})
 	}
+	if c.Delivery == DeliveryPrint {
+		return e.printCard(i, c, sh, label)
+	}
 	var r age.Recipient
 	if c.Delivery == DeliveryAgePassphrase {
 		pass, err := e.passphrase(setID, i, c)
@@ -359,6 +363,35 @@ func (e *engine) checkRecording(who Actor, what string) error {
 	}
 	e.exceptionBy(e.steps[e.cur].ID, who, fmt.Sprintf("the %s was shown although the session looked recorded (%s); %s confirmed", what, why, who))
 	return nil
+}
+
+// printCard writes share i as a one-page PDF share card into the handouts folder, to be printed
+// offline and deleted; the record keeps its path and SHA-256 (the card is the same bytes for the
+// same share, so a reprint can be checked against it).
+func (e *engine) printCard(i int, c CustodianPlan, sh backup.Share, label HandoutLabel) (file, sum string, err error) {
+	qr, err := sh.QRPNG()
+	if err != nil {
+		return "", "", err
+	}
+	defer clear(qr)
+	n := len(e.plan.Backup.Custodians)
+	card, err := paper.ShareCard{Ceremony: label.Ceremony, KeyLabel: label.KeyLabel, SetID: label.SetID, Date: label.Date,
+		Custodian: c.Name, Index: i + 1, Threshold: label.Threshold, N: n, Typed: sh.Typed(), QRPNG: qr}.PDF()
+	if err != nil {
+		return "", "", err
+	}
+	defer clear(card)
+	dir, err := e.handoutsSetDir(label.SetID)
+	if err != nil {
+		return "", "", err
+	}
+	file = filepath.Join(dir, fmt.Sprintf("share-%d-%s.pdf", i+1, fileSafe(c.Name)))
+	if err := writeOnce(file, card); err != nil {
+		return "", "", fmt.Errorf("cannot write %s's share card: %w\nhint: check the handouts folder (backup.handouts in the plan) is writable", c.Name, err)
+	}
+	digest := sha256.Sum256(card)
+	who := Actor{Role: RoleCustodian, Name: c.Name}
+	return file, hex.EncodeToString(digest[:]), e.ui.ShowShare(ShareHandout{Custodian: who, Index: i + 1, N: n, File: file, Label: label})
 }
 
 // handoutLabel is what each custodian copies with their share of set setID.

@@ -157,6 +157,10 @@ func passphraseBlock(pass []byte) string {
 // fileHandoutText tells a custodian where their share file is and that it is theirs to take:
 // it is a handout, outside the ceremony record, and the record keeps only its hash.
 func fileHandoutText(custodian, file string) string {
+	if strings.HasSuffix(file, ".pdf") {
+		return fmt.Sprintf("%s: your share card was written to %s. Print it now on the offline printer, take the paper away, and delete the file: "+
+			"the ceremony record keeps only its hash, and the file must not stay on this machine or its medium.", custodian, file)
+	}
 	return fmt.Sprintf("%s: your share was written to %s, encrypted with age. It is not shown on the screen. "+
 		"Take it away now on your own removable medium: the ceremony record keeps only its hash, and the file must not stay on this machine.", custodian, file)
 }
