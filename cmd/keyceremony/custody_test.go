@@ -291,7 +291,7 @@ func TestPaddedPKCS8(t *testing.T) {
 			}
 			args := append([]string{"run", "plan.yaml", "--yes", "--pin-env", "KC_PIN", "--so-pin-env", "KC_SO_PIN"}, identityFlags(dir)...)
 			_, stderr, code = keyceremony(t, dir, args...)
-			want := regexp.MustCompile(`\Astep 1/\d+: Open token "test" and log in\n` + refusal)
+			want := regexp.MustCompile(`\Astep 1/\d+: Open token "test" and log in\n  notice: keyceremony binary SHA-256 [0-9a-f]{64}, [^\n]*\n` + refusal)
 			if code == 0 || !want.MatchString(stderr) {
 				t.Fatalf("run: exit %d\n%s", code, stderr)
 			}
