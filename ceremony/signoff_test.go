@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/keyceremony/keyceremony/ceremony/transcript"
+	"github.com/keyceremony/keyceremony/internal/readback"
 )
 
 // The key's check value is put in front of the witness, large, and typed back: a slip is recorded
@@ -152,5 +153,35 @@ func TestRecordedSessionIsConfirmedAndRecorded(t *testing.T) {
 	}
 	if n := exceptionsOf(events(t, f.out()), "the share was shown although the session looked recorded (script is running above keyceremony); Alice (custodian) confirmed"); n != 1 {
 		t.Errorf("%d exceptions record it, want 1", n)
+	}
+}
+
+// A key pair has no check value: the witness types back its public key fingerprint in read-back
+// form, and the key's event records who did.
+func TestKeyPairFingerprintSignOff(t *testing.T) {
+	f := newFixture(t)
+	plan, _ := os.ReadFile(f.planPath)
+	plan = regexp.MustCompile(`(?s)targets:.*output: out`).ReplaceAll(plan, []byte("output: out"))
+	plan = []byte(strings.Replace(string(plan), "type: AES-256", "type: EC P-256", 1))
+	os.WriteFile(f.planPath, plan, 0o600)
+	p := witness(f)
+	if err := f.run(t, p, false); err != nil {
+		t.Fatal(err)
+	}
+	var key struct {
+		Fingerprint          string
+		FingerprintConfirmed Confirmation `json:"fingerprint_confirmed"`
+	}
+	factsOf(t, stepEvent(t, events(t, f.out()), stepGenerateKey), &key)
+	if key.FingerprintConfirmed != (Confirmation{By: Actor{Role: RoleWitness, Name: "Wendy"}, How: ConfirmedTypedBack}) {
+		t.Errorf("fingerprint_confirmed: %+v", key.FingerprintConfirmed)
+	}
+	var shown bool
+	for _, r := range p.asked {
+		shown = shown || strings.HasPrefix(r.Prompt, "Write the public key fingerprint") && r.TypeBack && r.Large == "" &&
+			strings.HasSuffix(r.Detail, "Read-back form: "+readback.Format(key.Fingerprint))
+	}
+	if key.Fingerprint == "" || !shown {
+		t.Errorf("the fingerprint %q was not put to the witness in read-back form: %+v", key.Fingerprint, p.asked)
 	}
 }
