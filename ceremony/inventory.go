@@ -19,30 +19,78 @@ import (
 
 // A KeyRecord is what the transcripts say of one key: where it came from, who holds its backup,
 // where it was imported, and when it is due for rotation. Keys are told apart by label and check
-// value or fingerprint, never by their value.
+// value or fingerprint, never by their value. Its JSON form is the inventory's --json schema
+// (docs/lifecycle.md): never rename a field.
 type KeyRecord struct {
-	Label, Spec, KCV, Fingerprint string
-	Made                          time.Time // the first ceremony that made or restored it
-	Ceremonies                    []CeremonyRecord
-	Backup                        *BackupRecord // the latest share set that no later set replaces
-	Targets                       []TargetRecord
+	Label       string           `json:"label"`
+	Spec        string           `json:"type"`
+	KCV         string           `json:"kcv,omitempty"`
+	Fingerprint string           `json:"fingerprint,omitempty"`
+	Made        time.Time        `json:"made"` // the first ceremony that made or restored it
+	Ceremonies  []CeremonyRecord `json:"ceremonies"`
+	Backup      *BackupRecord    `json:"backup"`     // the latest share set that no later set replaces
+	Superseded  []*BackupRecord  `json:"superseded"` // the key's earlier sets, replaced by a re-share
+	Targets     []TargetRecord   `json:"targets"`
+	Exceptions  []ExceptionEntry `json:"exceptions"` // from its ceremonies and its sets' check-ins
+
+	// Filled by Assess, at a time and under a policy.
+	AgeDays         int       `json:"age_days"`
+	RotationDue     time.Time `json:"rotation_due"`
+	RotationOverdue bool      `json:"rotation_overdue"`
+	Due             bool      `json:"due"`     // rotation, a re-import or a holder's check-in is due
+	AtRisk          bool      `json:"at_risk"` // the current set's quorum is at risk
 }
 
 // CeremonyRecord is one ceremony folder: a verified one, or one that did not verify and why.
 type CeremonyRecord struct {
-	Dir, ID, Kind string
-	Time          time.Time
-	Problem       string // why it did not verify; "" when it did
-	Headless      bool   // it ran headless: no person confirmed its checks
+	Dir      string    `json:"dir"`
+	ID       string    `json:"ceremony,omitempty"`
+	Kind     string    `json:"kind,omitempty"`
+	Time     time.Time `json:"time,omitzero"`
+	Problem  string    `json:"problem,omitempty"`  // why it did not verify; "" when it did
+	Headless bool      `json:"headless,omitempty"` // it ran headless: no person confirmed its checks
+	// SigningKey is the fingerprint of the key that signed it, to compare with the paper log
+	// (a check-in is signed by a key made in memory for it alone).
+	SigningKey string `json:"signing_key,omitempty"`
 }
 
-// BackupRecord is a sealed share set.
+// BackupRecord is a sealed share set and, for the current set, its holders' check-ins.
 type BackupRecord struct {
-	SetID      string
-	Threshold  int
-	Custodians []string
-	Replaces   string
-	Time       time.Time
+	SetID      string    `json:"set_id"`
+	Threshold  int       `json:"threshold"`
+	Custodians []string  `json:"custodians"`
+	Replaces   string    `json:"replaces,omitempty"`
+	Time       time.Time `json:"sealed"`
+	Dir        string    `json:"sealed_in"`
+	// IntervalDays is how often holders should check in: from the set's latest check-in plan,
+	// else the inventory's policy.
+	IntervalDays int            `json:"interval_days"`
+	Holders      []HolderRecord `json:"holders"`
+	// VerifiedWithin is how many holders proved their share within the interval; QuorumAtRisk
+	// is set when that is below the threshold.
+	VerifiedWithin int  `json:"verified_within_interval"`
+	QuorumAtRisk   bool `json:"quorum_at_risk"`
+
+	checkInInterval int // from the latest check-in plan of the set; 0 when none
+}
+
+// HolderRecord is a custodian of the current set and the last time their share was proven: the
+// verification round when the set was sealed, or a later check-in.
+type HolderRecord struct {
+	Name         string    `json:"name"`
+	Index        int       `json:"index"`
+	LastVerified time.Time `json:"last_verified"`
+	VerifiedBy   string    `json:"verified_by"` // "sealed" (the verification round) or "check-in CEREMONY"
+	NextDue      time.Time `json:"next_due"`
+	Overdue      bool      `json:"overdue"`
+}
+
+// ExceptionEntry is an exception event of a key's history.
+type ExceptionEntry struct {
+	Time      time.Time `json:"time"`
+	Ceremony  string    `json:"ceremony"`
+	Step      string    `json:"step"`
+	Exception string    `json:"exception"`
 }
 
 // TargetRecord is an import package made for the key and what the receipts beside it say.
@@ -50,18 +98,44 @@ type BackupRecord struct {
 // when the manifest.json SHA-256 it names is the one the signed wrap event recorded, and even
 // then it is the receipt's word, not a signed fact.
 type TargetRecord struct {
-	Name, Profile, Strategy, Package string
-	ParametersValidTo                time.Time
-	Uploaded                         time.Time // from the latest matching receipt; zero when none
-	KeyState                         string
-	Unverified                       []string // receipts that do not match the signed package, and why
+	Name              string    `json:"name"`
+	Profile           string    `json:"profile"`
+	Strategy          string    `json:"strategy"`
+	Package           string    `json:"package"`
+	ParametersValidTo time.Time `json:"parameters_valid_to,omitzero"`
+	// KMSKeyID and MaterialValidTo are the AWS KMS key and, for KEY_MATERIAL_EXPIRES, when the
+	// imported material expires (re-import before it), from the package manifest the wrap event
+	// signed.
+	KMSKeyID        string    `json:"kms_key_id,omitempty"`
+	MaterialValidTo time.Time `json:"material_valid_to,omitzero"`
+	ReimportDue     bool      `json:"reimport_due"`      // filled by Assess
+	Uploaded        time.Time `json:"uploaded,omitzero"` // from the latest matching receipt; zero when none
+	KeyState        string    `json:"key_state,omitempty"`
+	Unverified      []string  `json:"unverified_receipts,omitempty"` // receipts that do not match the signed package, and why
 }
 
 // InventoryReport is what the inventory found: the keys that verified folders record, and the
 // folders that did not verify, whose facts are not used at all.
 type InventoryReport struct {
-	Keys       []*KeyRecord
-	Unverified []CeremonyRecord
+	Keys       []*KeyRecord     `json:"keys"`
+	Unverified []CeremonyRecord `json:"unverified"`
+	// Orphans are check-ins of sets no verified folder seals.
+	Orphans []string `json:"orphan_check_ins,omitempty"`
+	// Now and the policy Assess applied.
+	Now                 time.Time `json:"now"`
+	RotateAfterDays     int       `json:"rotate_after_days"`
+	CheckInIntervalDays int       `json:"check_in_interval_days"`
+	ReimportWarnDays    int       `json:"reimport_warn_days"`
+
+	checkIns []checkInRecord
+}
+
+// checkInRecord is one custodian's check-in, as a verified check-in folder records it.
+type checkInRecord struct {
+	SetID, Custodian, Ceremony, Dir string
+	Index, IntervalDays             int
+	Time                            time.Time
+	Verified                        bool
 }
 
 // Inventory finds every ceremony folder under roots (folders holding a transcript), verifies
@@ -85,13 +159,24 @@ func Inventory(roots ...string) (*InventoryReport, error) {
 	inv := &InventoryReport{}
 	keys := map[string]*KeyRecord{}
 	var sets []*BackupRecord
+	setKey := map[string]*KeyRecord{}
+	setExceptions := map[string][]ExceptionEntry{}
 	for _, dir := range dirs {
 		r := transcript.Verify(dir)
 		if !r.OK {
 			inv.Unverified = append(inv.Unverified, CeremonyRecord{Dir: dir, Problem: r.Problem})
 			continue
 		}
-		readCeremony(dir, r, keys, &sets)
+		rc := readCeremony(dir, r, keys, &sets, setKey)
+		inv.checkIns = append(inv.checkIns, rc.checkIns...)
+		if rc.checkInSet != "" {
+			setExceptions[rc.checkInSet] = append(setExceptions[rc.checkInSet], rc.exceptions...)
+			if k := setKey[rc.checkInSet]; k != nil {
+				k.Ceremonies = append(k.Ceremonies, rc.record)
+			} else {
+				inv.Orphans = append(inv.Orphans, fmt.Sprintf("%s: check-in of set %s, which no verified folder given seals", dir, rc.checkInSet))
+			}
+		}
 	}
 	// A re-share names the set it replaces; follow the chain to the set custodians hold now.
 	replacedBy := map[string]*BackupRecord{}
@@ -104,25 +189,52 @@ func Inventory(roots ...string) (*InventoryReport, error) {
 		for seen := 0; k.Backup != nil && replacedBy[k.Backup.SetID] != nil && seen < len(sets); seen++ {
 			k.Backup = replacedBy[k.Backup.SetID]
 		}
+		for _, s := range sets {
+			if setKey[s.SetID] == k && s != k.Backup {
+				k.Superseded = append(k.Superseded, s)
+			}
+			if setKey[s.SetID] == k {
+				k.Exceptions = append(k.Exceptions, setExceptions[s.SetID]...)
+			}
+		}
 		slices.SortFunc(k.Ceremonies, func(a, b CeremonyRecord) int { return a.Time.Compare(b.Time) })
+		slices.SortFunc(k.Exceptions, func(a, b ExceptionEntry) int { return a.Time.Compare(b.Time) })
 		inv.Keys = append(inv.Keys, k)
 	}
+	slices.SortFunc(inv.Orphans, strings.Compare)
 	slices.SortFunc(inv.Keys, func(a, b *KeyRecord) int { return cmp.Or(a.Made.Compare(b.Made), strings.Compare(a.Label, b.Label)) })
 	return inv, nil
 }
 
+// readCeremony is what one verified folder adds to the inventory.
+type readCeremonyResult struct {
+	record     CeremonyRecord
+	checkInSet string // the set a check-in folder is for; "" for other folders
+	checkIns   []checkInRecord
+	exceptions []ExceptionEntry
+}
+
 // readCeremony adds what the verified folder dir records to keys and sets, from the events
-// that verified (never from the files as they are now).
-func readCeremony(dir string, r transcript.Report, keys map[string]*KeyRecord, sets *[]*BackupRecord) {
+// that verified (never from the files as they are now); setKey learns which key each set
+// backs up. A check-in folder adds its check-ins and exceptions to the result instead.
+func readCeremony(dir string, r transcript.Report, keys map[string]*KeyRecord, sets *[]*BackupRecord, setKey map[string]*KeyRecord) readCeremonyResult {
 	events := r.Chain
-	rec := CeremonyRecord{Dir: dir, Time: events[0].Time, Headless: transcript.Headless(events)}
+	rec := CeremonyRecord{Dir: dir, Time: events[0].Time, Headless: transcript.Headless(events), SigningKey: r.Fingerprint}
 	var begin struct{ Ceremony BeginFacts }
 	json.Unmarshal(events[0].Facts, &begin)
 	rec.ID, rec.Kind = begin.Ceremony.Ceremony, begin.Ceremony.Kind
+	res := readCeremonyResult{}
 
 	var key *KeyRecord
 	validTo := map[string]time.Time{}
+	interval := 0
 	for _, ev := range events {
+		if ev.Kind == transcript.KindException {
+			var f ExceptionFacts
+			json.Unmarshal(ev.Facts, &f)
+			res.exceptions = append(res.exceptions, ExceptionEntry{Time: ev.Time, Ceremony: rec.ID, Step: ev.Step, Exception: f.Exception})
+			continue
+		}
 		facts := StepFacts(ev.Step)
 		if ev.Kind != transcript.KindStep || facts == nil || json.Unmarshal(ev.Facts, facts) != nil {
 			continue
@@ -139,22 +251,57 @@ func readCeremony(dir string, r transcript.Report, keys map[string]*KeyRecord, s
 			if key == nil && f.Label != "" { // a re-share names the key it backs up
 				key = keyRecord(keys, f.Label, f.Spec, f.KCV, f.Fingerprint, ev.Time)
 			}
-			s := &BackupRecord{SetID: f.SetID, Threshold: f.Threshold, Custodians: f.Custodians, Replaces: f.Replaces, Time: ev.Time}
+			s := &BackupRecord{SetID: f.SetID, Threshold: f.Threshold, Custodians: f.Custodians, Replaces: f.Replaces, Time: ev.Time, Dir: dir}
 			*sets = append(*sets, s)
-			if key != nil && (key.Backup == nil || key.Backup.Time.Before(s.Time)) {
-				key.Backup = s
+			if key != nil {
+				setKey[f.SetID] = key
+				if key.Backup == nil || key.Backup.Time.Before(s.Time) {
+					key.Backup = s
+				}
 			}
 		case *WrapFacts:
 			if key == nil {
 				continue
 			}
 			t := TargetRecord{Name: f.Target, Profile: f.Profile, Strategy: f.Strategy, Package: filepath.Join(dir, "targets", f.Target), ParametersValidTo: validTo[f.Target]}
+			readPackageManifest(&t, dir, ev)
 			checkReceipts(&t, dir, ev, r.Receipts)
 			key.Targets = append(key.Targets, t)
+		case *CheckInSetFacts:
+			res.checkInSet, interval = f.SetID, f.IntervalDays
+		case *CheckInFacts:
+			res.checkIns = append(res.checkIns, checkInRecord{SetID: f.SetID, Custodian: f.Custodian, Ceremony: rec.ID, Dir: dir,
+				Index: f.Index, IntervalDays: interval, Time: ev.Time, Verified: f.ShareVerified && f.Present})
 		}
 	}
 	if key != nil {
 		key.Ceremonies = append(key.Ceremonies, rec)
+		key.Exceptions = append(key.Exceptions, res.exceptions...)
+	}
+	res.record = rec
+	return res
+}
+
+// readPackageManifest reads what the package manifest the wrap event ev signed says of the
+// AWS key and its material's expiry. The bytes read are used only when their SHA-256 is the
+// one ev recorded.
+func readPackageManifest(t *TargetRecord, dir string, ev transcript.Event) {
+	for _, f := range ev.Files {
+		if path.Base(f.Path) != wrap.ManifestName {
+			continue
+		}
+		data, err := transcript.ReadFile(dir, f.Path)
+		if err != nil || sha256Hex(data) != f.SHA256 {
+			return
+		}
+		var m wrap.Manifest
+		if json.Unmarshal(data, &m) != nil || m.AWS == nil {
+			return
+		}
+		t.KMSKeyID = m.AWS.KeyID
+		if m.AWS.ValidTo != nil {
+			t.MaterialValidTo = m.AWS.ValidTo.UTC()
+		}
 	}
 }
 
@@ -219,11 +366,112 @@ func checkReceipts(t *TargetRecord, dir string, ev transcript.Event, receipts []
 	}
 }
 
-// WriteInventory prints the report for a person: each key, its backup, its targets, and whether
-// it is due for rotation (rotateAfter after it was made); then the folders that did not verify.
-func WriteInventory(w io.Writer, inv *InventoryReport, now time.Time, rotateAfter time.Duration) {
-	day := func(t time.Time) string { return t.UTC().Format("2006-01-02") }
+// Policy is what the inventory judges against.
+type Policy struct {
+	Now         time.Time
+	RotateAfter int // days after a key is made that it is due for rotation
+	// CheckInInterval is how often, in days, each holder should prove their share, for sets
+	// whose check-ins never set one.
+	CheckInInterval int
+	// ReimportWarn is how many days before AWS key material expires its re-import is due.
+	ReimportWarn int
+}
+
+// Assess fills the report's judgements at p.Now: each key's age and rotation, each target's
+// re-import, each holder of the current set's last proof of their share and whether they are
+// overdue, and whether the set's quorum is at risk (fewer holders proved within the interval
+// than the threshold).
+func (inv *InventoryReport) Assess(p Policy) {
+	inv.Now, inv.RotateAfterDays, inv.CheckInIntervalDays, inv.ReimportWarnDays = p.Now.UTC(), p.RotateAfter, p.CheckInInterval, p.ReimportWarn
+	for _, k := range inv.Keys {
+		k.AgeDays = int(p.Now.Sub(k.Made).Hours() / 24)
+		k.RotationDue = k.Made.AddDate(0, 0, p.RotateAfter).UTC()
+		k.RotationOverdue = !p.Now.Before(k.RotationDue)
+		k.Due = k.RotationOverdue
+		for i := range k.Targets {
+			t := &k.Targets[i]
+			t.ReimportDue = !t.MaterialValidTo.IsZero() && !p.Now.Before(t.MaterialValidTo.AddDate(0, 0, -p.ReimportWarn))
+			k.Due = k.Due || t.ReimportDue
+		}
+		if b := k.Backup; b != nil {
+			inv.assessSet(b, p)
+			k.AtRisk = b.QuorumAtRisk
+			for _, h := range b.Holders {
+				k.Due = k.Due || h.Overdue
+			}
+		}
+	}
+}
+
+func (inv *InventoryReport) assessSet(b *BackupRecord, p Policy) {
+	b.IntervalDays, b.Holders, b.VerifiedWithin = p.CheckInInterval, nil, 0
+	var latest time.Time
+	for _, c := range inv.checkIns {
+		if c.SetID == b.SetID && c.IntervalDays > 0 && !c.Time.Before(latest) {
+			latest, b.IntervalDays = c.Time, c.IntervalDays
+		}
+	}
+	for i, name := range b.Custodians {
+		h := HolderRecord{Name: name, Index: i + 1, LastVerified: b.Time, VerifiedBy: "sealed"}
+		for _, c := range inv.checkIns {
+			if c.SetID == b.SetID && c.Index == i+1 && c.Verified && c.Time.After(h.LastVerified) {
+				h.LastVerified, h.VerifiedBy = c.Time, "check-in "+c.Ceremony
+			}
+		}
+		h.NextDue = h.LastVerified.AddDate(0, 0, b.IntervalDays).UTC()
+		h.Overdue = !p.Now.Before(h.NextDue)
+		if !h.Overdue {
+			b.VerifiedWithin++
+		}
+		b.Holders = append(b.Holders, h)
+	}
+	b.QuorumAtRisk = b.VerifiedWithin < b.Threshold
+}
+
+// Failures lists what the report flags among kinds ("due", "at-risk"), one line each, for
+// `inventory --fail-on`.
+func (inv *InventoryReport) Failures(kinds []string) []string {
+	var out []string
+	for _, k := range inv.Keys {
+		if slices.Contains(kinds, "due") {
+			if k.RotationOverdue {
+				out = append(out, fmt.Sprintf("key %s: rotation due since %s", k.Label, day(k.RotationDue)))
+			}
+			for _, t := range k.Targets {
+				if t.ReimportDue {
+					out = append(out, fmt.Sprintf("key %s: target %s: re-import due before %s", k.Label, t.Name, day(t.MaterialValidTo)))
+				}
+			}
+			if k.Backup != nil {
+				for _, h := range k.Backup.Holders {
+					if h.Overdue {
+						out = append(out, fmt.Sprintf("key %s: set %s: %s's check-in due since %s", k.Label, k.Backup.SetID, h.Name, day(h.NextDue)))
+					}
+				}
+			}
+		}
+		if slices.Contains(kinds, "at-risk") && k.AtRisk {
+			out = append(out, fmt.Sprintf("key %s: set %s: quorum at risk, %d of %d holders verified within %d days, %d needed", k.Label, k.Backup.SetID, k.Backup.VerifiedWithin, len(k.Backup.Holders), k.Backup.IntervalDays, k.Backup.Threshold))
+		}
+	}
+	return out
+}
+
+func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
+
+// WriteInventoryJSON writes the assessed report as JSON (the schema in docs/lifecycle.md).
+func WriteInventoryJSON(w io.Writer, inv *InventoryReport) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(inv)
+}
+
+// WriteInventory prints the assessed report for a person: each key, its backup and holders,
+// its targets, what is due, its exceptions and ceremonies; then the folders that did not verify.
+func WriteInventory(w io.Writer, inv *InventoryReport) {
+	now := inv.Now
 	ago := func(t time.Time) string { return fmt.Sprintf("%d days", int(now.Sub(t).Hours()/24)) }
+	in := func(t time.Time) string { return fmt.Sprintf("%d days", int(math.Ceil(t.Sub(now).Hours()/24))) }
 	if len(inv.Keys) == 0 && len(inv.Unverified) == 0 {
 		fmt.Fprintln(w, "no ceremony transcripts found")
 		return
@@ -235,16 +483,34 @@ func WriteInventory(w io.Writer, inv *InventoryReport, now time.Time, rotateAfte
 		}
 		fmt.Fprintf(w, "key %s  %s  %s\n", k.Label, k.Spec, id)
 		fmt.Fprintf(w, "  made      %s (%s ago)\n", day(k.Made), ago(k.Made))
-		due := k.Made.Add(rotateAfter)
-		if now.After(due) {
-			fmt.Fprintf(w, "  rotation  OVERDUE since %s: make a new key and retire this one\n", day(due))
+		if k.RotationOverdue {
+			fmt.Fprintf(w, "  rotation  OVERDUE since %s: make a new key and retire this one\n", day(k.RotationDue))
 		} else {
-			fmt.Fprintf(w, "  rotation  due %s (in %d days)\n", day(due), int(math.Ceil(due.Sub(now).Hours()/24)))
+			fmt.Fprintf(w, "  rotation  due %s (in %s)\n", day(k.RotationDue), in(k.RotationDue))
 		}
 		if b := k.Backup; b != nil {
 			fmt.Fprintf(w, "  backup    set %s, %d of %d: %s (sealed %s)\n", b.SetID, b.Threshold, len(b.Custodians), strings.Join(b.Custodians, ", "), day(b.Time))
+			for _, h := range b.Holders {
+				by := "when the set was sealed"
+				if h.VerifiedBy != "sealed" {
+					by = "at " + h.VerifiedBy
+				}
+				state := fmt.Sprintf("next check-in due %s", day(h.NextDue))
+				if h.Overdue {
+					state = fmt.Sprintf("OVERDUE since %s", day(h.NextDue))
+				}
+				fmt.Fprintf(w, "  holder    %s (share %d): share verified %s %s; %s\n", h.Name, h.Index, day(h.LastVerified), by, state)
+			}
+			if b.QuorumAtRisk {
+				fmt.Fprintf(w, "  quorum    AT RISK: %d of %d holders verified within %d days, %d needed\n", b.VerifiedWithin, len(b.Holders), b.IntervalDays, b.Threshold)
+			} else {
+				fmt.Fprintf(w, "  quorum    %d of %d holders verified within %d days, %d needed\n", b.VerifiedWithin, len(b.Holders), b.IntervalDays, b.Threshold)
+			}
 		} else {
 			fmt.Fprintln(w, "  backup    NONE recorded: if the HSM is lost, so is this key")
+		}
+		for _, s := range k.Superseded {
+			fmt.Fprintf(w, "  superseded set %s, %d of %d: %s (sealed %s): keep no share of it\n", s.SetID, s.Threshold, len(s.Custodians), strings.Join(s.Custodians, ", "), day(s.Time))
 		}
 		for _, t := range k.Targets {
 			status := "not uploaded (no receipt beside the package)"
@@ -255,17 +521,33 @@ func WriteInventory(w io.Writer, inv *InventoryReport, now time.Time, rotateAfte
 				status = fmt.Sprintf("uploaded %s, key %s (the receipt matches the signed package, not signed itself)", day(t.Uploaded), t.KeyState)
 			}
 			fmt.Fprintf(w, "  target    %s (%s, %s): %s\n", t.Name, wrap.CloudName(t.Profile), t.Strategy, status)
+			switch {
+			case t.MaterialValidTo.IsZero():
+			case t.ReimportDue:
+				fmt.Fprintf(w, "            RE-IMPORT DUE: the key material expires %s; run a rewrap ceremony for fresh import parameters of %s\n", day(t.MaterialValidTo), t.KMSKeyID)
+			default:
+				fmt.Fprintf(w, "            re-import due %s (the key material expires then)\n", day(t.MaterialValidTo))
+			}
 			for _, u := range t.Unverified {
 				fmt.Fprintf(w, "            unverified receipt: %s\n", u)
 			}
 		}
+		for _, e := range k.Exceptions {
+			fmt.Fprintf(w, "  exception %s %s %s: %s\n", day(e.Time), e.Ceremony, e.Step, e.Exception)
+		}
 		for _, c := range k.Ceremonies {
 			fmt.Fprintf(w, "  ceremony  %s %s %s (%s) verified\n", day(c.Time), c.Kind, c.ID, c.Dir)
+			if c.Kind == KindCheckIn {
+				fmt.Fprintf(w, "            signed by a key made for it alone: compare %s with the paper log\n", c.SigningKey)
+			}
 			if c.Headless {
 				fmt.Fprintf(w, "            %s\n", transcript.HeadlessNote)
 			}
 		}
 		fmt.Fprintln(w)
+	}
+	for _, o := range inv.Orphans {
+		fmt.Fprintf(w, "not counted: %s\n", o)
 	}
 	if len(inv.Unverified) > 0 {
 		fmt.Fprintln(w, "NOT VERIFIED: nothing above comes from these folders; their facts are not proven")

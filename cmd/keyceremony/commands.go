@@ -330,16 +330,46 @@ func cmdUpload(args []string, stdout, stderr io.Writer) error {
 }
 
 func cmdInventory(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("inventory", "inventory [--rotate-after DAYS] DIR...", stderr)
+	fs := newFlags("inventory", "inventory [--json] [--fail-on due,at-risk] [--rotate-after DAYS] [--check-in-interval DAYS] DIR...", stderr)
 	days := fs.Int("rotate-after", 365, "days after which a key is due for rotation")
+	interval := fs.Int("check-in-interval", ceremony.DefaultCheckInInterval, "days within which each holder should check in, for sets whose check-in plans set none")
+	warn := fs.Int("reimport-warn", 30, "days before AWS key material expires that its re-import is due")
+	asJSON := fs.Bool("json", false, "print the inventory as JSON (schema: docs/lifecycle.md)")
+	failOn := fs.String("fail-on", "", "exit 1 when something is flagged: due (rotation, re-import, a holder's check-in), at-risk (a quorum), or both, comma-separated")
+	nowFlag := fs.String("now", "", "judge at this RFC 3339 time instead of now (to see what will be due)")
 	pos, err := parse(fs, args, operands{"folder", 1, -1})
 	if err != nil {
 		return err
+	}
+	var kinds []string
+	if *failOn != "" {
+		kinds = strings.Split(*failOn, ",")
+		for _, k := range kinds {
+			if k != "due" && k != "at-risk" {
+				return fmt.Errorf("--fail-on %q: %q is not due or at-risk\nhint: e.g. --fail-on due,at-risk", *failOn, k)
+			}
+		}
+	}
+	now := time.Now()
+	if *nowFlag != "" {
+		if now, err = time.Parse(time.RFC3339, *nowFlag); err != nil {
+			return fmt.Errorf("--now %q is not an RFC 3339 time\nhint: e.g. 2027-11-29T00:00:00Z", *nowFlag)
+		}
 	}
 	inv, err := ceremony.Inventory(pos...)
 	if err != nil {
 		return err
 	}
-	ceremony.WriteInventory(stdout, inv, time.Now(), time.Duration(*days)*24*time.Hour)
+	inv.Assess(ceremony.Policy{Now: now, RotateAfter: *days, CheckInInterval: *interval, ReimportWarn: *warn})
+	if *asJSON {
+		if err := ceremony.WriteInventoryJSON(stdout, inv); err != nil {
+			return err
+		}
+	} else {
+		ceremony.WriteInventory(stdout, inv)
+	}
+	if f := inv.Failures(kinds); len(f) > 0 {
+		return fmt.Errorf("inventory: %d flagged (--fail-on %s):\n%s\nhint: rotate, re-import or call the holders to a check-in before the dates above", len(f), *failOn, strings.Join(f, "\n"))
+	}
 	return nil
 }
