@@ -524,11 +524,12 @@ func (e *engine) abort() error {
 	return e.seal()
 }
 
-// notDone lists the steps of the plan's script that the transcript does not hold.
+// notDone lists the steps of the plan's script that the transcript does not hold, leaving out
+// those every run does again (logging in, the transcript, the trust step) and the seal.
 func (e *engine) notDone() []string {
 	var undone []string
 	for _, st := range e.plan.Script() {
-		if !e.done[st.ID] && st.ID != stepOpenToken && st.ID != stepBegin && st.ID != stepSeal {
+		if !e.done[st.ID] && st.ID != stepOpenToken && st.ID != stepBegin && st.ID != stepTrust && st.ID != stepSeal {
 			undone = append(undone, st.ID)
 		}
 	}

@@ -4,6 +4,7 @@ package ceremony
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"regexp"
 	"strings"
@@ -183,5 +184,54 @@ func TestKeyPairFingerprintSignOff(t *testing.T) {
 	}
 	if key.Fingerprint == "" || !shown {
 		t.Errorf("the fingerprint %q was not put to the witness in read-back form: %+v", key.Fingerprint, p.asked)
+	}
+}
+
+// An operator's stop is an interruption, not a failure: recorded in its own words, returned with
+// the folder to resume or abort. The abort then asks the administrator to confirm and why, records
+// both, and is not recorded as a resume.
+func TestStopThenAbortWithReason(t *testing.T) {
+	f := newFixture(t)
+	p := witness(f)
+	p.onStep = func(id string) {
+		if id == "check-wrapping-key:aws" {
+			p.answers = []string{stop}
+		}
+	}
+	err := f.run(t, p, false)
+	var in *Interrupted
+	if !errors.As(err, &in) || !errors.Is(err, ErrAborted) || in.Dir != f.out() {
+		t.Fatalf("got %v, want an operator stop in %s", err, f.out())
+	}
+	want := "the ceremony was stopped by the operator at step 4 of 13 (Check the AWS KMS wrapping key of target aws); the transcript in " + f.out() +
+		" records every step done so far\nhint: continue it with 'keyceremony run --resume " + f.out() + "', or end it with 'keyceremony run --abort " + f.out() + "'"
+	if err.Error() != want {
+		t.Errorf("error:\n%s\nwant:\n%s", err, want)
+	}
+	if n := exceptionsOf(events(t, f.out()), "the operator stopped the ceremony at this step"); n != 1 {
+		t.Errorf("%d stop exceptions, want 1", n)
+	}
+	p = witness(f)
+	p.onStep = func(id string) {
+		if id == stepAbort {
+			p.answers = []string{"yes", " ", "  the HSM  is needed elsewhere "} // a blank reason is asked again
+		}
+	}
+	if err := Run(Options{Plan: f.plan(t), PlanPath: f.planPath, UI: p, Abort: true}); err != nil {
+		t.Fatal(err)
+	}
+	evs := events(t, f.out())
+	abort := evs[len(evs)-2]
+	var facts struct {
+		Exception, Reason string
+		Confirmed         Confirmation
+	}
+	factsOf(t, abort, &facts)
+	if abort.Step != stepAbort || facts.Reason != "the HSM is needed elsewhere" || facts.Confirmed != (Confirmation{By: Actor{Role: RoleAdministrator, Name: "Ada"}, How: ConfirmedTypedYes}) ||
+		!strings.HasPrefix(facts.Exception, "the ceremony ended without finishing, aborted by Ada (administrator): the HSM is needed elsewhere; steps not done: check-wrapping-key:aws, generate-key,") {
+		t.Errorf("the abort event: %s", abort.Facts)
+	}
+	if n := exceptionsOf(evs, "ceremony resumed"); n != 0 {
+		t.Error("the abort was recorded as a resume")
 	}
 }

@@ -171,6 +171,9 @@ func (p *person) Confirm(r ConfirmRequest) (string, error) {
 	if len(p.answers) > 0 {
 		a := p.answers[0]
 		p.answers = p.answers[1:]
+		if a == stop {
+			return "", ErrAborted
+		}
 		return a, nil
 	}
 	if p.mode == ModeHeadless {
@@ -197,6 +200,9 @@ func (p *person) EnterShare(r ShareRequest) (string, error) {
 	}
 	return "file:" + p.files[r.Custodian.Name], nil
 }
+
+// stop, as an answer, is the operator stopping the ceremony (Ctrl+C).
+const stop = "\x00stop"
 
 // witness types back each value right: the signing key and a key pair's fingerprint from the
 // screen, a key check value from the screen (in lower case, with a space: neither counts), the
