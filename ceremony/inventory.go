@@ -62,6 +62,12 @@ type BackupRecord struct {
 	Replaces   string    `json:"replaces,omitempty"`
 	Time       time.Time `json:"sealed"`
 	Dir        string    `json:"sealed_in"`
+	// Custody is assessed for the current set only (KeyRecord.Backup).
+	Custody *Custody `json:"custody,omitempty"`
+}
+
+// Custody is who can prove their share of the current set, by Assess.
+type Custody struct {
 	// IntervalDays is how often holders should check in: from the set's latest check-in plan,
 	// else the inventory's policy.
 	IntervalDays int            `json:"interval_days"`
@@ -70,8 +76,6 @@ type BackupRecord struct {
 	// is set when that is below the threshold.
 	VerifiedWithin int  `json:"verified_within_interval"`
 	QuorumAtRisk   bool `json:"quorum_at_risk"`
-
-	checkInInterval int // from the latest check-in plan of the set; 0 when none
 }
 
 // HolderRecord is a custodian of the current set and the last time their share was proven: the
@@ -156,7 +160,7 @@ func Inventory(roots ...string) (*InventoryReport, error) {
 			return nil, fmt.Errorf("inventory: %v", err)
 		}
 	}
-	inv := &InventoryReport{}
+	inv := &InventoryReport{Keys: []*KeyRecord{}, Unverified: []CeremonyRecord{}} // [] in JSON, never null
 	keys := map[string]*KeyRecord{}
 	var sets []*BackupRecord
 	setKey := map[string]*KeyRecord{}
@@ -309,7 +313,8 @@ func readPackageManifest(t *TargetRecord, dir string, ev transcript.Event) {
 func keyRecord(keys map[string]*KeyRecord, label, spec, kcv, fingerprint string, when time.Time) *KeyRecord {
 	id := label + "/" + kcv + fingerprint
 	if keys[id] == nil {
-		keys[id] = &KeyRecord{Label: label, Spec: spec, KCV: kcv, Fingerprint: fingerprint, Made: when}
+		keys[id] = &KeyRecord{Label: label, Spec: spec, KCV: kcv, Fingerprint: fingerprint, Made: when,
+			Superseded: []*BackupRecord{}, Targets: []TargetRecord{}, Exceptions: []ExceptionEntry{}}
 	}
 	return keys[id]
 }
@@ -394,21 +399,21 @@ func (inv *InventoryReport) Assess(p Policy) {
 			k.Due = k.Due || t.ReimportDue
 		}
 		if b := k.Backup; b != nil {
-			inv.assessSet(b, p)
-			k.AtRisk = b.QuorumAtRisk
-			for _, h := range b.Holders {
+			b.Custody = inv.custody(b, p)
+			k.AtRisk = b.Custody.QuorumAtRisk
+			for _, h := range b.Custody.Holders {
 				k.Due = k.Due || h.Overdue
 			}
 		}
 	}
 }
 
-func (inv *InventoryReport) assessSet(b *BackupRecord, p Policy) {
-	b.IntervalDays, b.Holders, b.VerifiedWithin = p.CheckInInterval, nil, 0
+func (inv *InventoryReport) custody(b *BackupRecord, p Policy) *Custody {
+	cu := &Custody{IntervalDays: p.CheckInInterval}
 	var latest time.Time
 	for _, c := range inv.checkIns {
 		if c.SetID == b.SetID && c.IntervalDays > 0 && !c.Time.Before(latest) {
-			latest, b.IntervalDays = c.Time, c.IntervalDays
+			latest, cu.IntervalDays = c.Time, c.IntervalDays
 		}
 	}
 	for i, name := range b.Custodians {
@@ -418,14 +423,15 @@ func (inv *InventoryReport) assessSet(b *BackupRecord, p Policy) {
 				h.LastVerified, h.VerifiedBy = c.Time, "check-in "+c.Ceremony
 			}
 		}
-		h.NextDue = h.LastVerified.AddDate(0, 0, b.IntervalDays).UTC()
+		h.NextDue = h.LastVerified.AddDate(0, 0, cu.IntervalDays).UTC()
 		h.Overdue = !p.Now.Before(h.NextDue)
 		if !h.Overdue {
-			b.VerifiedWithin++
+			cu.VerifiedWithin++
 		}
-		b.Holders = append(b.Holders, h)
+		cu.Holders = append(cu.Holders, h)
 	}
-	b.QuorumAtRisk = b.VerifiedWithin < b.Threshold
+	cu.QuorumAtRisk = cu.VerifiedWithin < b.Threshold
+	return cu
 }
 
 // Failures lists what the report flags among kinds ("due", "at-risk"), one line each, for
@@ -443,7 +449,7 @@ func (inv *InventoryReport) Failures(kinds []string) []string {
 				}
 			}
 			if k.Backup != nil {
-				for _, h := range k.Backup.Holders {
+				for _, h := range k.Backup.Custody.Holders {
 					if h.Overdue {
 						out = append(out, fmt.Sprintf("key %s: set %s: %s's check-in due since %s", k.Label, k.Backup.SetID, h.Name, day(h.NextDue)))
 					}
@@ -451,7 +457,7 @@ func (inv *InventoryReport) Failures(kinds []string) []string {
 			}
 		}
 		if slices.Contains(kinds, "at-risk") && k.AtRisk {
-			out = append(out, fmt.Sprintf("key %s: set %s: quorum at risk, %d of %d holders verified within %d days, %d needed", k.Label, k.Backup.SetID, k.Backup.VerifiedWithin, len(k.Backup.Holders), k.Backup.IntervalDays, k.Backup.Threshold))
+			out = append(out, fmt.Sprintf("key %s: set %s: quorum at risk, %d of %d holders verified within %d days, %d needed", k.Label, k.Backup.SetID, k.Backup.Custody.VerifiedWithin, len(k.Backup.Custody.Holders), k.Backup.Custody.IntervalDays, k.Backup.Threshold))
 		}
 	}
 	return out
@@ -490,7 +496,8 @@ func WriteInventory(w io.Writer, inv *InventoryReport) {
 		}
 		if b := k.Backup; b != nil {
 			fmt.Fprintf(w, "  backup    set %s, %d of %d: %s (sealed %s)\n", b.SetID, b.Threshold, len(b.Custodians), strings.Join(b.Custodians, ", "), day(b.Time))
-			for _, h := range b.Holders {
+			cu := b.Custody
+			for _, h := range cu.Holders {
 				by := "when the set was sealed"
 				if h.VerifiedBy != "sealed" {
 					by = "at " + h.VerifiedBy
@@ -501,11 +508,11 @@ func WriteInventory(w io.Writer, inv *InventoryReport) {
 				}
 				fmt.Fprintf(w, "  holder    %s (share %d): share verified %s %s; %s\n", h.Name, h.Index, day(h.LastVerified), by, state)
 			}
-			if b.QuorumAtRisk {
-				fmt.Fprintf(w, "  quorum    AT RISK: %d of %d holders verified within %d days, %d needed\n", b.VerifiedWithin, len(b.Holders), b.IntervalDays, b.Threshold)
-			} else {
-				fmt.Fprintf(w, "  quorum    %d of %d holders verified within %d days, %d needed\n", b.VerifiedWithin, len(b.Holders), b.IntervalDays, b.Threshold)
+			risk := ""
+			if cu.QuorumAtRisk {
+				risk = "AT RISK: "
 			}
+			fmt.Fprintf(w, "  quorum    %s%d of %d holders verified within %d days, %d needed\n", risk, cu.VerifiedWithin, len(cu.Holders), cu.IntervalDays, b.Threshold)
 		} else {
 			fmt.Fprintln(w, "  backup    NONE recorded: if the HSM is lost, so is this key")
 		}
