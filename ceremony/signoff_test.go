@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/keyceremony/keyceremony/ceremony/transcript"
 	"github.com/keyceremony/keyceremony/internal/readback"
+	"github.com/keyceremony/keyceremony/internal/softhsmtest"
 )
 
 // The key's check value is put in front of the witness, large, and typed back: a slip is recorded
@@ -233,5 +235,55 @@ func TestStopThenAbortWithReason(t *testing.T) {
 	}
 	if n := exceptionsOf(evs, "ceremony resumed"); n != 0 {
 		t.Error("the abort was recorded as a resume")
+	}
+}
+
+// After a restore the witness types back the restored key's check value too, told that it
+// matches the backup manifest; the collect step names the quorum that gave their shares.
+func TestRestoreSignOff(t *testing.T) {
+	f := newFixture(t)
+	gen := witness(f)
+	if err := f.run(t, gen, false); err != nil {
+		t.Fatal(err)
+	}
+	var backup struct {
+		SetID string `json:"set_id"`
+		KCV   string
+	}
+	factsOf(t, stepEvent(t, events(t, f.out()), stepBackup), &backup)
+	module := softhsmtest.NewToken(t, "restored")
+	plan := "version: 1\nkind: restore\nceremony: restore\ntoken: {module: " + module + ", token: restored}\n" +
+		"key: {label: data-key, type: AES-256}\nparticipants: [{role: administrator, name: Ada}, {role: security-officer, name: Sam}, {role: witness, name: Wendy}]\n" +
+		"restore: {manifest: out/backup-" + backup.SetID + "/backup-manifest.json, blob: out/backup-" + backup.SetID + "/backup-blob.bin, ceremonies: [out]}\noutput: restored\n"
+	path := filepath.Join(f.dir, "restore.yaml")
+	os.WriteFile(path, []byte(plan), 0o600)
+	rp, err := LoadPlan(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := witness(f)
+	p.quorum = []string{gen.files["Bob"], gen.files["Alice"]}
+	if err := Run(Options{Plan: rp, PlanPath: path, UI: p, Identities: f.ids}); err != nil {
+		t.Fatal(err)
+	}
+	var asked *ConfirmRequest
+	for i, r := range p.asked {
+		if r.Large != "" {
+			asked = &p.asked[i]
+		}
+	}
+	if asked == nil || asked.Large != strings.ToUpper(backup.KCV) || !strings.Contains(asked.Detail, "restored: it matches the backup manifest") || asked.Actor.Name != "Wendy" {
+		t.Fatalf("the restored key's check value was not put to the witness: %+v", asked)
+	}
+	evs := events(t, rp.OutputDir())
+	var key struct {
+		KCVConfirmed Confirmation `json:"kcv_confirmed"`
+	}
+	factsOf(t, stepEvent(t, evs, stepRestoreKey), &key)
+	if key.KCVConfirmed != (Confirmation{By: Actor{Role: RoleWitness, Name: "Wendy"}, How: ConfirmedTypedBack}) {
+		t.Errorf("kcv_confirmed: %+v", key.KCVConfirmed)
+	}
+	if a := stepEvent(t, evs, stepCollect).Actor; a.Name != "Bob, Alice" {
+		t.Errorf("the collect step's actor is %+v, want the quorum that acted", a)
 	}
 }
