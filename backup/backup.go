@@ -3,6 +3,7 @@
 package backup
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -28,6 +29,9 @@ type Options struct {
 	// the target key is CKA_WRAP_WITH_TRUSTED). Nil makes an untrusted one here, which can
 	// wrap only a key made without CKA_WRAP_WITH_TRUSTED. Create and Reshare zero and destroy it.
 	Key *Key
+	// Wrap is the mechanism that wraps the key under the backup key (hsmspec.BackupWrap picks
+	// it); empty means CKM_AES_KEY_WRAP_PAD.
+	Wrap string
 }
 
 // check refuses each bad bound with its own message.
@@ -89,12 +93,17 @@ func create(s *hsm.Session, key *hsm.Key, mk ManifestKey, opts Options) (*Backup
 	}
 	defer bk.Destroy(s)
 	raw, kcv, kek := bk.raw, bk.KCV, bk.KEK
-	blob, err := s.WrapKWP(kek, key)
+	mech := cmp.Or(opts.Wrap, hsmspec.BackupKWP)
+	blob, err := s.WrapBackup(mech, kek, key)
 	if err != nil {
 		return nil, fmt.Errorf("backup: wrap key %q under the backup key: %w", key.Label, err)
 	}
+	wrapName := ""
+	if mech != hsmspec.BackupKWP {
+		wrapName = mech
+	}
 	// Prove the blob opens to the same key before anyone relies on it.
-	probe, err := unwrapChecked(s, kek, blob, mk, "keyceremony backup check "+setID, false)
+	probe, err := unwrapChecked(s, kek, blob, mk, wrapName, "keyceremony backup check "+setID, false)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +125,7 @@ func create(s *hsm.Session, key *hsm.Key, mk ManifestKey, opts Options) (*Backup
 		Manifest: Manifest{
 			Format: ManifestFormat, SetID: setID, M: opts.Threshold, N: n,
 			Custodians: append([]string(nil), opts.Custodians...), Key: mk, BackupKeyKCV: kcv,
-			BlobSHA256: hex.EncodeToString(sum[:]), Replaces: opts.Replaces, Created: created.UTC().Truncate(time.Second),
+			BlobSHA256: hex.EncodeToString(sum[:]), Wrap: wrapName, Replaces: opts.Replaces, Created: created.UTC().Truncate(time.Second),
 		},
 		Blob: blob,
 	}
@@ -208,12 +217,12 @@ func importBackupKey(s *hsm.Session, raw []byte, kcv string) (*hsm.Key, error) {
 // unwrapChecked opens blob under kek as a token or session object labelled label, with mk's
 // spec, and checks it is mk's key (KCV, or a proof of the private key against mk's public key).
 // A key that fails the check is destroyed.
-func unwrapChecked(s *hsm.Session, kek *hsm.Key, blob []byte, mk ManifestKey, label string, token bool) (*hsm.Key, error) {
+func unwrapChecked(s *hsm.Session, kek *hsm.Key, blob []byte, mk ManifestKey, wrap, label string, token bool) (*hsm.Key, error) {
 	spec, err := hsmspec.ParseKeySpec(mk.Spec)
 	if err != nil {
 		return nil, fmt.Errorf("backup: manifest key spec: %w", err)
 	}
-	k, err := s.UnwrapKWP(kek, blob, label, spec, token)
+	k, err := s.UnwrapBackup(cmp.Or(wrap, hsmspec.BackupKWP), kek, blob, label, spec, token)
 	if err != nil {
 		return nil, fmt.Errorf("backup: unwrap the backup blob: %w", err)
 	}
@@ -283,7 +292,7 @@ func Restore(s *hsm.Session, m *Manifest, blob []byte, c *Collector, label strin
 		return nil, err
 	}
 	defer s.Destroy(kek)
-	return unwrapChecked(s, kek, blob, m.Key, label, true)
+	return unwrapChecked(s, kek, blob, m.Key, m.Wrap, label, true)
 }
 
 // Reshare makes a new share set for a new roster from a quorum of the old set: the blob is
@@ -304,7 +313,7 @@ func Reshare(s *hsm.Session, m *Manifest, blob []byte, c *Collector, opts Option
 		return nil, err
 	}
 	defer s.Destroy(kek)
-	key, err := unwrapChecked(s, kek, blob, m.Key, "keyceremony reshare "+m.SetID, false)
+	key, err := unwrapChecked(s, kek, blob, m.Key, m.Wrap, "keyceremony reshare "+m.SetID, false)
 	if err != nil {
 		return nil, err
 	}

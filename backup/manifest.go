@@ -32,8 +32,12 @@ type Manifest struct {
 	BackupKeyKCV string      `json:"backup_key_kcv"` // AES KCV of the backup key, 6 hex
 	Commitments  []string    `json:"commitments"`    // share i+1's commitment, SHA-256 hex
 	BlobSHA256   string      `json:"blob_sha256"`
-	Replaces     string      `json:"replaces"` // the set ID this set replaces, or ""
-	Created      time.Time   `json:"created"`
+	// Wrap is the mechanism that made the blob when it is not CKM_AES_KEY_WRAP_PAD: a token
+	// without it falls back to CKM_AES_KEY_WRAP (RFC 3394) or, where the plan allows,
+	// CKM_AES_CBC_PAD (hsmspec.BackupWrap). Omitted for KWP, so older manifests read the same.
+	Wrap     string    `json:"wrap,omitempty"`
+	Replaces string    `json:"replaces"` // the set ID this set replaces, or ""
+	Created  time.Time `json:"created"`
 }
 
 // ManifestKey identifies the backed-up key: a KCV for a secret key, the SPKI public key and its
@@ -96,6 +100,8 @@ func (m *Manifest) Validate() error {
 		return bad("backup key KCV is not 6 hex digits")
 	case !isHex(m.BlobSHA256, 64):
 		return bad("blob SHA-256 is not 64 hex digits")
+	case m.Wrap != "" && m.Wrap != hsmspec.BackupKW && m.Wrap != hsmspec.BackupCBCPad:
+		return bad("says the blob was wrapped with %q, which is not a backup wrapping mechanism", m.Wrap)
 	case m.Replaces != "" && !validSetID(m.Replaces):
 		return bad("replaces %q, which is not a set ID", m.Replaces)
 	case m.Replaces == m.SetID:

@@ -27,7 +27,7 @@ func (p *Plan) Ladder(caps hsmspec.Capabilities) []string {
 		lines = append(lines, p.custodyLadder(caps, line))
 	}
 	if p.Backup != nil && p.Kind != KindRestore {
-		if mech, why, err := caps.BackupWrap(p.KeySpec(), ""); err != nil {
+		if mech, why, err := p.backupWrap(caps); err != nil {
 			lines = append(lines, refused("backup", err))
 		} else {
 			lines = append(lines, line("backup", mech, why))
@@ -63,4 +63,9 @@ func (p *Plan) custodyLadder(caps hsmspec.Capabilities, line func(step, what, wh
 		why = append(why, "this token cannot enforce trusted wrapping")
 	}
 	return line("custody", "exception", strings.Join(append(why, "the plan accepts target keys made without "+strings.Join(waive, ", ")), "; "))
+}
+
+// backupWrap picks the mechanism the backup wraps the key with on a token with caps.
+func (p *Plan) backupWrap(caps hsmspec.Capabilities) (mech, why string, err error) {
+	return caps.BackupWrap(p.KeySpec(), p.Backup.AllowWeakerWrap)
 }

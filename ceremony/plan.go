@@ -109,6 +109,11 @@ type KeyPlan struct {
 type BackupPlan struct {
 	Threshold  int  `yaml:"threshold"`
 	AllowLarge bool `yaml:"allow_large"`
+	// AllowWeakerWrap names the mechanism the backup may fall back to on a token that has
+	// neither AES key wrap with padding nor, for the key's length, RFC 3394 key wrap: only
+	// CKM_AES_CBC_PAD, which has no integrity of its own (hsmspec.BackupCBCPad). Recorded as an
+	// exception when used.
+	AllowWeakerWrap string `yaml:"allow_weaker_wrap"`
 	// Handouts is the folder share files are written to: never inside the ceremony folder, which
 	// is the record an auditor receives. Empty means the output folder's name + "-handouts".
 	Handouts   string          `yaml:"handouts"`
@@ -391,6 +396,8 @@ func (p *Plan) validateBackup() error {
 		return planErr("backup names %d custodians; more than 16 needs allow_large: true", n)
 	case n > limit:
 		return planErr("backup names %d custodians; Shamir over GF(2^8) allows at most 255", n)
+	case b.AllowWeakerWrap != "" && b.AllowWeakerWrap != hsmspec.BackupCBCPad:
+		return planErr("backup.allow_weaker_wrap is %q\nhint: the only weaker backup wrapping mechanism is %s", b.AllowWeakerWrap, hsmspec.BackupCBCPad)
 	}
 	if within(p.HandoutsDir(), p.OutputDir()) {
 		return planErr("backup.handouts %s is inside the ceremony folder %s\nhint: share files are handed out, never part of the record; name a folder outside the output, e.g. removable media", p.HandoutsDir(), p.OutputDir())

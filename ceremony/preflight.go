@@ -44,6 +44,14 @@ func (p *Plan) Preflight(w World) (notChecked []string, err error) {
 		if _, err := p.custodyCaps(*w.Capabilities); err != nil {
 			return nil, err
 		}
+		if _, _, err := w.Capabilities.SigningKey(); err != nil {
+			return nil, err
+		}
+		if p.Backup != nil && p.Kind != KindRestore && (w.Done == nil || !w.Done(stepBackup)) {
+			if _, _, err := p.backupWrap(*w.Capabilities); err != nil {
+				return nil, err
+			}
+		}
 	}
 	var unprobed []string
 	for _, t := range p.Targets {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -157,11 +158,18 @@ func (e *engine) backupPhase() error {
 		return err
 	}
 	opts := backup.Options{Threshold: e.plan.Backup.Threshold, AllowLarge: e.plan.Backup.AllowLarge, Key: e.backupKey()}
+	mech, why, err := e.plan.backupWrap(e.sess.Capabilities())
+	if err != nil {
+		return err
+	}
+	if mech == hsmspec.BackupCBCPad {
+		e.exceptionOnce(stepBackup, "backup.allow_weaker_wrap: "+why)
+	}
+	opts.Wrap = mech
 	for _, c := range e.plan.Backup.Custodians {
 		opts.Custodians = append(opts.Custodians, c.Name)
 	}
 	var b *backup.Backup
-	var err error
 	done := e.ui.Busy("Making the backup and the share set")
 	if e.plan.Kind == KindReshare {
 		opts.Replaces = e.oldManifest.SetID

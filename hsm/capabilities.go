@@ -120,6 +120,7 @@ func (s *Session) probe() hsmspec.Capabilities {
 	}
 	c.AESKeyWrap = wraps(kwMech)
 	c.CBCPad = wraps(mech(pkcs11.CKM_AES_CBC_PAD, make([]byte, 16)))
+	c.UnwrapSensitive = s.unwrapsSensitive(c, kek, target, &trash)
 	// A target-like key with each restriction alone finds the ones the
 	// token refuses; one with CKA_WRAP_WITH_TRUSTED shows whether the token
 	// enforces it against the untrusted kek. Enforcement means nothing if
@@ -181,4 +182,41 @@ func (s *Session) probe() hsmspec.Capabilities {
 		}
 	}
 	return c
+}
+
+// unwrapsSensitive unwraps a blob of target, made with the strongest backup mechanism the token
+// has, as a session key with CKA_SENSITIVE true, and reads that attribute back: opencryptoki 3.8
+// ignores it in C_UnwrapKey and makes the key readable.
+func (s *Session) unwrapsSensitive(c hsmspec.Capabilities, kek, target pkcs11.ObjectHandle, trash *[]pkcs11.ObjectHandle) bool {
+	var m []*pkcs11.Mechanism
+	switch {
+	case kek == 0:
+		return false
+	case c.KWP:
+		m = kwpMech
+	case c.AESKeyWrap:
+		m = kwMech
+	case c.CBCPad:
+		m = []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_CBC_PAD, make([]byte, 16))}
+	default:
+		return false
+	}
+	blob, err := s.ctx.WrapKey(s.h, m, kek, target)
+	if err != nil {
+		return false
+	}
+	h, err := s.ctx.UnwrapKey(s.h, m, kek, blob, []*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY),
+		pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_AES),
+		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, false),
+		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, false),
+		pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, true),
+		pkcs11.NewAttribute(pkcs11.CKA_LABEL, probeLabel),
+	})
+	if err != nil {
+		return false
+	}
+	*trash = append(*trash, h)
+	a, err := s.attrs(h, pkcs11.CKA_SENSITIVE)
+	return err == nil && len(a[pkcs11.CKA_SENSITIVE]) == 1 && a[pkcs11.CKA_SENSITIVE][0] == 1
 }

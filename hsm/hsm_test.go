@@ -304,7 +304,7 @@ func TestCapabilities(t *testing.T) {
 	start := time.Now()
 	c := s.Capabilities()
 	t.Logf("probe took %v: %s", time.Since(start), c)
-	want := "RSA-OAEP SHA-1 yes, SHA-256 no; RSA-AES-KEY-WRAP SHA-1 no, SHA-256 no; AES-KWP yes; AES-KW yes; AES-CBC-PAD wrap no; EdDSA yes; ECDSA yes; RSA signing not probed; trusted wrap enforced yes; refused attributes none"
+	want := "RSA-OAEP SHA-1 yes, SHA-256 no; RSA-AES-KEY-WRAP SHA-1 no, SHA-256 no; AES-KWP yes; AES-KW yes; AES-CBC-PAD wrap no; unwrapped keys sensitive yes; EdDSA yes; ECDSA yes; RSA signing not probed; trusted wrap enforced yes; refused attributes none"
 	if c.String() != want {
 		t.Errorf("capabilities = %s, want %s", c, want)
 	}

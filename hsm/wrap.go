@@ -153,19 +153,67 @@ func (s *Session) WrapKWP(kek *Key, target *Key) ([]byte, error) {
 	return out, nil
 }
 
+// WrapBackup wraps target under the backup key kek with mech, one of
+// hsmspec.BackupKWP, BackupKW (RFC 3394) or BackupCBCPad; a CBC-PAD blob is
+// a fresh IV from the token's RNG followed by the ciphertext.
+func (s *Session) WrapBackup(mech string, kek, target *Key) ([]byte, error) {
+	var iv []byte
+	m := kwpMech
+	switch mech {
+	case hsmspec.BackupKWP:
+		return s.WrapKWP(kek, target)
+	case hsmspec.BackupKW:
+		m = kwMech
+	case hsmspec.BackupCBCPad:
+		var err error
+		if iv, err = s.random(16); err != nil {
+			return nil, err
+		}
+		m = []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_CBC_PAD, iv)}
+	default:
+		return nil, &Error{Msg: fmt.Sprintf("%q is not a backup wrapping mechanism", mech)}
+	}
+	out, err := s.ctx.WrapKey(s.h, m, kek.Handle, target.Handle)
+	if err != nil {
+		return nil, fail(err, fmt.Sprintf("wrap key %s with %s", target.name(), mech))
+	}
+	return append(iv, out...), nil
+}
+
 // UnwrapKWP restores a key wrapped by WrapKWP as a key of the given spec,
 // with the same attributes GenerateKey gives (sensitive, extractable, the
 // usages of its type), as a token object when token is true. A token key
 // must have a new label. The result is read back and checked against spec.
 func (s *Session) UnwrapKWP(kek *Key, blob []byte, label string, spec hsmspec.KeySpec, token bool) (*Key, error) {
+	return s.UnwrapBackup(hsmspec.BackupKWP, kek, blob, label, spec, token)
+}
+
+// UnwrapBackup is UnwrapKWP for a blob WrapBackup made with mech.
+func (s *Session) UnwrapBackup(mech string, kek *Key, blob []byte, label string, spec hsmspec.KeySpec, token bool) (*Key, error) {
 	spec, err := spec.Checked()
 	if err != nil {
 		return nil, err
 	}
-	// RFC 5649 output is the key padded to whole 8-byte blocks plus the
-	// 8-byte integrity block; as the token may not report the size of an
-	// unwrapped secret key, this is where it is checked.
-	if n := spec.Bits / 8; (spec.Type == hsmspec.AES || spec.Type == hsmspec.HMAC) && len(blob) != 8+(n+7)/8*8 {
+	// As the token may not report the size of an unwrapped secret key, this is where it is
+	// checked: RFC 5649 output is the key padded to whole 8-byte blocks plus the 8-byte
+	// integrity block, RFC 3394 the key plus 8 bytes, CBC-PAD the IV and the key padded with
+	// 1 to 16 bytes.
+	m, n, size := kwpMech, spec.Bits/8, 8+(spec.Bits/8+7)/8*8
+	switch mech {
+	case hsmspec.BackupKW:
+		m, size = kwMech, n+8
+	case hsmspec.BackupCBCPad:
+		if len(blob) < 32 {
+			return nil, &Error{Msg: fmt.Sprintf("the blob (%d bytes) is too short for %s", len(blob), mech)}
+		}
+		m, size = []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_CBC_PAD, blob[:16])}, 16+(n/16+1)*16
+		blob = blob[16:]
+		size -= 16
+	case hsmspec.BackupKWP:
+	default:
+		return nil, &Error{Msg: fmt.Sprintf("%q is not a backup wrapping mechanism", mech)}
+	}
+	if (spec.Type == hsmspec.AES || spec.Type == hsmspec.HMAC) && len(blob) != size {
 		return nil, &Error{Msg: fmt.Sprintf("the blob (%d bytes) does not fit key spec %s", len(blob), spec),
 			Hint: "check that the blob and the key spec recorded with it belong together"}
 	}
@@ -182,7 +230,7 @@ func (s *Session) UnwrapKWP(kek *Key, blob []byte, label string, spec hsmspec.Ke
 	// CKA_EC_PARAMS in the template) and is checked after unwrapping.
 	tmpl := s.privateTemplate(spec, label, id, token)
 	k := &Key{Label: label, ID: id, Spec: spec}
-	k.Handle, err = s.ctx.UnwrapKey(s.h, kwpMech, kek.Handle, blob, tmpl)
+	k.Handle, err = s.ctx.UnwrapKey(s.h, m, kek.Handle, blob, tmpl)
 	if err != nil {
 		doing := fmt.Sprintf("unwrap %s key %s", spec, k.name())
 		switch codeOf(err) {

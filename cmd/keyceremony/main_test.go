@@ -10,7 +10,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if installCrashHooks() {
+	if installCrashHooks() || os.Getenv(cliEnv) == "1" {
 		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	testscript.Main(m, map[string]func(){

@@ -125,8 +125,11 @@ type Capabilities struct {
 	AESKeyWrap bool
 	// CBCPad: C_WrapKey of an AES-256 key with CKM_AES_CBC_PAD works.
 	CBCPad bool
-	EdDSA  bool // Ed25519 key pair generation and CKM_EDDSA signing work
-	ECDSA  bool // P-256 key pair generation and CKM_ECDSA signing work
+	// UnwrapSensitive: a key C_UnwrapKey makes (with the strongest of those three) is
+	// sensitive when its template says so. opencryptoki 3.8 ignores CKA_SENSITIVE there.
+	UnwrapSensitive bool
+	EdDSA           bool // Ed25519 key pair generation and CKM_EDDSA signing work
+	ECDSA           bool // P-256 key pair generation and CKM_ECDSA signing work
 	// RSAPSS and RSAPKCS1: RSA-3072 key pair generation and signing a
 	// SHA-256 digest with CKM_RSA_PKCS_PSS, or CKM_RSA_PKCS (PKCS#1 v1.5),
 	// work. Probed only where neither EdDSA nor ECDSA does: they are the
@@ -186,6 +189,7 @@ func (c Capabilities) String() string {
 		"AES-KWP " + yes(c.KWP),
 		"AES-KW " + yes(c.AESKeyWrap),
 		"AES-CBC-PAD wrap " + yes(c.CBCPad),
+		"unwrapped keys sensitive " + yes(c.UnwrapSensitive),
 		"EdDSA " + yes(c.EdDSA),
 		"ECDSA " + yes(c.ECDSA),
 		rsaSign,

@@ -49,6 +49,9 @@ const (
 // 128 bits (a secret key; a private key's PKCS#8 length is the token's),
 // else the weaker mechanism the plan names, if the token does it.
 func (c Capabilities) BackupWrap(spec KeySpec, allowWeaker string) (mech, reason string, err error) {
+	if (c.KWP || c.AESKeyWrap || c.CBCPad) && !c.UnwrapSensitive {
+		return "", "", fmt.Errorf("the token makes a key it unwraps readable whatever the template says (C_UnwrapKey ignores CKA_SENSITIVE), so the backup could be neither checked nor restored in it without exposing the %s key\nhint: use a token whose C_UnwrapKey keeps CKA_SENSITIVE", spec)
+	}
 	switch {
 	case c.KWP:
 		return BackupKWP, "the token does AES key wrap with padding (RFC 5649)", nil
