@@ -139,16 +139,7 @@ func TestShareCards(t *testing.T) {
 	typedFile := filepath.Join(t.TempDir(), "alice.txt")
 	os.WriteFile(typedFile, []byte(typed), 0o600)
 	bobs, _ := filepath.Glob(filepath.Join(dir, "media", "backup-"+setID, "share-2-*.age"))
-	module := softhsmtest.NewToken(t, "restored")
-	restore := "version: 1\nkind: restore\nceremony: card-restore\ntoken: {module: " + module + ", token: restored}\n" +
-		"key: {label: k, type: AES-256}\nparticipants: [{role: administrator, name: Ada}, {role: security-officer, name: Sam}, {role: witness, name: Wendy}]\n" +
-		"restore: {manifest: out/backup-" + setID + "/backup-manifest.json, blob: out/backup-" + setID + "/backup-blob.bin, ceremonies: [out]}\noutput: restored\n"
-	restorePath := filepath.Join(dir, "restore.yaml")
-	os.WriteFile(restorePath, []byte(restore), 0o600)
-	rp, err := LoadPlan(restorePath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rp, restorePath := restorePlan(t, dir, setID)
 	rui := &printer{Headless: Headless{Log: io.Discard, ShareFiles: append([]string{typedFile}, bobs...)}, t: t}
 	if err := Run(Options{Plan: rp, PlanPath: restorePath, UI: rui, Identities: []age.Identity{bob}}); err != nil {
 		t.Fatal(err)
@@ -176,4 +167,23 @@ func readEventsOf(t *testing.T, dir string) []transcript.Event {
 		t.Fatalf("%s does not verify: %s", dir, r.Problem)
 	}
 	return r.Chain
+}
+
+// restorePlan writes, beside the generate plan in dir, a restore plan of set setID (sealed in
+// dir/out) into a fresh SoftHSM2 token, and loads it.
+func restorePlan(t *testing.T, dir, setID string) (*Plan, string) {
+	t.Helper()
+	module := softhsmtest.NewToken(t, "restored")
+	restore := "version: 1\nkind: restore\nceremony: restore\ntoken: {module: " + module + ", token: restored}\n" +
+		"key: {label: k, type: AES-256}\nparticipants: [{role: administrator, name: Ada}, {role: security-officer, name: Sam}, {role: witness, name: Wendy}]\n" +
+		"restore: {manifest: out/backup-" + setID + "/backup-manifest.json, blob: out/backup-" + setID + "/backup-blob.bin, ceremonies: [out]}\noutput: restored\n"
+	path := filepath.Join(dir, "restore.yaml")
+	if err := os.WriteFile(path, []byte(restore), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := LoadPlan(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, path
 }

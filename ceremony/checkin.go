@@ -354,25 +354,11 @@ func (c *checkIn) checkShare(text string, index int) error {
 // bag asks for the serial of the bag holding the custodian's share and compares it with the
 // one the handout recorded; a mismatch or a bag never recorded is an exception.
 func (c *checkIn) bag(who Actor, index int) (*BagInspection, error) {
-	typed, how := c.BagSerials[who.Name], ConfirmedHeadless
-	if c.UI.Mode() != ModeHeadless {
-		t, err := c.UI.Confirm(ConfirmRequest{Actor: who, Reason: true, Prompt: fmt.Sprintf("Serial of the bag holding %s's share %d, as printed on it", who.Name, index)})
-		if err != nil {
-			return nil, err
-		}
-		typed, how = strings.TrimSpace(t), ConfirmedTypedBack
+	typed, err := askBagSerial(c.UI, c.BagSerials, who, fmt.Sprintf("Serial of the bag holding %s's share %d, as printed on it", who.Name, index))
+	if err != nil {
+		return nil, err
 	}
-	b := &BagInspection{Custodian: who.Name, Index: index, Recorded: c.bags[index], Typed: typed, TypedBy: Confirmation{By: who, How: how}}
-	b.Match = b.Recorded != "" && strings.EqualFold(b.Recorded, typed)
-	var problem string
-	switch {
-	case typed == "":
-		problem = fmt.Sprintf("no bag serial was given for %s's share %d", who.Name, index)
-	case b.Recorded == "":
-		problem = fmt.Sprintf("%s's share %d has no bag serial recorded at its handout; %q is recorded now", who.Name, index, typed)
-	case !b.Match:
-		problem = fmt.Sprintf("the bag of %s's share %d reads %q, its handout recorded %q: the share may have been taken out", who.Name, index, typed, b.Recorded)
-	}
+	b, problem := compareBag(who, index, c.bags[index], typed, c.UI.Mode())
 	if problem != "" {
 		_, err := c.tr.Append(transcript.Entry{Step: fmt.Sprintf("%s:%d", stepCheckIn, index), Kind: transcript.KindException, Actor: transcript.Actor(who), Facts: ExceptionFacts{Exception: problem}})
 		return b, err

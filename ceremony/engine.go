@@ -41,6 +41,9 @@ type Options struct {
 	Identities []age.Identity
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// BagSerials are the tamper-evident bag serials by custodian, typed by no one at the screen:
+	// for headless runs of a plan with backup.bags, at handout or restore.
+	BagSerials map[string]string
 }
 
 // engine runs one plan. It holds every ceremony decision; the Interaction only shows and asks.
@@ -61,6 +64,7 @@ type engine struct {
 
 	oldManifest    *backup.Manifest // restore, reshare
 	oldManifestRaw []byte           // its bytes, pinned in the record
+	oldBags        map[int]string   // bag serials its handouts recorded, by share index
 	oldBlob        []byte
 	collector      *backup.Collector
 
@@ -90,6 +94,9 @@ func Run(o Options) error {
 		o.Now = time.Now
 	}
 	o.Resume = o.Resume || o.Abort
+	if err := o.headlessBags(); err != nil {
+		return err
+	}
 	e := &engine{Options: o, plan: o.Plan, ui: o.UI, out: o.Plan.OutputDir(), done: map[string]bool{}, recorded: map[string]transcript.Event{}, seen: map[string]bool{}, named: map[string]bool{}}
 	defer e.close()
 	if err := e.prepare(); err != nil || e.finished {

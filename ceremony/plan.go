@@ -116,7 +116,10 @@ type BackupPlan struct {
 	AllowWeakerWrap string `yaml:"allow_weaker_wrap"`
 	// Handouts is the folder share files are written to: never inside the ceremony folder, which
 	// is the record an auditor receives. Empty means the output folder's name + "-handouts".
-	Handouts   string          `yaml:"handouts"`
+	Handouts string `yaml:"handouts"`
+	// Bags asks for tamper-evident bags: at each handout the share is sealed into a bag whose
+	// serial is typed and recorded; a restore compares the serial typed again.
+	Bags       bool            `yaml:"bags"`
 	Custodians []CustodianPlan `yaml:"custodians"`
 }
 
@@ -469,7 +472,7 @@ func (p *Plan) Check(now time.Time) (warnings []string, err error) {
 		if err != nil {
 			return nil, err
 		}
-		_, exception, err := p.checkOldSet(raw)
+		_, _, exception, err := p.checkOldSet(raw)
 		if err != nil {
 			return nil, err
 		}
@@ -507,10 +510,10 @@ func (p *Plan) Check(now time.Time) (warnings []string, err error) {
 // checkOldSet reads what the plan's restore.ceremonies record of the set of manifest: an error
 // for a set that is void, unsealed or superseded (unless allowed), and the exception to record
 // when a superseded set is allowed.
-func (p *Plan) checkOldSet(manifest []byte) (*backup.Manifest, string, error) {
+func (p *Plan) checkOldSet(manifest []byte) (*backup.Manifest, setStatus, string, error) {
 	m, err := backup.ParseManifest(manifest)
 	if err != nil {
-		return nil, "", err
+		return nil, setStatus{}, "", err
 	}
 	dirs := make([]string, len(p.Restore.Ceremonies))
 	for i, d := range p.Restore.Ceremonies {
@@ -518,10 +521,10 @@ func (p *Plan) checkOldSet(manifest []byte) (*backup.Manifest, string, error) {
 	}
 	st, err := readSetStatus(manifest, m, dirs)
 	if err != nil {
-		return nil, "", err
+		return nil, st, "", err
 	}
 	refusal, exception := st.superseded(p.Restore.AllowSuperseded)
-	return m, exception, refusal
+	return m, st, exception, refusal
 }
 
 func (p *Plan) checkTarget(t wrap.Target, now time.Time) ([]string, error) {

@@ -75,7 +75,7 @@ func (p *Plan) Script() []Step {
 			"The key must already be in the token with the planned type.")
 	case KindRestore, KindReshare:
 		add(stepCollect, "Quorum members enter their shares", Actor{Role: RoleCustodian},
-			"Each custodian comes to the screen alone and enters their share. Each share is checked at once.")
+			"Each custodian comes to the screen alone and enters their share. Each share is checked at once. Where the share was sealed in a tamper-evident bag, the custodian types the bag's serial; a serial that differs from its handout record is an exception the witness acknowledges.")
 	}
 	if p.Kind == KindRestore {
 		add(stepRestoreKey, fmt.Sprintf("Restore key %q into the token", p.Key.Label), witness,
@@ -84,7 +84,7 @@ func (p *Plan) Script() []Step {
 	if p.Backup != nil {
 		for i, c := range p.Backup.Custodians {
 			add(fmt.Sprintf("%s:%d", stepHandout, i+1), fmt.Sprintf("Hand share %d of %d to %s", i+1, len(p.Backup.Custodians), c.Name),
-				Actor{Role: RoleCustodian, Name: c.Name}, handoutInstructions(c))
+				Actor{Role: RoleCustodian, Name: c.Name}, handoutInstructions(c)+p.bagInstructions(c.Name))
 		}
 		for i, c := range p.Backup.Custodians {
 			add(fmt.Sprintf("%s:%d", stepVerifyShare, i+1), fmt.Sprintf("%s proves share %d can be read back", c.Name, i+1),
@@ -101,6 +101,14 @@ func (p *Plan) Script() []Step {
 	add(stepSeal, "Sign off and seal the transcript", witness,
 		fmt.Sprintf("The screen shows the summary for the paper log (signing key, key, share set and holders, packages, exceptions); %s copies it, checks it and confirms. The transcript is then sealed with a checkpoint, whose SHA-256 goes on the paper log too, and the transcript signing key is destroyed: nobody can sign a rewritten transcript with it.", witness.Name))
 	return s
+}
+
+// bagInstructions is what a handout adds when the plan asks for tamper-evident bags.
+func (p *Plan) bagInstructions(custodian string) string {
+	if !p.Backup.Bags {
+		return ""
+	}
+	return fmt.Sprintf(" The share is sealed in a tamper-evident bag in front of the witness, and %s types the bag's serial, which is recorded.", custodian)
 }
 
 // keyIdentity names what identifies the plan's key to a person: the check value of a secret key,

@@ -34,10 +34,11 @@ func (e *engine) loadOldBackup() error {
 	}
 	// Checked again here, on the bytes that are used: the folders may have changed since the
 	// plan was checked.
-	m, exception, err := e.plan.checkOldSet(raw)
+	m, st, exception, err := e.plan.checkOldSet(raw)
 	if err != nil {
 		return err
 	}
+	e.oldBags = handoutBags(st, m.SetID)
 	if exception != "" {
 		e.exception(stepCollect, exception)
 	}
@@ -73,6 +74,7 @@ func (e *engine) collectShares() error {
 	m := e.oldManifest
 	e.collector = backup.NewCollector(m)
 	var lastErr, accepted string
+	var bags []BagInspection
 	for e.collector.Need() > 0 {
 		text, err := e.ui.EnterShare(ShareRequest{
 			Progress:  fmt.Sprintf("%d of %d shares accepted", len(e.collector.Accepted()), m.M),
@@ -83,11 +85,19 @@ func (e *engine) collectShares() error {
 			return err
 		}
 		sh, err := e.readShare(text, 0)
+		index := sh.Index
 		if err == nil {
 			if _, err = e.collector.Add(sh); err == nil {
 				accepted = acceptedShare(m, sh.Index)
 			}
 			sh.Zero()
+		}
+		if err == nil && len(e.oldBags) > 0 {
+			b, err := e.inspectBag(m.Custodians[index-1], index)
+			if err != nil {
+				return err
+			}
+			bags = append(bags, *b)
 		}
 		if err != nil {
 			lastErr, accepted = firstLine(err.Error()), ""
@@ -107,7 +117,7 @@ func (e *engine) collectShares() error {
 		names = append(names, m.Custodians[i-1])
 	}
 	e.steps[e.cur].Actor.Name = strings.Join(names, ", ")
-	return e.record(stepCollect, CollectFacts{SetID: m.SetID, Accepted: e.collector.Accepted(), Threshold: m.M, Inputs: inputs}, files...)
+	return e.record(stepCollect, CollectFacts{SetID: m.SetID, Accepted: e.collector.Accepted(), Threshold: m.M, Inputs: inputs, Bags: bags}, files...)
 }
 
 func (e *engine) restoreKey() error {
@@ -204,6 +214,11 @@ func (e *engine) backupPhase() error {
 		// The file is the custodian's, not the record's: the record keeps where it went and its hash.
 		if file != "" {
 			facts.HandoutFile, facts.HandoutSHA256 = file, sum
+		}
+		if e.plan.Backup.Bags {
+			if facts.Bag, err = e.handoutBag(c, i+1); err != nil {
+				return err
+			}
 		}
 		if c.Delivery == DeliveryAgePassphrase {
 			facts.Passphrase = fmt.Sprintf("%d words made by the tool (%d bits)", backup.PassphraseWords, int(float64(backup.PassphraseWords)*backup.WordBits))

@@ -35,13 +35,9 @@ func cmdCheckIn(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	serials := map[string]string{}
-	for _, b := range bags {
-		name, serial, ok := strings.Cut(b, "=")
-		if !ok || name == "" || serial == "" {
-			return fmt.Errorf("--bag %q is not NAME=SERIAL\nhint: e.g. --bag Alice=A1234567", b)
-		}
-		serials[name] = serial
+	serials, err := bagSerials(bags)
+	if err != nil {
+		return err
 	}
 	o := ceremony.CheckInOptions{Plan: p, Identities: ids, BagSerials: serials}
 	var fp string
@@ -83,4 +79,17 @@ func readIdentities(paths []string) ([]age.Identity, error) {
 		ids = append(ids, got...)
 	}
 	return ids, nil
+}
+
+// bagSerials reads --bag NAME=SERIAL flags: the bag serials of a headless run, by custodian.
+func bagSerials(bags []string) (map[string]string, error) {
+	serials := map[string]string{}
+	for _, b := range bags {
+		name, serial, ok := strings.Cut(b, "=")
+		if !ok || name == "" || serial == "" {
+			return nil, fmt.Errorf("--bag %q is not NAME=SERIAL\nhint: e.g. --bag Alice=A1234567", b)
+		}
+		serials[name] = serial
+	}
+	return serials, nil
 }

@@ -75,7 +75,9 @@ func runbook(p *ceremony.Plan, date, binarySHA256 string) paper.Runbook {
 	if b := p.Backup; b != nil {
 		r.Fields = append(r.Fields, paper.Field{Label: fmt.Sprintf("Share set id (any %d of %d restore)", b.Threshold, len(b.Custodians))})
 		for i, c := range b.Custodians {
-			r.Fields = append(r.Fields, paper.Field{Label: fmt.Sprintf("Share %d, held by %s: serial of its tamper-evident bag, if sealed in one", i+1, c.Name)})
+			if b.Bags {
+				r.Fields = append(r.Fields, paper.Field{Label: fmt.Sprintf("Share %d, held by %s: serial of its tamper-evident bag", i+1, c.Name)})
+			}
 		}
 	}
 	r.Fields = append(r.Fields, paper.Field{Label: "Checkpoint SHA-256 (shown at the seal)"})

@@ -25,9 +25,10 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	pinEnv := fs.String("pin-env", "", "read the user PIN from this environment variable (headless)")
 	pinFile := fs.String("pin-file", "", "read the user PIN from this file (headless)")
 	soPinEnv := fs.String("so-pin-env", "", "read the security officer PIN from this environment variable (headless)")
-	var identities, shares multiFlag
+	var identities, shares, bags multiFlag
 	fs.Var(&identities, "identity", "age identity file that opens age-recipient share files in the verification round (repeatable)")
 	fs.Var(&shares, "share", "share file (age or typed text) entered for restore or re-share in headless runs (repeatable)")
+	fs.Var(&bags, "bag", "NAME=SERIAL: the tamper-evident bag serial of custodian NAME's share, for headless runs of a plan with backup.bags (repeatable)")
 	pos, err := parse(fs, args, operands{"plan or folder", 1, 1})
 	if err != nil {
 		return err
@@ -53,7 +54,14 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opts := ceremony.Options{Plan: p, PlanPath: planPath, Resume: *resume, Abort: *abort, AbortReason: strings.Join(strings.Fields(*reason), " "), Identities: ids}
+	serials, err := bagSerials(bags)
+	if err != nil {
+		return err
+	}
+	if len(bags) > 0 && !*yes {
+		return errors.New("--bag is for headless runs (--yes)\nhint: custodians present type their bag serials at the screen")
+	}
+	opts := ceremony.Options{Plan: p, PlanPath: planPath, Resume: *resume, Abort: *abort, AbortReason: strings.Join(strings.Fields(*reason), " "), Identities: ids, BagSerials: serials}
 	runEngine := func(in ceremony.Interaction) error {
 		opts.UI = in
 		return ceremony.Run(opts)

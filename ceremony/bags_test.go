@@ -1,0 +1,121 @@
+package ceremony
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+
+	"github.com/keyceremony/keyceremony/ceremony/transcript"
+	"github.com/keyceremony/keyceremony/internal/softhsmtest"
+)
+
+// TestBags: a plan with backup.bags records each share's bag serial at its handout; a headless
+// run without a valid serial for every custodian is refused before anything is made; a restore
+// compares the serials typed again, and a mismatch is an exception the witness acknowledges.
+func TestBags(t *testing.T) {
+	ids := make([]*age.X25519Identity, 3)
+	var section strings.Builder
+	section.WriteString("  threshold: 2\n  handouts: media\n  bags: true\n  custodians:\n")
+	for i, name := range []string{"Alice", "Bob", "Carol"} {
+		ids[i], _ = age.GenerateX25519Identity()
+		fmt.Fprintf(&section, "    - {name: %s, delivery: age-recipient, recipient: %s}\n", name, ids[i].Recipient())
+	}
+	p, planPath := generatePlan(t, section.String())
+	dir := filepath.Dir(planPath)
+	identities := []age.Identity{ids[0], ids[1], ids[2]}
+	headless := func(files ...string) *Headless {
+		return &Headless{Log: io.Discard, Secrets: secrets, ShareFiles: files}
+	}
+
+	for _, tc := range []struct {
+		serials map[string]string
+		want    string
+	}{
+		{map[string]string{"Alice": "TB-0001", "Bob": "TB-0002"}, "custodian Carol's share goes into a tamper-evident bag (backup.bags) and this run is headless: no bag serial was given; nothing was made\nhint: pass --bag Carol=SERIAL for each custodian"},
+		{map[string]string{"Alice": "TB 0001!", "Bob": "TB-0002", "Carol": "TB-0003"}, "custodian Alice's share goes into a tamper-evident bag (backup.bags) and this run is headless: a bag serial has letters, digits and dashes only; type it as printed on the bag; nothing was made\nhint: pass --bag Alice=SERIAL for each custodian"},
+	} {
+		err := Run(Options{Plan: p, PlanPath: planPath, UI: headless(), Identities: identities, BagSerials: tc.serials})
+		if err == nil || err.Error() != tc.want {
+			t.Fatalf("error %v, want %q", err, tc.want)
+		}
+		if _, err := os.Stat(p.OutputDir()); !os.IsNotExist(err) {
+			t.Fatalf("the refused run made %s", p.OutputDir())
+		}
+	}
+
+	serials := map[string]string{"Alice": "TB-0001", "Bob": "TB-0002", "Carol": "TB-0003"}
+	if err := Run(Options{Plan: p, PlanPath: planPath, UI: headless(), Identities: identities, BagSerials: serials}); err != nil {
+		t.Fatal(err)
+	}
+	out := p.OutputDir()
+	setID := ""
+	for _, ev := range readEventsOf(t, out) {
+		var f HandoutFacts
+		if strings.HasPrefix(ev.Step, "handout:") && json.Unmarshal(ev.Facts, &f) == nil {
+			setID = f.SetID
+			if f.Bag == nil || f.Bag.Serial != serials[f.Custodian] || f.Bag.TypedBy.How != ConfirmedHeadless || f.Bag.TypedBy.By.Name != f.Custodian {
+				t.Errorf("%s records bag %+v, want serial %s typed by %s", ev.Step, f.Bag, serials[f.Custodian], f.Custodian)
+			}
+		}
+	}
+
+	// Restore from Alice's and Bob's shares: Alice's bag reads the same (case does not count),
+	// Bob's does not.
+	shares, _ := filepath.Glob(filepath.Join(dir, "media", "backup-"+setID, "share-[12]-*.age"))
+	rp, restorePath := restorePlan(t, dir, setID)
+	typedAgain := map[string]string{"Alice": "tb-0001", "Bob": "TB-0020"}
+	if err := Run(Options{Plan: rp, PlanPath: restorePath, UI: headless(shares...), Identities: identities, BagSerials: typedAgain}); err != nil {
+		t.Fatal(err)
+	}
+	var collect CollectFacts
+	var exceptions []string
+	for _, ev := range readEventsOf(t, rp.OutputDir()) {
+		switch {
+		case ev.Step == "collect-shares" && ev.Kind == transcript.KindStep:
+			json.Unmarshal(ev.Facts, &collect)
+		case ev.Kind == transcript.KindException:
+			var f ExceptionFacts
+			json.Unmarshal(ev.Facts, &f)
+			exceptions = append(exceptions, ev.Step+": "+f.Exception)
+		}
+	}
+	if len(collect.Bags) != 2 {
+		t.Fatalf("collect-shares records %d bag inspections, want 2: %+v", len(collect.Bags), collect.Bags)
+	}
+	for _, b := range collect.Bags {
+		switch b.Custodian {
+		case "Alice":
+			if !b.Match || b.Recorded != "TB-0001" || b.Typed != "tb-0001" || b.Acknowledged != nil {
+				t.Errorf("Alice's bag: %+v", b)
+			}
+		case "Bob":
+			if b.Match || b.Recorded != "TB-0002" || b.Typed != "TB-0020" || b.Acknowledged == nil || b.Acknowledged.By.Name != "Wendy" {
+				t.Errorf("Bob's bag: %+v", b)
+			}
+		}
+	}
+	want := `collect-shares: the bag of Bob's share 2 reads "TB-0020", its handout recorded "TB-0002": the share may have been taken out`
+	found := false
+	for _, e := range exceptions {
+		found = found || e == want
+	}
+	if !found {
+		t.Errorf("exceptions %q, want %q", exceptions, want)
+	}
+}
+
+func secrets(purpose string) ([]byte, error) {
+	switch purpose {
+	case "user-pin":
+		return []byte(softhsmtest.PIN), nil
+	case "so-pin":
+		return []byte(softhsmtest.SOPIN), nil
+	}
+	return nil, fmt.Errorf("unexpected secret %s", purpose)
+}
