@@ -1,10 +1,16 @@
 package ocktest
 
 import (
+	"bytes"
 	"crypto"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/keyceremony/keyceremony/ceremony/transcript"
 	"github.com/keyceremony/keyceremony/hsm"
 )
 
@@ -47,4 +53,54 @@ func probe(t *testing.T) {
 		s.Close()
 		m.Close()
 	}
+}
+
+// TestTranscriptSignedInToken makes a transcript signed by the token's RSA-3072 PSS key and
+// seals it: keyceremony's verifier and scripts/verify-transcript (openssl) both accept it, and
+// both refuse it once an event is changed.
+func TestTranscriptSignedInToken(t *testing.T) {
+	m, err := hsm.Open(Token(t, "ocktest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	s, err := m.OpenSession("ocktest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Login(hsm.User, []byte(PIN)); err != nil {
+		t.Fatal(err)
+	}
+	g, err := s.GenerateSigningKey("ocktest/transcript")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	who := transcript.Actor{Role: "witness", Name: "Wendy"}
+	w, err := transcript.Create(dir, g, transcript.Begin{Actor: who, PlanSHA256: strings.Repeat("ab", 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Append(transcript.Entry{Step: "one", Actor: who, Facts: map[string]string{"token": "opencryptoki"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Seal("keyceremony/ocktest", who); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	script, _ := filepath.Abs("../../scripts/verify-transcript")
+	check := func(wantOK bool, want string) {
+		t.Helper()
+		r := transcript.Verify(dir)
+		out, err := exec.Command("bash", script, dir).CombinedOutput()
+		if r.OK != wantOK || (err == nil) != wantOK || !strings.Contains(string(out), want) || !strings.Contains(strings.Join(r.Lines, "\n")+r.Problem, want) {
+			t.Errorf("Verify: OK %v %q %q; the script: %v\n%s; want OK %v and %q", r.OK, r.Lines, r.Problem, err, out, wantOK, want)
+		}
+	}
+	check(true, "signing key: rsa-pss-3072-sha256 ")
+	path := filepath.Join(dir, transcript.TranscriptFile)
+	b, _ := os.ReadFile(path)
+	os.WriteFile(path, bytes.Replace(b, []byte("opencryptoki"), []byte("opencryptokI"), 1), 0o644)
+	check(false, "event 1: the signature does not verify")
 }
