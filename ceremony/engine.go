@@ -332,9 +332,9 @@ func (e *engine) openToken() error {
 		return err
 	}
 	switch {
-	case e.plan.Kind == KindRewrap && !exists:
+	case e.plan.Kind == KindRewrap && !e.plan.restores() && !exists:
 		return fmt.Errorf("no key labelled %q in token %q\nhint: a rewrap ceremony wraps a key already in the token; check key.label", e.plan.Key.Label, sess.Token().Label)
-	case (e.plan.Kind == KindGenerate && !e.done[stepGenerateKey] || e.plan.Kind == KindRestore && !e.done[stepRestoreKey]) && exists && !e.Resume:
+	case (e.plan.Kind == KindGenerate && !e.done[stepGenerateKey] || e.plan.restores() && !e.done[stepRestoreKey]) && exists && !e.Resume:
 		return fmt.Errorf("token %q already has a key labelled %q; nothing was changed\nhint: choose another key.label, or remove the old key after checking it is not in use", sess.Token().Label, e.plan.Key.Label)
 	}
 	return nil

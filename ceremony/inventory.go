@@ -112,10 +112,16 @@ type TargetRecord struct {
 	// signed.
 	KMSKeyID        string    `json:"kms_key_id,omitempty"`
 	MaterialValidTo time.Time `json:"material_valid_to,omitzero"`
-	ReimportDue     bool      `json:"reimport_due"`      // filled by Assess
-	Uploaded        time.Time `json:"uploaded,omitzero"` // from the latest matching receipt; zero when none
-	KeyState        string    `json:"key_state,omitempty"`
-	Unverified      []string  `json:"unverified_receipts,omitempty"` // receipts that do not match the signed package, and why
+	// Wrapped is when the package was made, in ceremony Ceremony; ReplacedBy names the later
+	// ceremony whose package for the same KMS key re-imports the material (a rewrap), after which
+	// this package's expiry no longer counts. ReimportDue is filled by Assess.
+	Wrapped     time.Time `json:"wrapped"`
+	Ceremony    string    `json:"ceremony"`
+	ReplacedBy  string    `json:"replaced_by,omitempty"`
+	ReimportDue bool      `json:"reimport_due"`
+	Uploaded    time.Time `json:"uploaded,omitzero"` // from the latest matching receipt; zero when none
+	KeyState    string    `json:"key_state,omitempty"`
+	Unverified  []string  `json:"unverified_receipts,omitempty"` // receipts that do not match the signed package, and why
 }
 
 // InventoryReport is what the inventory found: the keys that verified folders record, and the
@@ -267,7 +273,8 @@ func readCeremony(dir string, r transcript.Report, keys map[string]*KeyRecord, s
 			if key == nil {
 				continue
 			}
-			t := TargetRecord{Name: f.Target, Profile: f.Profile, Strategy: f.Strategy, Package: filepath.Join(dir, "targets", f.Target), ParametersValidTo: validTo[f.Target]}
+			t := TargetRecord{Name: f.Target, Profile: f.Profile, Strategy: f.Strategy, Package: filepath.Join(dir, "targets", f.Target),
+				ParametersValidTo: validTo[f.Target], Wrapped: ev.Time, Ceremony: rec.ID}
 			readPackageManifest(&t, dir, ev)
 			checkReceipts(&t, dir, ev, r.Receipts)
 			key.Targets = append(key.Targets, t)
@@ -395,7 +402,12 @@ func (inv *InventoryReport) Assess(p Policy) {
 		k.Due = k.RotationOverdue
 		for i := range k.Targets {
 			t := &k.Targets[i]
-			t.ReimportDue = !t.MaterialValidTo.IsZero() && !p.Now.Before(t.MaterialValidTo.AddDate(0, 0, -p.ReimportWarn))
+			for _, later := range k.Targets {
+				if t.KMSKeyID != "" && later.KMSKeyID == t.KMSKeyID && later.Wrapped.After(t.Wrapped) {
+					t.ReplacedBy = later.Ceremony
+				}
+			}
+			t.ReimportDue = t.ReplacedBy == "" && !t.MaterialValidTo.IsZero() && !p.Now.Before(t.MaterialValidTo.AddDate(0, 0, -p.ReimportWarn))
 			k.Due = k.Due || t.ReimportDue
 		}
 		if b := k.Backup; b != nil {
@@ -529,6 +541,8 @@ func WriteInventory(w io.Writer, inv *InventoryReport) {
 			}
 			fmt.Fprintf(w, "  target    %s (%s, %s): %s\n", t.Name, wrap.CloudName(t.Profile), t.Strategy, status)
 			switch {
+			case t.ReplacedBy != "":
+				fmt.Fprintf(w, "            re-imported by ceremony %s: this package's expiry no longer counts\n", t.ReplacedBy)
 			case t.MaterialValidTo.IsZero():
 			case t.ReimportDue:
 				fmt.Fprintf(w, "            RE-IMPORT DUE: the key material expires %s; run a rewrap ceremony for fresh import parameters of %s\n", day(t.MaterialValidTo), t.KMSKeyID)

@@ -193,6 +193,12 @@ func ParsePlan(raw []byte, dir string) (*Plan, error) {
 	return &p, nil
 }
 
+// restores says whether the ceremony opens a backup and restores the key into the token: a
+// restore, or a rewrap (re-import) that names the backup instead of a key kept in the token.
+func (p *Plan) restores() bool {
+	return p.Kind == KindRestore || p.Kind == KindRewrap && p.Restore != nil
+}
+
 // SHA256 is the hex SHA-256 of the plan file.
 func (p *Plan) SHA256() string { return p.sum }
 
@@ -320,8 +326,8 @@ func (p *Plan) validate() error {
 		if len(p.Targets) == 0 {
 			return planErr("a rewrap ceremony needs at least one target")
 		}
-		if p.Backup != nil || p.Restore != nil {
-			return planErr("a rewrap ceremony has no backup or restore section\nhint: it wraps a key already in the token")
+		if p.Backup != nil {
+			return planErr("a rewrap ceremony has no backup section\nhint: it wraps a key kept in the token, or one a quorum restores (restore section); to issue new shares use kind: reshare")
 		}
 	}
 	if p.Restore != nil {

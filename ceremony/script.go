@@ -71,13 +71,16 @@ func (p *Plan) Script() []Step {
 		add(stepGenerateKey, fmt.Sprintf("Generate the %s key %q in the HSM", p.spec, p.Key.Label), witness,
 			fmt.Sprintf("The key is made inside the HSM, sensitive and wrappable only. The screen shows its %s; %s writes it on the paper log and types it back.", p.keyIdentity(), witness.Name))
 	case KindRewrap:
-		add(stepFindKey, fmt.Sprintf("Find the %s key %q in the token", p.spec, p.Key.Label), admin,
-			"The key must already be in the token with the planned type.")
-	case KindRestore, KindReshare:
+		if !p.restores() { // a re-import from the backup restores the key instead (below)
+			add(stepFindKey, fmt.Sprintf("Find the %s key %q in the token", p.spec, p.Key.Label), admin,
+				"The key must already be in the token with the planned type.")
+		}
+	}
+	if p.restores() || p.Kind == KindReshare {
 		add(stepCollect, "Quorum members enter their shares", Actor{Role: RoleCustodian},
 			"Each custodian comes to the screen alone and enters their share. Each share is checked at once. Where the share was sealed in a tamper-evident bag, the custodian types the bag's serial; a serial that differs from its handout record is an exception the witness acknowledges.")
 	}
-	if p.Kind == KindRestore {
+	if p.restores() {
 		add(stepRestoreKey, fmt.Sprintf("Restore key %q into the token", p.Key.Label), witness,
 			fmt.Sprintf("The backup is opened inside the HSM; the restored key must match the backup manifest. The screen shows its %s; %s writes it on the paper log and types it back.", p.keyIdentity(), witness.Name))
 	}

@@ -2,19 +2,14 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
-
-	"github.com/keyceremony/keyceremony/internal/localkmstest"
-	"github.com/keyceremony/keyceremony/upload"
 )
 
 // TestAWSImportEndToEnd is the whole BYOK flow against a real KMS API on loopback: prepare on the
@@ -22,16 +17,7 @@ import (
 // with RSAES_OAEP_SHA_1, upload with either build, then Encrypt and Decrypt with the imported key.
 func TestAWSImportEndToEnd(t *testing.T) {
 	dir := t.TempDir()
-	newTokens(t, dir, "test")
-	// The standard fixtures, with the AWS import parameters replaced by local-kms's.
-	if err := writeFixtures(dir, 24*time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	os.Remove(filepath.Join(dir, "aws-params.json"))
-	localkmstest.AWSEnv(t)
-	endpoint := localkmstest.Start(t)
-	t.Setenv("KC_PIN", "1234")
-	t.Setenv("KC_SO_PIN", "12345678")
+	endpoint := localKMSFixtures(t, dir, "test")
 
 	// The connected side runs the build without cgo: it prepares, and uploads the second time.
 	pure := pureBinary(t, dir)
@@ -71,12 +57,7 @@ func TestAWSImportEndToEnd(t *testing.T) {
 		t.Errorf("no second upload receipt: %v", err)
 	}
 
-	client, _, err := upload.NewClients(context.Background(), endpoint, "eu-west-2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	client, ctx := kmsClient(t, endpoint)
 	plaintext := []byte("encrypted under a key made in an HSM")
 	enc, err := client.Encrypt(ctx, &kms.EncryptInput{KeyId: aws.String(params.KeyId), Plaintext: plaintext})
 	if err != nil {

@@ -39,14 +39,7 @@ func TestInventoryGolden(t *testing.T) {
 			t.Fatalf("%s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
 		}
 	}
-	glob := func(pattern string) string {
-		t.Helper()
-		m, _ := filepath.Glob(filepath.Join(dir, pattern))
-		if len(m) != 1 {
-			t.Fatalf("%s: %d matches", pattern, len(m))
-		}
-		return m[0]
-	}
+	glob := func(pattern string) string { return globOne(t, dir, pattern) }
 	must(append([]string{"run", "plan.yaml", "--yes", "--pin-env", "KC_PIN", "--so-pin-env", "KC_SO_PIN"}, identityFlags(dir)...)...)
 	checkIn := func(name, manifest, ceremonies, custodians string, interval int) {
 		write(t, filepath.Join(dir, name+".yaml"), fmt.Sprintf("version: 1\nkind: check-in\nceremony: %s\nparticipants: [{role: administrator, name: Ada}, {role: witness, name: Wendy}]\n"+
