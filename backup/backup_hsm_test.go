@@ -369,3 +369,44 @@ func TestRestoreMismatchDestroysKey(t *testing.T) {
 		}
 	}
 }
+
+// TestRFC3394Backup backs up keys of whole 64-bit blocks with CKM_AES_KEY_WRAP, the fallback of
+// a token without KWP: the manifest names the mechanism, the blob is RFC 3394's size, and a
+// restore into another token follows the manifest. A manifest that says KWP for the same blob
+// does not open it.
+func TestRFC3394Backup(t *testing.T) {
+	src, dst := twoTokens(t)
+	for _, spec := range []string{"AES-256", "HMAC-384"} {
+		t.Run(spec, func(t *testing.T) {
+			key := genKey(t, src, "kw "+spec, spec)
+			want, _ := src.Identify(key)
+			o := opts(2, "Alice", "Bob")
+			o.Key, o.Wrap = trustedKey(t, src, key), hsmspec.BackupKW
+			b, err := Create(src, key, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Zero()
+			if b.Manifest.Wrap != hsmspec.BackupKW || len(b.Blob) != key.Spec.Bits/8+8 {
+				t.Fatalf("manifest wrap %q, blob %d bytes", b.Manifest.Wrap, len(b.Blob))
+			}
+			bad := b.Manifest
+			bad.Wrap = "CKM_AES_ECB"
+			if err := bad.Validate(); err == nil || err.Error() != `backup: manifest says the blob was wrapped with "CKM_AES_ECB", which is not a backup wrapping mechanism` {
+				t.Errorf("a manifest naming CKM_AES_ECB: %v", err)
+			}
+			kwp := b.Manifest
+			kwp.Wrap = ""
+			if _, err := Restore(dst, &kwp, b.Blob, collect(t, &kwp, b.Shares[0], b.Shares[1]), ""); err == nil || !strings.Contains(err.Error(), "the blob does not unwrap under this key") {
+				t.Errorf("a KWP manifest opened an RFC 3394 blob: %v", err)
+			}
+			restored, err := Restore(dst, &b.Manifest, b.Blob, collect(t, &b.Manifest, b.Shares[0], b.Shares[1]), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := dst.Identify(restored); got.KCV != want.KCV {
+				t.Errorf("restored KCV %s, want %s", got.KCV, want.KCV)
+			}
+		})
+	}
+}
