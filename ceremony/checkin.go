@@ -131,7 +131,7 @@ func (p *Plan) checkInSet() (*backup.Manifest, []byte, setStatus, error) {
 	for i, d := range c.Ceremonies {
 		dirs[i] = p.Path(d)
 	}
-	st, err := readSetStatus(raw, m, dirs)
+	st, err := readSetStatus(raw, m, dirs, "check_in.ceremonies")
 	if err != nil {
 		return nil, nil, st, err
 	}

@@ -525,7 +525,7 @@ func (p *Plan) checkOldSet(manifest []byte) (*backup.Manifest, setStatus, string
 	for i, d := range p.Restore.Ceremonies {
 		dirs[i] = p.Path(d)
 	}
-	st, err := readSetStatus(manifest, m, dirs)
+	st, err := readSetStatus(manifest, m, dirs, "restore.ceremonies")
 	if err != nil {
 		return nil, st, "", err
 	}

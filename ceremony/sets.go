@@ -24,10 +24,10 @@ type setStatus struct {
 	SupersededIn string // the ceremony folder of that set
 }
 
-// readSetStatus verifies each ceremony folder (all must verify: an unverified record proves
+// readSetStatus verifies each ceremony folder (named in the plan's field, for messages) (all must verify: an unverified record proves
 // nothing either way) and finds the set of manifest in their events. The caller decides what a
 // superseded set means; a void or unsealed set is an error here.
-func readSetStatus(manifest []byte, m *backup.Manifest, dirs []string) (setStatus, error) {
+func readSetStatus(manifest []byte, m *backup.Manifest, dirs []string, field string) (setStatus, error) {
 	sum := sha256.Sum256(manifest)
 	want := hex.EncodeToString(sum[:])
 	st := setStatus{SetID: m.SetID}
@@ -35,7 +35,7 @@ func readSetStatus(manifest []byte, m *backup.Manifest, dirs []string) (setStatu
 	for _, dir := range dirs {
 		r := transcript.Verify(dir)
 		if !r.OK {
-			return st, fmt.Errorf("ceremony folder %s named in restore.ceremonies does not verify: %s\nhint: whether a backup set is current is read only from verified transcripts; check it with 'keyceremony verify %s'", dir, r.Problem, dir)
+			return st, fmt.Errorf("ceremony folder %s named in %s does not verify: %s\nhint: whether a backup set is current is read only from verified transcripts; check it with 'keyceremony verify %s'", dir, field, r.Problem, dir)
 		}
 		for _, ev := range r.Chain { // the events as they verified, not the file read again
 			facts := StepFacts(ev.Step)
@@ -69,7 +69,7 @@ func readSetStatus(manifest []byte, m *backup.Manifest, dirs []string) (setStatu
 	case st.SealedIn == "" && sealedOther != "":
 		return st, fmt.Errorf("the manifest of backup set %s differs from the one ceremony folder %s sealed (SHA-256)\nhint: use the manifest from that ceremony folder", m.SetID, sealedOther)
 	case st.SealedIn == "":
-		return st, fmt.Errorf("backup set %s is not sealed in any ceremony folder named in restore.ceremonies (%s)\nhint: name the folder of the ceremony that made this backup and of every re-share since", m.SetID, strings.Join(dirs, ", "))
+		return st, fmt.Errorf("backup set %s is not sealed in any ceremony folder named in %s (%s)\nhint: name the folder of the ceremony that made this backup and of every re-share since", m.SetID, field, strings.Join(dirs, ", "))
 	}
 	return st, nil
 }
