@@ -27,6 +27,7 @@ const usage = `Usage:
     keyceremony review DIR                 browse a transcript and its verification (auditors)
     keyceremony check-in PLAN [flags]      custodians prove they hold their shares (no HSM)
     keyceremony inventory DIR...           keys, backups, check-ins, targets and what is due
+    keyceremony report DIR --out F         the auditor's report (PDF): verdict, keys, sets, packages, timeline
     keyceremony aws prepare [flags]        fetch AWS KMS import parameters (connected side)
     keyceremony fingerprint FILE... [--pdf F] the wrapping key fingerprint to print on the import request
     keyceremony attestation check JOB      check a Google Cloud import job's HSM attestation offline
@@ -40,7 +41,7 @@ Press ? on any screen of the interface for its keys.
 `
 
 // commands are the command names, with their subcommands, for "did you mean".
-var commands = []string{"plan check", "plan print", "run", "verify", "witness keygen", "cosign", "show", "review", "check-in", "inventory", "aws prepare", "fingerprint", "attestation check", "upload", "version", "help"}
+var commands = []string{"plan check", "plan print", "run", "verify", "witness keygen", "cosign", "show", "review", "check-in", "inventory", "report", "aws prepare", "fingerprint", "attestation check", "upload", "version", "help"}
 
 func main() {
 	disableCoreDumps()
@@ -83,6 +84,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdAWS(rest, stdout, stderr)
 	case "upload":
 		err = cmdUpload(rest, stdout, stderr)
+	case "report":
+		err = cmdReport(rest, stdout, stderr)
 	case "fingerprint":
 		err = cmdFingerprint(rest, stdout, stderr)
 	case "attestation":
