@@ -82,6 +82,23 @@ type CheckInFacts struct {
 	Bag           *BagInspection `json:"bag,omitempty"` // when the plan asks for bag serials
 }
 
+// checkInScript is what a check-in does, for plan check and the printed runbook. The record
+// numbers each custodian's step by their share (check-in:N), which the manifest says when it runs.
+func (p *Plan) checkInScript() []Step {
+	witness := p.first(RoleWitness)
+	s := []Step{{ID: stepCheckInSet, Title: "Check the share set and write the check-in signing key on the paper log", Actor: witness,
+		Instructions: fmt.Sprintf("The tool checks, from the verified transcripts of the ceremonies the plan names, that the set is sealed and neither void nor superseded. It makes a signing key in memory for this check-in alone; %s writes its fingerprint on the paper log and signs it.", witness.Name)}}
+	for _, name := range p.CheckIn.Custodians {
+		instr := fmt.Sprintf("%s enters their share (typed or from its file); it is checked against its commitment in the manifest, never combined with another.", name)
+		if p.CheckIn.BagSerials {
+			instr += " Then " + name + " reads the serial of the bag that held it, compared with the one recorded at the handout."
+		}
+		s = append(s, Step{ID: stepCheckIn + ":" + name, Title: name + " proves they hold their share", Actor: Actor{Role: RoleCustodian, Name: name}, Instructions: instr})
+	}
+	return append(s, Step{ID: stepSeal, Title: "Seal the record", Actor: witness,
+		Instructions: fmt.Sprintf("The transcript is sealed and the signing key forgotten. %s checks the fingerprint printed at the end against the paper log; witnesses cosign the record (keyceremony cosign).", witness.Name)})
+}
+
 // checkInAttempts is how often a custodian may enter a share before their check-in is recorded
 // as not verified.
 const checkInAttempts = 3

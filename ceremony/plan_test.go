@@ -133,6 +133,7 @@ func TestParsePlanKinds(t *testing.T) {
 func FuzzParsePlan(f *testing.F) {
 	f.Add([]byte(goodPlan))
 	f.Add([]byte("version: 1\nkind: restore\n"))
+	f.Add([]byte("version: 1\nkind: check-in\nceremony: c\nparticipants: [{role: administrator, name: A}, {role: witness, name: W}]\ncheck_in: {manifest: m.json, ceremonies: [x], custodians: [Alice]}\noutput: o\n"))
 	f.Add([]byte("{}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := ParsePlan(data, ".")
@@ -157,7 +158,7 @@ func TestExamplePlans(t *testing.T) {
 		}
 		kinds[p.Kind] = true
 	}
-	for _, k := range []string{KindGenerate, KindRestore, KindReshare, KindRewrap} {
+	for _, k := range []string{KindGenerate, KindRestore, KindReshare, KindRewrap, KindCheckIn} {
 		if !kinds[k] {
 			t.Errorf("no example plan of kind %s", k)
 		}

@@ -35,6 +35,9 @@ const (
 // Script is the numbered list of what the ceremony will do, in order. `plan check` prints it; the
 // runner shows it as a checklist; the transcript records each step under its ID.
 func (p *Plan) Script() []Step {
+	if p.Kind == KindCheckIn {
+		return p.checkInScript()
+	}
 	admin := p.first(RoleAdministrator)
 	witness := p.first(RoleWitness)
 	so := p.first(RoleSecurityOfficer)

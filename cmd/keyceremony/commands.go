@@ -53,8 +53,8 @@ func cmdPlan(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "Plan %s: a check-in of backup set %s (%d of %d), custodians expected: %s\nIt touches no HSM: each share is checked against its commitment, never combined.\nOutput folder: %s\nPlan SHA-256: %s\n",
-			pos[0], m.SetID, m.M, m.N, strings.Join(p.CheckIn.Custodians, ", "), p.OutputDir(), p.SHA256())
+		fmt.Fprintf(stdout, "Plan %s: a check-in of backup set %s (%d of %d), custodians expected: %s\nIt touches no HSM: each share is checked against its commitment, never combined.\n\n%s\nOutput folder: %s\nPlan SHA-256: %s\n",
+			pos[0], m.SetID, m.M, m.N, strings.Join(p.CheckIn.Custodians, ", "), ceremony.FormatScript(p.Script()), p.OutputDir(), p.SHA256())
 		return nil
 	}
 	warnings, err := p.Check(time.Now())

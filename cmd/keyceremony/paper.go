@@ -57,6 +57,9 @@ func runbook(p *ceremony.Plan, date, binarySHA256 string) paper.Runbook {
 		PlanSHA256:   p.SHA256(),
 		BinarySHA256: binarySHA256,
 	}
+	if p.Kind == ceremony.KindCheckIn {
+		r.Key = "none: custodians prove their shares of the set in " + p.CheckIn.Manifest
+	}
 	for _, a := range p.Participants {
 		r.People = append(r.People, paper.Person{Name: a.Name, Role: a.Role})
 	}
@@ -67,9 +70,12 @@ func runbook(p *ceremony.Plan, date, binarySHA256 string) paper.Runbook {
 	for _, t := range p.Targets {
 		r.Fields = append(r.Fields, paper.Field{Label: fmt.Sprintf("Wrapping key fingerprint of target %s (%s), from the printed import request", t.Name, wrap.CloudName(t.Profile)), ReadBack: true})
 	}
-	if p.KeySpec().IsSecret() {
+	switch {
+	case p.Kind == ceremony.KindCheckIn:
+		r.Fields = append(r.Fields, paper.Field{Label: "Share set id"})
+	case p.KeySpec().IsSecret():
 		r.Fields = append(r.Fields, paper.Field{Label: fmt.Sprintf("Key check value of %q", p.Key.Label)})
-	} else {
+	default:
 		r.Fields = append(r.Fields, paper.Field{Label: fmt.Sprintf("Public key fingerprint of %q (read-back form)", p.Key.Label), ReadBack: true})
 	}
 	if b := p.Backup; b != nil {
