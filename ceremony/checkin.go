@@ -238,13 +238,17 @@ func RunCheckIn(o CheckInOptions) (string, error) {
 	}
 	defer c.tr.Close()
 	fp := c.tr.Fingerprint()
-	if err := c.recordSet(raw, st); err != nil {
-		return fp, err
-	}
+	err = c.recordSet(raw, st)
 	for _, name := range p.CheckIn.Custodians {
-		if err := c.custodian(slices.Index(m.Custodians, name) + 1); err != nil {
-			return fp, err
+		if err != nil {
+			break
 		}
+		err = c.custodian(slices.Index(m.Custodians, name) + 1)
+	}
+	if err != nil {
+		// The key is gone with this process: the record can never be sealed, so it counts for
+		// nothing, and a check-in is simply held again.
+		return fp, fmt.Errorf("the check-in did not finish: %w\n%s holds an unsealed record, which verify and the inventory refuse\nhint: hold the check-in again with a new output folder; keep this one for the record of what happened", err, out)
 	}
 	return fp, c.tr.Seal("keyceremony/"+p.Ceremony, transcript.Actor(c.witness))
 }
