@@ -130,23 +130,34 @@ func cmdVerify(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	r := transcript.VerifyWith(pos[0], transcript.Options{AllowExtra: *allowExtra})
-	for _, l := range r.Lines {
-		fmt.Fprintln(stdout, l)
-	}
 	if !r.OK {
+		for _, l := range r.Lines {
+			fmt.Fprintln(stdout, l)
+		}
 		return fmt.Errorf("verification failed: %s", r.Problem)
 	}
+	// The transcript's own verdict is the last of its lines; it is held back until the
+	// attestations, the fingerprint and the witnesses are checked, so that the one verdict
+	// printed is last and is the whole answer.
+	verdict := r.Lines[len(r.Lines)-1]
+	for _, l := range r.Lines[:len(r.Lines)-1] {
+		fmt.Fprintln(stdout, l)
+	}
 	fmt.Fprintln(stdout, ceremony.EndState(r.Chain))
+	fail := func(err error) error {
+		fmt.Fprintln(stdout, "FAIL: "+strings.SplitN(err.Error(), "\n", 2)[0])
+		return err
+	}
 	attested, err := ceremony.Attestations(pos[0], r.Chain)
 	for _, l := range attested {
 		fmt.Fprintln(stdout, l)
 	}
 	if err != nil {
-		return fmt.Errorf("verification failed: %v\nhint: do not upload that target's package until this is understood (docs/attestation.md)", err)
+		return fail(fmt.Errorf("verification failed: %v\nhint: do not upload that target's package until this is understood (docs/attestation.md)", err))
 	}
 	if want != "" {
 		if !strings.HasPrefix(strings.TrimPrefix(r.Fingerprint, "SHA256:"), want) {
-			return fmt.Errorf("the transcript is signed by %s, not by the key the witnesses wrote down (%s)\nhint: the whole folder may have been re-signed; do not trust it", r.Fingerprint, *pin)
+			return fail(fmt.Errorf("the transcript is signed by %s, not by the key the witnesses wrote down (%s)\nhint: the whole folder may have been re-signed; do not trust it", r.Fingerprint, *pin))
 		}
 		fmt.Fprintf(stdout, "signing key matches the fingerprint the witnesses wrote down (%d of its 64 hex digits)\n", len(want))
 	}
@@ -156,9 +167,10 @@ func cmdVerify(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout, l)
 		}
 		if !o.OK {
-			return fmt.Errorf("verification failed: %s\nhint: each witness cosigns with keyceremony cosign; a cosignature named above as unknown or invalid does not count", o.Reason)
+			return fail(fmt.Errorf("verification failed: %s\nhint: each witness cosigns with keyceremony cosign; a cosignature named above as unknown or invalid does not count", o.Reason))
 		}
 	}
+	fmt.Fprintln(stdout, verdict)
 	return nil
 }
 
