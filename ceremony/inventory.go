@@ -150,7 +150,13 @@ type checkInRecord struct {
 
 // Inventory finds every ceremony folder under roots (folders holding a transcript), verifies
 // each one, and returns one record per key that the verified folders record, oldest first.
-func Inventory(roots ...string) (*InventoryReport, error) {
+func Inventory(roots ...string) (*InventoryReport, error) { return InventoryWith(nil, roots...) }
+
+// InventoryWith is Inventory where a check-in counts only when cosigned says it holds: a
+// check-in is signed by a key made for it alone, so its witnesses' cosignatures are what tie
+// it to the people in the room (docs/lifecycle.md). A check-in folder cosigned refuses is
+// listed with the folders that did not verify, with its reason.
+func InventoryWith(cosigned func(dir string, r transcript.Report) error, roots ...string) (*InventoryReport, error) {
 	var dirs []string
 	for _, root := range roots {
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -176,6 +182,12 @@ func Inventory(roots ...string) (*InventoryReport, error) {
 		if !r.OK {
 			inv.Unverified = append(inv.Unverified, CeremonyRecord{Dir: dir, Problem: r.Problem})
 			continue
+		}
+		if cosigned != nil && isCheckIn(r) {
+			if err := cosigned(dir, r); err != nil {
+				inv.Unverified = append(inv.Unverified, CeremonyRecord{Dir: dir, Problem: "check-in not counted: " + err.Error()})
+				continue
+			}
 		}
 		rc := readCeremony(dir, r, keys, &sets, setKey)
 		inv.checkIns = append(inv.checkIns, rc.checkIns...)
@@ -214,6 +226,12 @@ func Inventory(roots ...string) (*InventoryReport, error) {
 	slices.SortFunc(inv.Orphans, strings.Compare)
 	slices.SortFunc(inv.Keys, func(a, b *KeyRecord) int { return cmp.Or(a.Made.Compare(b.Made), strings.Compare(a.Label, b.Label)) })
 	return inv, nil
+}
+
+// isCheckIn says whether the verified folder of r is a check-in, from its begin event.
+func isCheckIn(r transcript.Report) bool {
+	var begin struct{ Ceremony BeginFacts }
+	return json.Unmarshal(r.Chain[0].Facts, &begin) == nil && begin.Ceremony.Kind == KindCheckIn
 }
 
 // readCeremony is what one verified folder adds to the inventory.

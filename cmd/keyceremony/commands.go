@@ -349,9 +349,35 @@ func cmdInventory(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print the inventory as JSON (schema: docs/lifecycle.md)")
 	failOn := fs.String("fail-on", "", "exit 1 when something is flagged: due (rotation, re-import, a holder's check-in), at-risk (a quorum), or both, comma-separated")
 	nowFlag := fs.String("now", "", "judge at this RFC 3339 time instead of now (to see what will be due)")
+	var witnesses witness.List
+	fs.Func("check-in-witness", "count a check-in only when this witness cosigned it: its verifier key or an SSH allowed-signers line; once for each", witnesses.Add)
+	witnessFile := fs.String("check-in-witnesses", "", "a file of the witnesses whose cosignatures a check-in needs, one verifier key or allowed-signers line each")
+	quorum := fs.Int("check-in-quorum", 0, "how many of those witnesses must have cosigned a check-in (default: all of them)")
 	pos, err := parse(fs, args, operands{"folder", 1, -1})
 	if err != nil {
 		return err
+	}
+	if *witnessFile != "" {
+		if err := readWitnesses(*witnessFile, &witnesses); err != nil {
+			return err
+		}
+	}
+	switch {
+	case *quorum != 0 && witnesses.Len() == 0:
+		return errors.New("--check-in-quorum needs the witnesses: --check-in-witness VKEY for each, or --check-in-witnesses FILE")
+	case *quorum < 0 || *quorum > witnesses.Len():
+		return fmt.Errorf("--check-in-quorum %d is not a number from 1 to %d (the witnesses listed)", *quorum, witnesses.Len())
+	case *quorum == 0:
+		*quorum = witnesses.Len()
+	}
+	var cosigned func(string, transcript.Report) error
+	if witnesses.Len() > 0 {
+		cosigned = func(dir string, r transcript.Report) error {
+			if o := witness.Check(dir, r, &witnesses, *quorum); !o.OK {
+				return errors.New(o.Reason)
+			}
+			return nil
+		}
 	}
 	var kinds []string
 	if *failOn != "" {
@@ -368,7 +394,7 @@ func cmdInventory(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--now %q is not an RFC 3339 time\nhint: e.g. 2027-11-29T00:00:00Z", *nowFlag)
 		}
 	}
-	inv, err := ceremony.Inventory(pos...)
+	inv, err := ceremony.InventoryWith(cosigned, pos...)
 	if err != nil {
 		return err
 	}
