@@ -119,3 +119,49 @@ func secrets(purpose string) ([]byte, error) {
 	}
 	return nil, fmt.Errorf("unexpected secret %s", purpose)
 }
+
+// bagTyper is a custodian at the screen typing bag serials, one answer per prompt.
+type bagTyper struct {
+	Headless
+	answers []string
+	asked   []ConfirmRequest
+}
+
+func (b *bagTyper) Mode() string { return ModeLine }
+
+func (b *bagTyper) Confirm(r ConfirmRequest) (string, error) {
+	b.asked = append(b.asked, r)
+	a := b.answers[0]
+	b.answers = b.answers[1:]
+	return a, nil
+}
+
+// TestHandoutBagTyped: at the screen, a serial that is empty or not as printed on a bag is asked
+// again with the reason; three such answers stop the handout.
+func TestHandoutBagTyped(t *testing.T) {
+	alice := CustodianPlan{Name: "Alice", Delivery: DeliveryAgeRecipient}
+	ui := &bagTyper{answers: []string{"", "TB 1!", " TB-0001 "}}
+	e := &engine{ui: ui}
+	got, err := e.handoutBag(alice, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := BagFacts{Serial: "TB-0001", TypedBy: Confirmation{By: Actor{Role: RoleCustodian, Name: "Alice"}, How: ConfirmedTypedBack}}
+	if *got != want {
+		t.Fatalf("got %+v, want %+v", *got, want)
+	}
+	if !ui.asked[0].Reason || ui.asked[0].Prompt != "Alice: seal share 1 in its tamper-evident bag in front of the witness, then type the bag's serial as printed on it" {
+		t.Errorf("first prompt %+v", ui.asked[0])
+	}
+	if ui.asked[1].LastError != "no bag serial was given" || ui.asked[2].LastError != "a bag serial has letters, digits and dashes only; type it as printed on the bag" {
+		t.Errorf("reasons given: %q, %q", ui.asked[1].LastError, ui.asked[2].LastError)
+	}
+
+	ui = &bagTyper{answers: []string{"", "", strings.Repeat("A", 41)}}
+	e.ui = ui
+	_, err = e.handoutBag(alice, 1)
+	const refusal = "no bag serial for Alice's share 1 after 3 attempts: a bag serial has at most 40 characters, 41 were typed\nhint: the share set is not sealed; resume with the bag at hand"
+	if err == nil || err.Error() != refusal {
+		t.Fatalf("error %v, want %q", err, refusal)
+	}
+}

@@ -69,6 +69,16 @@ func TestLinesRefusesShareOffTerminal(t *testing.T) {
 	if err := l.ShowShare(h); err != nil {
 		t.Fatal(err)
 	}
+	// A share card is named with what to do with it: print it, then delete the file.
+	out.Reset()
+	h.File = "media/backup-7K3MQ9XA/share-1-alice.pdf"
+	if err := l.ShowShare(h); err != nil {
+		t.Fatal(err)
+	}
+	want := "Custodian 1 (Alice): your share card was written to media/backup-7K3MQ9XA/share-1-alice.pdf. Print it now on the offline printer, take the paper away, and delete the file"
+	if got := strings.Join(strings.Fields(out.String()), " "); !strings.Contains(got, want) || strings.Contains(got, "age") {
+		t.Errorf("a share card handout says:\n%s", out.String())
+	}
 }
 
 func TestLinesEnterShare(t *testing.T) {
