@@ -59,7 +59,7 @@ var reviewKeys = []keyHelp{
 	{"↑/↓ j/k", "select the event above or below"},
 	{"Home/End", "the first or the last event (g/G)"},
 	{"PgUp/PgDn", "scroll the selected event's details (Space too)"},
-	{"/", "filter the events; Enter keeps the filter, Esc clears it"},
+	{"/", "filter the events by kind, step, actor or facts; Enter keeps it, Esc clears it"},
 	{"Esc", "clear the filter"},
 	{"q", "quit"},
 	{"?", "show or hide this help"},

@@ -10,7 +10,8 @@ import (
 )
 
 // Review shows an auditor the transcript in dir: the verification result on top, the events with
-// their status, the selected event's details, and a filter by step or actor ("/" then text). It
+// their status, the selected event's details, and a filter on kind, step, actor and facts ("/"
+// then text). It opens at the first bad event, if there is one. It
 // uses the alternate screen: a review is not a ceremony, and leaves the shell as it was. Like
 // ReviewLines it returns an error when the transcript does not verify.
 func Review(dir string, opts Options) error {
@@ -39,6 +40,13 @@ type review struct {
 func newReview(a audit, p colorprofile.Profile, width, height int) *review {
 	m := &review{th: newTheme(p), width: width, height: height, a: a}
 	m.refilter()
+	if bad := a.report.FirstBad; bad >= 0 {
+		for i, seq := range m.shown {
+			if m.a.events[seq].Seq == bad {
+				m.sel = i
+			}
+		}
+	}
 	return m
 }
 

@@ -9,6 +9,8 @@ import (
 
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/keyceremony/keyceremony/ceremony/transcript"
 )
 
 func newTestReview(a audit) *review { return newReview(a, colorprofile.Ascii, 80, 24) }
@@ -32,6 +34,23 @@ func tamperedAudit(t *testing.T) audit {
 func TestGoldenReview(t *testing.T) {
 	t.Run("ok", func(t *testing.T) {
 		requireView(t, newTestReview(loadAudit(fixtureDir)), 80, 24)
+	})
+	t.Run("ok-120x40", func(t *testing.T) {
+		requireView(t, newReview(loadAudit(fixtureDir), colorprofile.Ascii, 120, 40), 120, 40)
+	})
+	// A tampered folder opens at its first bad event; the events after it are not checked.
+	t.Run("bad-opens-at-first-bad", func(t *testing.T) {
+		requireView(t, newTestReview(tamperedAudit(t)), 80, 24)
+	})
+	t.Run("bad-opens-at-first-bad-120x40", func(t *testing.T) {
+		requireView(t, newReview(tamperedAudit(t), colorprofile.Ascii, 120, 40), 120, 40)
+	})
+	t.Run("exceptions-120x40", func(t *testing.T) {
+		m := newReview(loadAudit(fixtureDir), colorprofile.Ascii, 120, 40)
+		send(m, key("/"))
+		send(m, typed("exception")...)
+		send(m, key("enter"))
+		requireView(t, m, 120, 40)
 	})
 	t.Run("ok-details-scrolled", func(t *testing.T) {
 		m := newTestReview(loadAudit(fixtureDir))
@@ -67,7 +86,7 @@ func TestGoldenReview(t *testing.T) {
 
 func TestReviewStatus(t *testing.T) {
 	a := tamperedAudit(t)
-	want := map[int]eventStatus{0: verified, 8: verified, 9: firstBad, 10: afterBad, 12: afterBad}
+	want := map[int]eventStatus{0: verified, 8: verified, 9: firstBad, 10: notChecked, 12: notChecked}
 	for seq, st := range want {
 		if got := a.status(seq); got != st {
 			t.Errorf("status(%d) = %s, want %s", seq, got.mark(), st.mark())
@@ -75,6 +94,53 @@ func TestReviewStatus(t *testing.T) {
 	}
 	if a.err() == nil {
 		t.Fatal("a tampered transcript gives no error")
+	}
+}
+
+// The filter reads kind and facts too: "/exception" finds every exception event, and a value
+// found only in an event's facts finds that event.
+func TestReviewFilterKindAndFacts(t *testing.T) {
+	a := loadAudit(fixtureDir)
+	var exceptions int
+	for _, e := range a.events {
+		if e.Kind == transcript.KindException {
+			exceptions++
+		}
+	}
+	if exceptions == 0 {
+		t.Fatal("the fixture has no exception")
+	}
+	m := newTestReview(a)
+	send(m, key("/"))
+	send(m, typed("EXCEPTION")...)
+	var got int
+	for _, i := range m.shown {
+		if a.events[i].Kind == transcript.KindException {
+			got++
+		}
+	}
+	if got != exceptions {
+		t.Errorf("/exception shows %d of %d exceptions", got, exceptions)
+	}
+	send(m, key("esc"))
+	send(m, key("/"))
+	send(m, typed("CKA_SENSITIVE")...) // only in facts
+	if len(m.shown) == 0 {
+		t.Fatal("a value in the facts finds no event")
+	}
+	for _, i := range m.shown {
+		if !strings.Contains(string(a.events[i].Facts), "CKA_SENSITIVE") {
+			t.Errorf("event #%d shown without CKA_SENSITIVE in its facts", a.events[i].Seq)
+		}
+	}
+}
+
+// A review of a tampered folder opens on the first bad event, not on #0.
+func TestReviewOpensAtFirstBad(t *testing.T) {
+	m := newTestReview(tamperedAudit(t))
+	e, ok := m.selected()
+	if !ok || e.Seq != m.a.report.FirstBad || e.Seq == 0 {
+		t.Fatalf("opened at #%d, first bad is #%d", e.Seq, m.a.report.FirstBad)
 	}
 }
 

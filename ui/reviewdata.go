@@ -10,7 +10,7 @@ import (
 
 // audit is what a review shows: the verification report and the events as read. The two come
 // apart on purpose: Verify stops at the first problem, Read lists every event, so events after a
-// bad one are still shown, marked as not to be trusted.
+// bad one are still shown, marked as not checked: nothing proves or disproves them.
 type audit struct {
 	dir     string
 	report  transcript.Report
@@ -28,27 +28,24 @@ func loadAudit(dir string) audit {
 type eventStatus int
 
 const (
-	verified  eventStatus = iota
-	firstBad              // the event Verify names
-	afterBad              // after the first bad event: nothing it says can be trusted
-	unchecked             // Verify stopped before it for a reason that is not an event's
+	verified   eventStatus = iota
+	firstBad               // the event Verify names
+	notChecked             // Verify stopped before it: after the first bad event, or for a reason that is not an event's
 )
 
 func (a audit) status(seq int) eventStatus {
 	switch {
 	case a.report.FirstBad >= 0 && seq == a.report.FirstBad:
 		return firstBad
-	case a.report.FirstBad >= 0 && seq > a.report.FirstBad:
-		return afterBad
-	case seq < a.report.Events:
+	case (a.report.FirstBad < 0 || seq < a.report.FirstBad) && seq < a.report.Events:
 		return verified
 	}
-	return unchecked
+	return notChecked
 }
 
 // mark is a status as a symbol and a word: never colour alone.
 func (s eventStatus) mark() string {
-	return [...]string{"✓ verified", "✗ FIRST BAD", "✗ after bad", "· unchecked"}[s]
+	return [...]string{"✓ verified", "✗ FIRST BAD", "· not checked"}[s]
 }
 
 // verdict is the report's outcome in a sentence, with its symbol.
@@ -71,10 +68,11 @@ func detail(e transcript.Event) []string {
 	return strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
 }
 
-// matches says whether an event's step or actor contains the filter text, case ignored.
+// matches says whether an event's kind, step, actor or facts contain the filter text, case
+// ignored: "exception" finds every exception, a label or a fingerprint finds the events naming it.
 func matches(e transcript.Event, filter string) bool {
 	f := strings.ToLower(filter)
-	for _, s := range []string{e.Step, e.Actor.Name, e.Actor.Role} {
+	for _, s := range []string{string(e.Kind), e.Step, e.Actor.Name, e.Actor.Role, string(e.Facts)} {
 		if strings.Contains(strings.ToLower(s), f) {
 			return true
 		}

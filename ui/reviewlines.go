@@ -38,5 +38,5 @@ func (a audit) err() error {
 	if a.report.OK {
 		return nil
 	}
-	return fmt.Errorf("ui: the transcript in %s does not verify: %s", a.dir, a.report.Problem)
+	return fmt.Errorf("the transcript in %s does not verify: %s", a.dir, a.report.Problem)
 }

@@ -33,7 +33,8 @@ func (m *review) layout() (head []string, listRows, detailRows int) {
 		head = append(head, style.Render(l))
 	}
 	if fp := m.a.report.Fingerprint; fp != "" {
-		head = append(head, "Key: "+fp) // short label: the whole fingerprint fits in 80 columns
+		// The key that signed the record, not the ceremony's key; on two lines below 93 columns.
+		head = append(head, wrap("Ceremony signing key: "+fp, w)...)
 	}
 	rest := h - len(head) - 3 // two rules and the footer
 	listRows = min(max(rest/2, 3), len(m.shown)+1)
@@ -62,7 +63,7 @@ func (m *review) render() string {
 func (m *review) list(w, rows int) []string {
 	title := fmt.Sprintf("Events: %d", len(m.a.events))
 	if !m.filter.empty() || m.filtering {
-		title = fmt.Sprintf("Events: %d of %d with step or actor containing %q", len(m.shown), len(m.a.events), m.filter.text())
+		title = fmt.Sprintf("Events: %d of %d with kind, step, actor or facts containing %q", len(m.shown), len(m.a.events), m.filter.text())
 	}
 	out := []string{m.th.title.Render(title)}
 	switch {
@@ -76,12 +77,14 @@ func (m *review) list(w, rows int) []string {
 	for i := from; i < min(from+rows, len(m.shown)); i++ {
 		e := m.a.events[m.shown[i]]
 		st := m.a.status(e.Seq)
-		row := fmt.Sprintf("%-12s #%-3d %-9s %-24s %s", st.mark(), e.Seq, e.Kind, ansi.Truncate(e.Step, 24, "…"), eventActor(e))
+		row := fmt.Sprintf("%-13s #%-3d %-9s %-24s %s", st.mark(), e.Seq, e.Kind, ansi.Truncate(e.Step, 24, "…"), eventActor(e))
 		switch st {
 		case verified:
 			row = m.th.ok.Render(row)
-		case firstBad, afterBad:
+		case firstBad:
 			row = m.th.bad.Render(row)
+		case notChecked:
+			row = m.th.dim.Render(row)
 		}
 		if i == m.sel {
 			row = m.th.selected.Render("› " + ansi.Strip(row))
@@ -135,7 +138,7 @@ func (m *review) details(rows int) []string {
 
 func (m *review) footer() string {
 	if m.filtering {
-		return "Filter by step or actor " + m.filter.view(m.th) + m.th.dim.Render("  Enter: keep · Esc: clear")
+		return "Filter by kind, step, actor or facts " + m.filter.view(m.th) + m.th.dim.Render("  Enter: keep · Esc: clear")
 	}
 	return m.th.dim.Render("↑/↓: select · PgUp/PgDn: details · /: filter · q: quit · ?: help and more keys")
 }
