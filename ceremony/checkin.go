@@ -166,11 +166,18 @@ func (p *Plan) checkInSet() (*backup.Manifest, []byte, setStatus, error) {
 // CheckCheckIn checks a check-in plan as far as it can be before it runs: the output folder is
 // new and the set is current. It returns the set's manifest.
 func (p *Plan) CheckCheckIn() (*backup.Manifest, error) {
-	if _, err := os.Lstat(p.OutputDir()); !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("output folder %s already exists\nhint: a check-in writes into a new folder; choose another output", p.OutputDir())
+	if err := p.checkInOutputFree(); err != nil {
+		return nil, err
 	}
 	m, _, _, err := p.checkInSet()
 	return m, err
+}
+
+func (p *Plan) checkInOutputFree() error {
+	if _, err := os.Lstat(p.OutputDir()); !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("output folder %s already exists\nhint: a check-in writes into a new folder; choose another output", p.OutputDir())
+	}
+	return nil
 }
 
 // CheckInOptions configure one check-in.
@@ -199,10 +206,10 @@ func RunCheckIn(o CheckInOptions) (string, error) {
 	if p.Kind != KindCheckIn {
 		return "", fmt.Errorf("plan %s is a %s plan, not a check-in\nhint: run it with 'keyceremony run'", p.Ceremony, p.Kind)
 	}
-	if _, err := p.CheckCheckIn(); err != nil {
+	if err := p.checkInOutputFree(); err != nil {
 		return "", err
 	}
-	// Read again for use: the bytes recorded are the bytes checked.
+	// The manifest bytes checked here are the bytes recorded: it is not read again.
 	m, raw, st, err := p.checkInSet()
 	if err != nil {
 		return "", err
