@@ -239,6 +239,8 @@ func (e *engine) runStep() error {
 		if err == nil {
 			err = e.seal()
 		}
+	case stepCosign:
+		err = e.cosignAtClose(arg)
 	case stepAbort:
 		err = e.abort()
 	default:

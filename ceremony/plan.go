@@ -76,6 +76,7 @@ type Plan struct {
 	Targets      []wrap.Target `yaml:"targets"`
 	Custody      CustodyPlan   `yaml:"custody"`
 	Require      RequirePlan   `yaml:"require"`
+	Cosign       []CosignPlan  `yaml:"cosign"`
 	Output       string        `yaml:"output"`
 	// ExpiryMargin is how long every target's import parameters must still be valid when the
 	// ceremony starts (a Go duration, "90m"); an hour when empty.
@@ -298,6 +299,9 @@ func (p *Plan) validate() error {
 		return err
 	}
 	if err := p.validateParticipants(); err != nil {
+		return err
+	}
+	if err := p.validateCosign(); err != nil {
 		return err
 	}
 	switch p.Kind {

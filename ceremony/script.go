@@ -106,6 +106,10 @@ func (p *Plan) Script() []Step {
 	add(stepCustody, "Leave the token as the plan says", admin, p.custodyInstructions())
 	add(stepSeal, "Sign off and seal the transcript", witness,
 		fmt.Sprintf("The screen shows the summary for the paper log (signing key, key, share set and holders, packages, exceptions); %s copies it, checks it and confirms. The transcript is then sealed with a checkpoint, whose SHA-256 goes on the paper log too, and the transcript signing key is destroyed: nobody can sign a rewritten transcript with it.", witness.Name))
+	for _, c := range p.Cosign {
+		add(stepCosign+":"+c.Witness, fmt.Sprintf("%s cosigns the sealed checkpoint", c.Witness), Actor{Role: RoleWitness, Name: c.Witness},
+			fmt.Sprintf("%s compares the checkpoint with the paper log and cosigns it with their own witness key, which never was in the token. Typing later leaves it for 'keyceremony cosign'.", c.Witness))
+	}
 	return s
 }
 

@@ -21,7 +21,7 @@ import (
 // The step's actor is the person asked.
 func TestKeyCheckValueSignOff(t *testing.T) {
 	f := newFixture(t)
-	p := witness(f)
+	p := atTerminal(f)
 	var stepActor Actor
 	p.onStep = func(id string) {
 		if id == stepGenerateKey {
@@ -69,7 +69,7 @@ func TestKeyCheckValueSignOff(t *testing.T) {
 // confirmation, the end event has the witness as actor, and no event has an empty actor.
 func TestClosingSignOff(t *testing.T) {
 	f := newFixture(t)
-	p := witness(f)
+	p := atTerminal(f)
 	if err := f.run(t, p, false); err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestRecordedSessionIsConfirmedAndRecorded(t *testing.T) {
 	plan, _ := os.ReadFile(f.planPath)
 	plan = regexp.MustCompile(`\{name: Alice, delivery: age-recipient, recipient: [a-z0-9]+\}`).ReplaceAll(plan, []byte("{name: Alice, delivery: typed}"))
 	os.WriteFile(f.planPath, plan, 0o600)
-	p := witness(f)
+	p := atTerminal(f)
 	p.recording = []string{"script is running above keyceremony"}
 	if err := f.run(t, p, false); err != nil {
 		t.Fatal(err)
@@ -167,7 +167,7 @@ func TestKeyPairFingerprintSignOff(t *testing.T) {
 	plan = regexp.MustCompile(`(?s)targets:.*output: out`).ReplaceAll(plan, []byte("output: out"))
 	plan = []byte(strings.Replace(string(plan), "type: AES-256", "type: EC P-256", 1))
 	os.WriteFile(f.planPath, plan, 0o600)
-	p := witness(f)
+	p := atTerminal(f)
 	if err := f.run(t, p, false); err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestKeyPairFingerprintSignOff(t *testing.T) {
 // both, and is not recorded as a resume.
 func TestStopThenAbortWithReason(t *testing.T) {
 	f := newFixture(t)
-	p := witness(f)
+	p := atTerminal(f)
 	p.onStep = func(id string) {
 		if id == "check-wrapping-key:aws" {
 			p.answers = []string{stop}
@@ -213,7 +213,7 @@ func TestStopThenAbortWithReason(t *testing.T) {
 	if n := exceptionsOf(events(t, f.out()), "the operator stopped the ceremony at this step"); n != 1 {
 		t.Errorf("%d stop exceptions, want 1", n)
 	}
-	p = witness(f)
+	p = atTerminal(f)
 	p.onStep = func(id string) {
 		if id == stepAbort {
 			p.answers = []string{"yes", " ", "  the HSM  is needed elsewhere "} // a blank reason is asked again
@@ -242,7 +242,7 @@ func TestStopThenAbortWithReason(t *testing.T) {
 // matches the backup manifest; the collect step names the quorum that gave their shares.
 func TestRestoreSignOff(t *testing.T) {
 	f := newFixture(t)
-	gen := witness(f)
+	gen := atTerminal(f)
 	if err := f.run(t, gen, false); err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +261,7 @@ func TestRestoreSignOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := witness(f)
+	p := atTerminal(f)
 	p.quorum = []string{gen.files["Bob"], gen.files["Alice"]}
 	if err := Run(Options{Plan: rp, PlanPath: path, UI: p, Identities: f.ids}); err != nil {
 		t.Fatal(err)

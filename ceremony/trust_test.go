@@ -211,10 +211,10 @@ func (p *person) EnterShare(r ShareRequest) (string, error) {
 // stop, as an answer, is the operator stopping the ceremony (Ctrl+C).
 const stop = "\x00stop"
 
-// witness types back each value right: the signing key and a key pair's fingerprint from the
-// screen, a key check value from the screen (in lower case, with a space: neither counts), the
-// wrapping key from the import request.
-func witness(f *fixture) *person {
+// atTerminal is a witness at the terminal who types back each value right: the signing key and
+// a key pair's fingerprint from the screen, a key check value from the screen (in lower case,
+// with a space: neither counts), the wrapping key from the import request.
+func atTerminal(f *fixture) *person {
 	p := &person{mode: ModeLine}
 	p.right = func() string {
 		r := p.asked[len(p.asked)-1]
@@ -267,7 +267,7 @@ func requireVerifies(t *testing.T, dir string) {
 // the confirmation records who typed it back; the begin event says people were at the terminal.
 func TestTypeBackRecordsWhoConfirmed(t *testing.T) {
 	f := newFixture(t)
-	p := witness(f)
+	p := atTerminal(f)
 	good := readback.Format(fingerprintOf(f.kek))
 	wrong := "1" // one digit of group 1 mistyped: a check letter catches every single wrong digit
 	if good[0] == '1' {
@@ -333,7 +333,7 @@ func TestTypeBackRecordsWhoConfirmed(t *testing.T) {
 // A wrapping key that never matches the import request stops the ceremony before any key is made.
 func TestTypeBackOfAnotherKeyStops(t *testing.T) {
 	f := newFixture(t)
-	p := witness(f)
+	p := atTerminal(f)
 	other := readback.Format(fingerprintOf(rsaKey(t)))
 	p.onStep = func(id string) {
 		if id == "check-wrapping-key:aws" {
@@ -418,7 +418,7 @@ func checkWrappedUnderOriginal(t *testing.T, f *fixture, substitute *rsa.Private
 // file changed.
 func TestParamsReplacedBeforeWrapIsNotUsed(t *testing.T) {
 	f := newFixture(t)
-	p := witness(f)
+	p := atTerminal(f)
 	substitute := rsaKey(t)
 	p.onStep = func(id string) {
 		if id == "wrap:aws" {
@@ -466,7 +466,7 @@ func hasException(t *testing.T, evs []transcript.Event, step, what string) bool 
 // in the record is refused.
 func TestParamsReplacedAcrossResumeIsNotUsed(t *testing.T) {
 	f := newFixture(t)
-	p := witness(f)
+	p := atTerminal(f)
 	// A file where the targets folder goes stops the ceremony at its first wrap.
 	block := filepath.Join(f.out(), "targets")
 	p.onStep = func(id string) {
@@ -486,14 +486,14 @@ func TestParamsReplacedAcrossResumeIsNotUsed(t *testing.T) {
 	saved, _ := os.ReadFile(pinned)
 	os.Chmod(pinned, 0o600)
 	os.WriteFile(pinned, bytes.Replace(saved, []byte(`"KeyId"`), []byte(`"KeyId" `), 1), 0o600)
-	err := f.run(t, witness(f), true)
+	err := f.run(t, atTerminal(f), true)
 	if err == nil || !strings.HasPrefix(err.Error(), "cannot resume: the transcript does not verify: event ") ||
 		!strings.HasSuffix(err.Error(), ": file inputs/aws/params.json differs from its recorded SHA-256\nhint: run keyceremony verify on the folder; a tampered or damaged transcript cannot be resumed") {
 		t.Fatalf("resume with an altered pinned copy: %v", err)
 	}
 	os.WriteFile(pinned, saved, 0o600)
 
-	if err := f.run(t, witness(f), true); err != nil {
+	if err := f.run(t, atTerminal(f), true); err != nil {
 		t.Fatal(err)
 	}
 	requireVerifies(t, f.out())
@@ -558,7 +558,7 @@ func TestPreflightRefusesBeforeAnythingIsMade(t *testing.T) {
 			f := newFixture(t)
 			tc.edit(t, f)
 			before := tokenObjects(t)
-			p := witness(f)
+			p := atTerminal(f)
 			p.mode = tc.mode
 			err := f.run(t, p, false)
 			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
@@ -583,7 +583,7 @@ func TestPreflightExpiryMarginFromPlan(t *testing.T) {
 	f := newFixture(t)
 	f.writeParams(t, "aws-params.json", f.kek, time.Now().Add(30*time.Minute))
 	f.edit(t, "output: out", "output: out\nexpiry_margin: 20m")
-	if err := f.run(t, witness(f), false); err != nil {
+	if err := f.run(t, atTerminal(f), false); err != nil {
 		t.Fatal(err)
 	}
 	f.edit(t, "expiry_margin: 20m", "expiry_margin: soon")
@@ -606,7 +606,7 @@ func plantKey(t *testing.T, id string) {
 // in the run or on resume.
 func TestPlantedKeyWithoutIntentIsRefused(t *testing.T) {
 	f := newFixture(t)
-	p := witness(f)
+	p := atTerminal(f)
 	p.onStep = func(id string) {
 		if id == stepGenerateKey {
 			plantKey(t, "0102")
@@ -617,7 +617,7 @@ func TestPlantedKeyWithoutIntentIsRefused(t *testing.T) {
 	if err := f.run(t, p, false); err == nil || err.Error() != want {
 		t.Fatalf("got %v\nwant %s", err, want)
 	}
-	if err := f.run(t, witness(f), true); err == nil || err.Error() != want {
+	if err := f.run(t, atTerminal(f), true); err == nil || err.Error() != want {
 		t.Fatalf("resume: got %v\nwant %s", err, want)
 	}
 }
@@ -627,7 +627,7 @@ func TestPlantedKeyWithoutIntentIsRefused(t *testing.T) {
 // recorded, and it is refused.
 func TestPlantedKeyAfterIntentIsRefusedOnResume(t *testing.T) {
 	f := newFixture(t)
-	p := witness(f)
+	p := atTerminal(f)
 	p.onRecord = func(summary string) {
 		if strings.HasPrefix(summary, "intent:generate-key") {
 			plantKey(t, "0102")
@@ -641,7 +641,7 @@ func TestPlantedKeyAfterIntentIsRefusedOnResume(t *testing.T) {
 	if len(in.CKAID) != 32 || in.Label != "data-key" {
 		t.Fatalf("intent %+v", in)
 	}
-	err := f.run(t, witness(f), true)
+	err := f.run(t, atTerminal(f), true)
 	want := `token key "data-key" has CKA_ID "0102", not "` + in.CKAID + `", which this ceremony recorded before making its key: it is not the ceremony's key; nothing was changed` +
 		"\nhint: someone with the PIN made it: find out who; remove it with the vendor's tool, then resume"
 	if err == nil || err.Error() != want {
@@ -658,7 +658,7 @@ func TestPlantedKeyAfterIntentIsRefusedOnResume(t *testing.T) {
 // refused on resume.
 func TestPlantedPackageIsRefused(t *testing.T) {
 	f := newFixture(t)
-	p := witness(f)
+	p := atTerminal(f)
 	p.onStep = func(id string) {
 		if id == "wrap:aws" {
 			os.MkdirAll(filepath.Join(f.out(), "targets/aws"), 0o700)
@@ -682,7 +682,7 @@ func strictly(raw []byte, v any) error {
 // (which the inventory, the review and the fixtures read) say exactly what is written.
 func TestFactsTypesMatchWhatIsWritten(t *testing.T) {
 	f := newFixture(t)
-	p := witness(f)
+	p := atTerminal(f)
 	good := readback.Format(fingerprintOf(f.kek))
 	p.onStep = func(id string) {
 		if id == "check-wrapping-key:aws" {
