@@ -52,10 +52,10 @@ func TestAgePassphrase(t *testing.T) {
 	}
 	wrong, _ := PassphraseIdentity([]byte("correct horses"))
 	_, err = DecryptAge(file, wrong)
-	wantErr(t, err, "backup: wrong passphrase for this share file\nhint: type it again, minding case and keyboard layout")
+	wantErr(t, err, "wrong passphrase for this share file\nhint: type it again, minding case and keyboard layout")
 
 	_, err = PassphraseRecipient([]byte(""))
-	wantErr(t, err, "backup: the passphrase is empty\nhint: choose a passphrase for this share file")
+	wantErr(t, err, "the passphrase is empty\nhint: choose a passphrase for this share file")
 
 	// A damaged file.
 	bin := bytes.Replace(file, []byte("\n"), []byte("\n"), -1)
@@ -119,20 +119,20 @@ func TestAgeKeys(t *testing.T) {
 	// The wrong key, a key for a passphrase file, a passphrase for a key file.
 	other, _ := age.GenerateX25519Identity()
 	_, err = DecryptAge(file, other)
-	wantErr(t, err, "backup: this share file was not encrypted to the given key\nhint: give the private key of the custodian the file was made for")
+	wantErr(t, err, "this share file was not encrypted to the given key\nhint: give the private key of the custodian the file was made for")
 	pfile, err := sh.EncryptAge(fastPassphrase(t, "pw"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = DecryptAge(pfile, other)
-	wantErr(t, err, "backup: this share file is encrypted to a passphrase, not a key\nhint: give the custodian's passphrase")
+	wantErr(t, err, "this share file is encrypted to a passphrase, not a key\nhint: give the custodian's passphrase")
 	pid, _ := PassphraseIdentity([]byte("pw"))
 	_, err = DecryptAge(file, pid)
-	wantErr(t, err, "backup: this share file is encrypted to a key, not a passphrase\nhint: give the custodian's private key")
+	wantErr(t, err, "this share file is encrypted to a key, not a passphrase\nhint: give the custodian's private key")
 
 	// Bad inputs.
 	for _, s := range []string{"", "age1nope", "ssh-dss AAAA", "AGE-SECRET-KEY-1XYZ"} {
-		if _, err := ParseRecipient(s); err == nil || !strings.HasPrefix(err.Error(), "backup: ") {
+		if _, err := ParseRecipient(s); err == nil {
 			t.Errorf("ParseRecipient(%q): %v", s, err)
 		}
 	}
@@ -140,9 +140,9 @@ func TestAgeKeys(t *testing.T) {
 		t.Error("ParseIdentity accepted junk")
 	}
 	_, err = DecryptAge(file)
-	wantErr(t, err, "backup: nothing to open the share file with\nhint: give the passphrase or the private key")
+	wantErr(t, err, "nothing to open the share file with\nhint: give the passphrase or the private key")
 	_, err = DecryptAge([]byte("not age"), other)
-	if err == nil || !strings.HasPrefix(err.Error(), "backup: not a readable share file") {
+	if err == nil || !strings.HasPrefix(err.Error(), "not a readable share file") {
 		t.Fatalf("junk: %v", err)
 	}
 }
@@ -205,5 +205,5 @@ func TestRecipientKey(t *testing.T) {
 		t.Error("different keys compare equal")
 	}
 	_, err := RecipientKey("ssh-ed25519 AAAA")
-	wantErr(t, err, "backup: not a usable SSH public key: malformed SSH recipient: \"ssh-ed25519 AAAA\": ssh: no key found; last parsing error for ignored line: ssh: short read\nhint: give an ssh-ed25519 or ssh-rsa key, one line as in authorized_keys")
+	wantErr(t, err, "not a usable SSH public key: malformed SSH recipient: \"ssh-ed25519 AAAA\": ssh: no key found; last parsing error for ignored line: ssh: short read\nhint: give an ssh-ed25519 or ssh-rsa key, one line as in authorized_keys")
 }

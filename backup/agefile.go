@@ -26,7 +26,7 @@ func PassphraseRecipient(passphrase []byte) (*age.ScryptRecipient, error) {
 	defer clear(c)
 	r, err := age.NewScryptRecipient(string(c))
 	if err != nil {
-		return nil, errors.New("backup: the passphrase is empty\nhint: choose a passphrase for this share file")
+		return nil, errors.New("the passphrase is empty\nhint: choose a passphrase for this share file")
 	}
 	return r, nil
 }
@@ -38,7 +38,7 @@ func PassphraseIdentity(passphrase []byte) (*age.ScryptIdentity, error) {
 	defer clear(c)
 	id, err := age.NewScryptIdentity(string(c))
 	if err != nil {
-		return nil, errors.New("backup: the passphrase is empty\nhint: type the passphrase of this share file")
+		return nil, errors.New("the passphrase is empty\nhint: type the passphrase of this share file")
 	}
 	return id, nil
 }
@@ -50,13 +50,13 @@ func ParseRecipient(s string) (age.Recipient, error) {
 	if strings.HasPrefix(s, "ssh-") {
 		r, err := agessh.ParseRecipient(s)
 		if err != nil {
-			return nil, fmt.Errorf("backup: not a usable SSH public key: %v\nhint: give an ssh-ed25519 or ssh-rsa key, one line as in authorized_keys", err)
+			return nil, fmt.Errorf("not a usable SSH public key: %v\nhint: give an ssh-ed25519 or ssh-rsa key, one line as in authorized_keys", err)
 		}
 		return r, nil
 	}
 	rs, err := age.ParseRecipients(strings.NewReader(s))
 	if err != nil || len(rs) != 1 {
-		return nil, errors.New("backup: not an age or SSH public key\nhint: give one key: age1..., ssh-ed25519 ... or ssh-rsa ...")
+		return nil, errors.New("not an age or SSH public key\nhint: give one key: age1..., ssh-ed25519 ... or ssh-rsa ...")
 	}
 	return rs[0], nil
 }
@@ -74,7 +74,7 @@ func RecipientKey(s string) (string, error) {
 	}
 	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(strings.TrimSpace(s)))
 	if err != nil {
-		return "", fmt.Errorf("backup: not a usable SSH public key: %v", err)
+		return "", fmt.Errorf("not a usable SSH public key: %v", err)
 	}
 	return pub.Type() + " " + base64.StdEncoding.EncodeToString(pub.Marshal()), nil
 }
@@ -85,13 +85,13 @@ func ParseIdentity(data []byte) ([]age.Identity, error) {
 	if bytes.Contains(data, []byte("PRIVATE KEY-----")) {
 		id, err := agessh.ParseIdentity(data)
 		if err != nil {
-			return nil, errors.New("backup: cannot use this SSH private key\nhint: give an unencrypted ed25519 or RSA OpenSSH key, or decrypt the share file with the age tool")
+			return nil, errors.New("cannot use this SSH private key\nhint: give an unencrypted ed25519 or RSA OpenSSH key, or decrypt the share file with the age tool")
 		}
 		return []age.Identity{id}, nil
 	}
 	ids, err := age.ParseIdentities(bytes.NewReader(data))
 	if err != nil {
-		return nil, errors.New("backup: not an age identity file or SSH private key")
+		return nil, errors.New("not an age identity file or SSH private key")
 	}
 	return ids, nil
 }
@@ -103,7 +103,7 @@ func (s Share) EncryptAge(recipients ...age.Recipient) ([]byte, error) {
 		return nil, err
 	}
 	if len(recipients) == 0 {
-		return nil, errors.New("backup: no recipient for the share file\nhint: give the custodian's passphrase or public key")
+		return nil, errors.New("no recipient for the share file\nhint: give the custodian's passphrase or public key")
 	}
 	plain := []byte("# keyceremony backup " + s.String() + "\n")
 	plain = s.appendTyped(plain)
@@ -112,16 +112,16 @@ func (s Share) EncryptAge(recipients ...age.Recipient) ([]byte, error) {
 	aw := armor.NewWriter(&out)
 	w, err := age.Encrypt(aw, recipients...)
 	if err != nil {
-		return nil, fmt.Errorf("backup: encrypt share %d: %v", s.Index, err)
+		return nil, fmt.Errorf("encrypt share %d: %v", s.Index, err)
 	}
 	if _, err := w.Write(plain); err != nil {
-		return nil, fmt.Errorf("backup: encrypt share %d: %v", s.Index, err)
+		return nil, fmt.Errorf("encrypt share %d: %v", s.Index, err)
 	}
 	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("backup: encrypt share %d: %v", s.Index, err)
+		return nil, fmt.Errorf("encrypt share %d: %v", s.Index, err)
 	}
 	if err := aw.Close(); err != nil {
-		return nil, fmt.Errorf("backup: encrypt share %d: %v", s.Index, err)
+		return nil, fmt.Errorf("encrypt share %d: %v", s.Index, err)
 	}
 	return out.Bytes(), nil
 }
@@ -130,7 +130,7 @@ func (s Share) EncryptAge(recipients ...age.Recipient) ([]byte, error) {
 // it. A wrong passphrase, or a file not made for the given key, is said plainly.
 func DecryptAge(data []byte, identities ...age.Identity) (Share, error) {
 	if len(identities) == 0 {
-		return Share{}, errors.New("backup: nothing to open the share file with\nhint: give the passphrase or the private key")
+		return Share{}, errors.New("nothing to open the share file with\nhint: give the passphrase or the private key")
 	}
 	var src io.Reader = bytes.NewReader(data)
 	if bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte(armor.Header)) {
@@ -146,14 +146,14 @@ func DecryptAge(data []byte, identities ...age.Identity) (Share, error) {
 	for {
 		n, err := r.Read(buf)
 		if len(plain)+n > maxAgePlaintext {
-			return Share{}, errors.New("backup: the share file holds more than a share")
+			return Share{}, errors.New("the share file holds more than a share")
 		}
 		plain = append(plain, buf[:n]...)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return Share{}, errors.New("backup: the share file is damaged: its contents fail age's authentication\nhint: use another copy of the file")
+			return Share{}, errors.New("the share file is damaged: its contents fail age's authentication\nhint: use another copy of the file")
 		}
 	}
 	return parseTyped(plain)
@@ -162,7 +162,7 @@ func DecryptAge(data []byte, identities ...age.Identity) (Share, error) {
 func ageError(err error, identities []age.Identity) error {
 	var nomatch *age.NoIdentityMatchError
 	if !errors.As(err, &nomatch) {
-		return fmt.Errorf("backup: not a readable share file: %v\nhint: give the .age file written for this custodian", err)
+		return fmt.Errorf("not a readable share file: %v\nhint: give the .age file written for this custodian", err)
 	}
 	passphrase := false
 	for _, id := range identities {
@@ -176,13 +176,13 @@ func ageError(err error, identities []age.Identity) error {
 	}
 	switch {
 	case passphrase && scrypt:
-		return errors.New("backup: wrong passphrase for this share file\nhint: type it again, minding case and keyboard layout")
+		return errors.New("wrong passphrase for this share file\nhint: type it again, minding case and keyboard layout")
 	case passphrase:
-		return errors.New("backup: this share file is encrypted to a key, not a passphrase\nhint: give the custodian's private key")
+		return errors.New("this share file is encrypted to a key, not a passphrase\nhint: give the custodian's private key")
 	case scrypt:
-		return errors.New("backup: this share file is encrypted to a passphrase, not a key\nhint: give the custodian's passphrase")
+		return errors.New("this share file is encrypted to a passphrase, not a key\nhint: give the custodian's passphrase")
 	}
-	return errors.New("backup: this share file was not encrypted to the given key\nhint: give the private key of the custodian the file was made for")
+	return errors.New("this share file was not encrypted to the given key\nhint: give the private key of the custodian the file was made for")
 }
 
 // ageHeader returns the start of an age file's header, from its armor if it has one, or nil when

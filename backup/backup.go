@@ -39,17 +39,17 @@ func (o Options) check() error {
 	m, n := o.Threshold, len(o.Custodians)
 	switch {
 	case n == 0:
-		return errors.New("backup: no custodians\nhint: name at least 2 custodians, one share each")
+		return errors.New("no custodians\nhint: name at least 2 custodians, one share each")
 	case m < 2:
-		return fmt.Errorf("backup: threshold %d is too low: restoring must need at least 2 shares\nhint: choose a threshold from 2 to the number of custodians", m)
+		return fmt.Errorf("threshold %d is too low: restoring must need at least 2 shares\nhint: choose a threshold from 2 to the number of custodians", m)
 	case n < m:
-		return fmt.Errorf("backup: threshold %d is more than the %d custodians\nhint: choose a threshold of at most %d, or name more custodians", m, n, n)
+		return fmt.Errorf("threshold %d is more than the %d custodians\nhint: choose a threshold of at most %d, or name more custodians", m, n, n)
 	case n > maxShares:
-		return fmt.Errorf("backup: %d custodians is more than %d, the most shares over GF(2^8)\nhint: name at most %d custodians", n, maxShares, maxShares)
+		return fmt.Errorf("%d custodians is more than %d, the most shares over GF(2^8)\nhint: name at most %d custodians", n, maxShares, maxShares)
 	case n > defaultMaxShares && !o.AllowLarge:
-		return fmt.Errorf("backup: %d custodians is more than %d\nhint: name at most %d custodians, or allow a large quorum explicitly", n, defaultMaxShares, defaultMaxShares)
+		return fmt.Errorf("%d custodians is more than %d\nhint: name at most %d custodians, or allow a large quorum explicitly", n, defaultMaxShares, defaultMaxShares)
 	case o.Replaces != "" && !validSetID(o.Replaces):
-		return fmt.Errorf("backup: replaced set %q is not a set ID", o.Replaces)
+		return fmt.Errorf("replaced set %q is not a set ID", o.Replaces)
 	}
 	return checkCustodians(o.Custodians)
 }
@@ -63,7 +63,7 @@ func Create(s *hsm.Session, key *hsm.Key, opts Options) (*Backup, error) {
 	}
 	id, err := s.Identify(key)
 	if err != nil {
-		return nil, fmt.Errorf("backup: identify key %q: %w", key.Label, err)
+		return nil, fmt.Errorf("identify key %q: %w", key.Label, err)
 	}
 	mk := ManifestKey{Label: key.Label, Spec: key.Spec.String(), KCV: id.KCV}
 	if !key.IsSecret() {
@@ -96,7 +96,7 @@ func create(s *hsm.Session, key *hsm.Key, mk ManifestKey, opts Options) (*Backup
 	mech := cmp.Or(opts.Wrap, hsmspec.BackupKWP)
 	blob, err := s.WrapBackup(mech, kek, key)
 	if err != nil {
-		return nil, fmt.Errorf("backup: wrap key %q under the backup key: %w", key.Label, err)
+		return nil, fmt.Errorf("wrap key %q under the backup key: %w", key.Label, err)
 	}
 	wrapName := ""
 	if mech != hsmspec.BackupKWP {
@@ -108,13 +108,13 @@ func create(s *hsm.Session, key *hsm.Key, mk ManifestKey, opts Options) (*Backup
 		return nil, err
 	}
 	if err := s.Destroy(probe); err != nil {
-		return nil, fmt.Errorf("backup: destroy the session copy made to check the blob: %w", err)
+		return nil, fmt.Errorf("destroy the session copy made to check the blob: %w", err)
 	}
 
 	n := len(opts.Custodians)
 	parts, err := shamir.Split(raw, n, opts.Threshold)
 	if err != nil {
-		return nil, fmt.Errorf("backup: split the backup key: %v", err)
+		return nil, fmt.Errorf("split the backup key: %v", err)
 	}
 	sum := sha256.Sum256(blob)
 	created := opts.Created
@@ -158,7 +158,7 @@ type Key struct {
 func NewKey(s *hsm.Session, trusted bool, keep string) (*Key, error) {
 	raw := make([]byte, KeySize)
 	if _, err := io.ReadFull(s.Rand(), raw); err != nil {
-		return nil, fmt.Errorf("backup: draw the backup key from the token's RNG: %w", err)
+		return nil, fmt.Errorf("draw the backup key from the token's RNG: %w", err)
 	}
 	k := &Key{raw: raw, KCV: aesKCV(raw)}
 	kek, err := s.ImportSessionAES(raw, trusted)
@@ -176,7 +176,7 @@ func NewKey(s *hsm.Session, trusted bool, keep string) (*Key, error) {
 		if k.Kept != nil {
 			s.Destroy(k.Kept)
 		}
-		return nil, fmt.Errorf("backup: make the backup key in the token: %w", err)
+		return nil, fmt.Errorf("make the backup key in the token: %w", err)
 	}
 	return k, nil
 }
@@ -205,11 +205,11 @@ func checkKCV(s *hsm.Session, k *hsm.Key, kcv string) error {
 func importBackupKey(s *hsm.Session, raw []byte, kcv string) (*hsm.Key, error) {
 	kek, err := s.ImportSessionAES(raw, false)
 	if err != nil {
-		return nil, fmt.Errorf("backup: import the backup key as a session key: %w", err)
+		return nil, fmt.Errorf("import the backup key as a session key: %w", err)
 	}
 	if err := checkKCV(s, kek, kcv); err != nil {
 		s.Destroy(kek)
-		return nil, fmt.Errorf("backup: check the backup key in the token: %w", err)
+		return nil, fmt.Errorf("check the backup key in the token: %w", err)
 	}
 	return kek, nil
 }
@@ -220,11 +220,11 @@ func importBackupKey(s *hsm.Session, raw []byte, kcv string) (*hsm.Key, error) {
 func unwrapChecked(s *hsm.Session, kek *hsm.Key, blob []byte, mk ManifestKey, wrap, label string, token bool) (*hsm.Key, error) {
 	spec, err := hsmspec.ParseKeySpec(mk.Spec)
 	if err != nil {
-		return nil, fmt.Errorf("backup: manifest key spec: %w", err)
+		return nil, fmt.Errorf("manifest key spec: %w", err)
 	}
 	k, err := s.UnwrapBackup(cmp.Or(wrap, hsmspec.BackupKWP), kek, blob, label, spec, token)
 	if err != nil {
-		return nil, fmt.Errorf("backup: unwrap the backup blob: %w", err)
+		return nil, fmt.Errorf("unwrap the backup blob: %w", err)
 	}
 	if err := checkKey(s, k, mk); err != nil {
 		s.Destroy(k)
@@ -237,15 +237,15 @@ func checkKey(s *hsm.Session, k *hsm.Key, mk ManifestKey) error {
 	if k.IsSecret() {
 		id, err := s.Identify(k)
 		if err != nil {
-			return fmt.Errorf("backup: identify the unwrapped key: %w", err)
+			return fmt.Errorf("identify the unwrapped key: %w", err)
 		}
 		if !strings.EqualFold(id.KCV, mk.KCV) {
-			return fmt.Errorf("backup: the unwrapped key's KCV %s differs from the manifest's %s for %q", id.KCV, mk.KCV, mk.Label)
+			return fmt.Errorf("the unwrapped key's KCV %s differs from the manifest's %s for %q", id.KCV, mk.KCV, mk.Label)
 		}
 		return nil
 	}
 	if err := s.ProvePrivateKey(k, mk.PublicKey); err != nil {
-		return fmt.Errorf("backup: the unwrapped private key does not match the manifest's public key of %q: %w", mk.Label, err)
+		return fmt.Errorf("the unwrapped private key does not match the manifest's public key of %q: %w", mk.Label, err)
 	}
 	return nil
 }
@@ -257,7 +257,7 @@ func openBlob(s *hsm.Session, m *Manifest, blob []byte, c *Collector) (*hsm.Key,
 		return nil, err
 	}
 	if c.m.SetID != m.SetID {
-		return nil, fmt.Errorf("backup: the shares were collected for set %s, not set %s", c.m.SetID, m.SetID)
+		return nil, fmt.Errorf("the shares were collected for set %s, not set %s", c.m.SetID, m.SetID)
 	}
 	raw, err := c.Combine()
 	if err != nil {
@@ -282,10 +282,10 @@ func Restore(s *hsm.Session, m *Manifest, blob []byte, c *Collector, label strin
 	}
 	exists, err := s.LabelExists(label)
 	if err != nil {
-		return nil, fmt.Errorf("backup: %w", err)
+		return nil, err
 	}
 	if exists {
-		return nil, fmt.Errorf("backup: a key labelled %q already exists on token %q; nothing was restored\nhint: restore under another label, or into another token", label, s.Token().Label)
+		return nil, fmt.Errorf("a key labelled %q already exists on token %q; nothing was restored\nhint: restore under another label, or into another token", label, s.Token().Label)
 	}
 	kek, err := openBlob(s, m, blob, c)
 	if err != nil {

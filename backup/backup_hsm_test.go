@@ -188,18 +188,18 @@ func TestRestoreRefusals(t *testing.T) {
 
 	// An existing label is refused before anything happens (even with too few shares).
 	_, err = Restore(s, m, b.Blob, NewCollector(m), "")
-	wantErr(t, err, `backup: a key labelled "target" already exists on token "softhsmtest"; nothing was restored`+
+	wantErr(t, err, `a key labelled "target" already exists on token "softhsmtest"; nothing was restored`+
 		"\nhint: restore under another label, or into another token")
 
 	// A blob that is not the manifest's.
 	bad := append([]byte(nil), b.Blob...)
 	bad[len(bad)-1] ^= 1
 	_, err = Restore(s, m, bad, collect(t, m, b.Shares[0], b.Shares[1]), "copy")
-	wantErr(t, err, "backup: the backup blob does not match manifest set "+m.SetID+" (SHA-256 differs)\nhint: use the blob written with this manifest")
+	wantErr(t, err, "the backup blob does not match manifest set "+m.SetID+" (SHA-256 differs)\nhint: use the blob written with this manifest")
 
 	// Too few shares.
 	_, err = Restore(s, m, b.Blob, collect(t, m, b.Shares[1]), "copy")
-	wantErr(t, err, "backup: 2 of 3 shares needed, 1 accepted\nhint: 1 more custodian(s) must enter their share")
+	wantErr(t, err, "2 of 3 shares needed, 1 accepted\nhint: 1 more custodian(s) must enter their share")
 
 	// Shares collected against another set's manifest.
 	other, err := Create(s, key, opts(2, "Dave", "Erin"))
@@ -207,7 +207,7 @@ func TestRestoreRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Restore(s, m, b.Blob, collect(t, &other.Manifest, other.Shares...), "copy")
-	wantErr(t, err, "backup: the shares were collected for set "+other.Manifest.SetID+", not set "+m.SetID)
+	wantErr(t, err, "the shares were collected for set "+other.Manifest.SetID+", not set "+m.SetID)
 
 	// None of the refusals left a key behind; a good restore works under a new label.
 	if ok, _ := s.LabelExists("copy"); ok {
@@ -255,7 +255,7 @@ func TestReshare(t *testing.T) {
 
 			// Old shares are refused against the new manifest...
 			_, err = NewCollector(nm).Add(old.Shares[0])
-			wantErr(t, err, "backup: this share belongs to set "+om.SetID+", not to set "+nm.SetID+"\nhint: find the share made for set "+nm.SetID)
+			wantErr(t, err, "this share belongs to set "+om.SetID+", not to set "+nm.SetID+"\nhint: find the share made for set "+nm.SetID)
 			// ...and the old backup key, rebuilt from them, does not open the new blob.
 			oldKey, err := collect(t, om, old.Shares[1], old.Shares[2]).Combine()
 			if err != nil {
@@ -300,14 +300,14 @@ func TestCreateBounds(t *testing.T) {
 		o    Options
 		want string
 	}{
-		{Options{Threshold: 2}, "backup: no custodians\nhint: name at least 2 custodians, one share each"},
-		{Options{Threshold: 1, Custodians: many(3)}, "backup: threshold 1 is too low: restoring must need at least 2 shares\nhint: choose a threshold from 2 to the number of custodians"},
-		{Options{Threshold: 4, Custodians: many(3)}, "backup: threshold 4 is more than the 3 custodians\nhint: choose a threshold of at most 3, or name more custodians"},
-		{Options{Threshold: 3, Custodians: many(17)}, "backup: 17 custodians is more than 16\nhint: name at most 16 custodians, or allow a large quorum explicitly"},
-		{Options{Threshold: 3, Custodians: many(256), AllowLarge: true}, "backup: 256 custodians is more than 255, the most shares over GF(2^8)\nhint: name at most 255 custodians"},
-		{Options{Threshold: 2, Custodians: []string{"Alice", " alice "}}, "backup: custodians 1 and 2 are both called \" alice \"\nhint: give every custodian a distinct name"},
-		{Options{Threshold: 2, Custodians: []string{"Alice", ""}}, "backup: custodian 2 has no name\nhint: every share is named after its custodian"},
-		{Options{Threshold: 2, Custodians: many(2), Replaces: "nope"}, "backup: replaced set \"nope\" is not a set ID"},
+		{Options{Threshold: 2}, "no custodians\nhint: name at least 2 custodians, one share each"},
+		{Options{Threshold: 1, Custodians: many(3)}, "threshold 1 is too low: restoring must need at least 2 shares\nhint: choose a threshold from 2 to the number of custodians"},
+		{Options{Threshold: 4, Custodians: many(3)}, "threshold 4 is more than the 3 custodians\nhint: choose a threshold of at most 3, or name more custodians"},
+		{Options{Threshold: 3, Custodians: many(17)}, "17 custodians is more than 16\nhint: name at most 16 custodians, or allow a large quorum explicitly"},
+		{Options{Threshold: 3, Custodians: many(256), AllowLarge: true}, "256 custodians is more than 255, the most shares over GF(2^8)\nhint: name at most 255 custodians"},
+		{Options{Threshold: 2, Custodians: []string{"Alice", " alice "}}, "custodians 1 and 2 are both called \" alice \"\nhint: give every custodian a distinct name"},
+		{Options{Threshold: 2, Custodians: []string{"Alice", ""}}, "custodian 2 has no name\nhint: every share is named after its custodian"},
+		{Options{Threshold: 2, Custodians: many(2), Replaces: "nope"}, "replaced set \"nope\" is not a set ID"},
 	}
 	for _, c := range cases {
 		_, err := Create(nil, nil, c.o)
@@ -353,12 +353,12 @@ func TestRestoreMismatchDestroysKey(t *testing.T) {
 		if key.IsSecret() {
 			m.Key.KCV = "000000"
 			id, _ := s.Identify(key)
-			want = "backup: the unwrapped key's KCV " + id.KCV + " differs from the manifest's 000000 for \"target AES-256\""
+			want = "the unwrapped key's KCV " + id.KCV + " differs from the manifest's 000000 for \"target AES-256\""
 		} else {
 			other := genKey(t, s, "other", spec)
 			id, _ := s.Identify(other)
 			m.Key.PublicKey, m.Key.Fingerprint = id.PublicKeyDER, id.Fingerprint
-			want = "backup: the unwrapped private key does not match the manifest's public key of \"target EC P-256\": "
+			want = "the unwrapped private key does not match the manifest's public key of \"target EC P-256\": "
 		}
 		_, err = Restore(s, &m, b.Blob, collect(t, &m, b.Shares...), "copy")
 		if err == nil || !strings.HasPrefix(err.Error(), want) {
@@ -392,7 +392,7 @@ func TestRFC3394Backup(t *testing.T) {
 			}
 			bad := b.Manifest
 			bad.Wrap = "CKM_AES_ECB"
-			if err := bad.Validate(); err == nil || err.Error() != `backup: manifest says the blob was wrapped with "CKM_AES_ECB", which is not a backup wrapping mechanism` {
+			if err := bad.Validate(); err == nil || err.Error() != `manifest says the blob was wrapped with "CKM_AES_ECB", which is not a backup wrapping mechanism` {
 				t.Errorf("a manifest naming CKM_AES_ECB: %v", err)
 			}
 			kwp := b.Manifest

@@ -18,28 +18,28 @@ func Verify(m *Manifest, sh Share) error {
 		return err
 	}
 	if sh.SetID != m.SetID {
-		return fmt.Errorf("backup: this share belongs to set %s, not to set %s\nhint: find the share made for set %s", sh.SetID, m.SetID, m.SetID)
+		return fmt.Errorf("this share belongs to set %s, not to set %s\nhint: find the share made for set %s", sh.SetID, m.SetID, m.SetID)
 	}
 	if sh.Index < 1 || sh.Index > m.N {
-		return fmt.Errorf("backup: share %d does not exist: set %s has %d shares", sh.Index, m.SetID, m.N)
+		return fmt.Errorf("share %d does not exist: set %s has %d shares", sh.Index, m.SetID, m.N)
 	}
 	who := m.shareName(sh.Index)
 	if sh.M != m.M || sh.N != m.N {
-		return fmt.Errorf("backup: %s says %d of %d shares are needed, the manifest %d of %d\nhint: the share or the manifest is not the one made with it", who, sh.M, sh.N, m.M, m.N)
+		return fmt.Errorf("%s says %d of %d shares are needed, the manifest %d of %d\nhint: the share or the manifest is not the one made with it", who, sh.M, sh.N, m.M, m.N)
 	}
 	if len(sh.Value) != ValueSize {
-		return fmt.Errorf("backup: %s has a value of %d bytes, want %d", who, len(sh.Value), ValueSize)
+		return fmt.Errorf("%s has a value of %d bytes, want %d", who, len(sh.Value), ValueSize)
 	}
 	if sh.x() == 0 {
-		return fmt.Errorf("backup: %s has x = 0, which would make its own value the key; refused", who)
+		return fmt.Errorf("%s has x = 0, which would make its own value the key; refused", who)
 	}
 	want, err := hex.DecodeString(m.Commitments[sh.Index-1])
 	if err != nil {
-		return fmt.Errorf("backup: manifest commitment of share %d is not hex", sh.Index)
+		return fmt.Errorf("manifest commitment of share %d is not hex", sh.Index)
 	}
 	got, _ := hex.DecodeString(commitment(sh.SetID, sh.Index, sh.Value))
 	if subtle.ConstantTimeCompare(got, want) != 1 {
-		return fmt.Errorf("backup: %s does not match its commitment\nhint: check it was entered from the right paper or file; if it was, this share is damaged and another custodian's share is needed", who)
+		return fmt.Errorf("%s does not match its commitment\nhint: check it was entered from the right paper or file; if it was, this share is damaged and another custodian's share is needed", who)
 	}
 	return nil
 }
@@ -80,7 +80,7 @@ func (c *Collector) Add(sh Share) (accepted int, err error) {
 	if sh.SetID == c.m.SetID && sh.Index >= 1 && sh.Index <= c.m.N {
 		for _, have := range c.shares {
 			if have.Index == sh.Index {
-				return len(c.shares), fmt.Errorf("backup: %s was already accepted\nhint: the next share must come from another custodian", c.m.shareName(sh.Index))
+				return len(c.shares), fmt.Errorf("%s was already accepted\nhint: the next share must come from another custodian", c.m.shareName(sh.Index))
 			}
 		}
 	}
@@ -117,7 +117,7 @@ func (c *Collector) Zero() {
 // manifest's backup key KCV. The caller clears the key when done.
 func (c *Collector) Combine() (key []byte, err error) {
 	if len(c.shares) < c.m.M {
-		return nil, fmt.Errorf("backup: %d of %d shares needed, %d accepted\nhint: %d more custodian(s) must enter their share", c.m.M, c.m.N, len(c.shares), c.m.M-len(c.shares))
+		return nil, fmt.Errorf("%d of %d shares needed, %d accepted\nhint: %d more custodian(s) must enter their share", c.m.M, c.m.N, len(c.shares), c.m.M-len(c.shares))
 	}
 	key, err = combine(c.shares[:c.m.M])
 	if err != nil {
@@ -126,7 +126,7 @@ func (c *Collector) Combine() (key []byte, err error) {
 	kcv := aesKCV(key)
 	if subtle.ConstantTimeCompare([]byte(kcv), []byte(c.m.BackupKeyKCV)) != 1 {
 		clear(key)
-		return nil, fmt.Errorf("backup: the rebuilt backup key does not match the manifest's backup key KCV\nhint: every share matched its commitment, so the manifest itself is not the one made with these shares")
+		return nil, fmt.Errorf("the rebuilt backup key does not match the manifest's backup key KCV\nhint: every share matched its commitment, so the manifest itself is not the one made with these shares")
 	}
 	return key, nil
 }
@@ -137,14 +137,14 @@ func combine(shares []Share) ([]byte, error) {
 	seen := make(map[byte]bool, len(shares))
 	for i, sh := range shares {
 		if len(sh.Value) != ValueSize || sh.x() == 0 || seen[sh.x()] {
-			return nil, errors.New("backup: shares with a bad length, x = 0 or a repeated x cannot be combined")
+			return nil, errors.New("shares with a bad length, x = 0 or a repeated x cannot be combined")
 		}
 		seen[sh.x()] = true
 		parts[i] = sh.Value
 	}
 	key, err := shamir.Combine(parts)
 	if err != nil {
-		return nil, fmt.Errorf("backup: combine shares: %v", err)
+		return nil, fmt.Errorf("combine shares: %v", err)
 	}
 	return key, nil
 }

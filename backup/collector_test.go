@@ -24,39 +24,39 @@ func TestCollectorRefusals(t *testing.T) {
 
 	// Too few.
 	_, err := c.Combine()
-	wantErr(t, err, "backup: 2 of 3 shares needed, 0 accepted\nhint: 2 more custodian(s) must enter their share")
+	wantErr(t, err, "2 of 3 shares needed, 0 accepted\nhint: 2 more custodian(s) must enter their share")
 
 	// A share of another set.
 	_, err = c.Add(otherShares[0])
-	wantErr(t, err, "backup: this share belongs to set "+other.SetID+", not to set "+man.SetID+"\nhint: find the share made for set "+man.SetID)
+	wantErr(t, err, "this share belongs to set "+other.SetID+", not to set "+man.SetID+"\nhint: find the share made for set "+man.SetID)
 
 	// Out of range.
 	bad := shares[0]
 	bad.Index = 4
 	_, err = c.Add(bad)
-	wantErr(t, err, "backup: share 4 does not exist: set "+man.SetID+" has 3 shares")
+	wantErr(t, err, "share 4 does not exist: set "+man.SetID+" has 3 shares")
 	bad.Index = 0
 	_, err = c.Add(bad)
-	wantErr(t, err, "backup: share 0 does not exist: set "+man.SetID+" has 3 shares")
+	wantErr(t, err, "share 0 does not exist: set "+man.SetID+" has 3 shares")
 
 	// x = 0.
 	bad = shares[2]
 	bad.Value = append([]byte(nil), bad.Value...)
 	bad.Value[ValueSize-1] = 0
 	_, err = c.Add(bad)
-	wantErr(t, err, "backup: share 3 (Carol) has x = 0, which would make its own value the key; refused")
+	wantErr(t, err, "share 3 (Carol) has x = 0, which would make its own value the key; refused")
 
 	// Commitment.
 	bad.Value = append([]byte(nil), shares[2].Value...)
 	bad.Value[5] ^= 1
 	_, err = c.Add(bad)
-	wantErr(t, err, "backup: share 3 (Carol) does not match its commitment\nhint: check it was entered from the right paper or file; if it was, this share is damaged and another custodian's share is needed")
+	wantErr(t, err, "share 3 (Carol) does not match its commitment\nhint: check it was entered from the right paper or file; if it was, this share is damaged and another custodian's share is needed")
 
 	// M and N that disagree with the manifest.
 	bad = shares[1]
 	bad.M = 3
 	_, err = c.Add(bad)
-	wantErr(t, err, "backup: share 2 (Bob) says 3 of 3 shares are needed, the manifest 2 of 3\nhint: the share or the manifest is not the one made with it")
+	wantErr(t, err, "share 2 (Bob) says 3 of 3 shares are needed, the manifest 2 of 3\nhint: the share or the manifest is not the one made with it")
 
 	// Accepted, then the same again.
 	n, err := c.Add(shares[1])
@@ -64,9 +64,9 @@ func TestCollectorRefusals(t *testing.T) {
 		t.Fatalf("Add: %d %v, need %d", n, err, c.Need())
 	}
 	_, err = c.Add(shares[1])
-	wantErr(t, err, "backup: share 2 (Bob) was already accepted\nhint: the next share must come from another custodian")
+	wantErr(t, err, "share 2 (Bob) was already accepted\nhint: the next share must come from another custodian")
 	_, err = c.Combine()
-	wantErr(t, err, "backup: 2 of 3 shares needed, 1 accepted\nhint: 1 more custodian(s) must enter their share")
+	wantErr(t, err, "2 of 3 shares needed, 1 accepted\nhint: 1 more custodian(s) must enter their share")
 
 	// Refusals changed nothing; the second share completes it.
 	if n, err := c.Add(shares[0]); err != nil || n != 2 || c.Need() != 0 {
@@ -112,7 +112,7 @@ func TestCombineKCVMismatch(t *testing.T) {
 		}
 	}
 	_, err := c.Combine()
-	wantErr(t, err, "backup: the rebuilt backup key does not match the manifest's backup key KCV\nhint: every share matched its commitment, so the manifest itself is not the one made with these shares")
+	wantErr(t, err, "the rebuilt backup key does not match the manifest's backup key KCV\nhint: every share matched its commitment, so the manifest itself is not the one made with these shares")
 }
 
 // Property: any M of N shares rebuild the key; no M-1 shares do (the collector refuses, and
@@ -169,7 +169,7 @@ func TestVerifyCommitmentBindsIndexAndSet(t *testing.T) {
 	// The right value under another share's number fails.
 	sh := shares[0]
 	sh.Index = 2
-	wantErr(t, Verify(man, sh), "backup: share 2 (Bob) does not match its commitment\nhint: check it was entered from the right paper or file; if it was, this share is damaged and another custodian's share is needed")
+	wantErr(t, Verify(man, sh), "share 2 (Bob) does not match its commitment\nhint: check it was entered from the right paper or file; if it was, this share is damaged and another custodian's share is needed")
 	if _, err := hex.DecodeString(man.Commitments[0]); err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ const (
 // perm 0o600.
 func WriteFile(path string, data []byte, perm fs.FileMode) error {
 	if err := atomicfile.WriteOnce(path, data, perm); err != nil {
-		return fmt.Errorf("backup: %w", err)
+		return err
 	}
 	return nil
 }
@@ -55,10 +55,10 @@ func WriteSet(dir string, b *Backup) error {
 	}
 	err = atomicfile.WriteDir(dir, []atomicfile.File{{Name: BlobFile, Data: b.Blob, Perm: 0o644}, {Name: ManifestFile, Data: man, Perm: 0o644}})
 	if errors.Is(err, atomicfile.ErrExists) {
-		return fmt.Errorf("backup: %s already exists; nothing was written\nhint: write each backup set into its own folder", dir)
+		return fmt.Errorf("%s already exists; nothing was written\nhint: write each backup set into its own folder", dir)
 	}
 	if err != nil {
-		return fmt.Errorf("backup: %w", err)
+		return err
 	}
 	return nil
 }
@@ -67,10 +67,10 @@ func WriteSet(dir string, b *Backup) error {
 func ReadSet(dir string) (*Manifest, []byte, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, ManifestFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, fmt.Errorf("backup: %s has no %s\nhint: give the folder the ceremony wrote the backup set into", dir, ManifestFile)
+		return nil, nil, fmt.Errorf("%s has no %s\nhint: give the folder the ceremony wrote the backup set into", dir, ManifestFile)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("backup: %w", err)
+		return nil, nil, err
 	}
 	m, err := ParseManifest(raw)
 	if err != nil {
@@ -78,7 +78,7 @@ func ReadSet(dir string) (*Manifest, []byte, error) {
 	}
 	blob, err := os.ReadFile(filepath.Join(dir, BlobFile))
 	if err != nil {
-		return nil, nil, fmt.Errorf("backup: read the backup blob: %w", err)
+		return nil, nil, fmt.Errorf("read the backup blob: %w", err)
 	}
 	if err := m.checkBlob(blob); err != nil {
 		return nil, nil, err
@@ -90,7 +90,7 @@ func ReadSet(dir string) (*Manifest, []byte, error) {
 func (m *Manifest) checkBlob(blob []byte) error {
 	sum := sha256.Sum256(blob)
 	if hex.EncodeToString(sum[:]) != m.BlobSHA256 {
-		return fmt.Errorf("backup: the backup blob does not match manifest set %s (SHA-256 differs)\nhint: use the blob written with this manifest", m.SetID)
+		return fmt.Errorf("the backup blob does not match manifest set %s (SHA-256 differs)\nhint: use the blob written with this manifest", m.SetID)
 	}
 	return nil
 }

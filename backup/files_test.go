@@ -26,10 +26,10 @@ func TestWriteReadSet(t *testing.T) {
 	}
 	// Write-once.
 	err = WriteSet(dir, b)
-	wantErr(t, err, "backup: "+dir+" already exists; nothing was written\nhint: write each backup set into its own folder")
+	wantErr(t, err, ""+dir+" already exists; nothing was written\nhint: write each backup set into its own folder")
 	// An existing folder is refused even when empty: a set is never merged into one.
 	empty := t.TempDir()
-	wantErr(t, WriteSet(empty, b), "backup: "+empty+" already exists; nothing was written\nhint: write each backup set into its own folder")
+	wantErr(t, WriteSet(empty, b), ""+empty+" already exists; nothing was written\nhint: write each backup set into its own folder")
 	if left, _ := os.ReadDir(filepath.Dir(dir)); len(left) != 1 {
 		t.Fatalf("beside the set: %v, want only the set", left)
 	}
@@ -46,7 +46,7 @@ func TestWriteReadSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err = ReadSet(dir2)
-	wantErr(t, err, "backup: the backup blob does not match manifest set "+man.SetID+" (SHA-256 differs)\nhint: use the blob written with this manifest")
+	wantErr(t, err, "the backup blob does not match manifest set "+man.SetID+" (SHA-256 differs)\nhint: use the blob written with this manifest")
 	_, _, err = ReadSet(t.TempDir())
 	if err == nil {
 		t.Fatal("ReadSet of an empty folder")

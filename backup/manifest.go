@@ -57,7 +57,7 @@ func (m *Manifest) Marshal() ([]byte, error) {
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
-		return nil, fmt.Errorf("backup: encode the manifest: %w", err)
+		return nil, fmt.Errorf("encode the manifest: %w", err)
 	}
 	return append(b, '\n'), nil
 }
@@ -69,10 +69,10 @@ func ParseManifest(data []byte) (*Manifest, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("backup: not a valid backup manifest: %v", err)
+		return nil, fmt.Errorf("not a valid backup manifest: %v", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("backup: not a valid backup manifest: data after the JSON object")
+		return nil, errors.New("not a valid backup manifest: data after the JSON object")
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err
@@ -83,11 +83,11 @@ func ParseManifest(data []byte) (*Manifest, error) {
 // Validate checks the manifest is complete and consistent.
 func (m *Manifest) Validate() error {
 	bad := func(format string, a ...any) error {
-		return fmt.Errorf("backup: manifest "+format, a...)
+		return fmt.Errorf("manifest "+format, a...)
 	}
 	switch {
 	case m.Format != ManifestFormat:
-		return fmt.Errorf("backup: manifest has format %q, want %q\nhint: use the keyceremony version that wrote it", m.Format, ManifestFormat)
+		return fmt.Errorf("manifest has format %q, want %q\nhint: use the keyceremony version that wrote it", m.Format, ManifestFormat)
 	case !validSetID(m.SetID):
 		return bad("set ID %q is not %d Crockford base32 characters", m.SetID, setIDLen)
 	case m.M < 2 || m.N < m.M || m.N > maxShares:
@@ -122,7 +122,7 @@ func (m *Manifest) Validate() error {
 
 func (k ManifestKey) validate() error {
 	if k.Label == "" {
-		return errors.New("backup: manifest key has no label")
+		return errors.New("manifest key has no label")
 	}
 	secret, err := specIsSecret(k.Spec)
 	if err != nil {
@@ -130,12 +130,12 @@ func (k ManifestKey) validate() error {
 	}
 	if secret {
 		if !isHex(k.KCV, 6) || k.Fingerprint != "" || len(k.PublicKey) != 0 {
-			return fmt.Errorf("backup: manifest key %q (%s) needs a 6-hex-digit KCV and no public key", k.Label, k.Spec)
+			return fmt.Errorf("manifest key %q (%s) needs a 6-hex-digit KCV and no public key", k.Label, k.Spec)
 		}
 		return nil
 	}
 	if k.KCV != "" || len(k.PublicKey) == 0 || k.Fingerprint != spki.Fingerprint(k.PublicKey) {
-		return fmt.Errorf("backup: manifest key %q (%s) needs its public key and that key's fingerprint, and no KCV", k.Label, k.Spec)
+		return fmt.Errorf("manifest key %q (%s) needs its public key and that key's fingerprint, and no KCV", k.Label, k.Spec)
 	}
 	return nil
 }
@@ -155,15 +155,15 @@ func checkCustodians(names []string) error {
 	for i, name := range names {
 		switch {
 		case strings.TrimSpace(name) == "":
-			return fmt.Errorf("backup: custodian %d has no name\nhint: every share is named after its custodian", i+1)
+			return fmt.Errorf("custodian %d has no name\nhint: every share is named after its custodian", i+1)
 		case !utf8.ValidString(name) || strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
-			return fmt.Errorf("backup: the name of custodian %d has characters that cannot be printed", i+1)
+			return fmt.Errorf("the name of custodian %d has characters that cannot be printed", i+1)
 		case utf8.RuneCountInString(name) > 64:
-			return fmt.Errorf("backup: the name of custodian %d is longer than 64 characters", i+1)
+			return fmt.Errorf("the name of custodian %d is longer than 64 characters", i+1)
 		}
 		key := strings.ToLower(strings.TrimSpace(name))
 		if j, ok := seen[key]; ok {
-			return fmt.Errorf("backup: custodians %d and %d are both called %q\nhint: give every custodian a distinct name", j+1, i+1, name)
+			return fmt.Errorf("custodians %d and %d are both called %q\nhint: give every custodian a distinct name", j+1, i+1, name)
 		}
 		seen[key] = i
 	}
@@ -174,7 +174,7 @@ func checkCustodians(names []string) error {
 func specIsSecret(spec string) (bool, error) {
 	ks, err := hsmspec.ParseKeySpec(spec)
 	if err != nil {
-		return false, fmt.Errorf("backup: manifest key spec: %w", err)
+		return false, fmt.Errorf("manifest key spec: %w", err)
 	}
 	return ks.IsSecret(), nil
 }

@@ -52,17 +52,17 @@ func TestManifestStrict(t *testing.T) {
 		return strings.Replace(good, old, new, 1)
 	}
 	cases := []struct{ in, want string }{
-		{edit(`"m": 2`, `"m": 2, "extra": 1`), `backup: not a valid backup manifest: json: unknown field "extra"`},
-		{good + "{}", "backup: not a valid backup manifest: data after the JSON object"},
-		{edit(`keyceremony-backup/1`, `keyceremony-backup/2`), "backup: manifest has format \"keyceremony-backup/2\", want \"keyceremony-backup/1\"\nhint: use the keyceremony version that wrote it"},
-		{edit(`"m": 2`, `"m": 4`), "backup: manifest says 4 of 3 shares are needed, which no share set has"},
-		{edit(`"n": 3`, `"n": 4`), "backup: manifest names 3 custodians for 4 shares"},
-		{edit(`"set_id": "`+man.SetID, `"set_id": "`+strings.ToLower(man.SetID)), "backup: manifest set ID \"" + strings.ToLower(man.SetID) + "\" is not 8 Crockford base32 characters"},
-		{edit(`"replaces": ""`, `"replaces": "`+man.SetID+`"`), "backup: manifest set " + man.SetID + " replaces itself"},
-		{edit(`"spec": "AES-256"`, `"spec": "EC P-256"`), "backup: manifest key \"target\" (EC P-256) needs its public key and that key's fingerprint, and no KCV"},
-		{edit(`"kcv": "a1b2c3"`, `"kcv": "A1B2C3"`), "backup: manifest key \"target\" (AES-256) needs a 6-hex-digit KCV and no public key"},
-		{edit(man.Commitments[1], "00"), "backup: manifest commitment of share 2 is not 64 hex digits"},
-		{edit(`"Bob"`, `"alice"`), "backup: custodians 1 and 2 are both called \"alice\"\nhint: give every custodian a distinct name"},
+		{edit(`"m": 2`, `"m": 2, "extra": 1`), `not a valid backup manifest: json: unknown field "extra"`},
+		{good + "{}", "not a valid backup manifest: data after the JSON object"},
+		{edit(`keyceremony-backup/1`, `keyceremony-backup/2`), "manifest has format \"keyceremony-backup/2\", want \"keyceremony-backup/1\"\nhint: use the keyceremony version that wrote it"},
+		{edit(`"m": 2`, `"m": 4`), "manifest says 4 of 3 shares are needed, which no share set has"},
+		{edit(`"n": 3`, `"n": 4`), "manifest names 3 custodians for 4 shares"},
+		{edit(`"set_id": "`+man.SetID, `"set_id": "`+strings.ToLower(man.SetID)), "manifest set ID \"" + strings.ToLower(man.SetID) + "\" is not 8 Crockford base32 characters"},
+		{edit(`"replaces": ""`, `"replaces": "`+man.SetID+`"`), "manifest set " + man.SetID + " replaces itself"},
+		{edit(`"spec": "AES-256"`, `"spec": "EC P-256"`), "manifest key \"target\" (EC P-256) needs its public key and that key's fingerprint, and no KCV"},
+		{edit(`"kcv": "a1b2c3"`, `"kcv": "A1B2C3"`), "manifest key \"target\" (AES-256) needs a 6-hex-digit KCV and no public key"},
+		{edit(man.Commitments[1], "00"), "manifest commitment of share 2 is not 64 hex digits"},
+		{edit(`"Bob"`, `"alice"`), "custodians 1 and 2 are both called \"alice\"\nhint: give every custodian a distinct name"},
 	}
 	for _, c := range cases {
 		_, err := ParseManifest([]byte(c.in))

@@ -50,7 +50,7 @@ func GeneratePassphrase(rand io.Reader) ([]byte, error) {
 	var buf [2 * PassphraseWords]byte
 	defer clear(buf[:])
 	if _, err := io.ReadFull(rand, buf[:]); err != nil {
-		return nil, fmt.Errorf("backup: draw a passphrase: %w", err)
+		return nil, fmt.Errorf("draw a passphrase: %w", err)
 	}
 	out := make([]byte, 0, 9*PassphraseWords)
 	for i := range PassphraseWords {
@@ -149,7 +149,7 @@ func PassphraseBits(p []byte) float64 {
 // PassphraseBits. The error says the estimate, never the passphrase.
 func CheckChosenPassphrase(p []byte) error {
 	if bits := PassphraseBits(p); bits < MinPassphraseBits {
-		return fmt.Errorf("backup: the passphrase is too weak: about %d bits by a conservative estimate, %d needed\nhint: type a longer one, 12 or more unrelated words, or let the tool generate one (remove passphrase: chosen from the plan)", int(bits), MinPassphraseBits)
+		return fmt.Errorf("the passphrase is too weak: about %d bits by a conservative estimate, %d needed\nhint: type a longer one, 12 or more unrelated words, or let the tool generate one (remove passphrase: chosen from the plan)", int(bits), MinPassphraseBits)
 	}
 	return nil
 }

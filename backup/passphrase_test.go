@@ -104,7 +104,7 @@ func TestChosenPassphrase(t *testing.T) {
 		}
 	}
 	err := CheckChosenPassphrase([]byte("correct horse battery staple"))
-	wantErr(t, err, "backup: the passphrase is too weak: about 30 bits by a conservative estimate, 100 needed\nhint: type a longer one, 12 or more unrelated words, or let the tool generate one (remove passphrase: chosen from the plan)")
+	wantErr(t, err, "the passphrase is too weak: about 30 bits by a conservative estimate, 100 needed\nhint: type a longer one, 12 or more unrelated words, or let the tool generate one (remove passphrase: chosen from the plan)")
 	if strings.Contains(err.Error(), "horse") {
 		t.Fatal("the error holds the passphrase")
 	}

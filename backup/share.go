@@ -60,13 +60,13 @@ func (s Share) Format(f fmt.State, verb rune) {
 func (s Share) wellFormed() error {
 	switch {
 	case !validSetID(s.SetID):
-		return fmt.Errorf("backup: share set ID is not %d Crockford base32 characters", setIDLen)
+		return fmt.Errorf("share set ID is not %d Crockford base32 characters", setIDLen)
 	case s.M < 2 || s.N < s.M || s.N > maxShares:
-		return fmt.Errorf("backup: share says %d of %d shares are needed, which no share set has", s.M, s.N)
+		return fmt.Errorf("share says %d of %d shares are needed, which no share set has", s.M, s.N)
 	case s.Index < 1 || s.Index > s.N:
-		return fmt.Errorf("backup: share %d of %d does not exist", s.Index, s.N)
+		return fmt.Errorf("share %d of %d does not exist", s.Index, s.N)
 	case len(s.Value) != ValueSize:
-		return fmt.Errorf("backup: share %d has a value of %d bytes, want %d", s.Index, len(s.Value), ValueSize)
+		return fmt.Errorf("share %d has a value of %d bytes, want %d", s.Index, len(s.Value), ValueSize)
 	}
 	return nil
 }
@@ -96,7 +96,7 @@ func commitment(setID string, index int, value []byte) string {
 func newSetID() (string, error) {
 	var b [5]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("backup: make a set ID: %w", err)
+		return "", fmt.Errorf("make a set ID: %w", err)
 	}
 	syms := toBase32(b[:], setIDLen)
 	for i, v := range syms {

@@ -48,7 +48,7 @@ func (e *LineError) Error() string {
 	if e.Share > 0 {
 		where += fmt.Sprintf(" of share %d", e.Share)
 	}
-	msg := "backup: " + where + " " + e.Reason
+	msg := where + " " + e.Reason
 	if e.Hint != "" {
 		msg += "\nhint: " + e.Hint
 	}
@@ -308,7 +308,7 @@ func parseTyped(text []byte) (Share, error) {
 		lines = append(lines, l)
 	}
 	if len(lines) != TypedLines {
-		return Share{}, fmt.Errorf("backup: a typed share has %d lines, this text has %d\nhint: enter the whole share, one line of the paper per line", TypedLines, len(lines))
+		return Share{}, fmt.Errorf("a typed share has %d lines, this text has %d\nhint: enter the whole share, one line of the paper per line", TypedLines, len(lines))
 	}
 	hdrSyms, err := checkLine(1, lines[0], 0)
 	if err != nil {
@@ -333,7 +333,7 @@ func parseTyped(text []byte) (Share, error) {
 	got := data[ValueSize:]
 	if !checkBitsEqual(got, sum[:]) {
 		sh.Zero()
-		return Share{}, fmt.Errorf("backup: share %d: each line passes its check but the lines do not belong together\nhint: are lines of two different shares mixed? retype lines 2 to %d from the same paper", h.index, TypedLines)
+		return Share{}, fmt.Errorf("share %d: each line passes its check but the lines do not belong together\nhint: are lines of two different shares mixed? retype lines 2 to %d from the same paper", h.index, TypedLines)
 	}
 	return sh, nil
 }

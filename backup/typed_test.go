@@ -104,7 +104,7 @@ func TestTypedOneCharChangedNamesLine(t *testing.T) {
 	changed := append([]string(nil), lines...)
 	changed[2] = strings.Replace(changed[2], string(changed[2][5]), string(crockford[(strings.IndexByte(crockford, changed[2][5])+1)%32]), 1)
 	_, err := ParseTyped(strings.Join(changed, "\n"))
-	wantErr(t, err, "backup: line 3 of share 2 has a typo\nhint: compare it with the paper character by character; the last characters are the line's check")
+	wantErr(t, err, "line 3 of share 2 has a typo\nhint: compare it with the paper character by character; the last characters are the line's check")
 }
 
 // The line code has minimum distance 4: every one, two or three substitutions are caught.
@@ -150,7 +150,7 @@ func TestTypedMixedLines(t *testing.T) {
 	b := strings.Split(shares[1].Typed(), "\n")
 	a[2] = b[2] // a value line of another share: its own check passes
 	_, err := ParseTyped(strings.Join(a, "\n"))
-	wantErr(t, err, "backup: share 1: each line passes its check but the lines do not belong together\nhint: are lines of two different shares mixed? retype lines 2 to 4 from the same paper")
+	wantErr(t, err, "share 1: each line passes its check but the lines do not belong together\nhint: are lines of two different shares mixed? retype lines 2 to 4 from the same paper")
 }
 
 func TestCheckTypedLine(t *testing.T) {
@@ -166,15 +166,15 @@ func TestCheckTypedLine(t *testing.T) {
 		text string
 		want string
 	}{
-		{3, "", "backup: line 3 is empty"},
-		{3, "  - ", "backup: line 3 is empty"},
-		{5, lines[1], "backup: line 5 does not exist: a typed share has 4 lines"},
-		{3, lines[2][:len(lines[2])-1], "backup: line 3 has 23 characters, expected 24\nhint: a line is its number, then 20 characters in groups, then 3 check characters; look for a missing or doubled character"},
-		{3, lines[2] + "0", "backup: line 3 has 25 characters, expected 24\nhint: a line is its number, then 20 characters in groups, then 3 check characters; look for a missing or doubled character"},
-		{3, strings.Replace(lines[2], " ", "U", 1), "backup: line 3 has a character that is not in the share alphabet (character 2)\nhint: shares use the digits 0-9 and the letters A-Z except I, L, O and U; spaces and hyphens are ignored"},
-		{3, lines[3], "backup: line 3 starts with 4: it looks like line 4\nhint: type the lines in order; every line starts with its number"},
-		{3, "9" + lines[2][1:], "backup: line 3 must start with its number 3\nhint: every line starts with its number, then its groups, then its check characters"},
-		{1, lines[1], "backup: line 1 starts with 2: it looks like line 2\nhint: type the lines in order; every line starts with its number"},
+		{3, "", "line 3 is empty"},
+		{3, "  - ", "line 3 is empty"},
+		{5, lines[1], "line 5 does not exist: a typed share has 4 lines"},
+		{3, lines[2][:len(lines[2])-1], "line 3 has 23 characters, expected 24\nhint: a line is its number, then 20 characters in groups, then 3 check characters; look for a missing or doubled character"},
+		{3, lines[2] + "0", "line 3 has 25 characters, expected 24\nhint: a line is its number, then 20 characters in groups, then 3 check characters; look for a missing or doubled character"},
+		{3, strings.Replace(lines[2], " ", "U", 1), "line 3 has a character that is not in the share alphabet (character 2)\nhint: shares use the digits 0-9 and the letters A-Z except I, L, O and U; spaces and hyphens are ignored"},
+		{3, lines[3], "line 3 starts with 4: it looks like line 4\nhint: type the lines in order; every line starts with its number"},
+		{3, "9" + lines[2][1:], "line 3 must start with its number 3\nhint: every line starts with its number, then its groups, then its check characters"},
+		{1, lines[1], "line 1 starts with 2: it looks like line 2\nhint: type the lines in order; every line starts with its number"},
 	}
 	for _, c := range cases {
 		wantErr(t, CheckTypedLine(c.line, c.text), c.want)
@@ -184,11 +184,11 @@ func TestCheckTypedLine(t *testing.T) {
 		idx, m, n int
 		want      string
 	}{
-		{2, 1, 5, "backup: line 1 says 1 of 5 shares are needed, which no share set has"},
-		{2, 6, 5, "backup: line 1 says 6 of 5 shares are needed, which no share set has"},
-		{2, 3, 256, "backup: line 1 says 3 of 256 shares are needed, which no share set has"},
-		{6, 3, 5, "backup: line 1 says it is share 6 of 5, which does not exist"},
-		{0, 3, 5, "backup: line 1 says it is share 0 of 5, which does not exist"},
+		{2, 1, 5, "line 1 says 1 of 5 shares are needed, which no share set has"},
+		{2, 6, 5, "line 1 says 6 of 5 shares are needed, which no share set has"},
+		{2, 3, 256, "line 1 says 3 of 256 shares are needed, which no share set has"},
+		{6, 3, 5, "line 1 says it is share 6 of 5, which does not exist"},
+		{0, 3, 5, "line 1 says it is share 0 of 5, which does not exist"},
 	} {
 		syms := []byte{1}
 		for _, c := range []byte("7K3MQ9XA") {
@@ -209,13 +209,13 @@ func TestCheckTypedLine(t *testing.T) {
 	for _, s := range appendLineCheck(hdr) {
 		text = append(text, crockford[s])
 	}
-	wantErr(t, CheckTypedLine(1, string(text)), "backup: line 1 has a letter where the share number, threshold or share count goes")
+	wantErr(t, CheckTypedLine(1, string(text)), "line 1 has a letter where the share number, threshold or share count goes")
 }
 
 func TestParseTypedLineCount(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(fixedShare().Typed(), "\n"), "\n")
 	_, err := ParseTyped(strings.Join(lines[:3], "\n"))
-	wantErr(t, err, "backup: a typed share has 4 lines, this text has 3\nhint: enter the whole share, one line of the paper per line")
+	wantErr(t, err, "a typed share has 4 lines, this text has 3\nhint: enter the whole share, one line of the paper per line")
 }
 
 // No format verb shows a share value or its typed form.

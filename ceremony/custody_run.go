@@ -11,6 +11,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/backup"
 	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/errs"
 	"github.com/keyceremony/keyceremony/wrap"
 )
 
@@ -375,7 +376,7 @@ func (e *engine) destroySigningKey() error {
 // finishSealed handles a resume or abort of a sealed ceremony: if an interruption came between
 // the seal and the destruction of the signing key, the key is destroyed now.
 func (e *engine) finishSealed() error {
-	sealed := fmt.Errorf("the ceremony in %s is finished and sealed; there is nothing to resume\nhint: check it with 'keyceremony verify %s'", e.out, e.out)
+	sealed := errs.New("the ceremony in "+e.out+" is finished and sealed; there is nothing to resume", "check it with 'keyceremony verify "+e.out+"'")
 	mod, err := hsm.Open(e.plan.Path(e.plan.Token.Module))
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"github.com/keyceremony/keyceremony/backup"
 	"github.com/keyceremony/keyceremony/ceremony/transcript"
 	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/errs"
 	"github.com/keyceremony/keyceremony/internal/readback"
 	"github.com/keyceremony/keyceremony/internal/version"
 	"github.com/keyceremony/keyceremony/wrap"
@@ -337,7 +338,7 @@ func (e *engine) openToken() error {
 	case e.plan.Kind == KindRewrap && !e.plan.restores() && !exists:
 		return fmt.Errorf("no key labelled %q in token %q\nhint: a rewrap ceremony wraps a key already in the token; check key.label", e.plan.Key.Label, sess.Token().Label)
 	case (e.plan.Kind == KindGenerate && !e.done[stepGenerateKey] || e.plan.restores() && !e.done[stepRestoreKey]) && exists && !e.Resume:
-		return fmt.Errorf("token %q already has a key labelled %q; nothing was changed\nhint: choose another key.label, or remove the old key after checking it is not in use", sess.Token().Label, e.plan.Key.Label)
+		return errs.Unchanged(fmt.Sprintf("token %q already has a key labelled %q", sess.Token().Label, e.plan.Key.Label), "choose another key.label, or remove the old key after checking it is not in use")
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/keyceremony/keyceremony/internal/errs"
 )
 
 // Headless answers the engine without a person: for automation and rehearsals (`run --yes`).
@@ -39,12 +41,12 @@ func (h *Headless) Busy(title string) func() { return func() {} }
 
 func (h *Headless) Secret(r SecretRequest) ([]byte, error) {
 	if h.Secrets == nil {
-		return nil, fmt.Errorf("%s is needed and this run is headless\nhint: pass --pin-env NAME or --pin-file PATH", r.Prompt)
+		return nil, errs.New(r.Prompt+" is needed and this run is headless", "pass --pin-env NAME or --pin-file PATH")
 	}
 	// A secret asked for again was refused: trying it again would only count down the token's
 	// PIN retry counter.
 	if h.asked[r.Purpose] {
-		return nil, fmt.Errorf("the %s given for this headless run was refused; it is not tried again\nhint: check the secret in --pin-env or --pin-file", r.Purpose)
+		return nil, errs.New("the "+r.Purpose+" given for this headless run was refused; it is not tried again", "check the secret in --pin-env or --pin-file")
 	}
 	if h.asked == nil {
 		h.asked = map[string]bool{}

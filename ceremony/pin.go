@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 
 	"github.com/keyceremony/keyceremony/ceremony/transcript"
+	"github.com/keyceremony/keyceremony/internal/errs"
 )
 
 // pin copies an input into the record at rel (slash-separated, under InputsDir) and returns
@@ -98,7 +99,7 @@ func (e *engine) priorEvent(step string) (transcript.Event, bool, error) {
 	if e.prior == nil {
 		r := transcript.Verify(e.out)
 		if r.FirstBad >= 0 {
-			return transcript.Event{}, false, fmt.Errorf("cannot resume: the transcript does not verify: %s\nhint: run keyceremony verify on the folder; a tampered or damaged transcript cannot be resumed", r.Problem)
+			return transcript.Event{}, false, errs.Unchanged("cannot resume: the transcript does not verify: "+r.Problem, "run keyceremony verify on the folder; a tampered or damaged transcript cannot be resumed")
 		}
 		e.prior = r.Chain
 	}

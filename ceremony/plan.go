@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/keyceremony/keyceremony/backup"
+	"github.com/keyceremony/keyceremony/internal/errs"
 	"github.com/keyceremony/keyceremony/internal/hsmspec"
 	"github.com/keyceremony/keyceremony/wrap"
 )
@@ -446,7 +447,7 @@ func (p *Plan) validateBackup() error {
 			}
 			key, err := backup.RecipientKey(c.Recipient)
 			if err != nil {
-				return planErr("custodian %q: %s", name, strings.TrimPrefix(err.Error(), "backup: "))
+				return planErr("custodian %q: %s", name, err)
 			}
 			// One person holding two shares holds a whole quorum at threshold 2.
 			if other, ok := holder[key]; ok {
@@ -467,7 +468,7 @@ func (p *Plan) validateBackup() error {
 // target's import parameters exist, parse and have not expired. It returns warnings to show.
 func (p *Plan) Check(now time.Time) (warnings []string, err error) {
 	if _, err := os.Lstat(p.OutputDir()); err == nil {
-		return nil, fmt.Errorf("output folder %s already exists\nhint: a ceremony writes into a new folder; choose another output, or resume with 'keyceremony run --resume %s'", p.OutputDir(), p.OutputDir())
+		return nil, errs.Unchanged("output folder "+p.OutputDir()+" already exists", "a ceremony writes into a new folder; choose another output, or resume with 'keyceremony run --resume "+p.OutputDir()+"'")
 	}
 	if _, err := os.Stat(p.Path(p.Token.Module)); err != nil {
 		return nil, fmt.Errorf("PKCS#11 module %s does not exist\nhint: install the HSM vendor's client, or for rehearsal run scripts/setup (SoftHSM2)", p.Path(p.Token.Module))

@@ -65,7 +65,7 @@ func TestParsePlanErrors(t *testing.T) {
 		{"unknown top-level key", "output: out", "output: out\npin: 1234", `plan: line 17: unknown key "pin" in the top level`},
 		{"version", "version: 1", "version: 2", "plan: version is 2, want 1"},
 		{"kind", "kind: generate", "kind: mint", `plan: kind "mint" is unknown`},
-		{"ceremony id", "ceremony: acme-2026", "ceremony: Acme 2026", `plan: ceremony "Acme 2026" is not a valid id`},
+		{"ceremony id", "acme-2026", "Acme 2026", `plan: ceremony "Acme 2026" is not a valid id`},
 		{"pin in uri", "token: rehearsal}", "token: 'pkcs11:token=x?pin-value=1'}", "plan: token.token carries a PIN; PINs never go in a plan"},
 		{"key type", "type: AES-256", "type: AES-512", "plan: key.type: "},
 		{"no label", "label: acme-data, ", "", "plan: key.label is missing"},

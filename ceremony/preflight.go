@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyceremony/keyceremony/internal/errs"
 	"github.com/keyceremony/keyceremony/internal/hsmspec"
 	"github.com/keyceremony/keyceremony/wrap"
 )
@@ -67,8 +68,9 @@ func (p *Plan) Preflight(w World) (notChecked []string, err error) {
 			return nil, err
 		}
 		if left := params.ValidTo.Sub(w.Now); !params.ValidTo.IsZero() && left < margin {
-			return nil, fmt.Errorf("target %s: the import parameters expire at %s, in %s, inside the expiry margin of %s; the package could not be uploaded in time\nhint: fetch new import parameters on the connected side (or set a shorter expiry_margin in the plan)",
-				t.Name, params.ValidTo.UTC().Format(time.RFC3339), minutes(left), minutes(margin))
+			return nil, errs.Unchanged(fmt.Sprintf("target %s: the import parameters expire at %s, in %s, inside the expiry margin of %s; the package could not be uploaded in time",
+				t.Name, params.ValidTo.UTC().Format(time.RFC3339), minutes(left), minutes(margin)),
+				"fetch new import parameters on the connected side (or set a shorter expiry_margin in the plan)")
 		}
 		// A wrapping key the cloud's HSM attestation does not vouch for is refused (policy
 		// required) before anything is made; wrap.Params.CheckAttestation says how.
@@ -104,7 +106,11 @@ func (p *Plan) Preflight(w World) (notChecked []string, err error) {
 			continue
 		}
 		if !*w.Terminal {
-			return nil, fmt.Errorf("custodian %s's share is delivered %s, which needs a person at a terminal, and this run has none (headless, or the output is not a terminal); nothing was made\nhint: run the ceremony on a terminal without --yes, or deliver the share to an age recipient (delivery age-recipient)", c.Name, c.Delivery)
+			return nil, &errs.Error{
+				What:    fmt.Sprintf("custodian %s's share is delivered %s, which needs a person at a terminal, and this run has none (headless, or the output is not a terminal)", c.Name, c.Delivery),
+				Changed: "nothing was made",
+				Hint:    "run the ceremony on a terminal without --yes, or deliver the share to an age recipient (delivery age-recipient)",
+			}
 		}
 	}
 	return notChecked, nil

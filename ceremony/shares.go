@@ -485,7 +485,7 @@ func (e *engine) choosePassphrase(i int, c CustodianPlan) ([]byte, error) {
 			return pass, nil
 		}
 		clear(pass)
-		reason := strings.TrimPrefix(firstLine(weak.Error()), "backup: ")
+		reason := firstLine(weak.Error())
 		e.exception(e.steps[e.cur].ID, fmt.Sprintf("%s's chosen passphrase was refused (attempt %d): %s", c.Name, attempt, reason))
 		if attempt == 3 {
 			return nil, fmt.Errorf("%s's chosen passphrase was refused 3 times: %s\nhint: the share set is not sealed; resume and choose a longer one, or remove passphrase: chosen from the plan so the tool makes one", c.Name, reason)

@@ -488,7 +488,7 @@ func TestParamsReplacedAcrossResumeIsNotUsed(t *testing.T) {
 	os.WriteFile(pinned, bytes.Replace(saved, []byte(`"KeyId"`), []byte(`"KeyId" `), 1), 0o600)
 	err := f.run(t, atTerminal(f), true)
 	if err == nil || !strings.HasPrefix(err.Error(), "cannot resume: the transcript does not verify: event ") ||
-		!strings.HasSuffix(err.Error(), ": file inputs/aws/params.json differs from its recorded SHA-256\nhint: run keyceremony verify on the folder; a tampered or damaged transcript cannot be resumed") {
+		!strings.HasSuffix(err.Error(), ": file inputs/aws/params.json differs from its recorded SHA-256; nothing was changed\nhint: run keyceremony verify on the folder; a tampered or damaged transcript cannot be resumed") {
 		t.Fatalf("resume with an altered pinned copy: %v", err)
 	}
 	os.WriteFile(pinned, saved, 0o600)
@@ -539,11 +539,11 @@ func TestPreflightRefusesBeforeAnythingIsMade(t *testing.T) {
 	}{
 		{"direct OAEP SHA-256 the token cannot do", func(t *testing.T, f *fixture) {
 			f.edit(t, "algorithm: RSAES_OAEP_SHA_1", "algorithm: RSAES_OAEP_SHA_256")
-		}, ModeLine, `wrap: target "aws": the token cannot do CKM_RSA_PKCS_OAEP with SHA-256, which RSAES_OAEP_SHA_256 needs; host-assisted wrapping cannot help, since the target key itself would have to leave the token` +
+		}, ModeLine, `target "aws": the token cannot do CKM_RSA_PKCS_OAEP with SHA-256, which RSAES_OAEP_SHA_256 needs; host-assisted wrapping cannot help, since the target key itself would have to leave the token` +
 			"\nhint: use an HSM that does OAEP with SHA-256 or fetch import parameters with RSAES_OAEP_SHA_1, or with RSA_AES_KEY_WRAP_SHA_256 and allow_host_assisted: true"},
 		{"RSA-AES SHA-256 without the plan's opt-in", func(t *testing.T, f *fixture) {
 			f.edit(t, "algorithm: RSAES_OAEP_SHA_1", "algorithm: RSA_AES_KEY_WRAP_SHA_256")
-		}, ModeLine, `wrap: target "aws": the token cannot do CKM_RSA_AES_KEY_WRAP or CKM_RSA_PKCS_OAEP with SHA-256, which RSA_AES_KEY_WRAP_SHA_256 needs` +
+		}, ModeLine, `target "aws": the token cannot do CKM_RSA_AES_KEY_WRAP or CKM_RSA_PKCS_OAEP with SHA-256, which RSA_AES_KEY_WRAP_SHA_256 needs` +
 			"\nhint: set allow_host_assisted: true on this target (the ephemeral AES key then passes through host memory; the target key does not), use an HSM that does OAEP with SHA-256 or fetch import parameters with RSA_AES_KEY_WRAP_SHA_1"},
 		{"params expiring inside the margin", func(t *testing.T, f *fixture) {
 			f.writeParams(t, "aws-params.json", f.kek, time.Now().Add(30*time.Minute+20*time.Second))
@@ -564,7 +564,7 @@ func TestPreflightRefusesBeforeAnythingIsMade(t *testing.T) {
 			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 				t.Fatalf("got %v\nwant %s", err, tc.want)
 			}
-			const tail = ", in 30 minutes, inside the expiry margin of 60 minutes; the package could not be uploaded in time\nhint: fetch new import parameters on the connected side (or set a shorter expiry_margin in the plan)"
+			const tail = ", in 30 minutes, inside the expiry margin of 60 minutes; the package could not be uploaded in time; nothing was changed\nhint: fetch new import parameters on the connected side (or set a shorter expiry_margin in the plan)"
 			if strings.Contains(tc.name, "margin") && !strings.HasSuffix(err.Error(), tail) {
 				t.Fatalf("got %v\nwant ...%s", err, tail)
 			}

@@ -40,7 +40,7 @@ func TestTargetKeyResistsTheUser(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = s.WrapKWP(own, k)
-			wantErr(t, err, `hsm: wrap key "target `+spec+`" with AES key wrap (RFC 5649): the token refuses to wrap this key under this wrapping key (CKR_KEY_NOT_WRAPPABLE)`+
+			wantErr(t, err, `wrap key "target `+spec+`" with AES key wrap (RFC 5649): the token refuses to wrap this key under this wrapping key (CKR_KEY_NOT_WRAPPABLE)`+
 				"\nhint: a key made with CKA_WRAP_WITH_TRUSTED leaves only under a wrapping key the security officer marked CKA_TRUSTED; some key types cannot be wrapped at all (SoftHSM2 2.6: Ed25519)", hsm.ErrKeyUnextractable)
 
 			ctx, sh := rawSession(t, s)
@@ -71,7 +71,7 @@ func TestTargetKeyResistsTheUser(t *testing.T) {
 	// The user cannot mark a key trusted: only the security officer can.
 	_, spki, _ := goRSAKey(t)
 	_, err := s.ImportRSAPublicKey(spki, true)
-	wantErr(t, err, "hsm: import the RSA-2048 wrapping public key: the template sets an attribute this user may not set, or one that cannot change (CKR_ATTRIBUTE_READ_ONLY)"+
+	wantErr(t, err, "import the RSA-2048 wrapping public key: the template sets an attribute this user may not set, or one that cannot change (CKR_ATTRIBUTE_READ_ONLY)"+
 		"\nhint: only the security officer may set CKA_TRUSTED; CKA_WRAP_WITH_TRUSTED, CKA_SENSITIVE and CKA_EXTRACTABLE never go back, and a key with CKA_MODIFIABLE false does not change", nil)
 }
 

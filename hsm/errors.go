@@ -10,17 +10,17 @@ import (
 // Sentinel errors for errors.Is. Every error this package returns for a
 // cause the user can fix is an *Error that matches one of these.
 var (
-	ErrModule               = errors.New("hsm: the PKCS#11 module cannot be used")
-	ErrTokenNotFound        = errors.New("hsm: token not found")
-	ErrPINIncorrect         = errors.New("hsm: the PIN is wrong")
-	ErrPINLocked            = errors.New("hsm: the PIN is locked")
-	ErrNotLoggedIn          = errors.New("hsm: the user is not logged in")
-	ErrMechanismUnsupported = errors.New("hsm: the token does not support the mechanism or its parameters")
-	ErrKeyUnextractable     = errors.New("hsm: the key cannot be wrapped out of the token")
-	ErrLabelExists          = errors.New("hsm: a key with this label already exists")
-	ErrKeyNotFound          = errors.New("hsm: key not found")
-	ErrKeyMismatch          = errors.New("hsm: the key does not match the recorded public key")
-	ErrReadOnly             = errors.New("hsm: the token is read-only")
+	ErrModule               = errors.New("the PKCS#11 module cannot be used")
+	ErrTokenNotFound        = errors.New("token not found")
+	ErrPINIncorrect         = errors.New("the PIN is wrong")
+	ErrPINLocked            = errors.New("the PIN is locked")
+	ErrNotLoggedIn          = errors.New("the user is not logged in")
+	ErrMechanismUnsupported = errors.New("the token does not support the mechanism or its parameters")
+	ErrKeyUnextractable     = errors.New("the key cannot be wrapped out of the token")
+	ErrLabelExists          = errors.New("a key with this label already exists")
+	ErrKeyNotFound          = errors.New("key not found")
+	ErrKeyMismatch          = errors.New("the key does not match the recorded public key")
+	ErrReadOnly             = errors.New("the token is read-only")
 )
 
 // Error is an error from this package: a sentence saying what went wrong,
@@ -28,14 +28,13 @@ var (
 // the user can do about it. It never carries a secret.
 type Error struct {
 	Code pkcs11.Error // 0 when the error did not come from the token
-	Msg  string       // lowercase sentence without the "hsm: " prefix
+	Msg  string       // lowercase sentence
 	Hint string       // what to do; may be empty
 	Kind error        // one of the Err* sentinels; may be nil
 }
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString("hsm: ")
 	b.WriteString(e.Msg)
 	if e.Code != 0 {
 		b.WriteString(" (")

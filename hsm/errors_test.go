@@ -35,13 +35,13 @@ func TestOpenErrors(t *testing.T) {
 	dir := t.TempDir()
 
 	_, err := hsm.Open("/nonexistent/libpkcs11.so")
-	wantErr(t, err, "hsm: PKCS#11 module /nonexistent/libpkcs11.so does not exist"+moduleHint, hsm.ErrModule)
+	wantErr(t, err, "PKCS#11 module /nonexistent/libpkcs11.so does not exist"+moduleHint, hsm.ErrModule)
 
 	_, err = hsm.Open("/etc/passwd")
-	wantErr(t, err, "hsm: PKCS#11 module /etc/passwd is not a shared library (not an ELF file)"+moduleHint, hsm.ErrModule)
+	wantErr(t, err, "PKCS#11 module /etc/passwd is not a shared library (not an ELF file)"+moduleHint, hsm.ErrModule)
 
 	_, err = hsm.Open(dir)
-	wantErr(t, err, "hsm: PKCS#11 module "+dir+" is not a regular file"+moduleHint, hsm.ErrModule)
+	wantErr(t, err, "PKCS#11 module "+dir+" is not a regular file"+moduleHint, hsm.ErrModule)
 
 	// The real module with its ELF machine changed to AArch64 (183).
 	lib, err := os.ReadFile(softhsmtest.Module)
@@ -54,12 +54,12 @@ func TestOpenErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = hsm.Open(arm)
-	wantErr(t, err, "hsm: PKCS#11 module "+arm+" is built for AARCH64, but this program runs on amd64\nhint: install the module built for amd64", hsm.ErrModule)
+	wantErr(t, err, "PKCS#11 module "+arm+" is built for AARCH64, but this program runs on amd64\nhint: install the module built for amd64", hsm.ErrModule)
 
 	// SoftHSM2 cannot initialise without its configuration.
 	t.Setenv("SOFTHSM2_CONF", filepath.Join(dir, "missing.conf"))
 	_, err = hsm.Open(softhsmtest.Module)
-	wantErr(t, err, "hsm: PKCS#11 module "+softhsmtest.Module+" failed to initialise (CKR_GENERAL_ERROR)\n"+
+	wantErr(t, err, "PKCS#11 module "+softhsmtest.Module+" failed to initialise (CKR_GENERAL_ERROR)\n"+
 		"hint: check the module's configuration; for SoftHSM2, check that SOFTHSM2_CONF names a readable file whose directories.tokendir exists", hsm.ErrModule)
 }
 
@@ -85,7 +85,7 @@ func TestTokenSelection(t *testing.T) {
 	serial := ts[0].Serial
 
 	_, err = m.OpenSession("nope")
-	wantErr(t, err, `hsm: no token labelled "nope"; tokens present: "ceremony" (serial `+serial+`)`+
+	wantErr(t, err, `no token labelled "nope"; tokens present: "ceremony" (serial `+serial+`)`+
 		"\nhint: give one of the labels above, or a pkcs11: URI (RFC 7512)", hsm.ErrTokenNotFound)
 
 	for _, uri := range []string{
@@ -104,11 +104,11 @@ func TestTokenSelection(t *testing.T) {
 	}
 
 	_, err = m.OpenSession("pkcs11:token=ceremony;serial=0")
-	wantErr(t, err, `hsm: no token matches pkcs11:token=ceremony;serial=0; tokens present: "ceremony" (serial `+serial+`)`+
+	wantErr(t, err, `no token matches pkcs11:token=ceremony;serial=0; tokens present: "ceremony" (serial `+serial+`)`+
 		"\nhint: give one of the labels above, or a pkcs11: URI (RFC 7512)", hsm.ErrTokenNotFound)
 
 	_, err = m.OpenSession("pkcs11:token=ceremony?pin-value=1234")
-	wantErr(t, err, "hsm: pkcs11 URI: pin-value is refused: a PIN must not be part of a URI"+
+	wantErr(t, err, "pkcs11 URI: pin-value is refused: a PIN must not be part of a URI"+
 		"\nhint: remove pin-value from the URI; keyceremony asks for the PIN, or reads it from the variable or file descriptor named on the command line", nil)
 }
 
@@ -141,7 +141,7 @@ func TestNoToken(t *testing.T) {
 	}
 	defer m.Close()
 	_, err = m.OpenSession("ceremony")
-	wantErr(t, err, `hsm: no token labelled "ceremony"; the module has no initialised token`+
+	wantErr(t, err, `no token labelled "ceremony"; the module has no initialised token`+
 		"\nhint: initialise a token first (softhsm2-util --init-token, or the vendor's tool); for SoftHSM2, check SOFTHSM2_CONF", hsm.ErrTokenNotFound)
 }
 
@@ -154,24 +154,24 @@ func TestLoginErrors(t *testing.T) {
 	defer s.Close()
 
 	_, err = s.GenerateKey("k", hsmspec.KeySpec{Type: hsmspec.AES, Bits: 256})
-	wantErr(t, err, `hsm: generate AES-256 key "k": the user is not logged in (CKR_USER_NOT_LOGGED_IN)`+
+	wantErr(t, err, `generate AES-256 key "k": the user is not logged in (CKR_USER_NOT_LOGGED_IN)`+
 		"\nhint: log in with the user PIN first", hsm.ErrNotLoggedIn)
 
 	err = s.Login(hsm.User, []byte("9999"))
-	wantErr(t, err, `hsm: log in to token "ceremony" as user: the PIN is wrong (CKR_PIN_INCORRECT)`+
+	wantErr(t, err, `log in to token "ceremony" as user: the PIN is wrong (CKR_PIN_INCORRECT)`+
 		"\nhint: check the PIN and try again; many tokens lock the PIN after a few wrong tries", hsm.ErrPINIncorrect)
 	if !errors.Is(err, pkcs11.Error(pkcs11.CKR_PIN_INCORRECT)) {
 		t.Error("the error does not match pkcs11.CKR_PIN_INCORRECT")
 	}
 
 	err = s.Login(hsm.SecurityOfficer, nil)
-	wantErr(t, err, `hsm: log in to token "ceremony" as security officer: the PIN is empty`+"\nhint: enter the PIN", hsm.ErrPINIncorrect)
+	wantErr(t, err, `log in to token "ceremony" as security officer: the PIN is empty`+"\nhint: enter the PIN", hsm.ErrPINIncorrect)
 
 	if err := s.Login(hsm.SecurityOfficer, []byte(softhsmtest.SOPIN)); err != nil {
 		t.Fatal(err)
 	}
 	err = s.Login(hsm.User, []byte(softhsmtest.PIN))
-	wantErr(t, err, `hsm: log in to token "ceremony" as user: another user type is already logged in to the token (CKR_USER_ANOTHER_ALREADY_LOGGED_IN)`+
+	wantErr(t, err, `log in to token "ceremony" as user: another user type is already logged in to the token (CKR_USER_ANOTHER_ALREADY_LOGGED_IN)`+
 		"\nhint: close the other sessions on this token, or log out first", nil)
 }
 
@@ -180,21 +180,21 @@ func TestKeyErrors(t *testing.T) {
 	generate(t, s, "target", "EC P-256")
 
 	_, err := s.GenerateKey("target", hsmspec.KeySpec{Type: hsmspec.AES, Bits: 256})
-	wantErr(t, err, `hsm: a key labelled "target" already exists on token "softhsmtest"`+
+	wantErr(t, err, `a key labelled "target" already exists on token "softhsmtest"`+
 		"\nhint: choose another label; keyceremony never replaces a key", hsm.ErrLabelExists)
 
 	_, err = s.FindKey("missing")
-	wantErr(t, err, `hsm: no key labelled "missing" on token "softhsmtest"`+
+	wantErr(t, err, `no key labelled "missing" on token "softhsmtest"`+
 		"\nhint: check the label (labels are case-sensitive) and that you are logged in", hsm.ErrKeyNotFound)
 
 	// A key imported from the host is not extractable.
 	kek := importKEK(t, s)
 	imported := importKEK(t, s)
 	_, err = s.WrapKWP(kek, imported)
-	wantErr(t, err, "hsm: wrap key (session AES-256 key) with AES key wrap (RFC 5649): the key is not extractable (CKA_EXTRACTABLE is false) (CKR_KEY_UNEXTRACTABLE)"+
+	wantErr(t, err, "wrap key (session AES-256 key) with AES key wrap (RFC 5649): the key is not extractable (CKA_EXTRACTABLE is false) (CKR_KEY_UNEXTRACTABLE)"+
 		"\nhint: a non-extractable key can never leave the token; generate a new key with keyceremony, which marks it extractable", hsm.ErrKeyUnextractable)
 
 	_, err = s.UnwrapKWP(kek, make([]byte, 24), "restored", hsmspec.KeySpec{Type: hsmspec.AES, Bits: 256}, true)
-	wantErr(t, err, "hsm: the blob (24 bytes) does not fit key spec AES-256"+
+	wantErr(t, err, "the blob (24 bytes) does not fit key spec AES-256"+
 		"\nhint: check that the blob and the key spec recorded with it belong together", nil)
 }

@@ -291,7 +291,7 @@ func TestImportRSAPublicKeyRefusesOthers(t *testing.T) {
 	s := softhsmtest.Session(t)
 	ec := generate(t, s, "ec", "EC P-256")
 	_, err := s.ImportRSAPublicKey(identify(t, s, ec).PublicKeyDER, false)
-	want := "hsm: the wrapping public key is not an RSA key (it is an EC key)\nhint: import wrapping keys are RSA keys; check that the right file was given"
+	want := "the wrapping public key is not an RSA key (it is an EC key)\nhint: import wrapping keys are RSA keys; check that the right file was given"
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %q", err, want)
 	}
@@ -318,12 +318,12 @@ func TestCapabilities(t *testing.T) {
 	wk := trustedRSA(t, s, spki)
 	target := generate(t, s, "target", "AES-256")
 	_, err := s.WrapOAEP(wk, crypto.SHA256, target)
-	wantErr := "hsm: the token refused RSA-OAEP with SHA-256 (CKR_ARGUMENTS_BAD)\nhint: this token cannot do it; choose a profile whose hash the token supports, or allow host-assisted wrapping in the plan"
+	wantErr := "the token refused RSA-OAEP with SHA-256 (CKR_ARGUMENTS_BAD)\nhint: this token cannot do it; choose a profile whose hash the token supports, or allow host-assisted wrapping in the plan"
 	if err == nil || err.Error() != wantErr || !errors.Is(err, hsm.ErrMechanismUnsupported) {
 		t.Errorf("WrapOAEP SHA-256: err = %v, want %q", err, wantErr)
 	}
 	_, err = s.WrapRSAAES(wk, crypto.SHA1, target)
-	wantErr = "hsm: the token does not support CKM_RSA_AES_KEY_WRAP (CKR_MECHANISM_INVALID)\nhint: choose an import method the token supports; the capability probe lists them"
+	wantErr = "the token does not support CKM_RSA_AES_KEY_WRAP (CKR_MECHANISM_INVALID)\nhint: choose an import method the token supports; the capability probe lists them"
 	if err == nil || err.Error() != wantErr || !errors.Is(err, hsm.ErrMechanismUnsupported) {
 		t.Errorf("WrapRSAAES: err = %v, want %q", err, wantErr)
 	}
@@ -459,7 +459,7 @@ func TestUnwrapErrors(t *testing.T) {
 	}
 	blob[5] ^= 1
 	_, err = s.UnwrapKWP(kek, blob, "restored", k.Spec, true)
-	want := `hsm: unwrap AES-256 key "restored": the blob does not unwrap under this key (CKR_GENERAL_ERROR)` +
+	want := `unwrap AES-256 key "restored": the blob does not unwrap under this key (CKR_GENERAL_ERROR)` +
 		"\nhint: the blob is damaged, or the backup key is not the one it was made with; check the shares and the blob's SHA-256"
 	if err == nil || err.Error() != want {
 		t.Errorf("tampered blob: err = %v, want %q", err, want)
@@ -477,7 +477,7 @@ func TestProvePrivateKeyMismatch(t *testing.T) {
 		a := generate(t, s, "a "+spec, spec)
 		b := generate(t, s, "b "+spec, spec)
 		err := s.ProvePrivateKey(a, identify(t, s, b).PublicKeyDER)
-		want := fmt.Sprintf("hsm: key %q does not match the recorded public key\n"+
+		want := fmt.Sprintf("key %q does not match the recorded public key\n"+
 			"hint: the restored key is not the one that was backed up; check that the blob, the shares and the transcript belong together", "a "+spec)
 		if err == nil || err.Error() != want || !errors.Is(err, hsm.ErrKeyMismatch) {
 			t.Errorf("%s: err = %v, want %q", spec, err, want)

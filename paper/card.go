@@ -48,7 +48,7 @@ func (c ShareCard) PDF() ([]byte, error) {
 	d.subheading("Restore and check-in")
 	d.text(fmt.Sprintf("At a restore or a check-in you are asked for share %d of set %s: bring this card (and its bag, unopened, so its serial can be compared), and type the four lines when the screen asks for your share. Each line is checked as you type it. If the set is declared void or superseded, destroy this card.", c.Index, c.SetID))
 	if d.pages > 1 {
-		return nil, fmt.Errorf("paper: the share card of %s does not fit one page", c.Custodian)
+		return nil, fmt.Errorf("the share card of %s does not fit one page", c.Custodian)
 	}
 	return d.bytes()
 }

@@ -1,52 +1,44 @@
 package ui
 
 import (
+	"errors"
 	"strings"
+
+	"github.com/keyceremony/keyceremony/internal/errs"
 )
 
-// errorReport is an engine error taken apart for a person: what happened, what to do next, and
-// whether anything changed. The engine writes errors as "what happened\nhint: what to do" and says
-// in its text whether it changed anything (contracts.md); the UI only sorts the lines.
+// errorReport is an engine error for a person: what happened, what to do next, and whether
+// anything changed. They are the fields of an [errs.Error]; an error without them is shown whole
+// as what happened, and nothing is guessed from its words.
 type errorReport struct {
 	What    []string
 	Next    []string
 	Changed []string
 }
 
-// parseError sorts the lines of an error text. Lines starting "hint:" are what to do next; lines
-// that speak of change ("nothing changed", "changed: ...", "... was written") say what changed.
-func parseError(text string) errorReport {
-	var r errorReport
-	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
-		line = strings.TrimSpace(line)
-		switch {
-		case line == "":
-		case strings.HasPrefix(line, "hint:"):
-			r.Next = append(r.Next, strings.TrimSpace(strings.TrimPrefix(line, "hint:")))
-		case speaksOfChange(line):
-			r.Changed = append(r.Changed, line)
-		default:
-			r.What = append(r.What, line)
+func reportOf(err error) errorReport {
+	var e *errs.Error
+	if !errors.As(err, &e) {
+		return errorReport{
+			What:    []string{err.Error()},
+			Next:    []string{"Nothing more is suggested than the message above."},
+			Changed: []string{notKnown},
 		}
 	}
-	if len(r.Next) == 0 {
-		r.Next = []string{"Read the message above; nothing more is suggested."}
+	r := errorReport{What: []string{e.What}, Next: []string{e.Hint}, Changed: []string{e.Changed}}
+	if e.Hint == "" {
+		r.Next[0] = "Nothing more is suggested than the message above."
 	}
-	if len(r.Changed) == 0 {
-		r.Changed = []string{"Not stated. The transcript records every change that was made."}
+	if e.Changed == "" {
+		r.Changed[0] = notKnown
+	} else {
+		r.Changed[0] = strings.ToUpper(e.Changed[:1]) + e.Changed[1:] + "."
 	}
 	return r
 }
 
-func speaksOfChange(line string) bool {
-	l := strings.ToLower(line)
-	for _, p := range []string{"nothing changed", "nothing was changed", "nothing has changed", "no changes", "changed:", "changes:"} {
-		if strings.Contains(l, p) {
-			return true
-		}
-	}
-	return false
-}
+// notKnown is what the screen says when the error does not say whether anything changed.
+const notKnown = "Not known. The transcript records every change that was made."
 
 // lines renders the report in three titled parts, wrapped to width.
 func (r errorReport) lines(th theme, width int) []string {

@@ -135,7 +135,7 @@ func (l *lineMode) ShowShare(h ceremony.ShareHandout) error {
 		return l.waitEnter()
 	}
 	if !l.outTTY {
-		return errors.New("ui: a share or passphrase is only shown on a terminal, and standard output is not one; nothing was shown\nhint: run the ceremony on a terminal, or deliver the shares as age files to the custodians' keys (delivery age-recipient in the plan)")
+		return errors.New("a share or passphrase is only shown on a terminal, and standard output is not one; nothing was shown\nhint: run the ceremony on a terminal, or deliver the shares as age files to the custodians' keys (delivery age-recipient in the plan)")
 	}
 	what := "share"
 	if h.Passphrase != nil {
@@ -224,7 +224,7 @@ func (l *lineMode) readSecret() ([]byte, error) {
 		b, err := term.ReadPassword(int(f.Fd()))
 		l.printf("\n") // the Enter was not echoed either
 		if err != nil {
-			return nil, fmt.Errorf("ui: reading from the terminal: %w", err)
+			return nil, fmt.Errorf("reading from the terminal: %w", err)
 		}
 		return b, nil
 	}
@@ -260,7 +260,7 @@ func (lr *lineReader) readLine() ([]byte, error) {
 		}
 		if err != nil {
 			clear(line)
-			return nil, fmt.Errorf("ui: reading input: %w", err)
+			return nil, fmt.Errorf("reading input: %w", err)
 		}
 	}
 }

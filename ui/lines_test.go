@@ -84,7 +84,7 @@ func TestLinesRefusesShareOffTerminal(t *testing.T) {
 func TestLinesEnterShare(t *testing.T) {
 	var out bytes.Buffer
 	l := newLineMode(strings.NewReader("file:/media/usb/share-2-bob.age\n"), &out, false, time.Now)
-	got, err := l.EnterShare(ceremony.ShareRequest{Progress: "1 of 2 shares accepted", LastError: "backup: share 3 (Carol) does not match its commitment"})
+	got, err := l.EnterShare(ceremony.ShareRequest{Progress: "1 of 2 shares accepted", LastError: "share 3 (Carol) does not match its commitment"})
 	if err != nil || got != "file:/media/usb/share-2-bob.age" {
 		t.Fatalf("got %q, %v", got, err)
 	}

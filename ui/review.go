@@ -18,7 +18,7 @@ func Review(dir string, opts Options) error {
 	opts = opts.withDefaults()
 	a := loadAudit(dir)
 	if _, err := tea.NewProgram(newReview(a, opts.Profile, opts.Width, opts.Height), opts.programOptions()...).Run(); err != nil {
-		return fmt.Errorf("ui: the terminal interface failed: %w\nhint: set ACCESSIBLE=1 for the review as plain text", err)
+		return fmt.Errorf("the terminal interface failed: %w\nhint: set ACCESSIBLE=1 for the review as plain text", err)
 	}
 	return a.err()
 }

@@ -28,7 +28,7 @@ func ReviewLines(w io.Writer, dir string) error {
 		}
 	}
 	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("ui: writing the review: %w", err)
+		return fmt.Errorf("writing the review: %w", err)
 	}
 	return a.err()
 }

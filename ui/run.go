@@ -33,7 +33,7 @@ func RunCeremony(opts Options, run func(ceremony.Interaction) error) error {
 		return err // SIGINT: the engine was stopped like a Ctrl+C from the keyboard, and says so
 	}
 	if uiErr != nil {
-		uiErr = fmt.Errorf("ui: the terminal interface failed: %w\nhint: set ACCESSIBLE=1 to run the ceremony with plain line prompts", uiErr)
+		uiErr = fmt.Errorf("the terminal interface failed: %w\nhint: set ACCESSIBLE=1 to run the ceremony with plain line prompts", uiErr)
 		return errors.Join(uiErr, err)
 	}
 	return err

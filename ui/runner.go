@@ -178,7 +178,7 @@ func (m *runner) engineDone(err error) tea.Cmd {
 	if errors.As(err, &m.stopped) {
 		return nil
 	}
-	r := parseError(err.Error())
+	r := reportOf(err)
 	m.failure = &r
 	return nil
 }

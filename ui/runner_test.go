@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/keyceremony/keyceremony/ceremony"
+	"github.com/keyceremony/keyceremony/internal/errs"
 )
 
 // A runner in the middle of a rehearsal: steps done, current and next, records and a notice.
@@ -81,7 +83,17 @@ func TestGoldenRunner(t *testing.T) {
 	})
 	t.Run("error", func(t *testing.T) {
 		m := midCeremony(t, 11)
-		send(m, engineDoneMsg{err: errors.New("ceremony: wrap for aws: the import parameters expired at 2026-11-27T09:00:00Z\nnothing changed for this target: no import package was written\nhint: run 'keyceremony prepare' on the connected machine for fresh parameters, then resume with 'keyceremony run --resume DIR'")})
+		send(m, engineDoneMsg{err: &errs.Error{
+			What:    `target "aws": the import parameters expired at 2026-11-27T09:00:00Z`,
+			Hint:    "run 'keyceremony aws prepare' on the connected machine for fresh parameters, then resume with 'keyceremony run --resume out'",
+			Changed: "no import package was written for this target",
+		}})
+		requireView(t, m, 80, 24)
+	})
+	// An error that does not say what changed is shown whole, and change as not known.
+	t.Run("error-plain", func(t *testing.T) {
+		m := midCeremony(t, 11)
+		send(m, engineDoneMsg{err: errors.New("the token was removed while the key was being wrapped")})
 		requireView(t, m, 80, 24)
 	})
 	t.Run("complete", func(t *testing.T) {
@@ -230,13 +242,19 @@ func TestElapsed(t *testing.T) {
 	}
 }
 
-func TestParseError(t *testing.T) {
-	r := parseError("ceremony: the PIN is incorrect\nnothing changed\nhint: try again; 2 tries left")
-	if len(r.What) != 1 || r.What[0] != "ceremony: the PIN is incorrect" || r.Next[0] != "try again; 2 tries left" || r.Changed[0] != "nothing changed" {
+// The error screen shows an errs.Error's fields under their headings, and a plain error whole as
+// what happened, with "not known" for change, whatever its words say.
+func TestReportOf(t *testing.T) {
+	r := reportOf(fmt.Errorf("running: %w", errs.Unchanged("the PIN is wrong (attempt 1 of 3)", "type it again")))
+	if r.What[0] != "the PIN is wrong (attempt 1 of 3)" || r.Next[0] != "type it again" || r.Changed[0] != "Nothing was changed." {
 		t.Fatalf("%+v", r)
 	}
-	r = parseError("ui: boom")
-	if !strings.HasPrefix(r.Changed[0], "Not stated") || len(r.Next) != 1 {
+	r = reportOf(errors.New("nothing changed in the plan: changed: x\nhint: y"))
+	if r.What[0] != "nothing changed in the plan: changed: x\nhint: y" || r.Changed[0] != notKnown {
+		t.Fatalf("a plain error is sorted by its words: %+v", r)
+	}
+	r = reportOf(&errs.Error{What: "the wrap failed", Changed: "the target key was made"})
+	if r.Changed[0] != "The target key was made." || !strings.HasPrefix(r.Next[0], "Nothing more") {
 		t.Fatalf("%+v", r)
 	}
 }

@@ -160,7 +160,7 @@ func TestGoldenShareEntry(t *testing.T) {
 		requireView(t, m, 80, 24)
 	})
 	t.Run("refused-progress", func(t *testing.T) {
-		m, _ := start(t, ceremony.ShareRequest{Progress: "2 of 3 shares accepted, 2 needed", LastError: "backup: share 3 (Carol) does not match its commitment\nhint: Carol should check her paper copy, line by line"})
+		m, _ := start(t, ceremony.ShareRequest{Progress: "2 of 3 shares accepted, 2 needed", LastError: "share 3 (Carol) does not match its commitment\nhint: Carol should check her paper copy, line by line"})
 		requireView(t, m, 80, 24)
 	})
 }

@@ -39,7 +39,7 @@ func NewClients(ctx context.Context, endpointURL, region string) (*kms.Client, *
 	if endpointURL != "" {
 		u, err := url.Parse(endpointURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, nil, fmt.Errorf("upload: endpoint URL %q is not an http or https URL\nhint: give it as https://host[:port], e.g. http://127.0.0.1:8080 for local-kms", endpointURL)
+			return nil, nil, fmt.Errorf("endpoint URL %q is not an http or https URL\nhint: give it as https://host[:port], e.g. http://127.0.0.1:8080 for local-kms", endpointURL)
 		}
 	}
 	var opts []func(*config.LoadOptions) error
@@ -48,10 +48,10 @@ func NewClients(ctx context.Context, endpointURL, region string) (*kms.Client, *
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("upload: reading the AWS configuration: %v\nhint: check AWS_PROFILE, AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE", err)
+		return nil, nil, fmt.Errorf("reading the AWS configuration: %v\nhint: check AWS_PROFILE, AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE", err)
 	}
 	if cfg.Region == "" {
-		return nil, nil, fmt.Errorf("upload: no AWS region is configured\nhint: set AWS_REGION, or region in the AWS config profile, or pass --region")
+		return nil, nil, fmt.Errorf("no AWS region is configured\nhint: set AWS_REGION, or region in the AWS config profile, or pass --region")
 	}
 	if endpointURL == "" {
 		return kms.NewFromConfig(cfg), sts.NewFromConfig(cfg), nil

@@ -45,7 +45,7 @@ func explain(op, keyID string, err error) error {
 	var why, hint string
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return &apiError{err: err, msg: fmt.Sprintf("upload: %s failed: nothing answers at the AWS endpoint (connection refused)\nhint: check --endpoint-url, or start the emulator first", what)}
+		return &apiError{err: err, msg: fmt.Sprintf("%s failed: nothing answers at the AWS endpoint (connection refused)\nhint: check --endpoint-url, or start the emulator first", what)}
 	case errors.As(err, &incorrect):
 		why = "the key material is not the one this KMS key already holds, or was wrapped for another import token"
 		hint = "upload the package the ceremony made for this KMS key with these import parameters; once imported, a KMS key accepts only the same material again"
@@ -65,9 +65,9 @@ func explain(op, keyID string, err error) error {
 		why = "KMS could not unwrap the key material with the private key of this import token"
 		hint = "the material was wrapped under another public key or algorithm than the import parameters name; wrap it again under them"
 	case code != "":
-		return &apiError{err: err, msg: fmt.Sprintf("upload: %s failed: %s", what, code)}
+		return &apiError{err: err, msg: fmt.Sprintf("%s failed: %s", what, code)}
 	default:
-		return &apiError{err: err, msg: fmt.Sprintf("upload: %s failed: %v", what, err)}
+		return &apiError{err: err, msg: fmt.Sprintf("%s failed: %v", what, err)}
 	}
-	return &apiError{err: err, msg: fmt.Sprintf("upload: %s failed: %s (%s)\nhint: %s", what, why, code, hint)}
+	return &apiError{err: err, msg: fmt.Sprintf("%s failed: %s (%s)\nhint: %s", what, why, code, hint)}
 }

@@ -86,7 +86,7 @@ func TestOtherCloudGivesInstructions(t *testing.T) {
 
 			c := &countingClients{}
 			_, err = Upload(context.Background(), c, c, dir, Record{}, time.Now())
-			want := "upload: " + dir + " is a package for " + wrap.CloudName(profile) + ", which keyceremony does not upload itself\n" +
+			want := "" + dir + " is a package for " + wrap.CloudName(profile) + ", which keyceremony does not upload itself\n" +
 				"hint: keyceremony upload " + dir + " prints the command to run and what to check after it"
 			if err == nil || err.Error() != want {
 				t.Errorf("Upload error\n%v\nwant\n%s", err, want)

@@ -72,19 +72,19 @@ var wrappingAlgorithms = []string{
 func (o PrepareOptions) check() error {
 	switch {
 	case o.Create && o.KeyID != "":
-		return errors.New("upload: give either a key id or create, not both")
+		return errors.New("give either a key id or create, not both")
 	case !o.Create && o.KeyID == "":
-		return errors.New("upload: no KMS key named\nhint: give --key-id of a KMS key of origin EXTERNAL, or --create to make one")
+		return errors.New("no KMS key named\nhint: give --key-id of a KMS key of origin EXTERNAL, or --create to make one")
 	case !o.Create && o.Description != "":
-		return errors.New("upload: a description is only for a key being created\nhint: add --create, or drop --description")
+		return errors.New("a description is only for a key being created\nhint: add --create, or drop --description")
 	case o.Out == "":
-		return errors.New("upload: no output file named\nhint: give --out FILE for the import parameters")
+		return errors.New("no output file named\nhint: give --out FILE for the import parameters")
 	}
 	if !slices.Contains(wrappingAlgorithms, o.WrappingAlgorithm) {
-		return fmt.Errorf("upload: wrapping algorithm %q is not one keyceremony uses with AWS KMS\nhint: use one of %s", o.WrappingAlgorithm, strings.Join(wrappingAlgorithms, ", "))
+		return fmt.Errorf("wrapping algorithm %q is not one keyceremony uses with AWS KMS\nhint: use one of %s", o.WrappingAlgorithm, strings.Join(wrappingAlgorithms, ", "))
 	}
 	if wrappingKeyBits[o.WrappingKeySpec] == 0 {
-		return fmt.Errorf("upload: wrapping key spec %q is not one keyceremony uses with AWS KMS\nhint: use RSA_2048, RSA_3072 or RSA_4096", o.WrappingKeySpec)
+		return fmt.Errorf("wrapping key spec %q is not one keyceremony uses with AWS KMS\nhint: use RSA_2048, RSA_3072 or RSA_4096", o.WrappingKeySpec)
 	}
 	return nil
 }
@@ -110,12 +110,12 @@ func Prepare(ctx context.Context, client KMS, opts PrepareOptions) (*PrepareResu
 		return nil, err
 	}
 	if _, err := os.Lstat(opts.Out); err == nil {
-		return nil, fmt.Errorf("upload: %s already exists; prepare never replaces a file\nhint: give another --out, or move the old file away", opts.Out)
+		return nil, fmt.Errorf("%s already exists; prepare never replaces a file\nhint: give another --out, or move the old file away", opts.Out)
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("upload: %v", err)
+		return nil, fmt.Errorf("%v", err)
 	}
 	if fi, err := os.Stat(filepath.Dir(opts.Out)); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("upload: the folder of %s does not exist\nhint: create it first", opts.Out)
+		return nil, fmt.Errorf("the folder of %s does not exist\nhint: create it first", opts.Out)
 	}
 
 	res := &PrepareResult{KeyID: opts.KeyID, WrappingAlgorithm: opts.WrappingAlgorithm, WrappingKeySpec: opts.WrappingKeySpec, Out: opts.Out}
@@ -133,7 +133,7 @@ func Prepare(ctx context.Context, client KMS, opts PrepareOptions) (*PrepareResu
 			return nil, explain("CreateKey", "", err)
 		}
 		if out.KeyMetadata == nil || out.KeyMetadata.Arn == nil {
-			return nil, errors.New("upload: CreateKey answered without a key ARN")
+			return nil, errors.New("CreateKey answered without a key ARN")
 		}
 		res.KeyID, res.Created = *out.KeyMetadata.Arn, true
 	}
@@ -159,12 +159,12 @@ func Prepare(ctx context.Context, client KMS, opts PrepareOptions) (*PrepareResu
 		res.KeyID = *out.KeyId
 	}
 	if len(out.ImportToken) == 0 || out.ParametersValidTo == nil {
-		return nil, fmt.Errorf("upload: GetParametersForImport answered without an import token or expiry%s", retry)
+		return nil, fmt.Errorf("GetParametersForImport answered without an import token or expiry%s", retry)
 	}
 	pub, err := x509.ParsePKIXPublicKey(out.PublicKey)
 	rsaPub, ok := pub.(*rsa.PublicKey)
 	if err != nil || !ok || rsaPub.N.BitLen() != wrappingKeyBits[opts.WrappingKeySpec] {
-		return nil, fmt.Errorf("upload: GetParametersForImport answered with a public key that is not an %s SubjectPublicKeyInfo%s", opts.WrappingKeySpec, retry)
+		return nil, fmt.Errorf("GetParametersForImport answered with a public key that is not an %s SubjectPublicKeyInfo%s", opts.WrappingKeySpec, retry)
 	}
 	res.ParametersValidTo = out.ParametersValidTo.UTC()
 	res.Fingerprint = spki.Fingerprint(out.PublicKey)
@@ -182,10 +182,10 @@ func Prepare(ctx context.Context, client KMS, opts PrepareOptions) (*PrepareResu
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "    ")
 	if err := enc.Encode(f); err != nil {
-		return nil, fmt.Errorf("upload: %v", err)
+		return nil, fmt.Errorf("%v", err)
 	}
 	if err := atomicfile.WriteOnce(opts.Out, buf.Bytes(), 0o644); err != nil {
-		return nil, fmt.Errorf("upload: %v%s", err, retry)
+		return nil, fmt.Errorf("%v%s", err, retry)
 	}
 	return res, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/keyceremony/keyceremony/ceremony/transcript"
+	"github.com/keyceremony/keyceremony/internal/errs"
 	"github.com/keyceremony/keyceremony/internal/readback"
 	"github.com/keyceremony/keyceremony/wrap"
 )
@@ -27,27 +28,27 @@ type Record struct {
 func verifyRecord(dir string, rec Record) (string, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return "", fmt.Errorf("upload: %v", err)
+		return "", fmt.Errorf("%v", err)
 	}
 	ceremony := rec.Dir
 	if ceremony == "" {
 		if filepath.Base(filepath.Dir(abs)) != "targets" {
-			return "", fmt.Errorf("upload: %s is not inside its ceremony folder (CEREMONY/targets/NAME), so its signed record cannot be checked\nhint: give the ceremony folder: keyceremony upload --transcript CEREMONY %s", dir, dir)
+			return "", fmt.Errorf("%s is not inside its ceremony folder (CEREMONY/targets/NAME), so its signed record cannot be checked\nhint: give the ceremony folder: keyceremony upload --transcript CEREMONY %s", dir, dir)
 		}
 		ceremony = filepath.Dir(filepath.Dir(abs))
 	}
 	var want string
 	if rec.Fingerprint != "" {
 		if want, err = readback.Digits(rec.Fingerprint); err != nil {
-			return "", fmt.Errorf("upload: --fingerprint %v\nhint: give the ceremony signing key fingerprint the witnesses wrote down", err)
+			return "", fmt.Errorf("--fingerprint %v\nhint: give the ceremony signing key fingerprint the witnesses wrote down", err)
 		}
 	}
 	r := transcript.Verify(ceremony)
 	if !r.OK {
-		return "", fmt.Errorf("upload: the ceremony's record in %s does not verify: %s; nothing was sent\nhint: check it with keyceremony verify %s; a package whose record does not verify must not be uploaded", ceremony, r.Problem, ceremony)
+		return "", unsent(fmt.Sprintf("the ceremony's record in %s does not verify: %s", ceremony, r.Problem), "check it with keyceremony verify "+ceremony+"; a package whose record does not verify must not be uploaded")
 	}
 	if want != "" && !strings.HasPrefix(strings.TrimPrefix(r.Fingerprint, "SHA256:"), want) {
-		return "", fmt.Errorf("upload: the record in %s is signed by %s, not by the key the witnesses wrote down (%s); nothing was sent\nhint: the whole folder may have been re-signed; do not upload it", ceremony, r.Fingerprint, rec.Fingerprint)
+		return "", unsent(fmt.Sprintf("the record in %s is signed by %s, not by the key the witnesses wrote down (%s)", ceremony, r.Fingerprint, rec.Fingerprint), "the whole folder may have been re-signed; do not upload it")
 	}
 	return ceremony, nil
 }
@@ -57,7 +58,7 @@ func verifyRecord(dir string, rec Record) (string, error) {
 func signedFiles(ceremony, target string) (map[string]string, error) {
 	events, err := transcript.Read(ceremony)
 	if err != nil {
-		return nil, fmt.Errorf("upload: %v", err)
+		return nil, fmt.Errorf("%v", err)
 	}
 	rel := path.Join("targets", target)
 	for i := len(events) - 1; i >= 0; i-- {
@@ -75,7 +76,7 @@ func signedFiles(ceremony, target string) (map[string]string, error) {
 			return files, nil
 		}
 	}
-	return nil, fmt.Errorf("upload: the record in %s has no wrap event for the package %s; nothing was sent\nhint: give the package and the ceremony folder that made it", ceremony, rel)
+	return nil, unsent(fmt.Sprintf("the record in %s has no wrap event for the package %s", ceremony, rel), "give the package and the ceremony folder that made it")
 }
 
 // checkSigned compares every file of the package, its manifest first, with the SHA-256 the
@@ -88,14 +89,19 @@ func checkSigned(dir string, m *wrap.Manifest, signed map[string]string) error {
 	for _, name := range names {
 		sum, err := wrap.FileSHA256(filepath.Join(dir, name))
 		if err != nil {
-			return fmt.Errorf("upload: %v", err)
+			return fmt.Errorf("%v", err)
 		}
 		switch want, ok := signed[name]; {
 		case !ok:
-			return fmt.Errorf("upload: %s in %s is not named by the signed wrap event; nothing was sent\nhint: the package was altered; take it from the ceremony's output again", name, dir)
+			return unsent(fmt.Sprintf("%s in %s is not named by the signed wrap event", name, dir), "the package was altered; take it from the ceremony's output again")
 		case sum != want:
-			return fmt.Errorf("upload: %s in %s is not the file the ceremony signed (its SHA-256 differs from the wrap event's); nothing was sent\nhint: the package was altered; take it from the ceremony's output again", name, dir)
+			return unsent(fmt.Sprintf("%s in %s is not the file the ceremony signed (its SHA-256 differs from the wrap event's)", name, dir), "the package was altered; take it from the ceremony's output again")
 		}
 	}
 	return nil
+}
+
+// unsent is a refusal of the upload before anything was sent to the cloud.
+func unsent(what, hint string) error {
+	return &errs.Error{What: what, Hint: hint, Changed: "nothing was sent"}
 }

@@ -111,7 +111,7 @@ func Upload(ctx context.Context, client KMS, stsClient STS, dir string, rec Reco
 		return nil, err
 	}
 	if m.Profile != wrap.ProfileAWS {
-		return nil, fmt.Errorf("upload: %s is a package for %s, which keyceremony does not upload itself\nhint: keyceremony upload %s prints the command to run and what to check after it", dir, wrap.CloudName(m.Profile), dir)
+		return nil, fmt.Errorf("%s is a package for %s, which keyceremony does not upload itself\nhint: keyceremony upload %s prints the command to run and what to check after it", dir, wrap.CloudName(m.Profile), dir)
 	}
 	u, err := loadAWS(dir, m, now)
 	if err != nil {
@@ -141,7 +141,7 @@ func readPackage(dir string, rec Record) (*wrap.Manifest, error) {
 		return nil, err
 	}
 	if _, ok := clis[m.Profile]; !ok {
-		return nil, fmt.Errorf("upload: %s names the unknown profile %q\nhint: use the keyceremony version that wrote it", filepath.Join(dir, wrap.ManifestName), m.Profile)
+		return nil, fmt.Errorf("%s names the unknown profile %q\nhint: use the keyceremony version that wrote it", filepath.Join(dir, wrap.ManifestName), m.Profile)
 	}
 	return m, nil
 }
@@ -170,7 +170,7 @@ func loadAWS(dir string, m *wrap.Manifest, now time.Time) (*awsUpload, error) {
 	}
 	manifestSum, err := wrap.FileSHA256(filepath.Join(dir, wrap.ManifestName))
 	if err != nil {
-		return nil, fmt.Errorf("upload: %v", err)
+		return nil, fmt.Errorf("%v", err)
 	}
 	return &awsUpload{
 		dir: dir,
@@ -217,7 +217,7 @@ func (u *awsUpload) send(ctx context.Context, client KMS, stsClient STS) (*Recei
 		stateErr = explain("DescribeKey", req.KeyID, err)
 	case desc.KeyMetadata == nil:
 		r.KMS.KeyState = "unknown"
-		stateErr = errors.New("upload: DescribeKey answered without key metadata")
+		stateErr = errors.New("DescribeKey answered without key metadata")
 	default:
 		km := desc.KeyMetadata
 		r.KMS.KeyARN = aws.ToString(km.Arn)
@@ -229,7 +229,7 @@ func (u *awsUpload) send(ctx context.Context, client KMS, stsClient STS) (*Recei
 			r.KMS.ValidTo = &t
 		}
 		if km.KeyState != types.KeyStateEnabled || !km.Enabled {
-			stateErr = fmt.Errorf("upload: KMS accepted the key material, but DescribeKey shows %s in state %s\nhint: look at it with aws kms describe-key --key-id %s", req.KeyID, km.KeyState, req.KeyID)
+			stateErr = fmt.Errorf("KMS accepted the key material, but DescribeKey shows %s in state %s\nhint: look at it with aws kms describe-key --key-id %s", req.KeyID, km.KeyState, req.KeyID)
 		}
 	}
 	r.Identity = callerIdentity(ctx, stsClient)
@@ -248,32 +248,32 @@ func checkAWS(m *wrap.Manifest, now time.Time) (ReceiptRequest, error) {
 	a := m.AWS
 	switch {
 	case a == nil || a.KeyID == "":
-		return ReceiptRequest{}, errors.New("upload: the manifest of this AWS package has no KMS key id\nhint: use the package as the ceremony wrote it")
+		return ReceiptRequest{}, errors.New("the manifest of this AWS package has no KMS key id\nhint: use the package as the ceremony wrote it")
 	case m.ParametersValidTo.IsZero():
-		return ReceiptRequest{}, errors.New("upload: the manifest has no parameters_valid_to\nhint: use the package as the ceremony wrote it")
+		return ReceiptRequest{}, errors.New("the manifest has no parameters_valid_to\nhint: use the package as the ceremony wrote it")
 	case !m.ParametersValidTo.After(now):
-		return ReceiptRequest{}, fmt.Errorf("upload: the import parameters of this package expired at %s; KMS would refuse its import token\nhint: fetch new ones with keyceremony aws prepare --key-id %s, and wrap the key again under them", m.ParametersValidTo.UTC().Format(time.RFC3339), a.KeyID)
+		return ReceiptRequest{}, fmt.Errorf("the import parameters of this package expired at %s; KMS would refuse its import token\nhint: fetch new ones with keyceremony aws prepare --key-id %s, and wrap the key again under them", m.ParametersValidTo.UTC().Format(time.RFC3339), a.KeyID)
 	}
 	req := ReceiptRequest{KeyID: a.KeyID, WrappingAlgorithm: m.Algorithm, ExpirationModel: a.ExpirationModel}
 	switch types.ExpirationModelType(a.ExpirationModel) {
 	case types.ExpirationModelTypeKeyMaterialDoesNotExpire:
 		if a.ValidTo != nil {
-			return ReceiptRequest{}, errors.New("upload: the manifest gives valid_to with KEY_MATERIAL_DOES_NOT_EXPIRE\nhint: use the package as the ceremony wrote it")
+			return ReceiptRequest{}, errors.New("the manifest gives valid_to with KEY_MATERIAL_DOES_NOT_EXPIRE\nhint: use the package as the ceremony wrote it")
 		}
 	case types.ExpirationModelTypeKeyMaterialExpires:
 		if a.ValidTo == nil {
-			return ReceiptRequest{}, errors.New("upload: the manifest gives KEY_MATERIAL_EXPIRES without valid_to\nhint: use the package as the ceremony wrote it")
+			return ReceiptRequest{}, errors.New("the manifest gives KEY_MATERIAL_EXPIRES without valid_to\nhint: use the package as the ceremony wrote it")
 		}
 		validTo := a.ValidTo.UTC().Truncate(time.Second)
 		if !validTo.After(now) {
-			return ReceiptRequest{}, fmt.Errorf("upload: the key material would expire at %s, which has passed\nhint: wrap the key again with a later expiry", validTo.Format(time.RFC3339))
+			return ReceiptRequest{}, fmt.Errorf("the key material would expire at %s, which has passed\nhint: wrap the key again with a later expiry", validTo.Format(time.RFC3339))
 		}
 		if validTo.Sub(now) > maxValidTo {
-			return ReceiptRequest{}, fmt.Errorf("upload: the key material would expire at %s, more than 365 days from now, which KMS refuses\nhint: wrap the key again with an expiry within a year", validTo.Format(time.RFC3339))
+			return ReceiptRequest{}, fmt.Errorf("the key material would expire at %s, more than 365 days from now, which KMS refuses\nhint: wrap the key again with an expiry within a year", validTo.Format(time.RFC3339))
 		}
 		req.ValidTo = &validTo
 	default:
-		return ReceiptRequest{}, fmt.Errorf("upload: the manifest gives the expiration model %q\nhint: KMS knows KEY_MATERIAL_EXPIRES and KEY_MATERIAL_DOES_NOT_EXPIRE", a.ExpirationModel)
+		return ReceiptRequest{}, fmt.Errorf("the manifest gives the expiration model %q\nhint: KMS knows KEY_MATERIAL_EXPIRES and KEY_MATERIAL_DOES_NOT_EXPIRE", a.ExpirationModel)
 	}
 	return req, nil
 }
@@ -283,14 +283,14 @@ func checkAWS(m *wrap.Manifest, now time.Time) (ReceiptRequest, error) {
 func readListed(dir string, m *wrap.Manifest, name string) ([]byte, error) {
 	want, ok := m.Files[name]
 	if !ok {
-		return nil, fmt.Errorf("upload: the manifest does not list %s\nhint: use the package as the ceremony wrote it", name)
+		return nil, fmt.Errorf("the manifest does not list %s\nhint: use the package as the ceremony wrote it", name)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, name))
 	if err != nil {
-		return nil, fmt.Errorf("upload: %v", err)
+		return nil, fmt.Errorf("%v", err)
 	}
 	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != want {
-		return nil, fmt.Errorf("upload: %s in %s changed while it was being read\nhint: do not upload it; take the package from the ceremony's output again", name, dir)
+		return nil, fmt.Errorf("%s in %s changed while it was being read\nhint: do not upload it; take the package from the ceremony's output again", name, dir)
 	}
 	return b, nil
 }
@@ -308,7 +308,7 @@ func callerIdentity(ctx context.Context, client STS) ReceiptIdentity {
 func (r *Receipt) write(dir string) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
-		return fmt.Errorf("upload: %v", err)
+		return fmt.Errorf("%v", err)
 	}
 	b = append(b, '\n')
 	for n := 1; ; n++ {
@@ -322,7 +322,7 @@ func (r *Receipt) write(dir string) error {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("upload: the key material was imported into %s, but the receipt could not be written: %v\nhint: record the upload by hand: the key, the time, and manifest.json's SHA-256 %s", r.Request.KeyID, err, r.Files[wrap.ManifestName])
+			return fmt.Errorf("the key material was imported into %s, but the receipt could not be written: %v\nhint: record the upload by hand: the key, the time, and manifest.json's SHA-256 %s", r.Request.KeyID, err, r.Files[wrap.ManifestName])
 		}
 		r.Path = path
 		return nil

@@ -370,7 +370,7 @@ func TestUploadOtherMaterialRefused(t *testing.T) {
 	}
 	other := buildAWSPackage(t, res.Out, randomKey(t), nil)
 	_, err := Upload(context.Background(), k, s, other, Record{}, time.Now())
-	want := "upload: ImportKeyMaterial for " + res.KeyID + " failed: the key material is not the one this KMS key already holds, " +
+	want := "ImportKeyMaterial for " + res.KeyID + " failed: the key material is not the one this KMS key already holds, " +
 		"or was wrapped for another import token (IncorrectKeyMaterialException)\n" +
 		"hint: upload the package the ceremony made for this KMS key with these import parameters; once imported, a KMS key accepts only the same material again"
 	if err == nil || err.Error() != want {
@@ -395,19 +395,19 @@ func TestUploadRefusedBeforeAnyCall(t *testing.T) {
 		now  time.Time
 		want string
 	}{
-		{"parameters expired", nil, res.ParametersValidTo, "upload: the import parameters of this package expired at " +
+		{"parameters expired", nil, res.ParametersValidTo, "the import parameters of this package expired at " +
 			res.ParametersValidTo.Format(time.RFC3339) + "; KMS would refuse its import token\n" +
 			"hint: fetch new ones with keyceremony aws prepare --key-id " + res.KeyID + ", and wrap the key again under them"},
 		{"material expiry passed", func(m *wrap.Manifest) {
 			m.AWS.ExpirationModel, m.AWS.ValidTo = "KEY_MATERIAL_EXPIRES", &past
-		}, now, "upload: the key material would expire at " + past.Format(time.RFC3339) + ", which has passed\n" +
+		}, now, "the key material would expire at " + past.Format(time.RFC3339) + ", which has passed\n" +
 			"hint: wrap the key again with a later expiry"},
 		{"material expiry beyond a year", func(m *wrap.Manifest) {
 			m.AWS.ExpirationModel, m.AWS.ValidTo = "KEY_MATERIAL_EXPIRES", &farAhead
-		}, now, "upload: the key material would expire at " + farAhead.Format(time.RFC3339) + ", more than 365 days from now, which KMS refuses\n" +
+		}, now, "the key material would expire at " + farAhead.Format(time.RFC3339) + ", more than 365 days from now, which KMS refuses\n" +
 			"hint: wrap the key again with an expiry within a year"},
 		{"expiry without valid_to", func(m *wrap.Manifest) { m.AWS.ExpirationModel = "KEY_MATERIAL_EXPIRES" }, now,
-			"upload: the manifest gives KEY_MATERIAL_EXPIRES without valid_to\nhint: use the package as the ceremony wrote it"},
+			"the manifest gives KEY_MATERIAL_EXPIRES without valid_to\nhint: use the package as the ceremony wrote it"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := buildAWSPackage(t, res.Out, randomKey(t), tc.edit)
@@ -450,7 +450,7 @@ func TestUploadTamperedPackageRefused(t *testing.T) {
 // its ceremony's record signed.
 func materialNotSigned(dir string) string {
 	ceremony := filepath.Dir(filepath.Dir(dir))
-	return "upload: the ceremony's record in " + ceremony + " does not verify: event 1: file targets/pkg/EncryptedKeyMaterial.bin differs from its recorded SHA-256; nothing was sent\n" +
+	return "the ceremony's record in " + ceremony + " does not verify: event 1: file targets/pkg/EncryptedKeyMaterial.bin differs from its recorded SHA-256; nothing was sent\n" +
 		"hint: check it with keyceremony verify " + ceremony + "; a package whose record does not verify must not be uploaded"
 }
 
@@ -474,7 +474,7 @@ func TestPrepareRefusesExistingOut(t *testing.T) {
 	_, err := Prepare(context.Background(), c, PrepareOptions{
 		Create: true, WrappingAlgorithm: "RSAES_OAEP_SHA_1", WrappingKeySpec: "RSA_2048", Out: out,
 	})
-	want := "upload: " + out + " already exists; prepare never replaces a file\nhint: give another --out, or move the old file away"
+	want := "" + out + " already exists; prepare never replaces a file\nhint: give another --out, or move the old file away"
 	if err == nil || err.Error() != want {
 		t.Errorf("error\n%v\nwant\n%s", err, want)
 	}
@@ -493,20 +493,20 @@ func TestPrepareOptionsChecked(t *testing.T) {
 		want string
 	}{
 		{PrepareOptions{KeyID: "k", Create: true, WrappingAlgorithm: "RSAES_OAEP_SHA_1", WrappingKeySpec: "RSA_2048", Out: out},
-			"upload: give either a key id or create, not both"},
+			"give either a key id or create, not both"},
 		{PrepareOptions{WrappingAlgorithm: "RSAES_OAEP_SHA_1", WrappingKeySpec: "RSA_2048", Out: out},
-			"upload: no KMS key named\nhint: give --key-id of a KMS key of origin EXTERNAL, or --create to make one"},
+			"no KMS key named\nhint: give --key-id of a KMS key of origin EXTERNAL, or --create to make one"},
 		{PrepareOptions{KeyID: "k", Description: "d", WrappingAlgorithm: "RSAES_OAEP_SHA_1", WrappingKeySpec: "RSA_2048", Out: out},
-			"upload: a description is only for a key being created\nhint: add --create, or drop --description"},
+			"a description is only for a key being created\nhint: add --create, or drop --description"},
 		{PrepareOptions{KeyID: "k", WrappingAlgorithm: "RSAES_PKCS1_V1_5", WrappingKeySpec: "RSA_2048", Out: out},
-			"upload: wrapping algorithm \"RSAES_PKCS1_V1_5\" is not one keyceremony uses with AWS KMS\n" +
+			"wrapping algorithm \"RSAES_PKCS1_V1_5\" is not one keyceremony uses with AWS KMS\n" +
 				"hint: use one of RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, RSA_AES_KEY_WRAP_SHA_1, RSA_AES_KEY_WRAP_SHA_256"},
 		{PrepareOptions{KeyID: "k", WrappingAlgorithm: "RSAES_OAEP_SHA_1", WrappingKeySpec: "SM2", Out: out},
-			"upload: wrapping key spec \"SM2\" is not one keyceremony uses with AWS KMS\nhint: use RSA_2048, RSA_3072 or RSA_4096"},
+			"wrapping key spec \"SM2\" is not one keyceremony uses with AWS KMS\nhint: use RSA_2048, RSA_3072 or RSA_4096"},
 		{PrepareOptions{KeyID: "k", WrappingAlgorithm: "RSAES_OAEP_SHA_1", WrappingKeySpec: "RSA_2048"},
-			"upload: no output file named\nhint: give --out FILE for the import parameters"},
+			"no output file named\nhint: give --out FILE for the import parameters"},
 		{PrepareOptions{KeyID: "k", WrappingAlgorithm: "RSAES_OAEP_SHA_1", WrappingKeySpec: "RSA_2048", Out: filepath.Join(out, "x", "params.json")},
-			"upload: the folder of " + filepath.Join(out, "x", "params.json") + " does not exist\nhint: create it first"},
+			"the folder of " + filepath.Join(out, "x", "params.json") + " does not exist\nhint: create it first"},
 	} {
 		c := &countingClients{}
 		_, err := Prepare(context.Background(), c, tc.opts)
@@ -526,7 +526,7 @@ func TestConnectionRefusedExplained(t *testing.T) {
 		KeyID: "1234abcd-12ab-34cd-56ef-1234567890ab", WrappingAlgorithm: "RSAES_OAEP_SHA_1", WrappingKeySpec: "RSA_2048",
 		Out: filepath.Join(t.TempDir(), "params.json"),
 	})
-	want := "upload: GetParametersForImport for 1234abcd-12ab-34cd-56ef-1234567890ab failed: nothing answers at the AWS endpoint (connection refused)\n" +
+	want := "GetParametersForImport for 1234abcd-12ab-34cd-56ef-1234567890ab failed: nothing answers at the AWS endpoint (connection refused)\n" +
 		"hint: check --endpoint-url, or start the emulator first"
 	if err == nil || err.Error() != want {
 		t.Errorf("error\n%v\nwant\n%s", err, want)
@@ -536,12 +536,12 @@ func TestConnectionRefusedExplained(t *testing.T) {
 func TestNewClientsChecksEndpoint(t *testing.T) {
 	localkmstest.AWSEnv(t)
 	_, _, err := NewClients(context.Background(), "127.0.0.1:4566", "eu-west-2")
-	want := "upload: endpoint URL \"127.0.0.1:4566\" is not an http or https URL\nhint: give it as https://host[:port], e.g. http://127.0.0.1:8080 for local-kms"
+	want := "endpoint URL \"127.0.0.1:4566\" is not an http or https URL\nhint: give it as https://host[:port], e.g. http://127.0.0.1:8080 for local-kms"
 	if err == nil || err.Error() != want {
 		t.Errorf("error\n%v\nwant\n%s", err, want)
 	}
 	_, _, err = NewClients(context.Background(), "", "")
-	want = "upload: no AWS region is configured\nhint: set AWS_REGION, or region in the AWS config profile, or pass --region"
+	want = "no AWS region is configured\nhint: set AWS_REGION, or region in the AWS config profile, or pass --region"
 	if err == nil || err.Error() != want {
 		t.Errorf("error\n%v\nwant\n%s", err, want)
 	}
@@ -563,7 +563,7 @@ func TestUploadNotEnabledStillWritesReceipt(t *testing.T) {
 	k, s, res := prepared(t)
 	dir := buildAWSPackage(t, res.Out, randomKey(t), nil)
 	_, err := Upload(context.Background(), disabledAfterImport{k}, s, dir, Record{}, time.Now())
-	want := "upload: KMS accepted the key material, but DescribeKey shows " + res.KeyID + " in state Disabled\n" +
+	want := "KMS accepted the key material, but DescribeKey shows " + res.KeyID + " in state Disabled\n" +
 		"hint: look at it with aws kms describe-key --key-id " + res.KeyID + "\n" +
 		"the receipt is " + filepath.Join(dir, "upload-receipt.json")
 	if err == nil || err.Error() != want {
@@ -610,7 +610,7 @@ func TestRunUploadsAndSummarises(t *testing.T) {
 
 	dir := buildAWSPackage(t, res.Out, randomKey(t), nil)
 	_, err = Run(context.Background(), dir, Record{}, endpoint, "", time.Now())
-	if want := "upload: no AWS region is configured\nhint: set AWS_REGION, or region in the AWS config profile, or pass --region"; err == nil || err.Error() != want {
+	if want := "no AWS region is configured\nhint: set AWS_REGION, or region in the AWS config profile, or pass --region"; err == nil || err.Error() != want {
 		t.Fatalf("Run with no region: error\n%v\nwant\n%s", err, want)
 	}
 	t.Setenv("AWS_REGION", "eu-west-2") // the region from the configuration chain
@@ -665,13 +665,13 @@ func TestUploadRefusesFilesAndManifestReplacedTogether(t *testing.T) {
 	replaceTogether(t, carried, res.Out)
 	c := &countingClients{KMS: k, STS: s}
 	_, err := Upload(context.Background(), c, c, carried, Record{}, time.Now())
-	want := "upload: " + carried + " is not inside its ceremony folder (CEREMONY/targets/NAME), so its signed record cannot be checked\n" +
+	want := "" + carried + " is not inside its ceremony folder (CEREMONY/targets/NAME), so its signed record cannot be checked\n" +
 		"hint: give the ceremony folder: keyceremony upload --transcript CEREMONY " + carried
 	if err == nil || err.Error() != want {
 		t.Errorf("without --transcript: %v\nwant %s", err, want)
 	}
 	_, err = Upload(context.Background(), c, c, carried, Record{Dir: ceremony}, time.Now())
-	want = "upload: manifest.json in " + carried + " is not the file the ceremony signed (its SHA-256 differs from the wrap event's); nothing was sent\n" +
+	want = "manifest.json in " + carried + " is not the file the ceremony signed (its SHA-256 differs from the wrap event's); nothing was sent\n" +
 		"hint: the package was altered; take it from the ceremony's output again"
 	if err == nil || err.Error() != want {
 		t.Errorf("carried: %v\nwant %s", err, want)
@@ -703,7 +703,7 @@ func TestUploadChecksSigningKeyFingerprint(t *testing.T) {
 	wrong := strings.Repeat("0", 32)
 	c := &countingClients{KMS: k, STS: s}
 	_, err = Upload(context.Background(), c, c, dir, Record{Fingerprint: wrong}, time.Now())
-	want := "upload: the record in " + ceremony + " is signed by " + begin.Fingerprint + ", not by the key the witnesses wrote down (" + wrong + "); nothing was sent\n" +
+	want := "the record in " + ceremony + " is signed by " + begin.Fingerprint + ", not by the key the witnesses wrote down (" + wrong + "); nothing was sent\n" +
 		"hint: the whole folder may have been re-signed; do not upload it"
 	if err == nil || err.Error() != want {
 		t.Errorf("wrong fingerprint: %v\nwant %s", err, want)

@@ -182,7 +182,7 @@ func hostEphemeral(s *hsm.Session, rsaPub *rsa.PublicKey, h crypto.Hash, trusted
 func Describe(s *hsm.Session, k *hsm.Key) (KeyInfo, error) {
 	id, err := s.Identify(k)
 	if err != nil {
-		return KeyInfo{}, fmt.Errorf("wrap: identify %q: %w", k.Label, err)
+		return KeyInfo{}, fmt.Errorf("identify %q: %w", k.Label, err)
 	}
 	return KeyInfo{Label: k.Label, Spec: k.Spec, KCV: id.KCV, Fingerprint: id.Fingerprint, Token: s.Token()}, nil
 }

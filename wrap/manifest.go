@@ -61,19 +61,19 @@ type ManifestAWS struct {
 func ReadManifest(dir string) (*Manifest, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, ManifestName))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("wrap: %s has no %s: it is not an import package\nhint: give the folder the ceremony wrote for one target", dir, ManifestName)
+		return nil, fmt.Errorf("%s has no %s: it is not an import package\nhint: give the folder the ceremony wrote for one target", dir, ManifestName)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("wrap: %w", err)
+		return nil, err
 	}
 	var m Manifest
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("wrap: %s is not a valid manifest: %v", filepath.Join(dir, ManifestName), err)
+		return nil, fmt.Errorf("%s is not a valid manifest: %v", filepath.Join(dir, ManifestName), err)
 	}
 	if m.Format != ManifestFormat {
-		return nil, fmt.Errorf("wrap: %s has format %q, want %q\nhint: use the keyceremony version that wrote it", filepath.Join(dir, ManifestName), m.Format, ManifestFormat)
+		return nil, fmt.Errorf("%s has format %q, want %q\nhint: use the keyceremony version that wrote it", filepath.Join(dir, ManifestName), m.Format, ManifestFormat)
 	}
 	names := make([]string, 0, len(m.Files))
 	for name := range m.Files {
@@ -82,17 +82,17 @@ func ReadManifest(dir string) (*Manifest, error) {
 	sort.Strings(names)
 	for _, name := range names {
 		if filepath.Base(name) != name || name == ManifestName {
-			return nil, fmt.Errorf("wrap: manifest lists %q, which is not a plain file name of the package", name)
+			return nil, fmt.Errorf("manifest lists %q, which is not a plain file name of the package", name)
 		}
 		sum, err := FileSHA256(filepath.Join(dir, name))
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("wrap: %s is missing from the import package %s\nhint: copy the whole package folder as the ceremony wrote it", name, dir)
+			return nil, fmt.Errorf("%s is missing from the import package %s\nhint: copy the whole package folder as the ceremony wrote it", name, dir)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("wrap: %w", err)
+			return nil, err
 		}
 		if sum != m.Files[name] {
-			return nil, fmt.Errorf("wrap: %s in %s does not match its SHA-256 in the manifest: the package was altered\nhint: do not upload it; take the package from the ceremony's output again", name, dir)
+			return nil, fmt.Errorf("%s in %s does not match its SHA-256 in the manifest: the package was altered\nhint: do not upload it; take the package from the ceremony's output again", name, dir)
 		}
 	}
 	return &m, nil

@@ -84,21 +84,21 @@ func WritePackage(outDir string, p *Params, key KeyInfo, res *Result, now time.T
 	}
 	manifest, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
-		return nil, fmt.Errorf("wrap: %w", err)
+		return nil, err
 	}
 	files = append(files, packageFile{ManifestName, append(manifest, '\n')})
 
 	if err := os.MkdirAll(filepath.Dir(outDir), 0o755); err != nil {
-		return nil, fmt.Errorf("wrap: %w", err)
+		return nil, err
 	}
 	all := make([]atomicfile.File, len(files))
 	for i, f := range files {
 		all[i] = atomicfile.File{Name: f.name, Data: f.data, Perm: 0o644}
 	}
 	if err := atomicfile.WriteDir(outDir, all); errors.Is(err, atomicfile.ErrExists) {
-		return nil, fmt.Errorf("wrap: %s already exists\nhint: import packages are written once; give a new output folder or move the old one away", outDir)
+		return nil, fmt.Errorf("%s already exists\nhint: import packages are written once; give a new output folder or move the old one away", outDir)
 	} else if err != nil {
-		return nil, fmt.Errorf("wrap: %w", err)
+		return nil, err
 	}
 	return m, nil
 }
@@ -141,7 +141,7 @@ func (p *Params) packageFiles(key KeyInfo, res *Result) ([]packageFile, string, 
 			Generator:     generator(key.Token),
 		}, "", "  ")
 		if err != nil {
-			return nil, "", fmt.Errorf("wrap: %w", err)
+			return nil, "", err
 		}
 		vaultFlag := "--vault-name"
 		if p.managed {
@@ -181,7 +181,7 @@ func (p *Params) packageFiles(key KeyInfo, res *Result) ([]packageFile, string, 
 			WrappingAlgorithm string `json:"wrappingAlgorithm"`
 		}{base64.StdEncoding.EncodeToString(res.Blob), p.Algorithm}, "", "  ")
 		if err != nil {
-			return nil, "", fmt.Errorf("wrap: %w", err)
+			return nil, "", err
 		}
 		// OCI key shapes give lengths in bytes.
 		shape := fmt.Sprintf(`{"algorithm":"%s","length":%d}`, strings.ToUpper(string(key.Spec.Type)), key.Spec.Bits/8)

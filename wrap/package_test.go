@@ -214,7 +214,7 @@ func TestWritePackageOnce(t *testing.T) {
 	}
 	before := listDir(t, dir)
 	_, err := WritePackage(dir, p, key, res, now)
-	want := "wrap: " + dir + " already exists\nhint: import packages are written once; give a new output folder or move the old one away"
+	want := "" + dir + " already exists\nhint: import packages are written once; give a new output folder or move the old one away"
 	if err == nil || err.Error() != want {
 		t.Fatalf("second write: %v", err)
 	}
@@ -231,7 +231,7 @@ func TestWritePackageOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = ReadManifest(dir)
-	want = "wrap: ciphertext.b64 in " + dir + " does not match its SHA-256 in the manifest: the package was altered\nhint: do not upload it; take the package from the ceremony's output again"
+	want = "ciphertext.b64 in " + dir + " does not match its SHA-256 in the manifest: the package was altered\nhint: do not upload it; take the package from the ceremony's output again"
 	if err == nil || err.Error() != want {
 		t.Errorf("ReadManifest of an altered package: %v", err)
 	}
@@ -243,7 +243,7 @@ func TestWritePackageRefusesBadKey(t *testing.T) {
 	p := mustLoad(t, gcpTarget())
 	dir := filepath.Join(t.TempDir(), "pkg")
 	_, err := WritePackage(dir, p, KeyInfo{Spec: rsa2048}, &Result{Blob: fakeBlob(p)}, now)
-	if err == nil || !strings.HasPrefix(err.Error(), `wrap: target "gcp-prod": key_algorithm is missing`) {
+	if err == nil || !strings.HasPrefix(err.Error(), `target "gcp-prod": key_algorithm is missing`) {
 		t.Fatalf("err = %v", err)
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {

@@ -185,28 +185,28 @@ func TestLoadErrors(t *testing.T) {
 		want   string
 	}{
 		{"unknown profile", func() Target { tg := awsTarget(); tg.Profile = "ibm"; return tg },
-			`wrap: target "aws-prod": unknown profile "ibm"` + "\nhint: use one of aws, gcp, azure, vault, oci"},
+			`target "aws-prod": unknown profile "ibm"` + "\nhint: use one of aws, gcp, azure, vault, oci"},
 		{"field of another profile", func() Target { tg := awsTarget(); tg.KID = azureKID; return tg },
-			`wrap: target "aws-prod": kid does not apply to profile aws` + "\nhint: remove it from the target"},
+			`target "aws-prod": kid does not apply to profile aws` + "\nhint: remove it from the target"},
 		{"no params", func() Target { tg := vaultTarget(); tg.Params = ""; return tg },
-			`wrap: target "vault-prod": params is missing` + "\nhint: save the output of vault read -format=json transit/wrapping_key"},
+			`target "vault-prod": params is missing` + "\nhint: save the output of vault read -format=json transit/wrapping_key"},
 		{"missing file", func() Target { tg := vaultTarget(); tg.Params = "nope.json"; return tg },
-			`wrap: target "vault-prod": params file testdata/nope.json does not exist` + "\nhint: paths in the plan are relative to the plan's folder"},
+			`target "vault-prod": params file testdata/nope.json does not exist` + "\nhint: paths in the plan are relative to the plan's folder"},
 		{"not aws json", func() Target { tg := awsTarget(); tg.Params = "vault-wrapping-key.json"; return tg },
-			`wrap: target "aws-prod": testdata/vault-wrapping-key.json is not the output of aws kms get-parameters-for-import --output json: KeyId, ImportToken, PublicKey, ParametersValidTo missing` +
+			`target "aws-prod": testdata/vault-wrapping-key.json is not the output of aws kms get-parameters-for-import --output json: KeyId, ImportToken, PublicKey, ParametersValidTo missing` +
 				"\nhint: save the output of aws kms get-parameters-for-import --output json, or give public_key and import_token"},
 		{"aws params and files", func() Target { tg := awsTarget(); tg.ImportToken = "aws-ImportToken.bin"; return tg },
-			`wrap: target "aws-prod": give either params or public_key, import_token and key_id, not both` + "\nhint: params already holds the key ID, public key, import token and expiry"},
+			`target "aws-prod": give either params or public_key, import_token and key_id, not both` + "\nhint: params already holds the key ID, public key, import token and expiry"},
 		{"aws files incomplete", func() Target {
 			tg := awsTarget()
 			tg.Params, tg.PublicKey = "", "aws-PublicKey.bin"
 			return tg
-		}, `wrap: target "aws-prod": public_key, import_token and key_id go together` + "\nhint: give all three, or params instead"},
+		}, `target "aws-prod": public_key, import_token and key_id go together` + "\nhint: give all three, or params instead"},
 		{"aws public key not a key", func() Target {
 			tg := awsTarget()
 			tg.Params, tg.PublicKey, tg.ImportToken, tg.KeyID = "", "aws-ImportToken.bin", "aws-ImportToken.bin", awsKeyARN
 			return tg
-		}, `wrap: target "aws-prod": public_key testdata/aws-ImportToken.bin is not a public key: not a SubjectPublicKeyInfo` +
+		}, `target "aws-prod": public_key testdata/aws-ImportToken.bin is not a public key: not a SubjectPublicKeyInfo` +
 			"\nhint: decode the PublicKey of get-parameters-for-import with base64 -d into a file"},
 		{"aws token empty", func() Target {
 			tg := awsTarget()
@@ -257,56 +257,56 @@ func TestLoadErrors(t *testing.T) {
 			tg := awsTarget()
 			tg.Params, tg.PublicKey, tg.ImportToken, tg.KeyID, tg.ParametersValidTo = "", "aws-PublicKey.bin", "aws-ImportToken.bin", awsKeyARN, "tomorrow"
 			return tg
-		}, `wrap: target "aws-prod": parameters_valid_to "tomorrow" is not an RFC 3339 time` + "\nhint: copy ParametersValidTo, e.g. 2026-11-28T09:00:00Z"},
+		}, `target "aws-prod": parameters_valid_to "tomorrow" is not an RFC 3339 time` + "\nhint: copy ParametersValidTo, e.g. 2026-11-28T09:00:00Z"},
 		{"aws no algorithm", func() Target { tg := awsTarget(); tg.Algorithm = ""; return tg },
-			`wrap: target "aws-prod": algorithm is missing` + "\nhint: give the WrappingAlgorithm asked of get-parameters-for-import: RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, RSA_AES_KEY_WRAP_SHA_1, RSA_AES_KEY_WRAP_SHA_256"},
+			`target "aws-prod": algorithm is missing` + "\nhint: give the WrappingAlgorithm asked of get-parameters-for-import: RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, RSA_AES_KEY_WRAP_SHA_1, RSA_AES_KEY_WRAP_SHA_256"},
 		{"aws pkcs1", func() Target { tg := awsTarget(); tg.Algorithm = "RSAES_PKCS1_V1_5"; return tg },
-			`wrap: target "aws-prod": AWS KMS no longer accepts RSAES_PKCS1_V1_5 (since 2023-10-10)` + "\nhint: fetch new import parameters with RSAES_OAEP_SHA_256 or RSA_AES_KEY_WRAP_SHA_256"},
+			`target "aws-prod": AWS KMS no longer accepts RSAES_PKCS1_V1_5 (since 2023-10-10)` + "\nhint: fetch new import parameters with RSAES_OAEP_SHA_256 or RSA_AES_KEY_WRAP_SHA_256"},
 		{"aws unknown algorithm", func() Target { tg := awsTarget(); tg.Algorithm = "SM2PKE"; return tg },
-			`wrap: target "aws-prod": algorithm "SM2PKE" is not an AWS KMS wrapping algorithm keyceremony supports` + "\nhint: use one of RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, RSA_AES_KEY_WRAP_SHA_1, RSA_AES_KEY_WRAP_SHA_256"},
+			`target "aws-prod": algorithm "SM2PKE" is not an AWS KMS wrapping algorithm keyceremony supports` + "\nhint: use one of RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, RSA_AES_KEY_WRAP_SHA_1, RSA_AES_KEY_WRAP_SHA_256"},
 		{"aws no spec", func() Target { tg := awsTarget(); tg.WrappingKeySpec = ""; return tg },
-			`wrap: target "aws-prod": wrapping_key_spec is missing` + "\nhint: give the WrappingKeySpec asked of get-parameters-for-import: RSA_2048, RSA_3072 or RSA_4096"},
+			`target "aws-prod": wrapping_key_spec is missing` + "\nhint: give the WrappingKeySpec asked of get-parameters-for-import: RSA_2048, RSA_3072 or RSA_4096"},
 		{"aws bad spec", func() Target { tg := awsTarget(); tg.WrappingKeySpec = "SM2"; return tg },
-			`wrap: target "aws-prod": wrapping_key_spec "SM2" is not one keyceremony supports` + "\nhint: use RSA_2048, RSA_3072 or RSA_4096"},
+			`target "aws-prod": wrapping_key_spec "SM2" is not one keyceremony supports` + "\nhint: use RSA_2048, RSA_3072 or RSA_4096"},
 		{"aws no expiration model", func() Target { tg := awsTarget(); tg.ExpirationModel = ""; return tg },
-			`wrap: target "aws-prod": expiration_model is missing` + "\nhint: say KEY_MATERIAL_EXPIRES (with valid_to) or KEY_MATERIAL_DOES_NOT_EXPIRE; AWS would default to KEY_MATERIAL_EXPIRES"},
+			`target "aws-prod": expiration_model is missing` + "\nhint: say KEY_MATERIAL_EXPIRES (with valid_to) or KEY_MATERIAL_DOES_NOT_EXPIRE; AWS would default to KEY_MATERIAL_EXPIRES"},
 		{"aws bad expiration model", func() Target { tg := awsTarget(); tg.ExpirationModel = "NEVER"; return tg },
-			`wrap: target "aws-prod": expiration_model "NEVER" is not KEY_MATERIAL_EXPIRES or KEY_MATERIAL_DOES_NOT_EXPIRE`},
+			`target "aws-prod": expiration_model "NEVER" is not KEY_MATERIAL_EXPIRES or KEY_MATERIAL_DOES_NOT_EXPIRE`},
 		{"aws valid_to without expiry", func() Target { tg := awsTarget(); tg.ValidTo = "2027-01-01T00:00:00Z"; return tg },
-			`wrap: target "aws-prod": valid_to is set but expiration_model is KEY_MATERIAL_DOES_NOT_EXPIRE` + "\nhint: remove valid_to, or use KEY_MATERIAL_EXPIRES"},
+			`target "aws-prod": valid_to is set but expiration_model is KEY_MATERIAL_DOES_NOT_EXPIRE` + "\nhint: remove valid_to, or use KEY_MATERIAL_EXPIRES"},
 		{"aws expires without valid_to", func() Target { tg := awsTarget(); tg.ExpirationModel = "KEY_MATERIAL_EXPIRES"; return tg },
-			`wrap: target "aws-prod": expiration_model KEY_MATERIAL_EXPIRES needs valid_to` + "\nhint: add valid_to: an RFC 3339 time in whole seconds, at most 365 days ahead"},
+			`target "aws-prod": expiration_model KEY_MATERIAL_EXPIRES needs valid_to` + "\nhint: add valid_to: an RFC 3339 time in whole seconds, at most 365 days ahead"},
 		{"aws valid_to fractional", func() Target {
 			tg := awsTarget()
 			tg.ExpirationModel, tg.ValidTo = "KEY_MATERIAL_EXPIRES", "2027-01-01T00:00:00.5Z"
 			return tg
-		}, `wrap: target "aws-prod": valid_to "2027-01-01T00:00:00.5Z" is not an RFC 3339 time in whole seconds` + "\nhint: write it like 2027-06-30T00:00:00Z"},
+		}, `target "aws-prod": valid_to "2027-01-01T00:00:00.5Z" is not an RFC 3339 time in whole seconds` + "\nhint: write it like 2027-06-30T00:00:00Z"},
 		{"gcp not json", func() Target { tg := gcpTarget(); tg.Params = "azure-kek.pem"; return tg },
-			`wrap: target "gcp-prod": testdata/azure-kek.pem is not the output of gcloud kms import-jobs describe --format=json: not JSON: line 1: invalid character '-' in numeric literal` +
+			`target "gcp-prod": testdata/azure-kek.pem is not the output of gcloud kms import-jobs describe --format=json: not JSON: line 1: invalid character '-' in numeric literal` +
 				"\nhint: save the output of gcloud kms import-jobs describe JOB --location L --keyring R --format=json"},
 		{"gcp hpke method", func() Target {
 			tg := gcpTarget()
 			tg.Params = variant(t, "gcp-import-job.json", "RSA_OAEP_3072_SHA1_AES_256", "HPKE_KEM_XWING_HKDF_SHA256_AES_256_GCM")
 			return tg
-		}, `wrap: target "gcp-prod": import job ` + gcpJobFull + ` uses import method HPKE_KEM_XWING_HKDF_SHA256_AES_256_GCM, which keyceremony does not support` +
+		}, `target "gcp-prod": import job ` + gcpJobFull + ` uses import method HPKE_KEM_XWING_HKDF_SHA256_AES_256_GCM, which keyceremony does not support` +
 			"\nhint: create an import job with one of RSA_OAEP_3072_SHA1_AES_256, RSA_OAEP_4096_SHA1_AES_256, RSA_OAEP_3072_SHA256_AES_256, RSA_OAEP_4096_SHA256_AES_256, RSA_OAEP_3072_SHA256, RSA_OAEP_4096_SHA256"},
 		{"gcp algorithm mismatch", func() Target { tg := gcpTarget(); tg.Algorithm = "RSA_OAEP_3072_SHA256"; return tg },
-			`wrap: target "gcp-prod": algorithm RSA_OAEP_3072_SHA256 does not match the import job's method RSA_OAEP_3072_SHA1_AES_256` + "\nhint: remove algorithm, or give the params of the import job you meant"},
+			`target "gcp-prod": algorithm RSA_OAEP_3072_SHA256 does not match the import job's method RSA_OAEP_3072_SHA1_AES_256` + "\nhint: remove algorithm, or give the params of the import job you meant"},
 		{"gcp key name", func() Target { tg := gcpTarget(); tg.KeyName = "projects/x/key"; return tg },
-			`wrap: target "gcp-prod": key_name "projects/x/key" is not a Cloud KMS key ID` + "\nhint: give the ID of the crypto key (in key ring ceremony) to import into: letters, digits, _ and -, at most 63"},
+			`target "gcp-prod": key_name "projects/x/key" is not a Cloud KMS key ID` + "\nhint: give the ID of the crypto key (in key ring ceremony) to import into: letters, digits, _ and -, at most 63"},
 		{"azure not a key", func() Target { tg := azureTarget(); tg.Params = "README.md"; return tg },
-			`wrap: target "azure-prod": testdata/README.md is not a public key: not a SubjectPublicKeyInfo` +
+			`target "azure-prod": testdata/README.md is not a public key: not a SubjectPublicKeyInfo` +
 				"\nhint: save the KEK's public key with az keyvault key download --name KEK --vault-name V --file kek.pem"},
 		{"azure algorithm", func() Target { tg := azureTarget(); tg.Algorithm = "RSA_AES_KEY_WRAP_256"; return tg },
-			`wrap: target "azure-prod": algorithm "RSA_AES_KEY_WRAP_256" is not the Azure BYOK transform` + "\nhint: remove algorithm; Azure BYOK uses CKM_RSA_AES_KEY_WRAP"},
+			`target "azure-prod": algorithm "RSA_AES_KEY_WRAP_256" is not the Azure BYOK transform` + "\nhint: remove algorithm; Azure BYOK uses CKM_RSA_AES_KEY_WRAP"},
 		{"azure kid unversioned", func() Target {
 			tg := azureTarget()
 			tg.KID = "https://contoso-byok.vault.azure.net/keys/KEKforBYOK"
 			return tg
-		}, `wrap: target "azure-prod": kid "https://contoso-byok.vault.azure.net/keys/KEKforBYOK" has no key version: Azure BYOK needs the versioned KEK identifier` +
+		}, `target "azure-prod": kid "https://contoso-byok.vault.azure.net/keys/KEKforBYOK" has no key version: Azure BYOK needs the versioned KEK identifier` +
 			"\nhint: copy key.kid of az keyvault key show --name KEK --vault-name V (or --hsm-name H); it ends in the key version"},
 		{"azure kid missing", func() Target { tg := azureTarget(); tg.KID = ""; return tg },
-			`wrap: target "azure-prod": kid "" is missing` + "\nhint: copy key.kid of az keyvault key show --name KEK --vault-name V (or --hsm-name H); it ends in the key version"},
+			`target "azure-prod": kid "" is missing` + "\nhint: copy key.kid of az keyvault key show --name KEK --vault-name V (or --hsm-name H); it ends in the key version"},
 		{"azure kid http", func() Target { tg := azureTarget(); tg.KID = strings.Replace(azureKID, "https", "http", 1); return tg },
 			`is not an https key identifier`},
 		{"azure kid secret", func() Target {
@@ -316,36 +316,36 @@ func TestLoadErrors(t *testing.T) {
 		},
 			`is not a key identifier (https://VAULT/keys/NAME/VERSION)`},
 		{"azure key name", func() Target { tg := azureTarget(); tg.KeyName = "my_key"; return tg },
-			`wrap: target "azure-prod": key_name "my_key" is not an Azure key name` + "\nhint: give the name of the key to create: letters, digits and -, at most 127"},
+			`target "azure-prod": key_name "my_key" is not an Azure key name` + "\nhint: give the name of the key to create: letters, digits and -, at most 127"},
 		{"vault not json", func() Target { tg := vaultTarget(); tg.Params = "oci-wrapping-key.json"; return tg },
-			`wrap: target "vault-prod": testdata/oci-wrapping-key.json is not the output of vault read -format=json transit/wrapping_key: data.public_key missing` +
+			`target "vault-prod": testdata/oci-wrapping-key.json is not the output of vault read -format=json transit/wrapping_key: data.public_key missing` +
 				"\nhint: save the output of vault read -format=json transit/wrapping_key"},
 		{"vault hash", func() Target { tg := vaultTarget(); tg.HashFunction = "MD5"; return tg },
-			`wrap: target "vault-prod": hash_function "MD5" is not one Vault accepts` + "\nhint: use SHA1, SHA224, SHA256, SHA384 or SHA512"},
+			`target "vault-prod": hash_function "MD5" is not one Vault accepts` + "\nhint: use SHA1, SHA224, SHA256, SHA384 or SHA512"},
 		{"vault key name", func() Target { tg := vaultTarget(); tg.KeyName = ""; return tg },
-			`wrap: target "vault-prod": key_name "" is not a Vault Transit key name` + "\nhint: give the name of the key to create, e.g. payments-2026"},
+			`target "vault-prod": key_name "" is not a Vault Transit key name` + "\nhint: give the name of the key to create, e.g. payments-2026"},
 		{"vault mount", func() Target { tg := vaultTarget(); tg.Mount = "/transit/"; return tg },
-			`wrap: target "vault-prod": mount "/transit/" is not a Vault mount path` + "\nhint: give the Transit mount without slashes at either end, e.g. transit"},
+			`target "vault-prod": mount "/transit/" is not a Vault mount path` + "\nhint: give the Transit mount without slashes at either end, e.g. transit"},
 		{"oci not a key", func() Target { tg := ociTarget(); tg.Params = "aws-ImportToken.bin"; return tg },
-			`wrap: target "oci-prod": testdata/aws-ImportToken.bin is neither the output of oci kms management wrapping-key get nor a public key PEM: not a SubjectPublicKeyInfo` +
+			`target "oci-prod": testdata/aws-ImportToken.bin is neither the output of oci kms management wrapping-key get nor a public key PEM: not a SubjectPublicKeyInfo` +
 				"\nhint: save the output of oci kms management wrapping-key get --endpoint MANAGEMENT_ENDPOINT"},
 		{"oci no algorithm", func() Target { tg := ociTarget(); tg.Algorithm = ""; return tg },
-			`wrap: target "oci-prod": algorithm is missing` + "\nhint: use RSA_OAEP_AES_SHA256 (any key) or RSA_OAEP_SHA256 (AES keys)"},
+			`target "oci-prod": algorithm is missing` + "\nhint: use RSA_OAEP_AES_SHA256 (any key) or RSA_OAEP_SHA256 (AES keys)"},
 		{"oci bad algorithm", func() Target { tg := ociTarget(); tg.Algorithm = "AES_KEY_WRAP"; return tg },
-			`wrap: target "oci-prod": algorithm "AES_KEY_WRAP" is not an OCI wrapping algorithm` + "\nhint: use RSA_OAEP_AES_SHA256, RSA_OAEP_SHA256"},
+			`target "oci-prod": algorithm "AES_KEY_WRAP" is not an OCI wrapping algorithm` + "\nhint: use RSA_OAEP_AES_SHA256, RSA_OAEP_SHA256"},
 		{"oci compartment", func() Target { tg := ociTarget(); tg.CompartmentID = "ocid1.vault.oc1..x"; return tg },
-			`wrap: target "oci-prod": compartment_id "ocid1.vault.oc1..x" is not a compartment OCID` + "\nhint: give the OCID of the compartment to create the key in (ocid1.compartment.oc1..)"},
+			`target "oci-prod": compartment_id "ocid1.vault.oc1..x" is not a compartment OCID` + "\nhint: give the OCID of the compartment to create the key in (ocid1.compartment.oc1..)"},
 		{"oci display name", func() Target { tg := ociTarget(); tg.KeyName = ""; return tg },
-			`wrap: target "oci-prod": key_name is missing or longer than 255 characters` + "\nhint: give the display name of the key to create"},
+			`target "oci-prod": key_name is missing or longer than 255 characters` + "\nhint: give the display name of the key to create"},
 		{"oci endpoint", func() Target { tg := ociTarget(); tg.Endpoint = "kms.example"; return tg },
-			`wrap: target "oci-prod": endpoint "kms.example" is not the vault's https management endpoint` + "\nhint: copy management-endpoint of oci kms management vault get --vault-id VAULT"},
+			`target "oci-prod": endpoint "kms.example" is not the vault's https management endpoint` + "\nhint: copy management-endpoint of oci kms management vault get --vault-id VAULT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load(tc.target(), "testdata")
 			if err == nil {
 				t.Fatalf("Load succeeded, want %q", tc.want)
 			}
-			if got := err.Error(); got != tc.want && !(strings.Contains(got, tc.want) && !strings.HasPrefix(tc.want, "wrap: ")) {
+			if got := err.Error(); got != tc.want && !(strings.Contains(got, tc.want) && !strings.HasPrefix(tc.want, "target ")) {
 				t.Errorf("error\n%s\nwant\n%s", got, tc.want)
 			}
 		})

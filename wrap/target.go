@@ -212,9 +212,9 @@ func (t *Target) label() string {
 	return t.Profile
 }
 
-// errorf prefixes "wrap: target NAME: ".
+// errorf prefixes "target NAME: ".
 func (t *Target) errorf(format string, args ...any) error {
-	return fmt.Errorf("wrap: target %q: "+format, append([]any{t.label()}, args...)...)
+	return fmt.Errorf("target %q: "+format, append([]any{t.label()}, args...)...)
 }
 
 // targetFields lists each optional Target field with the profiles that take it.

@@ -326,25 +326,25 @@ func TestTokenOpenSSL(t *testing.T) {
 
 		// SHA-256 without the mechanisms: refused, naming what is missing and the way out.
 		{aws("RSAES_OAEP_SHA_256"), 2048, nil, []string{"AES-256"}, true, "",
-			`wrap: target "aws-prod": the token cannot do CKM_RSA_PKCS_OAEP with SHA-256, which RSAES_OAEP_SHA_256 needs; host-assisted wrapping cannot help, since the target key itself would have to leave the token` +
+			`target "aws-prod": the token cannot do CKM_RSA_PKCS_OAEP with SHA-256, which RSAES_OAEP_SHA_256 needs; host-assisted wrapping cannot help, since the target key itself would have to leave the token` +
 				"\nhint: use an HSM that does OAEP with SHA-256 or fetch import parameters with RSAES_OAEP_SHA_1, or with RSA_AES_KEY_WRAP_SHA_256 and allow_host_assisted: true"},
 		{aws("RSA_AES_KEY_WRAP_SHA_256"), 2048, nil, []string{"RSA-2048"}, false, "",
-			`wrap: target "aws-prod": the token cannot do CKM_RSA_AES_KEY_WRAP or CKM_RSA_PKCS_OAEP with SHA-256, which RSA_AES_KEY_WRAP_SHA_256 needs` +
+			`target "aws-prod": the token cannot do CKM_RSA_AES_KEY_WRAP or CKM_RSA_PKCS_OAEP with SHA-256, which RSA_AES_KEY_WRAP_SHA_256 needs` +
 				"\nhint: set allow_host_assisted: true on this target (the ephemeral AES key then passes through host memory; the target key does not), use an HSM that does OAEP with SHA-256 or fetch import parameters with RSA_AES_KEY_WRAP_SHA_1"},
 		{gcpTarget(), 3072, []string{"RSA_OAEP_3072_SHA1_AES_256", sha256AES}, []string{"AES-256"}, false, "",
-			`wrap: target "gcp-prod": the token cannot do CKM_RSA_AES_KEY_WRAP or CKM_RSA_PKCS_OAEP with SHA-256, which RSA_OAEP_3072_SHA256_AES_256 needs` +
+			`target "gcp-prod": the token cannot do CKM_RSA_AES_KEY_WRAP or CKM_RSA_PKCS_OAEP with SHA-256, which RSA_OAEP_3072_SHA256_AES_256 needs` +
 				"\nhint: set allow_host_assisted: true on this target (the ephemeral AES key then passes through host memory; the target key does not), use an HSM that does OAEP with SHA-256 or create an import job with RSA_OAEP_3072_SHA1_AES_256 or RSA_OAEP_4096_SHA1_AES_256"},
 		{gcpTarget(), 3072, []string{"RSA_OAEP_3072_SHA1_AES_256", "RSA_OAEP_3072_SHA256"}, []string{"AES-256"}, true, "",
-			`wrap: target "gcp-prod": the token cannot do CKM_RSA_PKCS_OAEP with SHA-256, which RSA_OAEP_3072_SHA256 needs; host-assisted wrapping cannot help, since the target key itself would have to leave the token` +
+			`target "gcp-prod": the token cannot do CKM_RSA_PKCS_OAEP with SHA-256, which RSA_OAEP_3072_SHA256 needs; host-assisted wrapping cannot help, since the target key itself would have to leave the token` +
 				"\nhint: use an HSM that does OAEP with SHA-256 or create an import job with RSA_OAEP_3072_SHA1_AES_256 or RSA_OAEP_4096_SHA1_AES_256"},
 		{vault("SHA256"), 4096, nil, []string{"AES-256"}, false, "",
-			`wrap: target "vault-prod": the token cannot do CKM_RSA_AES_KEY_WRAP or CKM_RSA_PKCS_OAEP with SHA-256, which hash_function=SHA256 needs` +
+			`target "vault-prod": the token cannot do CKM_RSA_AES_KEY_WRAP or CKM_RSA_PKCS_OAEP with SHA-256, which hash_function=SHA256 needs` +
 				"\nhint: set allow_host_assisted: true on this target (the ephemeral AES key then passes through host memory; the target key does not), use an HSM that does OAEP with SHA-256 or use hash_function: SHA1"},
 		{oci("RSA_OAEP_AES_SHA256"), 4096, nil, []string{"AES-256"}, false, "",
-			`wrap: target "oci-prod": the token cannot do CKM_RSA_AES_KEY_WRAP or CKM_RSA_PKCS_OAEP with SHA-256, which RSA_OAEP_AES_SHA256 needs` +
+			`target "oci-prod": the token cannot do CKM_RSA_AES_KEY_WRAP or CKM_RSA_PKCS_OAEP with SHA-256, which RSA_OAEP_AES_SHA256 needs` +
 				"\nhint: set allow_host_assisted: true on this target (the ephemeral AES key then passes through host memory; the target key does not) or use an HSM that does OAEP with SHA-256"},
 		{oci("RSA_OAEP_SHA256"), 4096, nil, []string{"AES-256"}, true, "",
-			`wrap: target "oci-prod": the token cannot do CKM_RSA_PKCS_OAEP with SHA-256, which RSA_OAEP_SHA256 needs; host-assisted wrapping cannot help, since the target key itself would have to leave the token` +
+			`target "oci-prod": the token cannot do CKM_RSA_PKCS_OAEP with SHA-256, which RSA_OAEP_SHA256 needs; host-assisted wrapping cannot help, since the target key itself would have to leave the token` +
 				"\nhint: use an HSM that does OAEP with SHA-256 or use RSA_OAEP_AES_SHA256 with allow_host_assisted: true"},
 	}
 	for _, tc := range cases {

@@ -94,17 +94,17 @@ func splitLines(data []byte) (lines [][]byte, complete bool) {
 func Read(dir string) ([]Event, error) {
 	data, err := ReadFile(dir, TranscriptFile)
 	if err != nil {
-		return nil, fmt.Errorf("transcript: %w\nhint: give the ceremony folder, the one holding %s", err, TranscriptFile)
+		return nil, fmt.Errorf("%w\nhint: give the ceremony folder, the one holding %s", err, TranscriptFile)
 	}
 	lines, complete := splitLines(data)
 	events := make([]Event, 0, len(lines))
 	for i, line := range lines {
 		if i == len(lines)-1 && !complete {
-			return nil, fmt.Errorf("transcript: event %d: the line is incomplete (the file was cut short)\nhint: %s", i, TornHint(dir, int64(len(data)-len(line))))
+			return nil, fmt.Errorf("event %d: the line is incomplete (the file was cut short)\nhint: %s", i, TornHint(dir, int64(len(data)-len(line))))
 		}
 		e, _, err := parseLine(line)
 		if err != nil {
-			return nil, fmt.Errorf("transcript: event %d: %v", i, err)
+			return nil, fmt.Errorf("event %d: %v", i, err)
 		}
 		events = append(events, e)
 	}

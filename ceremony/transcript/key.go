@@ -69,25 +69,25 @@ func newKey(pub crypto.PublicKey, alg string) (*key, error) {
 	switch p := pub.(type) {
 	case *rsa.PublicKey:
 		if p.N.BitLen() != rsaBits || p.E != 65537 {
-			return nil, fmt.Errorf("transcript: the signing key is RSA-%d with exponent %d, want RSA-3072 with 65537", p.N.BitLen(), p.E)
+			return nil, fmt.Errorf("the signing key is RSA-%d with exponent %d, want RSA-3072 with 65537", p.N.BitLen(), p.E)
 		}
 		if alg != "" && alg != AlgorithmRSAPSS && alg != AlgorithmRSAPKCS1 {
-			return nil, fmt.Errorf("transcript: an RSA signing key signs %q, want %s or %s", alg, AlgorithmRSAPSS, AlgorithmRSAPKCS1)
+			return nil, fmt.Errorf("an RSA signing key signs %q, want %s or %s", alg, AlgorithmRSAPSS, AlgorithmRSAPKCS1)
 		}
 		k.alg, k.rsa = alg, p
 	case ed25519.PublicKey:
 		k.alg, k.ed = AlgorithmEd25519, p
 	case *ecdsa.PublicKey:
 		if p.Curve != elliptic.P256() {
-			return nil, fmt.Errorf("transcript: the signing key is ECDSA on %s, want P-256", p.Curve.Params().Name)
+			return nil, fmt.Errorf("the signing key is ECDSA on %s, want P-256", p.Curve.Params().Name)
 		}
 		k.alg, k.ec = AlgorithmECDSAP256, p
 	default:
-		return nil, fmt.Errorf("transcript: the signing key is a %T, want Ed25519, ECDSA P-256 or RSA-3072", pub)
+		return nil, fmt.Errorf("the signing key is a %T, want Ed25519, ECDSA P-256 or RSA-3072", pub)
 	}
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
-		return nil, fmt.Errorf("transcript: cannot encode the signing public key: %v", err)
+		return nil, fmt.Errorf("cannot encode the signing public key: %v", err)
 	}
 	k.der = der
 	return k, nil
@@ -158,10 +158,10 @@ func (k *key) sign(s crypto.Signer, msg []byte) ([]byte, error) {
 		sig, err = s.Sign(rand.Reader, h[:], crypto.SHA256)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("transcript: signing failed: %w", err)
+		return nil, fmt.Errorf("signing failed: %w", err)
 	}
 	if !k.verify(msg, sig) {
-		return nil, fmt.Errorf("transcript: the signing key made a signature that does not verify\nhint: check the token; the transcript was not changed")
+		return nil, fmt.Errorf("the signing key made a signature that does not verify\nhint: check the token; the transcript was not changed")
 	}
 	return sig, nil
 }
@@ -192,7 +192,7 @@ func (k *key) noteKeyID(name string) uint32 {
 // seal before they cosign it. An RSA key needs its algorithm: see [VerifierKeyRSA].
 func VerifierKey(origin string, pub crypto.PublicKey) (string, error) {
 	if _, ok := pub.(*rsa.PublicKey); ok {
-		return "", fmt.Errorf("transcript: an RSA public key does not say whether it signs PSS or PKCS#1 v1.5\nhint: use VerifierKeyRSA with the begin event's algorithm")
+		return "", fmt.Errorf("an RSA public key does not say whether it signs PSS or PKCS#1 v1.5\nhint: use VerifierKeyRSA with the begin event's algorithm")
 	}
 	return verifierKey(origin, pub, "")
 }
@@ -203,7 +203,7 @@ func VerifierKey(origin string, pub crypto.PublicKey) (string, error) {
 // for such types, followed by an identifier. Only keyceremony's verifiers know it.
 func VerifierKeyRSA(origin string, pub *rsa.PublicKey, alg string) (string, error) {
 	if alg == "" {
-		return "", fmt.Errorf("transcript: no algorithm given for the RSA key")
+		return "", fmt.Errorf("no algorithm given for the RSA key")
 	}
 	return verifierKey(origin, pub, alg)
 }
@@ -231,7 +231,7 @@ func verifierKey(origin string, pub crypto.PublicKey, alg string) (string, error
 func checkOrigin(origin string) error {
 	if origin == "" || !utf8.ValidString(origin) || strings.ContainsRune(origin, '+') ||
 		strings.IndexFunc(origin, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
-		return fmt.Errorf("transcript: origin %q is not a valid checkpoint origin\nhint: use a name without spaces or '+', such as \"keyceremony/<ceremony id>\"", origin)
+		return fmt.Errorf("origin %q is not a valid checkpoint origin\nhint: use a name without spaces or '+', such as \"keyceremony/<ceremony id>\"", origin)
 	}
 	return nil
 }

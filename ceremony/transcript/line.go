@@ -66,7 +66,7 @@ func appendString(b []byte, s string) []byte {
 func (e Event) encode(withSig bool) ([]byte, error) {
 	for _, s := range []string{e.Step, string(e.Kind), e.Actor.Role, e.Actor.Name, e.Prev} {
 		if !utf8.ValidString(s) {
-			return nil, fmt.Errorf("transcript: event %d: %q is not valid UTF-8", e.Seq, s)
+			return nil, fmt.Errorf("event %d: %q is not valid UTF-8", e.Seq, s)
 		}
 	}
 	facts := []byte(e.Facts)
@@ -74,7 +74,7 @@ func (e Event) encode(withSig bool) ([]byte, error) {
 		facts = []byte("{}")
 	}
 	if canon, err := canonicalJSON(facts); err != nil || !bytes.Equal(canon, facts) || facts[0] != '{' {
-		return nil, fmt.Errorf("transcript: event %d: the facts are not a JSON object in canonical form", e.Seq)
+		return nil, fmt.Errorf("event %d: the facts are not a JSON object in canonical form", e.Seq)
 	}
 	b := []byte(`{"seq":`)
 	b = strconv.AppendInt(b, int64(e.Seq), 10)
@@ -96,7 +96,7 @@ func (e Event) encode(withSig bool) ([]byte, error) {
 			b = append(b, ',')
 		}
 		if !utf8.ValidString(f.Path) {
-			return nil, fmt.Errorf("transcript: event %d: file %q is not valid UTF-8", e.Seq, f.Path)
+			return nil, fmt.Errorf("event %d: file %q is not valid UTF-8", e.Seq, f.Path)
 		}
 		b = append(b, `{"path":`...)
 		b = appendString(b, f.Path)

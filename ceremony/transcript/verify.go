@@ -92,7 +92,7 @@ func readChain(fsys fs.FS) *chain {
 		return c.fail(0, "event 0: %s", problemOf(PublicKeyFile, err))
 	}
 	if c.key, err = parseKeyPEM(pemData); err != nil {
-		return c.fail(0, "event 0: %s: %v", PublicKeyFile, strings.TrimPrefix(err.Error(), "transcript: "))
+		return c.fail(0, "event 0: %s: %v", PublicKeyFile, err)
 	}
 	lines, complete := splitLines(data)
 	if len(data) == 0 {

@@ -75,11 +75,11 @@ func Create(dir string, signer crypto.Signer, begin Begin) (*Writer, error) {
 		return nil, err
 	}
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("transcript: %s is not a folder\nhint: create the ceremony folder first", dir)
+		return nil, fmt.Errorf("%s is not a folder\nhint: create the ceremony folder first", dir)
 	}
 	for _, name := range []string{TranscriptFile, PublicKeyFile, CheckpointFile} {
 		if _, err := os.Lstat(filepath.Join(dir, name)); !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("transcript: %s already exists\nhint: resume that ceremony, or choose a new folder", filepath.Join(dir, name))
+			return nil, fmt.Errorf("%s already exists\nhint: resume that ceremony, or choose a new folder", filepath.Join(dir, name))
 		}
 	}
 	if begin.Step == "" {
@@ -102,16 +102,16 @@ func Create(dir string, signer crypto.Signer, begin Begin) (*Writer, error) {
 		return nil, err
 	}
 	if err := atomicfile.WriteOnce(filepath.Join(dir, PublicKeyFile), k.pem(), 0o644); err != nil {
-		return nil, fmt.Errorf("transcript: %v", err)
+		return nil, fmt.Errorf("%v", err)
 	}
 	// The first line is written whole or not at all, so a transcript file always holds the
 	// begin event; from there on lines are appended.
 	line = append(line, '\n')
 	if err := atomicfile.WriteOnce(filepath.Join(dir, TranscriptFile), line, 0o644); err != nil {
-		return nil, fmt.Errorf("transcript: %v", err)
+		return nil, fmt.Errorf("%v", err)
 	}
 	if w.f, err = os.OpenFile(filepath.Join(dir, TranscriptFile), os.O_WRONLY|os.O_APPEND, 0); err != nil {
-		return nil, fmt.Errorf("transcript: %v", err)
+		return nil, fmt.Errorf("%v", err)
 	}
 	w.next, w.head, w.size = 1, lineSum(line[:len(line)-1]), int64(len(line))
 	return w, nil
@@ -123,7 +123,7 @@ func Create(dir string, signer crypto.Signer, begin Begin) (*Writer, error) {
 // written, only [Writer.Seal] remains to be called.
 func Open(dir string, signer crypto.Signer) (*Writer, error) {
 	if Sealed(dir) {
-		return nil, fmt.Errorf("transcript: %s is sealed: the ceremony is over\nhint: start a new ceremony in a new folder", dir)
+		return nil, fmt.Errorf("%s is sealed: the ceremony is over\nhint: start a new ceremony in a new folder", dir)
 	}
 	c := readChain(os.DirFS(dir))
 	if c.problem != "" {
@@ -131,14 +131,14 @@ func Open(dir string, signer crypto.Signer) (*Writer, error) {
 		if c.torn >= 0 {
 			hint = TornHint(dir, c.torn)
 		}
-		return nil, fmt.Errorf("transcript: cannot resume %s: %s\nhint: %s", dir, c.problem, hint)
+		return nil, fmt.Errorf("cannot resume %s: %s\nhint: %s", dir, c.problem, hint)
 	}
 	if !c.key.equal(signer.Public()) {
-		return nil, fmt.Errorf("transcript: the signing key is not the one of this ceremony (%s)\nhint: use the signing key the ceremony was started with", c.key.fingerprint())
+		return nil, fmt.Errorf("the signing key is not the one of this ceremony (%s)\nhint: use the signing key the ceremony was started with", c.key.fingerprint())
 	}
 	f, err := os.OpenFile(filepath.Join(dir, TranscriptFile), os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
-		return nil, fmt.Errorf("transcript: %v", err)
+		return nil, fmt.Errorf("%v", err)
 	}
 	last := c.events[len(c.events)-1]
 	w := &Writer{dir: dir, signer: signer, key: c.key, f: f, next: len(c.events), head: lineSum(c.lines[len(c.lines)-1])}
@@ -151,7 +151,7 @@ func Open(dir string, signer crypto.Signer) (*Writer, error) {
 		// system without rename-without-replace (see internal/atomicfile); Seal writes it anew.
 		if err := os.Remove(filepath.Join(dir, CheckpointFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			f.Close()
-			return nil, fmt.Errorf("transcript: %v", err)
+			return nil, fmt.Errorf("%v", err)
 		}
 	}
 	return w, nil
@@ -184,10 +184,10 @@ func (w *Writer) Append(e Entry) (Event, error) {
 		e.Kind = KindStep
 	}
 	if e.Kind != KindStep && e.Kind != KindException {
-		return Event{}, fmt.Errorf("transcript: cannot append an event of kind %q\nhint: Create writes the begin event and Seal the end event", e.Kind)
+		return Event{}, fmt.Errorf("cannot append an event of kind %q\nhint: Create writes the begin event and Seal the end event", e.Kind)
 	}
 	if e.Step == "" {
-		return Event{}, fmt.Errorf("transcript: an event needs a step id")
+		return Event{}, fmt.Errorf("an event needs a step id")
 	}
 	return w.append(e.Step, e.Kind, e.Actor, e.Facts, e.Files)
 }
@@ -204,11 +204,11 @@ func (w *Writer) append(step string, kind Kind, actor Actor, facts any, files []
 func (w *Writer) event(step string, kind Kind, actor Actor, facts any, files []string) (Event, []byte, error) {
 	switch {
 	case w.err != nil:
-		return Event{}, nil, fmt.Errorf("transcript: an earlier write failed (%v)\nhint: resume the ceremony with the transcript as it is on disk", w.err)
+		return Event{}, nil, fmt.Errorf("an earlier write failed (%v)\nhint: resume the ceremony with the transcript as it is on disk", w.err)
 	case w.sealed:
-		return Event{}, nil, fmt.Errorf("transcript: the transcript is sealed")
+		return Event{}, nil, fmt.Errorf("the transcript is sealed")
 	case w.ended != "":
-		return Event{}, nil, fmt.Errorf("transcript: the end event is written; only the seal remains")
+		return Event{}, nil, fmt.Errorf("the end event is written; only the seal remains")
 	}
 	raw, err := marshalFacts(facts)
 	if err != nil {
@@ -227,11 +227,11 @@ func (w *Writer) event(step string, kind Kind, actor Actor, facts any, files []s
 	for _, p := range files {
 		p = filepath.ToSlash(p)
 		if !validPath(p) {
-			return Event{}, nil, fmt.Errorf("transcript: file %q is not a path inside the ceremony folder\nhint: name artefacts relative to the ceremony folder", p)
+			return Event{}, nil, fmt.Errorf("file %q is not a path inside the ceremony folder\nhint: name artefacts relative to the ceremony folder", p)
 		}
 		sum, err := fileSHA256(os.DirFS(w.dir), p)
 		if err != nil {
-			return Event{}, nil, fmt.Errorf("transcript: cannot hash %s: %v\nhint: write and sync an artefact before the event that names it", p, err)
+			return Event{}, nil, fmt.Errorf("cannot hash %s: %v\nhint: write and sync an artefact before the event that names it", p, err)
 		}
 		e.Files = append(e.Files, File{Path: p, SHA256: sum})
 	}
@@ -259,9 +259,9 @@ func (w *Writer) write(line []byte) error {
 	if err != nil {
 		w.err = err
 		if w.f.Truncate(w.size) == nil && atomicfile.Sync(w.f) == nil {
-			return fmt.Errorf("transcript: the event was not written: %v", err)
+			return fmt.Errorf("the event was not written: %v", err)
 		}
-		return fmt.Errorf("transcript: %v", err)
+		return fmt.Errorf("%v", err)
 	}
 	w.next++
 	w.head = lineSum(line)
@@ -281,7 +281,7 @@ func (w *Writer) Seal(origin string, by Actor) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.sealed {
-		return fmt.Errorf("transcript: the transcript is sealed")
+		return fmt.Errorf("the transcript is sealed")
 	}
 	if w.ended == "" {
 		if _, err := w.append("end", KindEnd, by, endFacts{Origin: origin}, nil); err != nil {
@@ -289,15 +289,15 @@ func (w *Writer) Seal(origin string, by Actor) error {
 		}
 		w.ended = origin
 	} else if w.ended != origin {
-		return fmt.Errorf("transcript: the end event names origin %q, not %q\nhint: seal with the origin the end event names", w.ended, origin)
+		return fmt.Errorf("the end event names origin %q, not %q\nhint: seal with the origin the end event names", w.ended, origin)
 	}
 	text := origin + "\n" + strconv.Itoa(w.next) + "\n" + base64.StdEncoding.EncodeToString(w.head) + "\n"
 	signed, err := note.Sign(&note.Note{Text: text}, &noteKey{name: origin, k: w.key, signer: w.signer})
 	if err != nil {
-		return fmt.Errorf("transcript: cannot sign the checkpoint: %v", err)
+		return fmt.Errorf("cannot sign the checkpoint: %v", err)
 	}
 	if err := atomicfile.WriteOnce(filepath.Join(w.dir, CheckpointFile), signed, 0o644); err != nil {
-		return fmt.Errorf("transcript: %v", err)
+		return fmt.Errorf("%v", err)
 	}
 	w.sealed = true
 	return nil
@@ -317,18 +317,18 @@ func marshalFacts(facts any) (json.RawMessage, error) {
 	}
 	b, err := json.Marshal(facts)
 	if err != nil {
-		return nil, fmt.Errorf("transcript: cannot encode facts: %v", err)
+		return nil, fmt.Errorf("cannot encode facts: %v", err)
 	}
 	if len(b) == 0 || b[0] != '{' {
 		if string(b) == "null" {
 			return json.RawMessage("{}"), nil
 		}
-		return nil, fmt.Errorf("transcript: facts must encode to a JSON object, not %.20s", b)
+		return nil, fmt.Errorf("facts must encode to a JSON object, not %.20s", b)
 	}
 	// The line's byte form is the package's own (see line.go), not encoding/json's.
 	canon, err := canonicalJSON(b)
 	if err != nil {
-		return nil, fmt.Errorf("transcript: cannot encode facts: %v", err)
+		return nil, fmt.Errorf("cannot encode facts: %v", err)
 	}
 	return canon, nil
 }

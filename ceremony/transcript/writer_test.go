@@ -26,7 +26,7 @@ func TestReadErrors(t *testing.T) {
 	good, _ := os.ReadFile(name)
 	os.WriteFile(name, append(good, `{"seq":1,"ti`...), 0o644)
 	_, err = Read(dir)
-	want := "transcript: event 1: the line is incomplete (the file was cut short)\nhint: the last write was cut short; keep a copy of transcript.jsonl, then cut it back to its complete lines with: truncate -s " + strconv.Itoa(len(good)) + " " + name
+	want := "event 1: the line is incomplete (the file was cut short)\nhint: the last write was cut short; keep a copy of transcript.jsonl, then cut it back to its complete lines with: truncate -s " + strconv.Itoa(len(good)) + " " + name
 	if err == nil || err.Error() != want {
 		t.Errorf("Read of a torn transcript:\n%v\nwant\n%s", err, want)
 	}

@@ -44,7 +44,7 @@ func (l *List) Add(s string) error {
 }
 
 func listedTwice(name string) error {
-	return fmt.Errorf("witness: %s is listed twice\nhint: list each witness once", name)
+	return fmt.Errorf("%s is listed twice\nhint: list each witness once", name)
 }
 
 func (l *List) has(name string) bool {
@@ -74,7 +74,7 @@ func ReadList(r io.Reader, name string, l *List) error {
 			continue
 		}
 		if err := l.Add(line); err != nil {
-			return fmt.Errorf("%s:%d: %s", name, n, strings.TrimPrefix(err.Error(), "witness: "))
+			return fmt.Errorf("%s:%d: %s", name, n, err)
 		}
 	}
 	return sc.Err()

@@ -69,7 +69,7 @@ func Cosign(dir, confirmed string, k *Key, t time.Time) error {
 // returns [ErrAlreadyCosigned] when that file holds a valid signature by the same key.
 func CosignSSH(dir, confirmed, name string, signer ssh.Signer) error {
 	if !sshName(name) {
-		return fmt.Errorf("witness: %q cannot name an SSH witness\nhint: use letters, digits and \"@._-\" only, at most 64", name)
+		return fmt.Errorf("%q cannot name an SSH witness\nhint: use letters, digits and \"@._-\" only, at most 64", name)
 	}
 	r, err := Verified(dir)
 	if err != nil {
@@ -90,7 +90,7 @@ func CosignSSH(dir, confirmed, name string, signer ssh.Signer) error {
 		return err
 	}
 	if err := verifySSH(sig, signer.PublicKey(), r.Checkpoint); err != nil {
-		return fmt.Errorf("witness: the SSH key's signature %v", err)
+		return fmt.Errorf("the SSH key's signature %v", err)
 	}
 	return atomicfile.WriteOnce(path, sig, 0o644)
 }

@@ -52,7 +52,7 @@ func GenerateKey(name string) (skey []byte, vkey string, err error) {
 
 // ParseKey reads a private key line made by [GenerateKey]. It does not keep skey.
 func ParseKey(skey []byte) (*Key, error) {
-	bad := errors.New("witness: not a witness private key (PRIVATE+KEY+NAME+ID+KEY)\nhint: give the file keyceremony witness keygen wrote")
+	bad := errors.New("not a witness private key (PRIVATE+KEY+NAME+ID+KEY)\nhint: give the file keyceremony witness keygen wrote")
 	rest, ok := strings.CutPrefix(strings.TrimSuffix(string(skey), "\n"), "PRIVATE+KEY+")
 	if !ok {
 		return nil, bad
@@ -64,7 +64,7 @@ func ParseKey(skey []byte) (*Key, error) {
 	defer clear(key)
 	k := &Key{name: name, priv: ed25519.NewKeyFromSeed(key[1:])}
 	if keyID(name, k.Public()) != id {
-		return nil, errors.New("witness: the private key's ID does not match its key\nhint: the file is damaged; use the witness's backup or make a new key")
+		return nil, errors.New("the private key's ID does not match its key\nhint: the file is damaged; use the witness's backup or make a new key")
 	}
 	return k, nil
 }
@@ -74,13 +74,13 @@ func ParseVerifier(vkey string) (Verifier, error) {
 	name, id, key, ok := splitKey(vkey)
 	switch {
 	case !ok:
-		return Verifier{}, fmt.Errorf("witness: %q is not a verifier key (NAME+ID+KEY)", vkey)
+		return Verifier{}, fmt.Errorf("%q is not a verifier key (NAME+ID+KEY)", vkey)
 	case len(key) != 1+ed25519.PublicKeySize || key[0] != algCosignatureV1:
-		return Verifier{}, fmt.Errorf("witness: verifier key %s is not an Ed25519 cosignature key (type 0x04)", name)
+		return Verifier{}, fmt.Errorf("verifier key %s is not an Ed25519 cosignature key (type 0x04)", name)
 	}
 	v := Verifier{name, id, ed25519.PublicKey(key[1:])}
 	if keyID(name, v.Pub) != id {
-		return Verifier{}, fmt.Errorf("witness: verifier key %s has the key ID %08x, its key has %08x", name, id, keyID(name, v.Pub))
+		return Verifier{}, fmt.Errorf("verifier key %s has the key ID %08x, its key has %08x", name, id, keyID(name, v.Pub))
 	}
 	return v, nil
 }
@@ -108,7 +108,7 @@ func checkName(name string) error {
 	if name == "" || !utf8.ValidString(name) || strings.ContainsFunc(name, func(r rune) bool {
 		return r <= ' ' || r == '+' || r == 0x7f || r == 0xa0 || r == 0x2028 || r == 0x2029
 	}) {
-		return fmt.Errorf("witness: %q is not a valid witness name\nhint: use a name without spaces or '+', such as witness.example.org/alice", name)
+		return fmt.Errorf("%q is not a valid witness name\nhint: use a name without spaces or '+', such as witness.example.org/alice", name)
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ func WriteKeyFile(path string, skey, passphrase []byte, workFactor int) error {
 	data := skey
 	if passphrase != nil {
 		if len(passphrase) < MinPassphrase {
-			return fmt.Errorf("witness: the passphrase has %d characters, fewer than %d\nhint: choose a longer one, such as four or five random words", len(passphrase), MinPassphrase)
+			return fmt.Errorf("the passphrase has %d characters, fewer than %d\nhint: choose a longer one, such as four or five random words", len(passphrase), MinPassphrase)
 		}
 		r, err := age.NewScryptRecipient(string(passphrase)) // age takes a string; the caller clears passphrase
 		if err != nil {
@@ -63,7 +63,7 @@ const maxKeyFile = 4096
 func ReadKeyFile(path string, passphrase func() ([]byte, error)) (*Key, error) {
 	data, err := readSmall(path)
 	if err != nil || len(data) > maxKeyFile {
-		return nil, fmt.Errorf("witness: cannot read the key file %s\nhint: give the file keyceremony witness keygen wrote", path)
+		return nil, fmt.Errorf("cannot read the key file %s\nhint: give the file keyceremony witness keygen wrote", path)
 	}
 	if !Encrypted(data) {
 		defer clear(data)
@@ -76,20 +76,20 @@ func ReadKeyFile(path string, passphrase func() ([]byte, error)) (*Key, error) {
 	id, err := age.NewScryptIdentity(string(p))
 	clear(p)
 	if err != nil {
-		return nil, errors.New("witness: the passphrase is empty\nhint: type the key file's passphrase")
+		return nil, errors.New("the passphrase is empty\nhint: type the key file's passphrase")
 	}
 	r, err := age.Decrypt(armor.NewReader(bytes.NewReader(data)), id)
 	if err != nil {
 		var wrong *age.NoIdentityMatchError
 		if errors.As(err, &wrong) {
-			return nil, fmt.Errorf("witness: the passphrase does not open %s\nhint: type it again; nothing was changed", path)
+			return nil, fmt.Errorf("the passphrase does not open %s\nhint: type it again; nothing was changed", path)
 		}
-		return nil, fmt.Errorf("witness: %s is not a readable age file: %v", path, err)
+		return nil, fmt.Errorf("%s is not a readable age file: %v", path, err)
 	}
 	skey, err := io.ReadAll(io.LimitReader(r, maxKeyFile))
 	defer clear(skey)
 	if err != nil {
-		return nil, fmt.Errorf("witness: %s is damaged: %v", path, err)
+		return nil, fmt.Errorf("%s is damaged: %v", path, err)
 	}
 	return ParseKey(skey)
 }

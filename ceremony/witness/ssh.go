@@ -54,7 +54,7 @@ func SignSSH(signer ssh.Signer, text string) ([]byte, error) {
 		sig, err = signer.Sign(nil, sshSignedData([]byte(text)))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("witness: the SSH key did not sign: %v", err)
+		return nil, fmt.Errorf("the SSH key did not sign: %v", err)
 	}
 	blob := append([]byte(sshsigMagic), ssh.Marshal(sshsig{1, signer.PublicKey().Marshal(), SSHNamespace, "", "sha512", ssh.Marshal(sig)})...)
 	return armorSSH(blob), nil
@@ -116,23 +116,23 @@ type SSHWitness struct {
 func parseAllowedSigner(line string) (SSHWitness, error) {
 	name, rest, _ := strings.Cut(strings.TrimSpace(line), " ")
 	if !sshName(name) {
-		return SSHWitness{}, fmt.Errorf("witness: allowed signer %q: the principal must be one witness name of letters, digits and \"@._-\" (no patterns, no lists)", name)
+		return SSHWitness{}, fmt.Errorf("allowed signer %q: the principal must be one witness name of letters, digits and \"@._-\" (no patterns, no lists)", name)
 	}
 	key, _, options, more, err := ssh.ParseAuthorizedKey([]byte(rest))
 	if err != nil || len(bytes.TrimSpace(more)) != 0 {
-		return SSHWitness{}, fmt.Errorf("witness: allowed signer %s: not one public key of a type SSH knows", name)
+		return SSHWitness{}, fmt.Errorf("allowed signer %s: not one public key of a type SSH knows", name)
 	}
 	for _, o := range options {
 		list, ok := strings.CutPrefix(o, "namespaces=")
 		if !ok {
-			return SSHWitness{}, fmt.Errorf("witness: allowed signer %s: option %s is not supported\nhint: list the witness's key with no options but namespaces=", name, o)
+			return SSHWitness{}, fmt.Errorf("allowed signer %s: option %s is not supported\nhint: list the witness's key with no options but namespaces=", name, o)
 		}
 		if !strings.Contains(","+strings.Trim(list, `"`)+",", ","+SSHNamespace+",") {
-			return SSHWitness{}, fmt.Errorf("witness: allowed signer %s may sign only for namespaces %s, not %s", name, list, SSHNamespace)
+			return SSHWitness{}, fmt.Errorf("allowed signer %s may sign only for namespaces %s, not %s", name, list, SSHNamespace)
 		}
 	}
 	if _, isCert := key.(*ssh.Certificate); isCert {
-		return SSHWitness{}, fmt.Errorf("witness: allowed signer %s: certificates are not supported; list the witness's own key", name)
+		return SSHWitness{}, fmt.Errorf("allowed signer %s: certificates are not supported; list the witness's own key", name)
 	}
 	return SSHWitness{name, key}, nil
 }

@@ -177,11 +177,11 @@ func TestAllowedSigners(t *testing.T) {
 	for line, want := range map[string]string{
 		"carol@example.org " + key + " laptop":             "",
 		`carol namespaces="git,keyceremony-cosign" ` + key: "",
-		`carol namespaces="git" ` + key:                    `witness: allowed signer carol may sign only for namespaces "git", not keyceremony-cosign`,
-		"*@example.org " + key:                             `witness: allowed signer "*@example.org": the principal must be one witness name of letters, digits and "@._-" (no patterns, no lists)`,
-		"a,b " + key:                                       `witness: allowed signer "a,b": the principal must be one witness name of letters, digits and "@._-" (no patterns, no lists)`,
-		"carol cert-authority " + key:                      "witness: allowed signer carol: option cert-authority is not supported\nhint: list the witness's key with no options but namespaces=",
-		"carol ssh-ed25519 AAAA":                           "witness: allowed signer carol: not one public key of a type SSH knows",
+		`carol namespaces="git" ` + key:                    `allowed signer carol may sign only for namespaces "git", not keyceremony-cosign`,
+		"*@example.org " + key:                             `allowed signer "*@example.org": the principal must be one witness name of letters, digits and "@._-" (no patterns, no lists)`,
+		"a,b " + key:                                       `allowed signer "a,b": the principal must be one witness name of letters, digits and "@._-" (no patterns, no lists)`,
+		"carol cert-authority " + key:                      "allowed signer carol: option cert-authority is not supported\nhint: list the witness's key with no options but namespaces=",
+		"carol ssh-ed25519 AAAA":                           "allowed signer carol: not one public key of a type SSH knows",
 	} {
 		var l List
 		err := l.Add(line)

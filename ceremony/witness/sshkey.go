@@ -18,7 +18,7 @@ import (
 func SSHSigner(path string, passphrase func() ([]byte, error)) (ssh.Signer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("witness: cannot read the SSH key %s: %v", path, err)
+		return nil, fmt.Errorf("cannot read the SSH key %s: %v", path, err)
 	}
 	s, err := ssh.ParsePrivateKey(data)
 	var missing *ssh.PassphraseMissingError
@@ -30,7 +30,7 @@ func SSHSigner(path string, passphrase func() ([]byte, error)) (ssh.Signer, erro
 		s, err = ssh.ParsePrivateKeyWithPassphrase(data, p)
 		clear(p)
 		if err != nil {
-			return nil, fmt.Errorf("witness: the passphrase does not open the SSH key %s\nhint: type it again; nothing was cosigned", path)
+			return nil, fmt.Errorf("the passphrase does not open the SSH key %s\nhint: type it again; nothing was cosigned", path)
 		}
 	}
 	if err == nil {
@@ -41,28 +41,28 @@ func SSHSigner(path string, passphrase func() ([]byte, error)) (ssh.Signer, erro
 	if perr != nil {
 		pubData, rerr := os.ReadFile(path + ".pub")
 		if rerr != nil {
-			return nil, fmt.Errorf("witness: the SSH key %s cannot sign here (%v) and %s.pub cannot be read\nhint: give a private key file, or the public key of a key loaded in ssh-agent", path, err, path)
+			return nil, fmt.Errorf("the SSH key %s cannot sign here (%v) and %s.pub cannot be read\nhint: give a private key file, or the public key of a key loaded in ssh-agent", path, err, path)
 		}
 		if pub, _, _, _, perr = ssh.ParseAuthorizedKey(pubData); perr != nil {
-			return nil, fmt.Errorf("witness: %s.pub is not an SSH public key", path)
+			return nil, fmt.Errorf("%s.pub is not an SSH public key", path)
 		}
 	}
 	sock := os.Getenv("SSH_AUTH_SOCK")
 	if sock == "" {
-		return nil, fmt.Errorf("witness: the SSH key %s signs only through ssh-agent, and SSH_AUTH_SOCK is not set\nhint: start ssh-agent and run ssh-add %s", path, strings.TrimSuffix(path, ".pub"))
+		return nil, fmt.Errorf("the SSH key %s signs only through ssh-agent, and SSH_AUTH_SOCK is not set\nhint: start ssh-agent and run ssh-add %s", path, strings.TrimSuffix(path, ".pub"))
 	}
 	conn, err := net.Dial("unix", sock) // open until the process ends: the signer uses it
 	if err != nil {
-		return nil, fmt.Errorf("witness: cannot reach ssh-agent at %s: %v", sock, err)
+		return nil, fmt.Errorf("cannot reach ssh-agent at %s: %v", sock, err)
 	}
 	signers, err := agent.NewClient(conn).Signers()
 	if err != nil {
-		return nil, fmt.Errorf("witness: ssh-agent did not list its keys: %v", err)
+		return nil, fmt.Errorf("ssh-agent did not list its keys: %v", err)
 	}
 	for _, s := range signers {
 		if bytes.Equal(s.PublicKey().Marshal(), pub.Marshal()) {
 			return s, nil
 		}
 	}
-	return nil, fmt.Errorf("witness: ssh-agent does not hold the key %s (%s)\nhint: run ssh-add %s", path, ssh.FingerprintSHA256(pub), strings.TrimSuffix(path, ".pub"))
+	return nil, fmt.Errorf("ssh-agent does not hold the key %s (%s)\nhint: run ssh-add %s", path, ssh.FingerprintSHA256(pub), strings.TrimSuffix(path, ".pub"))
 }

@@ -90,11 +90,11 @@ func TestSSHSignerThroughAgent(t *testing.T) {
 	// A key the agent does not hold is named.
 	other := filepath.Join(dir, "other.pub")
 	os.WriteFile(other, ssh.MarshalAuthorizedKey(sshEd25519(t).PublicKey()), 0o644)
-	if _, err := SSHSigner(other, noPassphrase(t)); err == nil || !bytes.HasPrefix([]byte(err.Error()), []byte("witness: ssh-agent does not hold the key "+other+" (SHA256:")) {
+	if _, err := SSHSigner(other, noPassphrase(t)); err == nil || !bytes.HasPrefix([]byte(err.Error()), []byte("ssh-agent does not hold the key "+other+" (SHA256:")) {
 		t.Errorf("a key the agent lacks: %v", err)
 	}
 	t.Setenv("SSH_AUTH_SOCK", "")
-	if _, err := SSHSigner(pubFile, noPassphrase(t)); err == nil || err.Error() != "witness: the SSH key "+pubFile+" signs only through ssh-agent, and SSH_AUTH_SOCK is not set\nhint: start ssh-agent and run ssh-add "+stub {
+	if _, err := SSHSigner(pubFile, noPassphrase(t)); err == nil || err.Error() != "the SSH key "+pubFile+" signs only through ssh-agent, and SSH_AUTH_SOCK is not set\nhint: start ssh-agent and run ssh-add "+stub {
 		t.Errorf("no agent: %v", err)
 	}
 }
@@ -115,7 +115,7 @@ func TestSSHSignerPrivateKeyFile(t *testing.T) {
 	if !bytes.Equal(s.PublicKey().Marshal(), want.Marshal()) {
 		t.Fatal("the signer is not the file's key")
 	}
-	if _, err := SSHSigner(key, pass("wrong")); err == nil || err.Error() != "witness: the passphrase does not open the SSH key "+key+"\nhint: type it again; nothing was cosigned" {
+	if _, err := SSHSigner(key, pass("wrong")); err == nil || err.Error() != "the passphrase does not open the SSH key "+key+"\nhint: type it again; nothing was cosigned" {
 		t.Errorf("a wrong passphrase: %v", err)
 	}
 }

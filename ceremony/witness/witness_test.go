@@ -335,7 +335,7 @@ func TestKeyFile(t *testing.T) {
 	if err != nil || k.Verifier().String() != vkey {
 		t.Fatalf("ReadKeyFile: %v", err)
 	}
-	if _, err := ReadKeyFile(enc, pass("wrong horse battery")); err == nil || err.Error() != "witness: the passphrase does not open "+enc+"\nhint: type it again; nothing was changed" {
+	if _, err := ReadKeyFile(enc, pass("wrong horse battery")); err == nil || err.Error() != "the passphrase does not open "+enc+"\nhint: type it again; nothing was changed" {
 		t.Errorf("a wrong passphrase: %v", err)
 	}
 	if err := WriteKeyFile(enc, skey, nil, 0); err == nil || !strings.Contains(err.Error(), "exists") {
@@ -344,7 +344,7 @@ func TestKeyFile(t *testing.T) {
 	if got, _ := os.ReadFile(enc); !bytes.Equal(got, data) {
 		t.Error("the key file was overwritten")
 	}
-	if err := WriteKeyFile(filepath.Join(dir, "short.key"), skey, []byte("short"), 10); err == nil || !strings.HasPrefix(err.Error(), "witness: the passphrase has 5 characters, fewer than 12") {
+	if err := WriteKeyFile(filepath.Join(dir, "short.key"), skey, []byte("short"), 10); err == nil || !strings.HasPrefix(err.Error(), "the passphrase has 5 characters, fewer than 12") {
 		t.Errorf("a short passphrase: %v", err)
 	}
 	plain := filepath.Join(dir, "plain.key")
@@ -365,10 +365,10 @@ func TestParseVerifier(t *testing.T) {
 	}
 	wrongID := strings.Replace(v, fmt.Sprintf("+%08x+", k.Verifier().KeyID), "+00000000+", 1)
 	for in, want := range map[string]string{
-		"nonsense": `witness: "nonsense" is not a verifier key (NAME+ID+KEY)`,
-		wrongID:    fmt.Sprintf("witness: verifier key witness.example/alice has the key ID 00000000, its key has %08x", k.Verifier().KeyID),
+		"nonsense": `"nonsense" is not a verifier key (NAME+ID+KEY)`,
+		wrongID:    fmt.Sprintf("verifier key witness.example/alice has the key ID 00000000, its key has %08x", k.Verifier().KeyID),
 		// a signed-note Ed25519 (0x01) key is not a cosignature key
-		"witness.example/alice+01234567+AQ" + strings.Repeat("A", 42): "witness: verifier key witness.example/alice is not an Ed25519 cosignature key (type 0x04)",
+		"witness.example/alice+01234567+AQ" + strings.Repeat("A", 42): "verifier key witness.example/alice is not an Ed25519 cosignature key (type 0x04)",
 	} {
 		if _, err := ParseVerifier(in); err == nil || err.Error() != want {
 			t.Errorf("ParseVerifier(%q): %v\nwant %s", in, err, want)
@@ -378,7 +378,7 @@ func TestParseVerifier(t *testing.T) {
 	if err := l.Add(v); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Add(v); err == nil || err.Error() != "witness: witness.example/alice is listed twice\nhint: list each witness once" {
+	if err := l.Add(v); err == nil || err.Error() != "witness.example/alice is listed twice\nhint: list each witness once" {
 		t.Errorf("a witness listed twice: %v", err)
 	}
 	if l.Len() != 1 {

@@ -44,7 +44,7 @@ func TestAWSImportEndToEnd(t *testing.T) {
 
 	pkg := filepath.Join("out", "targets", "aws")
 	if _, stderr, code := keyceremony(t, dir, "upload", pkg, "--endpoint-url", endpoint, "--region", "eu-west-2"); code != 0 {
-		t.Fatalf("upload: %s", stderr)
+		t.Fatalf("%s", stderr)
 	}
 	if _, err := os.Stat(filepath.Join(dir, pkg, "upload-receipt.json")); err != nil {
 		t.Errorf("no upload receipt: %v", err)

@@ -284,7 +284,7 @@ func TestPaddedPKCS8(t *testing.T) {
 			t.Setenv("KC_SO_PIN", "12345678")
 			// plan check probes the reachable token and says so first.
 			_, stderr, code := keyceremony(t, dir, "plan", "check", "plan.yaml")
-			refusal := `keyceremony: wrap: target "gcp": token "test" pads ` + tc.spec + ` private keys before AES key wrap \(the PKCS#8 DER has (\d+) bytes, the KWP length field says (\d+)\), so Google Cloud KMS would receive (\d+) zero bytes as part of the key\n` +
+			refusal := `keyceremony: target "gcp": token "test" pads ` + tc.spec + ` private keys before AES key wrap \(the PKCS#8 DER has (\d+) bytes, the KWP length field says (\d+)\), so Google Cloud KMS would receive (\d+) zero bytes as part of the key\n` +
 				`keyceremony: hint: use an HSM that wraps PKCS#8 exactly, or set allow_padded_pkcs8: true on this target if the cloud accepts trailing bytes \(recorded as an exception\)\n\z`
 			if code == 0 || !regexp.MustCompile(`\A`+refusal).MatchString(stderr) {
 				t.Fatalf("plan check: exit %d\n%s", code, stderr)

@@ -80,10 +80,10 @@ func TestLadderSoftHSM2(t *testing.T) {
 		`^  signing key +ed25519: `,
 		`^  custody +enforced: `,
 		`^  backup +CKM_AES_KEY_WRAP_PAD: `,
-		`^  target aws +refused: wrap: target "aws": the token cannot do CKM_RSA_PKCS_OAEP with SHA-256, which RSAES_OAEP_SHA_256 needs; host-assisted wrapping cannot help`,
+		`^  target aws +refused: target "aws": the token cannot do CKM_RSA_PKCS_OAEP with SHA-256, which RSAES_OAEP_SHA_256 needs; host-assisted wrapping cannot help`,
 		`^  target gcp +composed-in-token: `,
 		`^  target azure +composed-in-token: `)
-	wantLines(t, stderr, `^keyceremony: wrap: target "aws": the token cannot do CKM_RSA_PKCS_OAEP with SHA-256`)
+	wantLines(t, stderr, `^keyceremony: target "aws": the token cannot do CKM_RSA_PKCS_OAEP with SHA-256`)
 }
 
 // opencryptokiPlan turns the fixtures' plan into one the opencryptoki soft token can run: the

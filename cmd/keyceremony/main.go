@@ -11,6 +11,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/keyceremony/keyceremony/internal/errs"
 )
 
 const usage = `Usage:
@@ -111,9 +113,20 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 1
 }
 
-// printError prints an error as age does: every line prefixed, hints on their own lines.
+// printError prints an error as age does: every line prefixed, the hint on its own line. An
+// [errs.Error] is printed from its fields: what happened and what changed, then what to do.
 func printError(w io.Writer, err error) {
-	for _, line := range strings.Split(strings.TrimRight(err.Error(), "\n"), "\n") {
+	text := err.Error()
+	if e, ok := err.(*errs.Error); ok {
+		text = e.What
+		if e.Changed != "" {
+			text += "; " + e.Changed
+		}
+		if e.Hint != "" {
+			text += "\nhint: " + e.Hint
+		}
+	}
+	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
 		fmt.Fprintf(w, "keyceremony: %s\n", line)
 	}
 }

@@ -122,7 +122,7 @@ func TestResumeBeforeFirstEvent(t *testing.T) {
 		if _, reused := ceremonyFacts["signing_key_reused"]; reused == (state == "half a signing key") {
 			t.Errorf("%s: begin facts %v", state, ceremonyFacts)
 		}
-		if state == "half a signing key" && len(exceptions(t, out, `the ceremony signing key was cut short by the interruption (hsm: token "test" has 0 key pairs labelled "test/transcript", not one); its 1 objects labelled "test/transcript" were destroyed before the transcript started, and a new key is made`)) != 1 {
+		if state == "half a signing key" && len(exceptions(t, out, `the ceremony signing key was cut short by the interruption (token "test" has 0 key pairs labelled "test/transcript", not one); its 1 objects labelled "test/transcript" were destroyed before the transcript started, and a new key is made`)) != 1 {
 			t.Errorf("%s: the replaced signing key is not recorded: %v", state, exceptions(t, out, "signing key"))
 		}
 	}
@@ -178,7 +178,7 @@ func TestResumeTornLine(t *testing.T) {
 	os.WriteFile(name, append(good, `{"seq":7,"time":"2026-11-2`...), 0o644)
 	for _, how := range []string{"--resume", "--abort"} {
 		_, errOut, code := keyceremony(t, dir, resumeArgs(how, "out")...)
-		want := fmt.Sprintf("keyceremony: cannot resume: transcript: event %d: the line is incomplete (the file was cut short)\n"+
+		want := fmt.Sprintf("keyceremony: cannot resume: event %d: the line is incomplete (the file was cut short)\n"+
 			"keyceremony: hint: the last write was cut short; keep a copy of transcript.jsonl, then cut it back to its complete lines with: truncate -s %d %s\n",
 			bytes.Count(good, []byte("\n")), len(good), filepath.Join("out", "transcript.jsonl"))
 		if code == 0 || errOut != want {

@@ -79,7 +79,7 @@ func ParseKeySpec(s string) (KeySpec, error) {
 
 // specError reads like package hsm's errors, which these were.
 func specError(s, why string) error {
-	return fmt.Errorf("hsm: bad key spec %q: %s\nhint: %s", s, why,
+	return fmt.Errorf("bad key spec %q: %s\nhint: %s", s, why,
 		"use one of AES-128, AES-256, HMAC-224 to HMAC-512, RSA-2048, RSA-3072, RSA-4096, EC P-256, EC P-384, EC P-521, EC secp256k1")
 }
 

@@ -27,7 +27,7 @@ func TestParseKeySpec(t *testing.T) {
 		}
 	}
 	_, err := ParseKeySpec("RSA-1024")
-	want := `hsm: bad key spec "RSA-1024": unsupported type or size` +
+	want := `bad key spec "RSA-1024": unsupported type or size` +
 		"\nhint: use one of AES-128, AES-256, HMAC-224 to HMAC-512, RSA-2048, RSA-3072, RSA-4096, EC P-256, EC P-384, EC P-521, EC secp256k1"
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %q", err, want)

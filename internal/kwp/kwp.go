@@ -18,7 +18,7 @@ import (
 var aivPrefix = []byte{0xA6, 0x59, 0x59, 0xA6}
 
 // ErrUnwrap is returned for any ciphertext that does not unwrap to a correctly padded plaintext.
-var ErrUnwrap = errors.New("kwp: integrity check failed")
+var ErrUnwrap = errors.New("integrity check failed")
 
 // maxLen bounds the plaintext: RFC 5649 encodes its length in 32 bits.
 const maxLen = 1<<32 - 1
@@ -30,7 +30,7 @@ func Wrap(kek, plaintext []byte) ([]byte, error) {
 		return nil, err
 	}
 	if len(plaintext) == 0 || uint64(len(plaintext)) > maxLen {
-		return nil, errors.New("kwp: plaintext must be 1 to 2^32-1 bytes")
+		return nil, errors.New("plaintext must be 1 to 2^32-1 bytes")
 	}
 	n := (len(plaintext) + 7) / 8
 	out := make([]byte, 8+8*n)

@@ -46,7 +46,7 @@ func Format(fp string) string {
 func Check(fp, typed string) error {
 	want := hexDigits(fp)
 	if len(want) < Groups*GroupDigits {
-		return fmt.Errorf("readback: %q is not a fingerprint of at least 128 bits", fp)
+		return fmt.Errorf("%q is not a fingerprint of at least 128 bits", fp)
 	}
 	t := normalize(typed)
 	if len(t) != Groups*(GroupDigits+1) {

@@ -13,7 +13,7 @@ import (
 // library checks that it is on the curve.
 func parseK1(b []byte) (*secp256k1.PublicKey, error) {
 	if len(b) != secp256k1.PubKeyBytesLenUncompressed || b[0] != secp256k1.PubKeyFormatUncompressed {
-		return nil, errors.New("spki: not an uncompressed secp256k1 point")
+		return nil, errors.New("not an uncompressed secp256k1 point")
 	}
 	return secp256k1.ParsePubKey(b)
 }

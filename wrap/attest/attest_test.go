@@ -102,7 +102,7 @@ func TestPins(t *testing.T) {
 	pins[2].sha256 = strings.Repeat("0", 64)
 	defer func() { pins[2].sha256 = old }()
 	_, err := loadPins()
-	want := "attest: roots/google-hawksbill-root-v1-prod.pem has SHA-256 46b5fd351d56a0721ca0afcd1731c0f7b74e3941eb818bfd0ec36e29df0de095, not the pinned " + strings.Repeat("0", 64)
+	want := "roots/google-hawksbill-root-v1-prod.pem has SHA-256 46b5fd351d56a0721ca0afcd1731c0f7b74e3941eb818bfd0ec36e29df0de095, not the pinned " + strings.Repeat("0", 64)
 	if err == nil || err.Error() != want {
 		t.Fatalf("got %v", err)
 	}

@@ -60,7 +60,7 @@ func loadPins() (anchors, error) {
 			return a, err
 		}
 		if anc.SHA256 != p.sha256 {
-			return a, fmt.Errorf("attest: roots/%s has SHA-256 %s, not the pinned %s", p.file, anc.SHA256, p.sha256)
+			return a, fmt.Errorf("roots/%s has SHA-256 %s, not the pinned %s", p.file, anc.SHA256, p.sha256)
 		}
 		if p.owner {
 			a.owner = append(a.owner, anc)
@@ -75,11 +75,11 @@ func loadPins() (anchors, error) {
 func anchorFromPEM(name string, b []byte) (Anchor, error) {
 	blk, rest := pem.Decode(b)
 	if blk == nil || blk.Type != "CERTIFICATE" || len(bytes.TrimSpace(rest)) > 0 {
-		return Anchor{}, fmt.Errorf("attest: %s: not one PEM certificate", name)
+		return Anchor{}, fmt.Errorf("%s: not one PEM certificate", name)
 	}
 	c, err := x509.ParseCertificate(blk.Bytes)
 	if err != nil {
-		return Anchor{}, fmt.Errorf("attest: %s: %v", name, err)
+		return Anchor{}, fmt.Errorf("%s: %v", name, err)
 	}
 	return Anchor{Name: name, SHA256: certHash(c), cert: c}, nil
 }
