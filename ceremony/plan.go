@@ -246,8 +246,10 @@ func within(path, dir string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
+// planErr is a refusal of the plan, which is checked in full before any file or token is touched.
 func planErr(format string, args ...any) error {
-	return fmt.Errorf("plan: "+format, args...)
+	what, hint, _ := strings.Cut(fmt.Sprintf(format, args...), "\nhint: ")
+	return errs.New("plan: "+what, hint)
 }
 
 // validate checks what the plan says about itself, before any file or token is looked at.

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/miekg/pkcs11"
+
+	"github.com/keyceremony/keyceremony/internal/errs"
 )
 
 // Sentinel errors for errors.Is. Every error this package returns for a
@@ -34,31 +36,41 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Msg)
-	if e.Code != 0 {
-		b.WriteString(" (")
-		b.WriteString(ckrName(e.Code))
-		b.WriteString(")")
+	if e.Hint == "" {
+		return e.what()
 	}
-	if e.Hint != "" {
-		b.WriteString("\nhint: ")
-		b.WriteString(e.Hint)
+	return e.what() + "\nhint: " + e.Hint
+}
+
+// what is the sentence with the token's return code, if any.
+func (e *Error) what() string {
+	if e.Code == 0 {
+		return e.Msg
 	}
-	return b.String()
+	return e.Msg + " (" + ckrName(e.Code) + ")"
+}
+
+// As lets errors.As read the error as an [errs.Error] for a person: the sentence with its
+// return code as what happened, and the hint. Whether the token changed is not known here.
+func (e *Error) As(target any) bool {
+	t, ok := target.(**errs.Error)
+	if ok {
+		*t = &errs.Error{What: e.what(), Hint: e.Hint, Err: e}
+	}
+	return ok
 }
 
 // Unwrap makes errors.Is match both the sentinel and the raw pkcs11.Error,
 // so callers may test for hsm.ErrPINIncorrect or pkcs11.Error(CKR_...).
 func (e *Error) Unwrap() []error {
-	var errs []error
+	var causes []error
 	if e.Kind != nil {
-		errs = append(errs, e.Kind)
+		causes = append(causes, e.Kind)
 	}
 	if e.Code != 0 {
-		errs = append(errs, e.Code)
+		causes = append(causes, e.Code)
 	}
-	return errs
+	return causes
 }
 
 // ckrName gives "CKR_PIN_INCORRECT" for a code, or its hex value when

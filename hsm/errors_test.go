@@ -2,6 +2,7 @@ package hsm_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"github.com/miekg/pkcs11"
 
 	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/errs"
 	"github.com/keyceremony/keyceremony/internal/hsmspec"
 	"github.com/keyceremony/keyceremony/internal/softhsmtest"
 )
@@ -197,4 +199,17 @@ func TestKeyErrors(t *testing.T) {
 	_, err = s.UnwrapKWP(kek, make([]byte, 24), "restored", hsmspec.KeySpec{Type: hsmspec.AES, Bits: 256}, true)
 	wantErr(t, err, "the blob (24 bytes) does not fit key spec AES-256"+
 		"\nhint: check that the blob and the key spec recorded with it belong together", nil)
+}
+
+// A token error reads as an errs.Error for the screen and the command line: the sentence with its
+// return code, and the hint, wrapped words kept in front.
+func TestErrorParts(t *testing.T) {
+	err := fmt.Errorf("open the token: %w", &hsm.Error{Code: pkcs11.CKR_PIN_INCORRECT, Msg: "the PIN is wrong", Hint: "check the PIN", Kind: hsm.ErrPINIncorrect})
+	what, hint, changed, ok := errs.Parts(err)
+	if !ok || what != "open the token: the PIN is wrong (CKR_PIN_INCORRECT)" || hint != "check the PIN" || changed != "" {
+		t.Fatalf("Parts = %q, %q, %q, %v", what, hint, changed, ok)
+	}
+	if !errors.Is(err, hsm.ErrPINIncorrect) {
+		t.Fatal("errors.Is no longer finds the sentinel")
+	}
 }

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"errors"
 	"strings"
 
 	"github.com/keyceremony/keyceremony/internal/errs"
@@ -17,22 +16,13 @@ type errorReport struct {
 }
 
 func reportOf(err error) errorReport {
-	var e *errs.Error
-	if !errors.As(err, &e) {
-		return errorReport{
-			What:    []string{err.Error()},
-			Next:    []string{"Nothing more is suggested than the message above."},
-			Changed: []string{notKnown},
-		}
-	}
-	r := errorReport{What: []string{e.What}, Next: []string{e.Hint}, Changed: []string{e.Changed}}
-	if e.Hint == "" {
+	what, hint, changed, _ := errs.Parts(err)
+	r := errorReport{What: []string{what}, Next: []string{hint}, Changed: []string{notKnown}}
+	if hint == "" {
 		r.Next[0] = "Nothing more is suggested than the message above."
 	}
-	if e.Changed == "" {
-		r.Changed[0] = notKnown
-	} else {
-		r.Changed[0] = strings.ToUpper(e.Changed[:1]) + e.Changed[1:] + "."
+	if changed != "" {
+		r.Changed[0] = strings.ToUpper(changed[:1]) + changed[1:] + "."
 	}
 	return r
 }

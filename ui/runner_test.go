@@ -246,7 +246,7 @@ func TestElapsed(t *testing.T) {
 // what happened, with "not known" for change, whatever its words say.
 func TestReportOf(t *testing.T) {
 	r := reportOf(fmt.Errorf("running: %w", errs.Unchanged("the PIN is wrong (attempt 1 of 3)", "type it again")))
-	if r.What[0] != "the PIN is wrong (attempt 1 of 3)" || r.Next[0] != "type it again" || r.Changed[0] != "Nothing was changed." {
+	if r.What[0] != "running: the PIN is wrong (attempt 1 of 3)" || r.Next[0] != "type it again" || r.Changed[0] != "Nothing was changed." {
 		t.Fatalf("%+v", r)
 	}
 	r = reportOf(errors.New("nothing changed in the plan: changed: x\nhint: y"))

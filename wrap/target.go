@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyceremony/keyceremony/internal/errs"
 	"github.com/keyceremony/keyceremony/internal/spki"
 )
 
@@ -212,9 +213,11 @@ func (t *Target) label() string {
 	return t.Profile
 }
 
-// errorf prefixes "target NAME: ".
+// errorf is a refusal naming the target: "target NAME: " and format, its hint apart.
 func (t *Target) errorf(format string, args ...any) error {
-	return fmt.Errorf("target %q: "+format, append([]any{t.label()}, args...)...)
+	err := fmt.Errorf("target %q: "+format, append([]any{t.label()}, args...)...)
+	what, hint, _ := strings.Cut(err.Error(), "\nhint: ")
+	return &errs.Error{What: what, Hint: hint, Err: err}
 }
 
 // targetFields lists each optional Target field with the profiles that take it.

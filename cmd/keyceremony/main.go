@@ -116,15 +116,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // printError prints an error as age does: every line prefixed, the hint on its own line. An
 // [errs.Error] is printed from its fields: what happened and what changed, then what to do.
 func printError(w io.Writer, err error) {
-	text := err.Error()
-	if e, ok := err.(*errs.Error); ok {
-		text = e.What
-		if e.Changed != "" {
-			text += "; " + e.Changed
-		}
-		if e.Hint != "" {
-			text += "\nhint: " + e.Hint
-		}
+	text, hint, changed, _ := errs.Parts(err)
+	if changed != "" {
+		text += "; " + changed
+	}
+	if hint != "" {
+		text += "\nhint: " + hint
 	}
 	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
 		fmt.Fprintf(w, "keyceremony: %s\n", line)

@@ -6,7 +6,10 @@
 // "hint: what to do" on its own line, so a message reads the same however it is shown.
 package errs
 
-import "strings"
+import (
+	"errors"
+	"strings"
+)
 
 // Nothing is the Changed of a refusal that left everything as it was.
 const Nothing = "nothing was changed"
@@ -40,3 +43,18 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// Parts takes err apart for a person: what happened, what to do, and what changed. When err
+// wraps an [Error] with more words in front ("cannot resume: %w"), they stay in what happened.
+// ok is false when err holds no Error; then what is its whole text.
+func Parts(err error) (what, hint, changed string, ok bool) {
+	var e *Error
+	if !errors.As(err, &e) {
+		return err.Error(), "", "", false
+	}
+	what = e.What
+	if outer, found := strings.CutSuffix(err.Error(), e.Error()); found {
+		what = outer + what
+	}
+	return what, e.Hint, e.Changed, true
+}

@@ -34,3 +34,15 @@ func TestUnwrap(t *testing.T) {
 		t.Fatal("errors.Is does not reach the cause")
 	}
 }
+
+func TestParts(t *testing.T) {
+	err := fmt.Errorf("cannot resume: %w", Unchanged("the transcript does not verify", "run keyceremony verify"))
+	what, hint, changed, ok := Parts(err)
+	if !ok || what != "cannot resume: the transcript does not verify" || hint != "run keyceremony verify" || changed != Nothing {
+		t.Fatalf("Parts = %q, %q, %q, %v", what, hint, changed, ok)
+	}
+	what, hint, changed, ok = Parts(errors.New("plain\nhint: not read"))
+	if ok || what != "plain\nhint: not read" || hint != "" || changed != "" {
+		t.Fatalf("Parts of a plain error = %q, %q, %q, %v", what, hint, changed, ok)
+	}
+}
