@@ -5,6 +5,8 @@ package ceremony
 import (
 	"fmt"
 	"strings"
+
+	"github.com/keyceremony/keyceremony/internal/errs"
 )
 
 // headlessBags refuses, before anything is made, a headless run that must record bag serials
@@ -16,7 +18,7 @@ func (o Options) headlessBags() error {
 	}
 	for _, c := range b.Custodians {
 		if err := checkBagSerial(o.BagSerials[c.Name]); err != nil {
-			return fmt.Errorf("custodian %s's share goes into a tamper-evident bag (backup.bags) and this run is headless: %v; nothing was made\nhint: pass --bag %s=SERIAL for each custodian", c.Name, err, c.Name)
+			return &errs.Error{What: fmt.Sprintf("custodian %s's share goes into a tamper-evident bag (backup.bags) and this run is headless: %v", c.Name, err), Changed: "nothing was made", Hint: fmt.Sprintf("pass --bag %s=SERIAL for each custodian", c.Name)}
 		}
 	}
 	return nil

@@ -105,7 +105,7 @@ func Run(o Options) error {
 	}
 	// A sealed ceremony needs no reason: an abort only finishes what its seal left.
 	if e.Abort && !e.ended && e.AbortReason == "" && e.ui.Mode() == ModeHeadless {
-		return errors.New("an abort records why the ceremony ended without finishing, and this run is headless; nothing was changed\nhint: pass --reason TEXT")
+		return errs.Unchanged("an abort records why the ceremony ended without finishing, and this run is headless", "pass --reason TEXT")
 	}
 	e.steps = e.plan.Script()
 	switch {
@@ -410,7 +410,7 @@ func (e *engine) signingKey() (*hsm.Signer, error) {
 		return nil, err
 	}
 	if !e.Resume {
-		return nil, fmt.Errorf("token %q already has a ceremony signing key %q; nothing was changed\nhint: each ceremony needs its own id; change 'ceremony' in the plan", e.sess.Token().Label, e.signingLabel())
+		return nil, errs.Unchanged(fmt.Sprintf("token %q already has a ceremony signing key %q", e.sess.Token().Label, e.signingLabel()), "each ceremony needs its own id; change 'ceremony' in the plan")
 	}
 	signer, err := e.sess.FindSigningKey(e.signingLabel())
 	if err != nil && !e.started {

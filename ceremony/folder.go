@@ -15,6 +15,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/ceremony/transcript"
 	"github.com/keyceremony/keyceremony/internal/atomicfile"
+	"github.com/keyceremony/keyceremony/internal/errs"
 )
 
 // LoadFolder loads the plan of the ceremony in dir from its copy there, for `run --resume DIR`
@@ -268,5 +269,5 @@ func (e *engine) refuseTakenID(in Intent) error {
 	if err != nil || n == 0 {
 		return err
 	}
-	return fmt.Errorf("token %q has %d objects with CKA_ID %s, which this ceremony recorded for its key %q before making it, but none labelled so: this ceremony did not make them; nothing was changed\nhint: someone with the PIN made them: find out who; remove them with the vendor's tool, then resume", e.sess.Token().Label, n, in.CKAID, in.Label)
+	return errs.Unchanged(fmt.Sprintf("token %q has %d objects with CKA_ID %s, which this ceremony recorded for its key %q before making it, but none labelled so: this ceremony did not make them", e.sess.Token().Label, n, in.CKAID, in.Label), "someone with the PIN made them: find out who; remove them with the vendor's tool, then resume")
 }

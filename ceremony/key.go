@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/keyceremony/keyceremony/hsm"
+	"github.com/keyceremony/keyceremony/internal/errs"
 	"github.com/keyceremony/keyceremony/internal/hsmspec"
 )
 
@@ -52,24 +53,24 @@ func (e *engine) generateKey() error {
 	adopted := false
 	switch {
 	case exists && !intended:
-		return fmt.Errorf("token %q has a key labelled %q that this ceremony did not make (it recorded no intent to make one); nothing was changed\nhint: someone with the PIN made it: find out who; remove it with the vendor's tool, then resume", e.sess.Token().Label, label)
+		return errs.Unchanged(fmt.Sprintf("token %q has a key labelled %q that this ceremony did not make (it recorded no intent to make one)", e.sess.Token().Label, label), "someone with the PIN made it: find out who; remove it with the vendor's tool, then resume")
 	case exists:
 		// The key was made, the run stopped before recording it: take it over, never make it twice.
 		if e.key, err = e.sess.FindKey(label); err != nil {
 			return err
 		}
 		if got := hex.EncodeToString(e.key.ID); got != in.CKAID {
-			return fmt.Errorf("token key %q has CKA_ID %q, not %q, which this ceremony recorded before making its key: it is not the ceremony's key; nothing was changed\nhint: someone with the PIN made it: find out who; remove it with the vendor's tool, then resume", label, got, in.CKAID)
+			return errs.Unchanged(fmt.Sprintf("token key %q has CKA_ID %q, not %q, which this ceremony recorded before making its key: it is not the ceremony's key", label, got, in.CKAID), "someone with the PIN made it: find out who; remove it with the vendor's tool, then resume")
 		}
 		if !e.matchesPlan(e.key) {
-			return fmt.Errorf("token key %q is %s, the plan says %s; nothing was changed\nhint: this key was not made by this ceremony; investigate before going on", label, e.key.Spec, e.plan.spec)
+			return errs.Unchanged(fmt.Sprintf("token key %q is %s, the plan says %s", label, e.key.Spec, e.plan.spec), "this key was not made by this ceremony; investigate before going on")
 		}
 		attrs, err := e.sess.Attributes(e.key)
 		if err != nil {
 			return err
 		}
 		if !attrs.Local || !attrs.AlwaysSensitive {
-			return fmt.Errorf("token key %q was not generated in this token (CKA_LOCAL or CKA_ALWAYS_SENSITIVE is false); nothing was changed\nhint: investigate before going on", label)
+			return errs.Unchanged(fmt.Sprintf("token key %q was not generated in this token (CKA_LOCAL or CKA_ALWAYS_SENSITIVE is false)", label), "investigate before going on")
 		}
 		adopted = true
 		e.exception(stepGenerateKey, "key "+label+" was generated before the interruption and not recorded; it is taken over, not made again")

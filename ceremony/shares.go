@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/keyceremony/keyceremony/internal/hsmspec"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,6 +19,8 @@ import (
 	"github.com/keyceremony/keyceremony/backup"
 	"github.com/keyceremony/keyceremony/ceremony/transcript"
 	"github.com/keyceremony/keyceremony/internal/atomicfile"
+	"github.com/keyceremony/keyceremony/internal/errs"
+	"github.com/keyceremony/keyceremony/internal/hsmspec"
 	"github.com/keyceremony/keyceremony/paper"
 )
 
@@ -139,7 +140,7 @@ func (e *engine) restoreKey() error {
 			return err
 		}
 		if id.KCV != e.oldManifest.Key.KCV || id.Fingerprint != e.oldManifest.Key.Fingerprint {
-			return fmt.Errorf("token already has a key %q that is not the backed-up key; nothing was changed\nhint: choose another key.label", label)
+			return errs.Unchanged(fmt.Sprintf("token already has a key %q that is not the backed-up key", label), "choose another key.label")
 		}
 		e.exception(stepRestoreKey, "key "+label+" was restored before the interruption; it is taken over, not restored again")
 	} else {

@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 
+	"github.com/keyceremony/keyceremony/internal/errs"
 	"github.com/keyceremony/keyceremony/wrap"
 )
 
@@ -121,16 +122,16 @@ func (e *engine) wrapTarget(t wrap.Target) error {
 		// (built under a temporary name, then renamed into place). Only the package this
 		// ceremony said it would write is checked to hold this key and taken over.
 		if !intended || in.Package != filepath.ToSlash(rel) {
-			return fmt.Errorf("%s exists, and this ceremony recorded no intent to write it; nothing was changed\nhint: it was not written by this ceremony: move it out of the ceremony folder, find out where it came from, then resume", dir)
+			return errs.Unchanged(fmt.Sprintf("%s exists, and this ceremony recorded no intent to write it", dir), "it was not written by this ceremony: move it out of the ceremony folder, find out where it came from, then resume")
 		}
 		if m, err = wrap.ReadManifest(dir); err != nil {
 			return err
 		}
 		if m.Key.KCV != e.id.KCV || m.Key.Fingerprint != e.id.Fingerprint {
-			return fmt.Errorf("%s holds a package for another key; nothing was changed\nhint: investigate before going on", dir)
+			return errs.Unchanged(fmt.Sprintf("%s holds a package for another key", dir), "investigate before going on")
 		}
 		if m.WrappingKeyFingerprint != params.Fingerprint() {
-			return fmt.Errorf("%s is wrapped under %s, not under the wrapping key the witness checked (%s); nothing was changed\nhint: investigate before going on", dir, m.WrappingKeyFingerprint, params.Fingerprint())
+			return errs.Unchanged(fmt.Sprintf("%s is wrapped under %s, not under the wrapping key the witness checked (%s)", dir, m.WrappingKeyFingerprint, params.Fingerprint()), "investigate before going on")
 		}
 		facts.AdoptedAfterInterruption = true
 		e.exception(stepWrap+":"+t.Name, "package "+rel+" was written before the interruption; it is taken over, not made again")
