@@ -178,7 +178,7 @@ func (l *lineMode) EnterShare(r ceremony.ShareRequest) (string, error) {
 	}
 	l.printf("\n%s\n%s\n", shareTitle(r), shareWho(r))
 	if r.LastError != "" {
-		l.printf("✗ The last share was refused: %s\n", personal(r.LastError))
+		l.printf("✗ The last share was refused: %s\n", r.LastError)
 	}
 	l.printf("%s On a terminal what you type is not shown.\n", shareHelp(false))
 	var lines []string
@@ -195,7 +195,7 @@ func (l *lineMode) EnterShare(r ceremony.ShareRequest) (string, error) {
 			return "file:" + path, nil
 		}
 		if index, err = checkShareLine(r, n, line, index); err != nil {
-			l.printf("✗ %s\n", strings.ReplaceAll(personal(err.Error()), "\nhint: ", "\n  "))
+			l.printf("✗ %s\n", strings.ReplaceAll(err.Error(), "\nhint: ", "\n  "))
 			continue
 		}
 		l.printf("Line %d checks out.\n", n)

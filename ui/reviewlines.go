@@ -19,7 +19,7 @@ func ReviewLines(w io.Writer, dir string) error {
 	}
 	fmt.Fprintf(bw, "%s\n", a.verdict())
 	if a.readErr != nil {
-		fmt.Fprintf(bw, "\nThe events cannot be listed: %s\n", personal(a.readErr.Error()))
+		fmt.Fprintf(bw, "\nThe events cannot be listed: %s\n", a.readErr.Error())
 	}
 	for _, e := range a.events {
 		fmt.Fprintf(bw, "\n[%s]\n", a.status(e.Seq).mark())

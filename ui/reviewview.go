@@ -68,7 +68,7 @@ func (m *review) list(w, rows int) []string {
 	out := []string{m.th.title.Render(title)}
 	switch {
 	case m.a.readErr != nil:
-		return append(out, wrap("The events cannot be listed: "+personal(m.a.readErr.Error()), w)...)
+		return append(out, wrap("The events cannot be listed: "+m.a.readErr.Error(), w)...)
 	case len(m.shown) == 0:
 		return append(out, "  No event matches. Esc clears the filter.")
 	}

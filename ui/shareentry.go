@@ -80,7 +80,7 @@ func (p *sharePrompt) enter() (tea.Cmd, bool) {
 	default:
 		index, err := checkShareLine(p.req, p.lineNo(), line, p.index)
 		if err != nil {
-			p.problem = personal(err.Error())
+			p.problem = err.Error()
 			if name := fmt.Sprintf("line %d", p.lineNo()); !strings.HasPrefix(p.problem, name) {
 				p.problem = name + ": " + p.problem // the wrong line is always named
 			}
@@ -123,7 +123,7 @@ func (p *sharePrompt) lines(th theme, width, height int) []string {
 		head = append(head, wrap(th.ok.Render("✓ "+p.req.Accepted), width)...)
 	}
 	if p.req.LastError != "" {
-		head = append(head, problemLines(th, "The last share was refused: "+personal(p.req.LastError), width)...)
+		head = append(head, problemLines(th, "The last share was refused: "+p.req.LastError, width)...)
 	}
 	label := "  line %d  "
 	if width < 50 {
@@ -195,15 +195,6 @@ func (p *sharePrompt) abort(err error) {
 	p.accepted, p.index = nil, 0
 	p.in.reset()
 	reply(p.reply, "", err)
-}
-
-// personal drops the package prefix from an error text for a person ("backup: line 3 has a typo"
-// reads "line 3 has a typo"): the prefix helps a developer reading a log, not a custodian.
-func personal(text string) string {
-	if i := strings.Index(text, ": "); i > 0 && !strings.ContainsAny(text[:i], " \n") {
-		return text[i+2:]
-	}
-	return text
 }
 
 // problemLines renders an error text as a person reads it: the first line marked ✗, "hint:" lines
