@@ -172,7 +172,7 @@ func (d *doc) image(img image.Image, x, side float64) {
 
 func (d *doc) bytes() ([]byte, error) {
 	if d.err != nil {
-		return nil, fmt.Errorf("%v", d.err)
+		return nil, d.err
 	}
 	return d.pdf.GetBytesPdfReturnErr()
 }

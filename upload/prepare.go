@@ -112,7 +112,7 @@ func Prepare(ctx context.Context, client KMS, opts PrepareOptions) (*PrepareResu
 	if _, err := os.Lstat(opts.Out); err == nil {
 		return nil, fmt.Errorf("%s already exists; prepare never replaces a file\nhint: give another --out, or move the old file away", opts.Out)
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%v", err)
+		return nil, err
 	}
 	if fi, err := os.Stat(filepath.Dir(opts.Out)); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("the folder of %s does not exist\nhint: create it first", opts.Out)
@@ -182,7 +182,7 @@ func Prepare(ctx context.Context, client KMS, opts PrepareOptions) (*PrepareResu
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "    ")
 	if err := enc.Encode(f); err != nil {
-		return nil, fmt.Errorf("%v", err)
+		return nil, err
 	}
 	if err := atomicfile.WriteOnce(opts.Out, buf.Bytes(), 0o644); err != nil {
 		return nil, fmt.Errorf("%v%s", err, retry)

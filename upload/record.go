@@ -28,7 +28,7 @@ type Record struct {
 func verifyRecord(dir string, rec Record) (string, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return "", fmt.Errorf("%v", err)
+		return "", err
 	}
 	ceremony := rec.Dir
 	if ceremony == "" {
@@ -58,7 +58,7 @@ func verifyRecord(dir string, rec Record) (string, error) {
 func signedFiles(ceremony, target string) (map[string]string, error) {
 	events, err := transcript.Read(ceremony)
 	if err != nil {
-		return nil, fmt.Errorf("%v", err)
+		return nil, err
 	}
 	rel := path.Join("targets", target)
 	for i := len(events) - 1; i >= 0; i-- {
@@ -89,7 +89,7 @@ func checkSigned(dir string, m *wrap.Manifest, signed map[string]string) error {
 	for _, name := range names {
 		sum, err := wrap.FileSHA256(filepath.Join(dir, name))
 		if err != nil {
-			return fmt.Errorf("%v", err)
+			return err
 		}
 		switch want, ok := signed[name]; {
 		case !ok:

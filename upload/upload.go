@@ -170,7 +170,7 @@ func loadAWS(dir string, m *wrap.Manifest, now time.Time) (*awsUpload, error) {
 	}
 	manifestSum, err := wrap.FileSHA256(filepath.Join(dir, wrap.ManifestName))
 	if err != nil {
-		return nil, fmt.Errorf("%v", err)
+		return nil, err
 	}
 	return &awsUpload{
 		dir: dir,
@@ -287,7 +287,7 @@ func readListed(dir string, m *wrap.Manifest, name string) ([]byte, error) {
 	}
 	b, err := os.ReadFile(filepath.Join(dir, name))
 	if err != nil {
-		return nil, fmt.Errorf("%v", err)
+		return nil, err
 	}
 	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != want {
 		return nil, fmt.Errorf("%s in %s changed while it was being read\nhint: do not upload it; take the package from the ceremony's output again", name, dir)
@@ -308,7 +308,7 @@ func callerIdentity(ctx context.Context, client STS) ReceiptIdentity {
 func (r *Receipt) write(dir string) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
-		return fmt.Errorf("%v", err)
+		return err
 	}
 	b = append(b, '\n')
 	for n := 1; ; n++ {

@@ -102,16 +102,16 @@ func Create(dir string, signer crypto.Signer, begin Begin) (*Writer, error) {
 		return nil, err
 	}
 	if err := atomicfile.WriteOnce(filepath.Join(dir, PublicKeyFile), k.pem(), 0o644); err != nil {
-		return nil, fmt.Errorf("%v", err)
+		return nil, err
 	}
 	// The first line is written whole or not at all, so a transcript file always holds the
 	// begin event; from there on lines are appended.
 	line = append(line, '\n')
 	if err := atomicfile.WriteOnce(filepath.Join(dir, TranscriptFile), line, 0o644); err != nil {
-		return nil, fmt.Errorf("%v", err)
+		return nil, err
 	}
 	if w.f, err = os.OpenFile(filepath.Join(dir, TranscriptFile), os.O_WRONLY|os.O_APPEND, 0); err != nil {
-		return nil, fmt.Errorf("%v", err)
+		return nil, err
 	}
 	w.next, w.head, w.size = 1, lineSum(line[:len(line)-1]), int64(len(line))
 	return w, nil
@@ -138,7 +138,7 @@ func Open(dir string, signer crypto.Signer) (*Writer, error) {
 	}
 	f, err := os.OpenFile(filepath.Join(dir, TranscriptFile), os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
-		return nil, fmt.Errorf("%v", err)
+		return nil, err
 	}
 	last := c.events[len(c.events)-1]
 	w := &Writer{dir: dir, signer: signer, key: c.key, f: f, next: len(c.events), head: lineSum(c.lines[len(c.lines)-1])}
@@ -151,7 +151,7 @@ func Open(dir string, signer crypto.Signer) (*Writer, error) {
 		// system without rename-without-replace (see internal/atomicfile); Seal writes it anew.
 		if err := os.Remove(filepath.Join(dir, CheckpointFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			f.Close()
-			return nil, fmt.Errorf("%v", err)
+			return nil, err
 		}
 	}
 	return w, nil
@@ -261,7 +261,7 @@ func (w *Writer) write(line []byte) error {
 		if w.f.Truncate(w.size) == nil && atomicfile.Sync(w.f) == nil {
 			return fmt.Errorf("the event was not written: %v", err)
 		}
-		return fmt.Errorf("%v", err)
+		return err
 	}
 	w.next++
 	w.head = lineSum(line)
@@ -297,7 +297,7 @@ func (w *Writer) Seal(origin string, by Actor) error {
 		return fmt.Errorf("cannot sign the checkpoint: %v", err)
 	}
 	if err := atomicfile.WriteOnce(filepath.Join(w.dir, CheckpointFile), signed, 0o644); err != nil {
-		return fmt.Errorf("%v", err)
+		return err
 	}
 	w.sealed = true
 	return nil
