@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -229,7 +228,7 @@ func (w *Writer) event(step string, kind Kind, actor Actor, facts any, files []s
 		if !validPath(p) {
 			return Event{}, nil, fmt.Errorf("file %q is not a path inside the ceremony folder\nhint: name artefacts relative to the ceremony folder", p)
 		}
-		sum, err := fileSHA256(os.DirFS(w.dir), p)
+		sum, err := hashRegular(os.DirFS(w.dir), p) // as verify will read it
 		if err != nil {
 			return Event{}, nil, fmt.Errorf("cannot hash %s: %v\nhint: write and sync an artefact before the event that names it", p, err)
 		}
@@ -340,17 +339,3 @@ func lineSum(line []byte) []byte {
 }
 
 func lineHash(line []byte) string { return hex.EncodeToString(lineSum(line)) }
-
-// fileSHA256 returns the hex SHA-256 of the file name in fsys.
-func fileSHA256(fsys fs.FS, name string) (string, error) {
-	f, err := fsys.Open(name)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
