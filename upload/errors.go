@@ -3,8 +3,10 @@ package upload
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"syscall"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/smithy-go"
 )
@@ -35,15 +37,11 @@ func explain(op, keyID string, err error) error {
 	if keyID != "" {
 		what += " for " + keyID
 	}
-	code := "" // the service's error code, and its message when it gives one
-	if apiErr := smithy.APIError(nil); errors.As(err, &apiErr) {
-		code = apiErr.ErrorCode()
-		if m := apiErr.ErrorMessage(); m != "" {
-			code += ": " + m
-		}
-	}
+	code := serviceError(err)
 	var why, hint string
 	switch {
+	case notImplemented(err):
+		return &apiError{err: err, msg: fmt.Sprintf("%s failed: the endpoint does not implement %s (HTTP 501)\nhint: an emulator lacks it; AWS KMS itself has it", what, op)}
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return &apiError{err: err, msg: fmt.Sprintf("%s failed: nothing answers at the AWS endpoint (connection refused)\nhint: check --endpoint-url, or start the emulator first", what)}
 	case errors.As(err, &incorrect):
@@ -70,4 +68,25 @@ func explain(op, keyID string, err error) error {
 		return &apiError{err: err, msg: fmt.Sprintf("%s failed: %v", what, err)}
 	}
 	return &apiError{err: err, msg: fmt.Sprintf("%s failed: %s (%s)\nhint: %s", what, why, code, hint)}
+}
+
+// notImplemented says whether the endpoint answered HTTP 501: it lacks the operation (local-kms
+// answers so for RotateKeyOnDemand and ListKeyRotations).
+func notImplemented(err error) bool {
+	var re *awshttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() == http.StatusNotImplemented
+}
+
+// serviceError is the service's error code and, when it gives one, its message; "" for an error
+// that did not come from the service.
+func serviceError(err error) string {
+	apiErr := smithy.APIError(nil)
+	if !errors.As(err, &apiErr) {
+		return ""
+	}
+	code := apiErr.ErrorCode()
+	if m := apiErr.ErrorMessage(); m != "" {
+		code += ": " + m
+	}
+	return code
 }

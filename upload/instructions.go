@@ -35,12 +35,8 @@ func Instructions(m *wrap.Manifest) string {
 		fmt.Fprintf(&b, "    aws kms describe-key --key-id %s%s --query KeyMetadata.KeyState\n\n", keyID, optionalFlags(cmd, "--region", "--profile"))
 		b.WriteString("It must print \"Enabled\". PendingImport means the import did not take place.\n")
 	case wrap.ProfileGCP:
-		project := ""
-		if p := flagValue(cmd, "--project", ""); p != "" {
-			project = " --project=" + p
-		}
 		fmt.Fprintf(&b, "    gcloud kms keys versions describe VERSION --key=%s --keyring=%s --location=%s%s --format='value(state)'\n\n",
-			flagValue(cmd, "--key", "KEY"), flagValue(cmd, "--keyring", "KEYRING"), flagValue(cmd, "--location", "LOCATION"), project)
+			flagValue(cmd, "--key", "KEY"), flagValue(cmd, "--keyring", "KEYRING"), flagValue(cmd, "--location", "LOCATION"), gcpProject(cmd))
 		b.WriteString("VERSION is the number at the end of the name the import printed (.../cryptoKeyVersions/VERSION).\n")
 		b.WriteString("It must print ENABLED. PENDING_IMPORT means wait and ask again; IMPORT_FAILED means Google could not\n")
 		b.WriteString("unwrap the package, and the version's importFailureReason says why.\n")
@@ -51,14 +47,71 @@ func Instructions(m *wrap.Manifest) string {
 		b.WriteString("protected by the vault's HSM.\n")
 	case wrap.ProfileVault:
 		fmt.Fprintf(&b, "    vault read %s\n\n", vaultKeyPath(cmd))
-		fmt.Fprintf(&b, "It must show imported_key true and type %s.\n", vaultType(cmd))
+		if t := vaultType(cmd); t != "" {
+			fmt.Fprintf(&b, "It must show imported_key true and type %s.\n", t)
+		} else { // import_version: the key keeps its type
+			b.WriteString("It must show imported_key true.\n")
+		}
 	case wrap.ProfileOCI:
-		fmt.Fprintf(&b, "    oci kms management key get --key-id KEY_OCID%s\n\n", optionalFlags(cmd, "--endpoint"))
-		b.WriteString("KEY_OCID is the \"id\" the import printed. Its \"lifecycle-state\" must be ENABLED; CREATING or\n")
+		keyID := flagValue(cmd, "--key-id", "KEY_OCID") // a key-version import names the key
+		fmt.Fprintf(&b, "    oci kms management key get --key-id %s%s\n\n", keyID, optionalFlags(cmd, "--endpoint"))
+		if keyID == "KEY_OCID" {
+			b.WriteString("KEY_OCID is the \"id\" the import printed. ")
+		}
+		b.WriteString("Its \"lifecycle-state\" must be ENABLED; CREATING or\n")
 		b.WriteString("ENABLING means wait and ask again.\n")
+	}
+	if m.NewVersion != nil {
+		newVersionInstructions(&b, m)
 	}
 	fmt.Fprintf(&b, "\nThe key in the package: %s.\n", keyDescription(m.Key))
 	return b.String()
+}
+
+// newVersionInstructions says, for a rotation's package, which key it makes a new version of,
+// why that way, and how to see that the new version is the one in use and the earlier ones stay.
+func newVersionInstructions(b *strings.Builder, m *wrap.Manifest) {
+	nv, cmd := m.NewVersion, m.Command
+	fmt.Fprintf(b, "\nThis package is a rotation: it makes the key a new version of %s, not a new key (%s).\n", nv.Replaces, nv.Path)
+	fmt.Fprintf(b, "Why: %s.\n\nThen check that the new version is the one in use:\n\n", nv.Why)
+	switch nv.Path {
+	case wrap.NewVersionAWSRotation:
+		fmt.Fprintf(b, "    aws kms list-key-rotations --key-id %s%s\n\n", m.AWS.KeyID, optionalFlags(cmd, "--region"))
+		b.WriteString("Once the rotation is done, the KeyMaterialId the upload receipt records is CURRENT and the earlier\n")
+		b.WriteString("material NON_CURRENT (still used to decrypt). PENDING_ROTATION means rotate-key-on-demand has not run.\n")
+	case wrap.NewVersionAWSAlias:
+		fmt.Fprintf(b, "    aws kms describe-key --key-id %s%s --query KeyMetadata.Arn\n\n", m.AWS.Alias, optionalFlags(cmd, "--region"))
+		fmt.Fprintf(b, "It must print %s. Keep the earlier KMS key enabled for as long as data under it remains.\n", m.AWS.KeyID)
+	case wrap.NewVersionGCP:
+		fmt.Fprintf(b, "    gcloud kms keys describe %s --keyring=%s --location=%s%s --format='value(primary.name)'\n\n",
+			flagValue(cmd, "--key", "KEY"), flagValue(cmd, "--keyring", "KEYRING"), flagValue(cmd, "--location", "LOCATION"), gcpProject(cmd))
+		b.WriteString("For a symmetric encryption key it must end in the new VERSION; if not, make it primary with\n")
+		fmt.Fprintf(b, "gcloud kms keys set-primary-version %s --version=VERSION --keyring=%s --location=%s%s.\n",
+			flagValue(cmd, "--key", "KEY"), flagValue(cmd, "--keyring", "KEYRING"), flagValue(cmd, "--location", "LOCATION"), gcpProject(cmd))
+		b.WriteString("Keep the earlier versions ENABLED for as long as data under them remains.\n")
+	case wrap.NewVersionAzure:
+		fmt.Fprintf(b, "    az keyvault key list-versions%s --name %s --query \"[].{kid:kid, enabled:attributes.enabled}\"\n\n",
+			optionalFlags(cmd, "--vault-name", "--hsm-name"), flagValue(cmd, "--name", "NAME"))
+		b.WriteString("It must list the new version beside the earlier ones, all enabled; az keyvault key show now shows\n")
+		b.WriteString("the new version's kid. Keep the earlier versions enabled for as long as data under them remains.\n")
+	case wrap.NewVersionVault:
+		fmt.Fprintf(b, "    vault read %s\n\n", vaultKeyPath(cmd))
+		b.WriteString("latest_version must be one more than before, and keys must list the earlier versions. Keep\n")
+		b.WriteString("min_decryption_version at the earliest version whose data you still need.\n")
+	case wrap.NewVersionOCI:
+		fmt.Fprintf(b, "    oci kms management key get --key-id %s%s --query 'data.\"current-key-version\"'\n\n",
+			flagValue(cmd, "--key-id", "KEY_OCID"), optionalFlags(cmd, "--endpoint"))
+		b.WriteString("It must print the id of the version the import printed; oci kms management key-version list\n")
+		b.WriteString("lists the earlier versions, which stay for old data.\n")
+	}
+}
+
+// gcpProject is " --project=P" when the gcloud command names its project.
+func gcpProject(cmd string) string {
+	if p := flagValue(cmd, "--project", ""); p != "" {
+		return " --project=" + p
+	}
+	return ""
 }
 
 // keyDescription names a key without revealing it: "card-data (AES-256, KCV a1b2c3)".
@@ -81,17 +134,11 @@ func indent(lines string) string {
 	return b.String()
 }
 
-// flagValue returns the value of a flag in a command line, given as "--flag value" or "--flag=value"
-// (quotes removed), or placeholder when the command does not give it.
+// flagValue returns the value of a flag in a command line (wrap.CommandFlag), or placeholder
+// when the command does not give it.
 func flagValue(cmd, flag, placeholder string) string {
-	fields := strings.Fields(cmd)
-	for i, f := range fields {
-		if v, ok := strings.CutPrefix(f, flag+"="); ok {
-			return strings.Trim(v, `'"`)
-		}
-		if f == flag && i+1 < len(fields) {
-			return strings.Trim(fields[i+1], `'"`)
-		}
+	if v, ok := wrap.CommandFlag(cmd, flag); ok {
+		return v
 	}
 	return placeholder
 }
@@ -112,17 +159,21 @@ func optionalFlags(cmd string, flags ...string) string {
 func vaultKeyPath(cmd string) string {
 	for _, f := range strings.Fields(cmd) {
 		if strings.Contains(f, "/keys/") {
-			return strings.TrimSuffix(f, "/import")
+			return strings.TrimSuffix(strings.TrimSuffix(f, "/import"), "/import_version")
 		}
 	}
 	return "transit/keys/NAME"
 }
 
-// vaultType returns the type= argument of a Vault Transit import command, Vault's default when absent.
+// vaultType returns the type= argument of a Vault Transit import command, Vault's default when
+// absent; "" for import_version, which takes none.
 func vaultType(cmd string) string {
 	for _, f := range strings.Fields(cmd) {
 		if v, ok := strings.CutPrefix(f, "type="); ok {
 			return v
+		}
+		if strings.HasSuffix(f, "/import_version") {
+			return ""
 		}
 	}
 	return "aes256-gcm96"

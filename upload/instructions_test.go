@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,23 +45,58 @@ func manualManifest(profile string) *wrap.Manifest {
 	return m
 }
 
+// Rotation packages of each new-version path, in the shape wrap writes them (wrap/testdata/newversion.golden).
+var rotationCommands = map[string]struct {
+	profile, command string
+	aws              *wrap.ManifestAWS
+}{
+	wrap.NewVersionAWSRotation: {"aws", manualCommands["aws"] + " --import-type NEW_KEY_MATERIAL\n" +
+		"aws kms rotate-key-on-demand --region eu-west-2 --key-id arn:aws:kms:eu-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+		&wrap.ManifestAWS{KeyID: "arn:aws:kms:eu-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE", ImportType: "NEW_KEY_MATERIAL"}},
+	wrap.NewVersionAWSAlias: {"aws", strings.ReplaceAll(manualCommands["aws"], "1234abcd", "9999abcd") + "\n" +
+		"aws kms update-alias --region eu-west-2 --alias-name alias/card-data --target-key-id arn:aws:kms:eu-west-2:111122223333:key/9999abcd-12ab-34cd-56ef-1234567890ab",
+		&wrap.ManifestAWS{KeyID: "arn:aws:kms:eu-west-2:111122223333:key/9999abcd-12ab-34cd-56ef-1234567890ab", ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE", Alias: "alias/card-data"}},
+	wrap.NewVersionGCP:   {"gcp", manualCommands["gcp"], nil},
+	wrap.NewVersionAzure: {"azure", manualCommands["azure"], nil},
+	wrap.NewVersionVault: {"vault", "vault write transit/keys/card-data/import_version ciphertext=@ciphertext.b64 hash_function=SHA1", nil},
+	wrap.NewVersionOCI: {"oci", "oci kms management key-version import --endpoint https://example-management.kms.eu-frankfurt-1.oraclecloud.com " +
+		"--key-id ocid1.key.oc1.eu-frankfurt-1.example.abzwkljrexamplekey --wrapped-import-key file://wrapped-import-key.json", nil},
+}
+
+// TestRotationInstructionsGolden: a rotation's package says which cloud key it adds a version to,
+// why that way, and how to see that the new version is in use.
+func TestRotationInstructionsGolden(t *testing.T) {
+	for path, rc := range rotationCommands {
+		t.Run(path, func(t *testing.T) {
+			m := manualManifest(rc.profile)
+			m.Command, m.AWS = rc.command, rc.aws
+			m.Key = wrap.ManifestKey{Label: "card-data-2027", Spec: "AES-256", KCV: "d4e5f6"}
+			m.NewVersion = &wrap.NewVersion{Path: path, Replaces: "THE-CLOUD-KEY", Why: "WHY, as wrap.Params.NewVersionOf says it"}
+			golden(t, Instructions(m), filepath.Join("testdata", "instructions-rotation-"+path+".txt"))
+		})
+	}
+}
+
+func golden(t *testing.T, got, path string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v\nhint: go test ./upload -run Golden -update", err)
+	}
+	if got != string(want) {
+		t.Errorf("Instructions:\n%s\nwant (%s):\n%s", got, path, want)
+	}
+}
+
 func TestInstructionsGolden(t *testing.T) {
 	for profile := range manualCommands {
 		t.Run(profile, func(t *testing.T) {
-			got := Instructions(manualManifest(profile))
-			golden := filepath.Join("testdata", "instructions-"+profile+".txt")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v\nhint: go test ./upload -run TestInstructionsGolden -update", err)
-			}
-			if got != string(want) {
-				t.Errorf("Instructions:\n%s\nwant (%s):\n%s", got, golden, want)
-			}
+			golden(t, Instructions(manualManifest(profile)), filepath.Join("testdata", "instructions-"+profile+".txt"))
 		})
 	}
 }

@@ -40,7 +40,9 @@ type Receipt struct {
 	Request  ReceiptRequest    `json:"request"`
 	KMS      ReceiptKMS        `json:"kms"`
 	Identity ReceiptIdentity   `json:"identity"`
-	Time     time.Time         `json:"time"`
+	// FollowUp is the call a rotation's package makes after the import, and how it went.
+	FollowUp *ReceiptFollowUp `json:"follow_up,omitempty"`
+	Time     time.Time        `json:"time"`
 	// Path is where the receipt was written.
 	Path               string `json:"-"`
 	KeyceremonyVersion string `json:"keyceremony_version"`
@@ -52,6 +54,19 @@ type ReceiptRequest struct {
 	WrappingAlgorithm string     `json:"wrapping_algorithm"`
 	ExpirationModel   string     `json:"expiration_model"`
 	ValidTo           *time.Time `json:"valid_to,omitempty"`
+	// ImportType is NEW_KEY_MATERIAL for a rotation on demand; empty (KMS's default,
+	// EXISTING_KEY_MATERIAL) otherwise.
+	ImportType string `json:"import_type,omitempty"`
+}
+
+// ReceiptFollowUp is what a rotation's package asks of KMS after the import: RotateKeyOnDemand on
+// the key (wrap.NewVersionAWSRotation), or UpdateAlias of Alias to it (wrap.NewVersionAWSAlias).
+// Error is KMS's refusal, when it refused.
+type ReceiptFollowUp struct {
+	Call  string `json:"call"`
+	KeyID string `json:"key_id"`
+	Alias string `json:"alias,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // ReceiptKMS is KMS's answer: ImportKeyMaterial's KeyId and KeyMaterialId (when it gives them), then
@@ -183,12 +198,31 @@ func loadAWS(dir string, m *wrap.Manifest, now time.Time) (*awsUpload, error) {
 			},
 			Key:                m.Key,
 			Request:            req,
+			FollowUp:           followUpOf(m),
 			Time:               now.UTC(),
 			KeyceremonyVersion: version.Version,
 		},
 		material: material,
 		token:    token,
 	}, nil
+}
+
+// afterImport is a failed follow-up call: what KMS said (without its hint, which is about an import),
+// what state that leaves, and the command that finishes the job.
+func afterImport(err error, state, hint string) error {
+	said, _, _ := strings.Cut(err.Error(), "\nhint: ")
+	return &apiError{err: errors.Unwrap(err), msg: said + "\n" + state + "\nhint: " + hint}
+}
+
+// followUpOf is the call the package's new-version path makes after the import, or nil.
+func followUpOf(m *wrap.Manifest) *ReceiptFollowUp {
+	switch {
+	case m.AWS.ImportType != "":
+		return &ReceiptFollowUp{Call: "RotateKeyOnDemand", KeyID: m.AWS.KeyID}
+	case m.AWS.Alias != "":
+		return &ReceiptFollowUp{Call: "UpdateAlias", KeyID: m.AWS.KeyID, Alias: m.AWS.Alias}
+	}
+	return nil
 }
 
 // send imports the material, looks at the key, and writes the receipt.
@@ -201,14 +235,21 @@ func (u *awsUpload) send(ctx context.Context, client KMS, stsClient STS) (*Recei
 		EncryptedKeyMaterial: u.material,
 		ExpirationModel:      types.ExpirationModelType(req.ExpirationModel),
 		ValidTo:              req.ValidTo,
+		ImportType:           types.ImportType(req.ImportType),
 	})
 	if err != nil {
+		var incorrect *types.IncorrectKeyMaterialException
+		if req.ImportType != "" && errors.As(err, &incorrect) {
+			return nil, &apiError{err: err, msg: fmt.Sprintf("ImportKeyMaterial for %s failed: KMS compared the new key material with the material the key already holds, as for a re-import: the endpoint did not apply ImportType %s (local-kms does not implement it), or this material was imported into the key before (%s)\nhint: nothing was imported; upload to AWS KMS itself, or rotate onto a new KMS key behind the alias", req.KeyID, req.ImportType, serviceError(err))}
+		}
 		return nil, explain("ImportKeyMaterial", req.KeyID, err)
 	}
 	r.KMS.KeyID = aws.ToString(out.KeyId)
 	r.KMS.KeyMaterialID = aws.ToString(out.KeyMaterialId)
 
-	// The material is in KMS now: whatever DescribeKey says, the receipt records the import.
+	// The material is in KMS now: whatever the follow-up and DescribeKey say, the receipt
+	// records the import.
+	followErr := u.followUp(ctx, client, &r)
 	var stateErr error
 	desc, err := client.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(req.KeyID)})
 	switch {
@@ -235,12 +276,39 @@ func (u *awsUpload) send(ctx context.Context, client KMS, stsClient STS) (*Recei
 	r.Identity = callerIdentity(ctx, stsClient)
 
 	if err := r.write(u.dir); err != nil {
-		return nil, errors.Join(stateErr, err)
+		return nil, errors.Join(followErr, stateErr, err)
 	}
-	if stateErr != nil {
-		return nil, fmt.Errorf("%w\nthe receipt is %s", stateErr, r.Path)
+	if err := errors.Join(followErr, stateErr); err != nil {
+		return nil, fmt.Errorf("%w\nthe receipt is %s", err, r.Path)
 	}
 	return &r, nil
+}
+
+// followUp makes the call a rotation's package asks for after the import, and records it in r:
+// RotateKeyOnDemand makes the material just imported (PENDING_ROTATION) current; UpdateAlias
+// points the alias at the new KMS key.
+func (u *awsUpload) followUp(ctx context.Context, client KMS, r *Receipt) error {
+	if r.FollowUp == nil {
+		return nil
+	}
+	f, keyID := r.FollowUp, r.Request.KeyID
+	var err error
+	switch f.Call {
+	case "RotateKeyOnDemand":
+		if _, err = client.RotateKeyOnDemand(ctx, &kms.RotateKeyOnDemandInput{KeyId: aws.String(keyID)}); err != nil {
+			err = afterImport(explain("RotateKeyOnDemand", keyID, err), "the new key material is imported but not current (PENDING_ROTATION): the earlier material still encrypts",
+				"run aws kms rotate-key-on-demand --key-id "+keyID)
+		}
+	case "UpdateAlias":
+		if _, err = client.UpdateAlias(ctx, &kms.UpdateAliasInput{AliasName: aws.String(f.Alias), TargetKeyId: aws.String(keyID)}); err != nil {
+			err = afterImport(explain("UpdateAlias", f.Alias, err), "the new key is imported, but "+f.Alias+" still names the earlier KMS key",
+				"run aws kms update-alias --alias-name "+f.Alias+" --target-key-id "+keyID)
+		}
+	}
+	if err != nil {
+		f.Error = err.Error()
+	}
+	return err
 }
 
 // checkAWS checks what ImportKeyMaterial will be given, so that nothing is sent that KMS must refuse.
@@ -254,7 +322,10 @@ func checkAWS(m *wrap.Manifest, now time.Time) (ReceiptRequest, error) {
 	case !m.ParametersValidTo.After(now):
 		return ReceiptRequest{}, fmt.Errorf("the import parameters of this package expired at %s; KMS would refuse its import token\nhint: fetch new ones with keyceremony aws prepare --key-id %s, and wrap the key again under them", m.ParametersValidTo.UTC().Format(time.RFC3339), a.KeyID)
 	}
-	req := ReceiptRequest{KeyID: a.KeyID, WrappingAlgorithm: m.Algorithm, ExpirationModel: a.ExpirationModel}
+	req := ReceiptRequest{KeyID: a.KeyID, WrappingAlgorithm: m.Algorithm, ExpirationModel: a.ExpirationModel, ImportType: a.ImportType}
+	if err := checkNewVersion(m); err != nil {
+		return ReceiptRequest{}, err
+	}
 	switch types.ExpirationModelType(a.ExpirationModel) {
 	case types.ExpirationModelTypeKeyMaterialDoesNotExpire:
 		if a.ValidTo != nil {
@@ -276,6 +347,26 @@ func checkAWS(m *wrap.Manifest, now time.Time) (ReceiptRequest, error) {
 		return ReceiptRequest{}, fmt.Errorf("the manifest gives the expiration model %q\nhint: KMS knows KEY_MATERIAL_EXPIRES and KEY_MATERIAL_DOES_NOT_EXPIRE", a.ExpirationModel)
 	}
 	return req, nil
+}
+
+// checkNewVersion checks that the AWS import type and alias are the ones the package's
+// new-version path calls for, so that the upload does what the signed package says.
+func checkNewVersion(m *wrap.Manifest) error {
+	path := ""
+	if m.NewVersion != nil {
+		path = m.NewVersion.Path
+	}
+	a := m.AWS
+	rotation, alias := path == wrap.NewVersionAWSRotation, path == wrap.NewVersionAWSAlias
+	switch {
+	case path != "" && !rotation && !alias:
+		return fmt.Errorf("the manifest gives the new-version path %q, which is not one of AWS KMS\nhint: use the package as the ceremony wrote it", path)
+	case rotation != (a.ImportType == string(types.ImportTypeNewKeyMaterial)) || a.ImportType != "" && !rotation:
+		return fmt.Errorf("the manifest gives ImportType %q with the new-version path %q\nhint: use the package as the ceremony wrote it", a.ImportType, path)
+	case alias != (a.Alias != ""):
+		return fmt.Errorf("the manifest gives alias %q with the new-version path %q\nhint: use the package as the ceremony wrote it", a.Alias, path)
+	}
+	return nil
 }
 
 // readListed reads a file the manifest lists and checks its bytes against the manifest once more,
@@ -334,6 +425,14 @@ func (r *Receipt) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Imported the key material of %s into %s.\n", keyDescription(r.Key), r.Request.KeyID)
 	fmt.Fprintf(&b, "  key state    %s\n", r.KMS.KeyState)
+	if r.KMS.KeyMaterialID != "" {
+		fmt.Fprintf(&b, "  material     %s\n", r.KMS.KeyMaterialID)
+	}
+	if f := r.FollowUp; f != nil && f.Call == "RotateKeyOnDemand" {
+		fmt.Fprintf(&b, "  rotation     imported with ImportType %s, then RotateKeyOnDemand: the new material becomes current\n", r.Request.ImportType)
+	} else if f != nil {
+		fmt.Fprintf(&b, "  alias        %s now names this key\n", f.Alias)
+	}
 	if r.Request.ValidTo != nil {
 		fmt.Fprintf(&b, "  expires      %s\n", r.Request.ValidTo.Format(time.RFC3339))
 	} else {

@@ -23,22 +23,25 @@ const ManifestName = "manifest.json"
 // Manifest describes one import package: what was wrapped, how, for which cloud, and the SHA-256 of
 // every file in it, so the connected side and auditors can check nothing changed on the way.
 type Manifest struct {
-	Format                 string            `json:"format"`
-	Target                 string            `json:"target,omitempty"`
-	Profile                string            `json:"profile"`
-	Algorithm              string            `json:"algorithm"`
-	WrappingKeySpec        string            `json:"wrapping_key_spec"`
-	WrappingKeyFingerprint string            `json:"wrapping_key_fingerprint"`
-	Strategy               string            `json:"strategy"`
-	StrategyReason         string            `json:"strategy_reason"`
-	Mechanisms             []string          `json:"mechanisms,omitempty"`
-	Key                    ManifestKey       `json:"key"`
-	ParametersValidTo      time.Time         `json:"parameters_valid_to,omitzero"` // zero: the cloud states no expiry
-	AWS                    *ManifestAWS      `json:"aws,omitempty"`
-	Command                string            `json:"command"`
-	Files                  map[string]string `json:"files"`
-	KeyceremonyVersion     string            `json:"keyceremony_version"`
-	Created                time.Time         `json:"created"`
+	Format                 string       `json:"format"`
+	Target                 string       `json:"target,omitempty"`
+	Profile                string       `json:"profile"`
+	Algorithm              string       `json:"algorithm"`
+	WrappingKeySpec        string       `json:"wrapping_key_spec"`
+	WrappingKeyFingerprint string       `json:"wrapping_key_fingerprint"`
+	Strategy               string       `json:"strategy"`
+	StrategyReason         string       `json:"strategy_reason"`
+	Mechanisms             []string     `json:"mechanisms,omitempty"`
+	Key                    ManifestKey  `json:"key"`
+	ParametersValidTo      time.Time    `json:"parameters_valid_to,omitzero"` // zero: the cloud states no expiry
+	AWS                    *ManifestAWS `json:"aws,omitempty"`
+	// NewVersion is set in a rotation's package: how its key becomes a new version of the cloud
+	// key the rotated key was imported into, and why that way.
+	NewVersion         *NewVersion       `json:"new_version,omitempty"`
+	Command            string            `json:"command"`
+	Files              map[string]string `json:"files"`
+	KeyceremonyVersion string            `json:"keyceremony_version"`
+	Created            time.Time         `json:"created"`
 }
 
 // ManifestKey identifies the wrapped key without revealing it.
@@ -54,6 +57,11 @@ type ManifestAWS struct {
 	KeyID           string     `json:"key_id"`
 	ExpirationModel string     `json:"expiration_model"`
 	ValidTo         *time.Time `json:"valid_to,omitempty"`
+	// ImportType is NEW_KEY_MATERIAL for an on-demand rotation (NewVersionAWSRotation), which the
+	// upload follows with RotateKeyOnDemand; empty for a key's first or same material.
+	ImportType string `json:"import_type,omitempty"`
+	// Alias is moved to KeyID after the import (NewVersionAWSAlias).
+	Alias string `json:"alias,omitempty"`
 }
 
 // ReadManifest reads dir/manifest.json and checks the SHA-256 of every file it lists, naming the

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,6 +26,9 @@ type KeyInfo struct {
 	KCV         string            // secret keys: 6 hex digits
 	Fingerprint string            // key pairs: "SHA256:<hex>" of the SubjectPublicKeyInfo
 	Token       hsmspec.TokenInfo // its model and firmware name the generator of an Azure .byok file
+	// NewVersion is set in a rotation (Params.NewVersionOf): the package then makes the key a
+	// new version of the rotated key's cloud key.
+	NewVersion *NewVersion
 }
 
 // The files of import packages.
@@ -70,12 +74,19 @@ func WritePackage(outDir string, p *Params, key KeyInfo, res *Result, now time.T
 		Files:                  make(map[string]string, len(files)),
 		KeyceremonyVersion:     version.Version,
 		Created:                now.UTC().Truncate(time.Second),
+		NewVersion:             key.NewVersion,
 	}
 	if p.Target.Profile == ProfileAWS {
 		m.AWS = &ManifestAWS{KeyID: p.keyID, ExpirationModel: p.Target.ExpirationModel}
 		if !p.materialTo.IsZero() {
 			v := p.materialTo
 			m.AWS.ValidTo = &v
+		}
+		if nv := key.NewVersion; nv != nil && nv.Path == NewVersionAWSRotation {
+			m.AWS.ImportType = awsNewKeyMaterial
+		}
+		if nv := key.NewVersion; nv != nil && nv.Path == NewVersionAWSAlias {
+			m.AWS.Alias = p.Target.Alias
 		}
 	}
 	for _, f := range files {
@@ -111,12 +122,20 @@ func (p *Params) packageFiles(key KeyInfo, res *Result) ([]packageFile, string, 
 	if err != nil {
 		return nil, "", err
 	}
+	nv := ""
+	if key.NewVersion != nil {
+		nv = key.NewVersion.Path
+	}
+	if err := p.checkNewVersion(nv); err != nil {
+		return nil, "", err
+	}
 	switch t.Profile {
 	case ProfileAWS:
-		args := []string{"aws", "kms", "import-key-material"}
-		if region := awsRegion(p.keyID); region != "" {
-			args = append(args, "--region", region)
+		region := []string{}
+		if r := awsRegion(p.keyID); r != "" {
+			region = []string{"--region", r}
 		}
+		args := append([]string{"aws", "kms", "import-key-material"}, region...)
 		args = append(args, "--key-id", p.keyID,
 			"--encrypted-key-material", "fileb://"+AWSMaterialName,
 			"--import-token", "fileb://"+AWSTokenName,
@@ -124,7 +143,15 @@ func (p *Params) packageFiles(key KeyInfo, res *Result) ([]packageFile, string, 
 		if !p.materialTo.IsZero() {
 			args = append(args, "--valid-to", p.materialTo.Format(time.RFC3339))
 		}
-		return []packageFile{{AWSMaterialName, res.Blob}, {AWSTokenName, p.importToken}}, shellJoin(args), nil
+		command := shellJoin(args)
+		switch nv {
+		case NewVersionAWSRotation:
+			command += " --import-type " + awsNewKeyMaterial + "\n" +
+				shellJoin(append(append([]string{"aws", "kms", "rotate-key-on-demand"}, region...), "--key-id", p.keyID))
+		case NewVersionAWSAlias:
+			command += "\n" + shellJoin(append(append([]string{"aws", "kms", "update-alias"}, region...), "--alias-name", t.Alias, "--target-key-id", p.keyID))
+		}
+		return []packageFile{{AWSMaterialName, res.Blob}, {AWSTokenName, p.importToken}}, command, nil
 	case ProfileGCP:
 		j := p.job
 		return []packageFile{{GCPWrappedKeyName, res.Blob}}, shellJoin([]string{
@@ -169,12 +196,14 @@ func (p *Params) packageFiles(key KeyInfo, res *Result) ([]packageFile, string, 
 		if mount == "" {
 			mount = "transit"
 		}
-		return []packageFile{{VaultCiphertextName, []byte(base64.StdEncoding.EncodeToString(res.Blob))}}, shellJoin([]string{
-			"vault", "write", mount + "/keys/" + t.KeyName + "/import",
+		args := []string{"vault", "write", mount + "/keys/" + t.KeyName + "/import",
 			"ciphertext=@" + VaultCiphertextName,
 			"hash_function=" + strings.TrimPrefix(p.Algorithm, "hash_function="),
-			"type=" + keyAlg,
-		}), nil
+			"type=" + keyAlg}
+		if nv == NewVersionVault { // a version takes the key's type
+			args = []string{"vault", "write", mount + "/keys/" + t.KeyName + "/import_version", args[3], args[4]}
+		}
+		return []packageFile{{VaultCiphertextName, []byte(base64.StdEncoding.EncodeToString(res.Blob))}}, shellJoin(args), nil
 	default: // oci
 		wrapped, err := json.MarshalIndent(struct {
 			KeyMaterial       string `json:"keyMaterial"`
@@ -183,15 +212,41 @@ func (p *Params) packageFiles(key KeyInfo, res *Result) ([]packageFile, string, 
 		if err != nil {
 			return nil, "", err
 		}
+		files := []packageFile{{OCIWrappedImportName, append(wrapped, '\n')}}
+		if nv == NewVersionOCI {
+			return files, shellJoin([]string{"oci", "kms", "management", "key-version", "import",
+				"--endpoint", t.Endpoint, "--key-id", t.KeyID, "--wrapped-import-key", "file://" + OCIWrappedImportName}), nil
+		}
 		// OCI key shapes give lengths in bytes.
 		shape := fmt.Sprintf(`{"algorithm":"%s","length":%d}`, strings.ToUpper(string(key.Spec.Type)), key.Spec.Bits/8)
-		return []packageFile{{OCIWrappedImportName, append(wrapped, '\n')}}, shellJoin([]string{
+		return files, shellJoin([]string{
 			"oci", "kms", "management", "key", "import",
 			"--endpoint", t.Endpoint, "--compartment-id", t.CompartmentID, "--display-name", t.KeyName,
 			"--key-shape", shape, "--wrapped-import-key", "file://" + OCIWrappedImportName,
 			"--protection-mode", "HSM",
 		}), nil
 	}
+}
+
+// checkNewVersion refuses a new-version path of another cloud, and the rotation-only fields in a
+// package that is not a new version.
+func (p *Params) checkNewVersion(path string) error {
+	t := &p.Target
+	want := map[string][]string{
+		ProfileAWS: {NewVersionAWSRotation, NewVersionAWSAlias}, ProfileGCP: {NewVersionGCP},
+		ProfileAzure: {NewVersionAzure}, ProfileVault: {NewVersionVault}, ProfileOCI: {NewVersionOCI},
+	}[t.Profile]
+	switch {
+	case path != "" && !slices.Contains(want, path):
+		return t.errorf("new-version path %s is not one of %s", path, CloudName(t.Profile))
+	case path == "" && t.Alias != "":
+		return t.errorf("alias is for a rotation onto a new KMS key (kind: rotate)\nhint: remove alias; a first import names the KMS key by key_id")
+	case path == "" && t.Profile == ProfileOCI && t.KeyID != "":
+		return t.errorf("key_id is for a rotation, which adds a version to that key (kind: rotate)\nhint: remove key_id; a first import creates the key named key_name")
+	case path != NewVersionAWSAlias && t.Alias != "":
+		return t.errorf("alias %s is for a rotation onto a new KMS key, not %s\nhint: remove alias", t.Alias, path)
+	}
+	return nil
 }
 
 // azureBYOK is the .byok file of the Azure BYOK specification, fields in its order.

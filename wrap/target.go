@@ -65,6 +65,10 @@ type Target struct {
 	ImportToken       string `yaml:"import_token,omitempty"`
 	KeyID             string `yaml:"key_id,omitempty"`
 	ParametersValidTo string `yaml:"parameters_valid_to,omitempty"`
+	// Alias is, in a rotation onto a new AWS KMS key, the alias that named the rotated key's KMS
+	// key: the upload moves it to the new one (UpdateAlias). OCI takes KeyID in a rotation: the
+	// OCID of the key that gets a new version.
+	Alias string `yaml:"alias,omitempty"`
 	// Algorithm is the cloud's name of the wrapping algorithm: AWS RSAES_OAEP_SHA_1,
 	// RSAES_OAEP_SHA_256, RSA_AES_KEY_WRAP_SHA_1 or RSA_AES_KEY_WRAP_SHA_256 (required); OCI
 	// RSA_OAEP_AES_SHA256 or RSA_OAEP_SHA256 (required); GCP the import job's method and Azure
@@ -228,7 +232,8 @@ var targetFields = []struct {
 }{
 	{"public_key", func(t *Target) bool { return t.PublicKey != "" }, []string{ProfileAWS}},
 	{"import_token", func(t *Target) bool { return t.ImportToken != "" }, []string{ProfileAWS}},
-	{"key_id", func(t *Target) bool { return t.KeyID != "" }, []string{ProfileAWS}},
+	{"key_id", func(t *Target) bool { return t.KeyID != "" }, []string{ProfileAWS, ProfileOCI}},
+	{"alias", func(t *Target) bool { return t.Alias != "" }, []string{ProfileAWS}},
 	{"parameters_valid_to", func(t *Target) bool { return t.ParametersValidTo != "" }, []string{ProfileAWS}},
 	{"algorithm", func(t *Target) bool { return t.Algorithm != "" }, []string{ProfileAWS, ProfileGCP, ProfileAzure, ProfileOCI}},
 	{"wrapping_key_spec", func(t *Target) bool { return t.WrappingKeySpec != "" }, []string{ProfileAWS}},
@@ -370,6 +375,9 @@ func (p *Params) loadAWS(baseDir string) error {
 				return t.errorf("parameters_valid_to %q is not an RFC 3339 time\nhint: copy ParametersValidTo, e.g. 2026-11-28T09:00:00Z", t.ParametersValidTo)
 			}
 		}
+	}
+	if t.Alias != "" && (!awsAlias.MatchString(t.Alias) || strings.HasPrefix(t.Alias, "alias/aws/")) {
+		return t.errorf("alias %q is not a KMS alias name\nhint: give it as aws kms list-aliases prints it: alias/ and letters, digits, /, _ and -, not alias/aws/", t.Alias)
 	}
 	switch t.Algorithm {
 	case "":
@@ -529,6 +537,8 @@ var (
 	vaultName  = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,128}$`)
 	vaultMount = regexp.MustCompile(`^[a-zA-Z0-9_.-]+(/[a-zA-Z0-9_.-]+)*$`)
 	ociOCID    = regexp.MustCompile(`^ocid1\.(compartment|tenancy)\.[a-z0-9-]+\.[a-z0-9-]*\.[a-z0-9]+$`)
+	ociKeyOCID = regexp.MustCompile(`^ocid1\.key\.[a-z0-9-]+\.[a-z0-9-]*\.[a-z0-9.-]+$`)
+	awsAlias   = regexp.MustCompile(`^alias/[a-zA-Z0-9/_-]{1,250}$`)
 )
 
 func (p *Params) loadOCI(baseDir string) error {
@@ -556,6 +566,9 @@ func (p *Params) loadOCI(baseDir string) error {
 	}
 	if u, err := url.Parse(t.Endpoint); err != nil || u.Scheme != "https" || u.Host == "" {
 		return t.errorf("endpoint %q is not the vault's https management endpoint\nhint: copy management-endpoint of oci kms management vault get --vault-id VAULT", t.Endpoint)
+	}
+	if t.KeyID != "" && !ociKeyOCID.MatchString(t.KeyID) {
+		return t.errorf("key_id %q is not a key OCID\nhint: copy the id of the key to add a version to (ocid1.key.oc1..) from oci kms management key list", t.KeyID)
 	}
 	return nil
 }
