@@ -77,6 +77,9 @@ type PinnedInput struct {
 
 // CheckWrappingKeyFacts: a witness checked a target's wrapping key (step check-wrapping-key:NAME).
 type CheckWrappingKeyFacts struct {
+	// Key is the label of the key the target is for, in a plan of several keys (keys:); "" in a
+	// plan of one key.
+	Key                    string                 `json:"key,omitempty"`
 	Target                 string                 `json:"target"`
 	Profile                string                 `json:"profile"`
 	Algorithm              string                 `json:"algorithm"`
@@ -118,6 +121,45 @@ type KeyFacts struct {
 	// or fingerprint (key pairs) back from the paper log (generate-key, restore-key).
 	KCVConfirmed         *Confirmation `json:"kcv_confirmed,omitempty"`
 	FingerprintConfirmed *Confirmation `json:"fingerprint_confirmed,omitempty"`
+	// Rotates is, in a rotation (kind: rotate), the key this one replaces, as the verified
+	// history showed it before the token was touched.
+	Rotates *RotatedKeyFacts `json:"rotates,omitempty"`
+}
+
+// RotatedKeyFacts link a rotation's new key to the key it replaces: the old key as the verified
+// transcripts of its ceremonies record it (ReadHistory, Find), and the folders read, each pinned
+// by the SHA-256 of its signed checkpoint.
+type RotatedKeyFacts struct {
+	Label       string    `json:"label"`
+	Spec        string    `json:"spec"`
+	KCV         string    `json:"kcv,omitempty"`
+	Fingerprint string    `json:"fingerprint,omitempty"`
+	Ceremony    string    `json:"ceremony"` // the ceremony that made it
+	Folder      string    `json:"folder"`   // that ceremony's folder, as found under --history
+	Made        time.Time `json:"made"`
+	// CheckpointSHA256 is the hex SHA-256 of the checkpoint note text of Folder's seal (the
+	// signed body, without the signature lines cosigning adds).
+	CheckpointSHA256 string          `json:"checkpoint_sha256"`
+	Targets          []RotatedTarget `json:"targets"`
+	History          []HistoryFolder `json:"history"` // every folder read, pinned
+}
+
+// RotatedTarget is a target the old key was imported into: its latest package in the history.
+type RotatedTarget struct {
+	Name     string `json:"name"`
+	Profile  string `json:"profile"`
+	CloudKey string `json:"cloud_key"` // wrap.Manifest.CloudKey
+	Ceremony string `json:"ceremony"`  // the ceremony that wrote the package
+	Package  string `json:"package"`   // the package folder
+	// ManifestSHA256 is the SHA-256 of the package's manifest.json, as its wrap event signed it.
+	ManifestSHA256 string `json:"manifest_sha256"`
+}
+
+// HistoryFolder is a verified ceremony folder a rotation read, pinned by its checkpoint.
+type HistoryFolder struct {
+	Folder           string `json:"folder"`
+	Ceremony         string `json:"ceremony"`
+	CheckpointSHA256 string `json:"checkpoint_sha256"`
 }
 
 // CollectFacts: a quorum entered its shares (step collect-shares).
@@ -174,19 +216,34 @@ type VerifyShareFacts struct {
 
 // BackupFacts: a share set was sealed (step backup).
 type BackupFacts struct {
-	SetID        string   `json:"set_id"`
-	Threshold    int      `json:"threshold"`
-	Custodians   []string `json:"custodians"`
-	BackupKeyKCV string   `json:"backup_key_kcv"`
-	Replaces     string   `json:"replaces"` // the set it supersedes, or ""
-	Label        string   `json:"label"`
-	Spec         string   `json:"spec"`
-	KCV          string   `json:"kcv"`
-	Fingerprint  string   `json:"fingerprint"`
+	// Keys are the keys of a set shared by several keys (backup.sets: shared in a plan of
+	// several keys), one entry each; empty for a set of one key, which Label names.
+	Keys         []BackedUpKey `json:"keys,omitempty"`
+	SetID        string        `json:"set_id"`
+	Threshold    int           `json:"threshold"`
+	Custodians   []string      `json:"custodians"`
+	BackupKeyKCV string        `json:"backup_key_kcv"`
+	Replaces     string        `json:"replaces"` // the set it supersedes, or ""
+	Label        string        `json:"label"`
+	Spec         string        `json:"spec"`
+	KCV          string        `json:"kcv"`
+	Fingerprint  string        `json:"fingerprint"`
+}
+
+// BackedUpKey is one key of a shared share set, and its manifest in the set's folder.
+type BackedUpKey struct {
+	Label       string `json:"label"`
+	Spec        string `json:"spec"`
+	KCV         string `json:"kcv,omitempty"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	Manifest    string `json:"manifest"` // relative to the ceremony folder
 }
 
 // WrapFacts: an import package was written (step wrap:NAME).
 type WrapFacts struct {
+	// Key is the label of the key wrapped, in a plan of several keys (keys:); "" in a plan of
+	// one key.
+	Key                      string `json:"key,omitempty"`
 	Target                   string `json:"target"`
 	Profile                  string `json:"profile"`
 	Algorithm                string `json:"algorithm"`
@@ -194,6 +251,9 @@ type WrapFacts struct {
 	Strategy                 string `json:"strategy"`
 	StrategyReason           string `json:"strategy_reason"`
 	WrappingKeyFingerprint   string `json:"wrapping_key_fingerprint"`
+	// NewVersion is, in a rotation, how the package makes the key a new version of the rotated
+	// key's cloud key, and why that way.
+	NewVersion *wrap.NewVersion `json:"new_version,omitempty"`
 }
 
 // SignOffFacts: the witness confirmed the closing summary copied onto the paper log, just before
