@@ -32,6 +32,11 @@ type KeyRecord struct {
 	Superseded  []*BackupRecord  `json:"superseded"` // the key's earlier sets, replaced by a re-share
 	Targets     []TargetRecord   `json:"targets"`
 	Exceptions  []ExceptionEntry `json:"exceptions"` // from its ceremonies and its sets' check-ins
+	// Rotates is the key this one replaced, when a rotation made it; RotatedBy the rotation that
+	// replaced this one, from a later verified rotation's generate-key event. A rotated key's
+	// backup stays valid for decrypting old data: the rotation does not supersede its set.
+	Rotates   *RotationLink `json:"rotates,omitempty"`
+	RotatedBy *RotationLink `json:"rotated_by,omitempty"`
 
 	// Filled by Assess, at a time and under a policy.
 	AgeDays         int       `json:"age_days"`
@@ -39,6 +44,17 @@ type KeyRecord struct {
 	RotationOverdue bool      `json:"rotation_overdue"`
 	Due             bool      `json:"due"`     // rotation, a re-import or a holder's check-in is due
 	AtRisk          bool      `json:"at_risk"` // the current set's quorum is at risk
+}
+
+// RotationLink is the other end of a rotation: the key (label and check value or fingerprint), the
+// ceremony and its time. For KeyRecord.Rotates it is the old key and the ceremony that made it;
+// for KeyRecord.RotatedBy the new key and the rotation that made it.
+type RotationLink struct {
+	Label       string    `json:"label"`
+	KCV         string    `json:"kcv,omitempty"`
+	Fingerprint string    `json:"fingerprint,omitempty"`
+	Ceremony    string    `json:"ceremony"`
+	Time        time.Time `json:"time"`
 }
 
 // CeremonyRecord is one ceremony folder: a verified one, or one that did not verify and why.
@@ -52,6 +68,9 @@ type CeremonyRecord struct {
 	// SigningKey is the fingerprint of the key that signed it, to compare with the paper log
 	// (a check-in is signed by a key made in memory for it alone).
 	SigningKey string `json:"signing_key,omitempty"`
+	// CheckpointSHA256 is the hex SHA-256 of the checkpoint note text of its seal (without the
+	// signature lines cosigning adds), which a rotation pins.
+	CheckpointSHA256 string `json:"checkpoint_sha256,omitempty"`
 }
 
 // BackupRecord is a sealed share set and, for the current set, its holders' check-ins.
@@ -122,6 +141,12 @@ type TargetRecord struct {
 	Uploaded    time.Time `json:"uploaded,omitzero"` // from the latest matching receipt; zero when none
 	KeyState    string    `json:"key_state,omitempty"`
 	Unverified  []string  `json:"unverified_receipts,omitempty"` // receipts that do not match the signed package, and why
+	// NewVersion is, for a rotation's package, how it makes the key a new version of the rotated
+	// key's cloud key (wrap.NewVersion's path).
+	NewVersion string `json:"new_version,omitempty"`
+
+	manifest       *wrap.Manifest // the package manifest, when its bytes are the ones the wrap event signed
+	manifestSHA256 string
 }
 
 // InventoryReport is what the inventory found: the keys that verified folders record, and the
@@ -138,6 +163,7 @@ type InventoryReport struct {
 	ReimportWarnDays    int       `json:"reimport_warn_days"`
 
 	checkIns []checkInRecord
+	folders  []CeremonyRecord // every verified folder read
 }
 
 // checkInRecord is one custodian's check-in, as a verified check-in folder records it.
@@ -175,8 +201,9 @@ func InventoryWith(cosigned func(dir string, r transcript.Report) error, roots .
 	inv := &InventoryReport{Keys: []*KeyRecord{}, Unverified: []CeremonyRecord{}} // [] in JSON, never null
 	keys := map[string]*KeyRecord{}
 	var sets []*BackupRecord
-	setKey := map[string]*KeyRecord{}
+	setKeys := map[string][]*KeyRecord{}
 	setExceptions := map[string][]ExceptionEntry{}
+	var rotations []rotation
 	for _, dir := range dirs {
 		r := transcript.Verify(dir)
 		if !r.OK {
@@ -189,12 +216,16 @@ func InventoryWith(cosigned func(dir string, r transcript.Report) error, roots .
 				continue
 			}
 		}
-		rc := readCeremony(dir, r, keys, &sets, setKey)
+		rc := readCeremony(dir, r, keys, &sets, setKeys)
+		inv.folders = append(inv.folders, rc.record)
 		inv.checkIns = append(inv.checkIns, rc.checkIns...)
+		rotations = append(rotations, rc.rotations...)
 		if rc.checkInSet != "" {
 			setExceptions[rc.checkInSet] = append(setExceptions[rc.checkInSet], rc.exceptions...)
-			if k := setKey[rc.checkInSet]; k != nil {
-				k.Ceremonies = append(k.Ceremonies, rc.record)
+			if ks := setKeys[rc.checkInSet]; ks != nil {
+				for _, k := range ks {
+					k.Ceremonies = append(k.Ceremonies, rc.record)
+				}
 			} else {
 				inv.Orphans = append(inv.Orphans, fmt.Sprintf("%s: check-in of set %s, which no verified folder given seals", dir, rc.checkInSet))
 			}
@@ -212,20 +243,41 @@ func InventoryWith(cosigned func(dir string, r transcript.Report) error, roots .
 			k.Backup = replacedBy[k.Backup.SetID]
 		}
 		for _, s := range sets {
-			if setKey[s.SetID] == k && s != k.Backup {
+			if !slices.Contains(setKeys[s.SetID], k) {
+				continue
+			}
+			if s != k.Backup {
 				k.Superseded = append(k.Superseded, s)
 			}
-			if setKey[s.SetID] == k {
-				k.Exceptions = append(k.Exceptions, setExceptions[s.SetID]...)
-			}
+			k.Exceptions = append(k.Exceptions, setExceptions[s.SetID]...)
 		}
 		slices.SortFunc(k.Ceremonies, func(a, b CeremonyRecord) int { return a.Time.Compare(b.Time) })
 		slices.SortFunc(k.Exceptions, func(a, b ExceptionEntry) int { return a.Time.Compare(b.Time) })
 		inv.Keys = append(inv.Keys, k)
 	}
+	for _, r := range rotations {
+		r.apply(keys)
+	}
 	slices.SortFunc(inv.Orphans, strings.Compare)
 	slices.SortFunc(inv.Keys, func(a, b *KeyRecord) int { return cmp.Or(a.Made.Compare(b.Made), strings.Compare(a.Label, b.Label)) })
 	return inv, nil
+}
+
+// rotation is a verified rotation's generate-key event: the new key and the one it replaces.
+type rotation struct {
+	newKey   *KeyRecord
+	old      *RotatedKeyFacts
+	ceremony string
+	time     time.Time
+}
+
+// apply links the two keys: the new one says what it rotates; the old one, when a verified folder
+// given records it, what rotated it.
+func (r rotation) apply(keys map[string]*KeyRecord) {
+	r.newKey.Rotates = &RotationLink{Label: r.old.Label, KCV: r.old.KCV, Fingerprint: r.old.Fingerprint, Ceremony: r.old.Ceremony, Time: r.old.Made}
+	if old := keys[keyID(r.old.Label, r.old.KCV, r.old.Fingerprint)]; old != nil {
+		old.RotatedBy = &RotationLink{Label: r.newKey.Label, KCV: r.newKey.KCV, Fingerprint: r.newKey.Fingerprint, Ceremony: r.ceremony, Time: r.time}
+	}
 }
 
 // isCheckIn says whether the verified folder of r is a check-in, from its begin event.
@@ -240,21 +292,42 @@ type readCeremonyResult struct {
 	checkInSet string // the set a check-in folder is for; "" for other folders
 	checkIns   []checkInRecord
 	exceptions []ExceptionEntry
+	rotations  []rotation
 }
 
 // readCeremony adds what the verified folder dir records to keys and sets, from the events
-// that verified (never from the files as they are now); setKey learns which key each set
-// backs up. A check-in folder adds its check-ins and exceptions to the result instead.
-func readCeremony(dir string, r transcript.Report, keys map[string]*KeyRecord, sets *[]*BackupRecord, setKey map[string]*KeyRecord) readCeremonyResult {
+// that verified (never from the files as they are now); setKeys learns which keys each set
+// backs up. A check-in folder adds its check-ins and exceptions to the result instead. In a
+// ceremony of several keys, wraps and checks name their key and a shared set lists its keys;
+// without those names (a ceremony of one key) they belong to the key the ceremony made last.
+func readCeremony(dir string, r transcript.Report, keys map[string]*KeyRecord, sets *[]*BackupRecord, setKeys map[string][]*KeyRecord) readCeremonyResult {
 	events := r.Chain
 	rec := CeremonyRecord{Dir: dir, Time: events[0].Time, Headless: transcript.Headless(events), SigningKey: r.Fingerprint}
+	if r.Checkpoint != "" {
+		rec.CheckpointSHA256 = sha256Hex([]byte(r.Checkpoint))
+	}
 	var begin struct{ Ceremony BeginFacts }
 	json.Unmarshal(events[0].Facts, &begin)
 	rec.ID, rec.Kind = begin.Ceremony.Ceremony, begin.Ceremony.Kind
 	res := readCeremonyResult{}
 
-	var key *KeyRecord
-	validTo := map[string]time.Time{}
+	var key *KeyRecord                 // the key made, found or restored last
+	byLabel := map[string]*KeyRecord{} // this ceremony's keys
+	var touched []*KeyRecord           // every key this ceremony records, in order
+	touch := func(k *KeyRecord) *KeyRecord {
+		if !slices.Contains(touched, k) {
+			touched = append(touched, k)
+		}
+		byLabel[k.Label] = k
+		return k
+	}
+	keyOf := func(label string) *KeyRecord {
+		if label == "" {
+			return key
+		}
+		return byLabel[label]
+	}
+	validTo := map[string]time.Time{} // by key label and target
 	interval := 0
 	for _, ev := range events {
 		if ev.Kind == transcript.KindException {
@@ -269,33 +342,52 @@ func readCeremony(dir string, r transcript.Report, keys map[string]*KeyRecord, s
 		}
 		switch f := facts.(type) {
 		case *KeyFacts:
-			key = keyRecord(keys, f.Label, f.Spec, f.KCV, f.Fingerprint, ev.Time)
+			key = touch(keyRecord(keys, f.Label, f.Spec, f.KCV, f.Fingerprint, ev.Time))
 			if ev.Step != stepFindKey && ev.Time.Before(key.Made) {
 				key.Made = ev.Time
 			}
-		case *CheckWrappingKeyFacts:
-			validTo[f.Target] = f.ParametersValidTo
-		case *BackupFacts:
-			if key == nil && f.Label != "" { // a re-share names the key it backs up
-				key = keyRecord(keys, f.Label, f.Spec, f.KCV, f.Fingerprint, ev.Time)
+			if f.Rotates != nil {
+				res.rotations = append(res.rotations, rotation{newKey: key, old: f.Rotates, ceremony: rec.ID, time: ev.Time})
 			}
+		case *CheckWrappingKeyFacts:
+			validTo[f.Key+"/"+f.Target] = f.ParametersValidTo
+		case *BackupFacts:
 			s := &BackupRecord{SetID: f.SetID, Threshold: f.Threshold, Custodians: f.Custodians, Replaces: f.Replaces, Time: ev.Time, Dir: dir}
 			*sets = append(*sets, s)
-			if key != nil {
-				setKey[f.SetID] = key
-				if key.Backup == nil || key.Backup.Time.Before(s.Time) {
-					key.Backup = s
+			var backedUp []*KeyRecord
+			switch {
+			case len(f.Keys) > 0: // a shared set names each of its keys
+				for _, k := range f.Keys {
+					backedUp = append(backedUp, touch(keyRecord(keys, k.Label, k.Spec, k.KCV, k.Fingerprint, ev.Time)))
+				}
+			case byLabel[f.Label] != nil: // a set of one key, made or restored here
+				backedUp = []*KeyRecord{byLabel[f.Label]}
+			case key == nil && f.Label != "": // a re-share names the key it backs up
+				key = touch(keyRecord(keys, f.Label, f.Spec, f.KCV, f.Fingerprint, ev.Time))
+				backedUp = []*KeyRecord{key}
+			case key != nil:
+				backedUp = []*KeyRecord{key}
+			}
+			for _, k := range backedUp {
+				setKeys[f.SetID] = append(setKeys[f.SetID], k)
+				if k.Backup == nil || k.Backup.Time.Before(s.Time) {
+					k.Backup = s
 				}
 			}
 		case *WrapFacts:
-			if key == nil {
+			k := keyOf(f.Key)
+			if k == nil {
 				continue
 			}
-			t := TargetRecord{Name: f.Target, Profile: f.Profile, Strategy: f.Strategy, Package: filepath.Join(dir, "targets", f.Target),
-				ParametersValidTo: validTo[f.Target], Wrapped: ev.Time, Ceremony: rec.ID}
+			pkg := path.Join("targets", f.Key, f.Target)
+			t := TargetRecord{Name: f.Target, Profile: f.Profile, Strategy: f.Strategy, Package: filepath.Join(dir, filepath.FromSlash(pkg)),
+				ParametersValidTo: validTo[f.Key+"/"+f.Target], Wrapped: ev.Time, Ceremony: rec.ID}
+			if f.NewVersion != nil {
+				t.NewVersion = f.NewVersion.Path
+			}
 			readPackageManifest(&t, dir, ev)
 			checkReceipts(&t, dir, ev, r.Receipts)
-			key.Targets = append(key.Targets, t)
+			k.Targets = append(k.Targets, t)
 		case *CheckInSetFacts:
 			res.checkInSet, interval = f.SetID, f.IntervalDays
 		case *CheckInFacts:
@@ -303,9 +395,9 @@ func readCeremony(dir string, r transcript.Report, keys map[string]*KeyRecord, s
 				Index: f.Index, IntervalDays: interval, Time: ev.Time, Verified: f.ShareVerified && f.Present})
 		}
 	}
-	if key != nil {
-		key.Ceremonies = append(key.Ceremonies, rec)
-		key.Exceptions = append(key.Exceptions, res.exceptions...)
+	for _, k := range touched {
+		k.Ceremonies = append(k.Ceremonies, rec)
+		k.Exceptions = append(k.Exceptions, res.exceptions...)
 	}
 	res.record = rec
 	return res
@@ -324,7 +416,11 @@ func readPackageManifest(t *TargetRecord, dir string, ev transcript.Event) {
 			return
 		}
 		var m wrap.Manifest
-		if json.Unmarshal(data, &m) != nil || m.AWS == nil {
+		if json.Unmarshal(data, &m) != nil {
+			return
+		}
+		t.manifest, t.manifestSHA256 = &m, f.SHA256
+		if m.AWS == nil {
 			return
 		}
 		t.KMSKeyID = m.AWS.KeyID
@@ -334,9 +430,12 @@ func readPackageManifest(t *TargetRecord, dir string, ev transcript.Event) {
 	}
 }
 
+// keyID tells keys apart in the inventory: by label and check value or fingerprint.
+func keyID(label, kcv, fingerprint string) string { return label + "/" + kcv + fingerprint }
+
 // keyRecord finds or starts the record of the key an event names.
 func keyRecord(keys map[string]*KeyRecord, label, spec, kcv, fingerprint string, when time.Time) *KeyRecord {
-	id := label + "/" + kcv + fingerprint
+	id := keyID(label, kcv, fingerprint)
 	if keys[id] == nil {
 		keys[id] = &KeyRecord{Label: label, Spec: spec, KCV: kcv, Fingerprint: fingerprint, Made: when,
 			Superseded: []*BackupRecord{}, Targets: []TargetRecord{}, Exceptions: []ExceptionEntry{}}
@@ -416,7 +515,7 @@ func (inv *InventoryReport) Assess(p Policy) {
 	for _, k := range inv.Keys {
 		k.AgeDays = int(p.Now.Sub(k.Made).Hours() / 24)
 		k.RotationDue = k.Made.AddDate(0, 0, p.RotateAfter).UTC()
-		k.RotationOverdue = !p.Now.Before(k.RotationDue)
+		k.RotationOverdue = k.RotatedBy == nil && !p.Now.Before(k.RotationDue)
 		k.Due = k.RotationOverdue
 		for i := range k.Targets {
 			t := &k.Targets[i]
@@ -495,6 +594,14 @@ func (inv *InventoryReport) Failures(kinds []string) []string {
 
 func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
 
+// linkName names the key at the other end of a rotation: "LABEL (KCV X)" or "LABEL (SHA256:...)".
+func linkName(r *RotationLink) string {
+	if r.KCV != "" {
+		return fmt.Sprintf("%s (KCV %s)", r.Label, r.KCV)
+	}
+	return fmt.Sprintf("%s (%s)", r.Label, r.Fingerprint)
+}
+
 // WriteInventoryJSON writes the assessed report as JSON (the schema in docs/lifecycle.md).
 func WriteInventoryJSON(w io.Writer, inv *InventoryReport) error {
 	enc := json.NewEncoder(w)
@@ -519,13 +626,23 @@ func WriteInventory(w io.Writer, inv *InventoryReport) {
 		}
 		fmt.Fprintf(w, "key %s  %s  %s\n", k.Label, k.Spec, id)
 		fmt.Fprintf(w, "  made      %s (%s ago)\n", day(k.Made), ago(k.Made))
-		if k.RotationOverdue {
+		if r := k.Rotates; r != nil {
+			fmt.Fprintf(w, "  rotates   %s from %s\n", linkName(r), r.Ceremony)
+		}
+		switch {
+		case k.RotatedBy != nil:
+			r := k.RotatedBy
+			fmt.Fprintf(w, "  rotation  rotated by %s on %s into %s: no longer due; keep it for decrypting old data\n", r.Ceremony, day(r.Time), linkName(r))
+		case k.RotationOverdue:
 			fmt.Fprintf(w, "  rotation  OVERDUE since %s: make a new key and retire this one\n", day(k.RotationDue))
-		} else {
+		default:
 			fmt.Fprintf(w, "  rotation  due %s (in %s)\n", day(k.RotationDue), in(k.RotationDue))
 		}
 		if b := k.Backup; b != nil {
 			fmt.Fprintf(w, "  backup    set %s, %d of %d: %s (sealed %s)\n", b.SetID, b.Threshold, len(b.Custodians), strings.Join(b.Custodians, ", "), day(b.Time))
+			if k.RotatedBy != nil {
+				fmt.Fprintln(w, "            stays valid for decrypting old data: the rotation does not supersede it")
+			}
 			cu := b.Custody
 			for _, h := range cu.Holders {
 				by := "when the set was sealed"
@@ -558,6 +675,9 @@ func WriteInventory(w io.Writer, inv *InventoryReport) {
 				status = fmt.Sprintf("uploaded %s, key %s (the receipt matches the signed package, not signed itself)", day(t.Uploaded), t.KeyState)
 			}
 			fmt.Fprintf(w, "  target    %s (%s, %s): %s\n", t.Name, wrap.CloudName(t.Profile), t.Strategy, status)
+			if t.NewVersion != "" {
+				fmt.Fprintf(w, "            a new version of the rotated key's cloud key (%s)\n", t.NewVersion)
+			}
 			switch {
 			case t.ReplacedBy != "":
 				fmt.Fprintf(w, "            re-imported by ceremony %s: this package's expiry no longer counts\n", t.ReplacedBy)
