@@ -325,7 +325,7 @@ func TestInventoryRotationAndSeveralKeysGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now().UTC().AddDate(0, 0, 400)
+	now := time.Now().UTC().Truncate(time.Second).Add(time.Second).AddDate(0, 0, 400) // whole seconds, as JSON writes it
 	inv.Assess(Policy{Now: now, RotateAfter: 365, CheckInInterval: 365, ReimportWarn: 30})
 	var text strings.Builder
 	WriteInventory(&text, inv)
