@@ -58,24 +58,55 @@ func (o Options) check() error {
 // key with CKM_AES_KEY_WRAP_PAD, and is split into one share per custodian, then zeroed and
 // destroyed. Before returning, the blob is opened once into a session object and checked.
 func Create(s *hsm.Session, key *hsm.Key, opts Options) (*Backup, error) {
+	b, err := CreateShared(s, []Backed{{Key: key, Wrap: opts.Wrap}}, opts)
+	if err != nil {
+		return nil, err
+	}
+	return b[0], nil
+}
+
+// Backed is a key to back up and the mechanism that wraps it under the backup key (hsmspec.BackupWrap
+// picks it); empty means CKM_AES_KEY_WRAP_PAD.
+type Backed struct {
+	Key  *hsm.Key
+	Wrap string
+}
+
+// CreateShared backs up several keys as Create does one, under one backup key split once: one
+// share set, with a manifest and blob per key. The manifests carry the same set ID and
+// commitments, and name every key of the set (SharedWith), so that a re-share, which must carry
+// all of them, can tell. The Backups share one slice of shares. opts.Wrap is not used.
+func CreateShared(s *hsm.Session, keys []Backed, opts Options) ([]*Backup, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	id, err := s.Identify(key)
-	if err != nil {
-		return nil, fmt.Errorf("identify key %q: %w", key.Label, err)
+	entries := make([]entry, len(keys))
+	for i, k := range keys {
+		id, err := s.Identify(k.Key)
+		if err != nil {
+			return nil, fmt.Errorf("identify key %q: %w", k.Key.Label, err)
+		}
+		mk := ManifestKey{Label: k.Key.Label, Spec: k.Key.Spec.String(), KCV: id.KCV}
+		if !k.Key.IsSecret() {
+			mk = ManifestKey{Label: k.Key.Label, Spec: k.Key.Spec.String(), Fingerprint: id.Fingerprint, PublicKey: id.PublicKeyDER}
+		}
+		if err := mk.validate(); err != nil {
+			return nil, err
+		}
+		entries[i] = entry{key: k.Key, mk: mk, wrap: k.Wrap}
 	}
-	mk := ManifestKey{Label: key.Label, Spec: key.Spec.String(), KCV: id.KCV}
-	if !key.IsSecret() {
-		mk = ManifestKey{Label: key.Label, Spec: key.Spec.String(), Fingerprint: id.Fingerprint, PublicKey: id.PublicKeyDER}
-	}
-	if err := mk.validate(); err != nil {
-		return nil, err
-	}
-	return create(s, key, mk, opts)
+	return create(s, entries, opts)
 }
 
-func create(s *hsm.Session, key *hsm.Key, mk ManifestKey, opts Options) (*Backup, error) {
+// entry is a key create backs up: the key, what its manifest says of it, and the mechanism
+// that wraps it under the backup key.
+type entry struct {
+	key  *hsm.Key
+	mk   ManifestKey
+	wrap string
+}
+
+func create(s *hsm.Session, entries []entry, opts Options) ([]*Backup, error) {
 	setID, err := newSetID()
 	if err != nil {
 		return nil, err
@@ -92,53 +123,75 @@ func create(s *hsm.Session, key *hsm.Key, mk ManifestKey, opts Options) (*Backup
 		}
 	}
 	defer bk.Destroy(s)
-	raw, kcv, kek := bk.raw, bk.KCV, bk.KEK
-	mech := cmp.Or(opts.Wrap, hsmspec.BackupKWP)
-	blob, err := s.WrapBackup(mech, kek, key)
-	if err != nil {
-		return nil, fmt.Errorf("wrap key %q under the backup key: %w", key.Label, err)
+	var sharedWith []string
+	if len(entries) > 1 {
+		for _, e := range entries {
+			sharedWith = append(sharedWith, e.mk.Label)
+		}
 	}
-	wrapName := ""
-	if mech != hsmspec.BackupKWP {
-		wrapName = mech
-	}
-	// Prove the blob opens to the same key before anyone relies on it.
-	probe, err := unwrapChecked(s, kek, blob, mk, wrapName, "keyceremony backup check "+setID, false)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.Destroy(probe); err != nil {
-		return nil, fmt.Errorf("destroy the session copy made to check the blob: %w", err)
-	}
-
-	n := len(opts.Custodians)
-	parts, err := shamir.Split(raw, n, opts.Threshold)
-	if err != nil {
-		return nil, fmt.Errorf("split the backup key: %v", err)
-	}
-	sum := sha256.Sum256(blob)
 	created := opts.Created
 	if created.IsZero() {
 		created = time.Now()
 	}
-	b := &Backup{
-		Manifest: Manifest{
-			Format: ManifestFormat, SetID: setID, M: opts.Threshold, N: n,
-			Custodians: append([]string(nil), opts.Custodians...), Key: mk, BackupKeyKCV: kcv,
-			BlobSHA256: hex.EncodeToString(sum[:]), Wrap: wrapName, Replaces: opts.Replaces, Created: created.UTC().Truncate(time.Second),
-		},
-		Blob: blob,
+	backups := make([]*Backup, len(entries))
+	for i, e := range entries {
+		blob, wrapName, err := wrapChecked(s, bk, e, setID)
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(blob)
+		backups[i] = &Backup{
+			Manifest: Manifest{
+				Format: ManifestFormat, SetID: setID, M: opts.Threshold, N: len(opts.Custodians),
+				Custodians: append([]string(nil), opts.Custodians...), Key: e.mk, SharedWith: sharedWith, BackupKeyKCV: bk.KCV,
+				BlobSHA256: hex.EncodeToString(sum[:]), Wrap: wrapName, Replaces: opts.Replaces, Created: created.UTC().Truncate(time.Second),
+			},
+			Blob: blob,
+		}
 	}
+
+	n := len(opts.Custodians)
+	parts, err := shamir.Split(bk.raw, n, opts.Threshold)
+	if err != nil {
+		return nil, fmt.Errorf("split the backup key: %v", err)
+	}
+	var shares []Share
+	var commitments []string
 	for i, p := range parts {
 		sh := Share{SetID: setID, Index: i + 1, M: opts.Threshold, N: n, Custodian: opts.Custodians[i], Value: p}
-		b.Shares = append(b.Shares, sh)
-		b.Manifest.Commitments = append(b.Manifest.Commitments, commitment(setID, sh.Index, p))
+		shares = append(shares, sh)
+		commitments = append(commitments, commitment(setID, sh.Index, p))
 	}
-	if err := b.Manifest.Validate(); err != nil {
-		b.Zero()
-		return nil, err
+	for _, b := range backups {
+		b.Shares, b.Manifest.Commitments = shares, commitments
+		if err := b.Manifest.Validate(); err != nil {
+			b.Zero()
+			return nil, err
+		}
 	}
-	return b, nil
+	return backups, nil
+}
+
+// wrapChecked wraps e's key under the backup key and proves the blob opens to the same key
+// before anyone relies on it. It returns the blob and the manifest's name of the mechanism
+// ("" for CKM_AES_KEY_WRAP_PAD).
+func wrapChecked(s *hsm.Session, bk *Key, e entry, setID string) (blob []byte, wrapName string, err error) {
+	mech := cmp.Or(e.wrap, hsmspec.BackupKWP)
+	blob, err = s.WrapBackup(mech, bk.KEK, e.key)
+	if err != nil {
+		return nil, "", fmt.Errorf("wrap key %q under the backup key: %w", e.key.Label, err)
+	}
+	if mech != hsmspec.BackupKWP {
+		wrapName = mech
+	}
+	probe, err := unwrapChecked(s, bk.KEK, blob, e.mk, wrapName, "keyceremony backup check "+setID, false)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := s.Destroy(probe); err != nil {
+		return nil, "", fmt.Errorf("destroy the session copy made to check the blob: %w", err)
+	}
+	return blob, wrapName, nil
 }
 
 // Key is a backup key: its bytes, to split into shares, and the session object that wraps
@@ -304,6 +357,9 @@ func Reshare(s *hsm.Session, m *Manifest, blob []byte, c *Collector, opts Option
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
+	if err := m.Reshareable(); err != nil {
+		return nil, err
+	}
 	opts.Replaces = m.SetID
 	if err := opts.check(); err != nil {
 		return nil, err
@@ -318,5 +374,9 @@ func Reshare(s *hsm.Session, m *Manifest, blob []byte, c *Collector, opts Option
 		return nil, err
 	}
 	defer s.Destroy(key)
-	return create(s, key, m.Key, opts)
+	b, err := create(s, []entry{{key: key, mk: m.Key, wrap: opts.Wrap}}, opts)
+	if err != nil {
+		return nil, err
+	}
+	return b[0], nil
 }

@@ -23,15 +23,18 @@ const ManifestFormat = "keyceremony-backup/1"
 // ceremony signs it into its transcript, and restore checks every share and the result
 // against it.
 type Manifest struct {
-	Format       string      `json:"format"`
-	SetID        string      `json:"set_id"`
-	M            int         `json:"m"`
-	N            int         `json:"n"`
-	Custodians   []string    `json:"custodians"` // share i+1 belongs to Custodians[i]
-	Key          ManifestKey `json:"key"`
-	BackupKeyKCV string      `json:"backup_key_kcv"` // AES KCV of the backup key, 6 hex
-	Commitments  []string    `json:"commitments"`    // share i+1's commitment, SHA-256 hex
-	BlobSHA256   string      `json:"blob_sha256"`
+	Format     string      `json:"format"`
+	SetID      string      `json:"set_id"`
+	M          int         `json:"m"`
+	N          int         `json:"n"`
+	Custodians []string    `json:"custodians"` // share i+1 belongs to Custodians[i]
+	Key        ManifestKey `json:"key"`
+	// SharedWith names every key whose blob the set's backup key wraps, when it backs up more
+	// than one (a ceremony of several keys with one shared set); omitted for a set of one key.
+	SharedWith   []string `json:"shared_with,omitempty"`
+	BackupKeyKCV string   `json:"backup_key_kcv"` // AES KCV of the backup key, 6 hex
+	Commitments  []string `json:"commitments"`    // share i+1's commitment, SHA-256 hex
+	BlobSHA256   string   `json:"blob_sha256"`
 	// Wrap is the mechanism that made the blob when it is not CKM_AES_KEY_WRAP_PAD: a token
 	// without it falls back to CKM_AES_KEY_WRAP (RFC 3394) or, where the plan allows,
 	// CKM_AES_CBC_PAD (hsmspec.BackupWrap). Omitted for KWP, so older manifests read the same.
@@ -112,6 +115,9 @@ func (m *Manifest) Validate() error {
 	if err := checkCustodians(m.Custodians); err != nil {
 		return err
 	}
+	if err := checkSharedWith(m.SharedWith, m.Key.Label); err != nil {
+		return err
+	}
 	for i, c := range m.Commitments {
 		if !isHex(c, 64) {
 			return bad("commitment of share %d is not 64 hex digits", i+1)
@@ -166,6 +172,38 @@ func checkCustodians(names []string) error {
 			return fmt.Errorf("custodians %d and %d are both called %q\nhint: give every custodian a distinct name", j+1, i+1, name)
 		}
 		seen[key] = i
+	}
+	return nil
+}
+
+// Reshareable refuses to re-share a set that backs up several keys: a re-share opens one
+// manifest's blob and issues a new set for it, which would leave the other keys' blobs under a
+// superseded set.
+func (m *Manifest) Reshareable() error {
+	if len(m.SharedWith) == 0 {
+		return nil
+	}
+	return fmt.Errorf("backup set %s backs up %d keys (%s); a re-share issues a new set for one manifest and would leave the other keys' blobs under the superseded set\nhint: re-share a set that backs up one key; to move these keys to a new roster, restore each and back it up in a new ceremony", m.SetID, len(m.SharedWith), strings.Join(m.SharedWith, ", "))
+}
+
+// checkSharedWith refuses a list of the keys of a shared set that does not name the manifest's
+// own key, names fewer than two keys, or names one twice.
+func checkSharedWith(labels []string, own string) error {
+	if labels == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, l := range labels {
+		if l == "" || seen[l] {
+			return fmt.Errorf("manifest shared_with names key %q twice or an empty label", l)
+		}
+		seen[l] = true
+	}
+	switch {
+	case len(labels) < 2:
+		return errors.New("manifest shared_with names fewer than two keys")
+	case !seen[own]:
+		return fmt.Errorf("manifest shared_with does not name its own key %q", own)
 	}
 	return nil
 }

@@ -108,7 +108,7 @@ func (p *Plan) validateCheckIn() error {
 	switch {
 	case c == nil:
 		return planErr("a check-in needs a check_in section naming the set's manifest, its ceremonies and the custodians expected")
-	case p.Backup != nil || p.Restore != nil || len(p.Targets) > 0 || p.Key != (KeyPlan{}) || p.Token != (TokenPlan{}):
+	case p.Backup != nil || p.Restore != nil || len(p.Targets) > 0 || p.Key.Label != "" || p.Key.Type != "" || len(p.Keys) > 0 || p.Token != (TokenPlan{}):
 		return planErr("a check-in has only check_in, participants and output\nhint: it touches no HSM and no key; remove token, key, backup, restore and targets")
 	case c.Manifest == "":
 		return planErr("check_in.manifest is missing\nhint: name the backup-manifest.json of the set the custodians hold")

@@ -17,9 +17,9 @@ import (
 
 // trusted are the objects the security officer marked CKA_TRUSTED in this run.
 type trusted struct {
-	wraps     map[string]*wrap.Prepared // by target name
-	backupKey *backup.Key
-	facts     TrustFacts // for the trust step's event
+	wraps      map[string]*wrap.Prepared // by target name
+	backupKeys map[string]*backup.Key    // by the scope of their share set (Plan.shareSets)
+	facts      TrustFacts                // for the trust step's event
 }
 
 // login logs in as u, asking who for the PIN; a wrong PIN may be typed again twice, except in a
@@ -69,7 +69,7 @@ func (e *engine) custodyPreflight() error {
 		if err != nil {
 			return err
 		}
-		if err := wrap.CheckExactPKCS8(e.sess, params, e.plan.spec); err != nil {
+		if err := wrap.CheckExactPKCS8(e.sess, params, e.plan.specFor(t)); err != nil {
 			return err
 		}
 	}
@@ -120,16 +120,21 @@ func (e *engine) trustStep() error {
 			targets = append(targets, t)
 		}
 	}
-	needBackup := e.plan.Backup != nil && !e.done[stepBackup]
-	if len(targets) == 0 && !needBackup {
+	var sets []string // the scopes of the share sets still to make
+	for _, v := range e.plan.shareSets() {
+		if !e.done[v.keyStepID(stepBackup)] {
+			sets = append(sets, v.scope)
+		}
+	}
+	if len(targets) == 0 && len(sets) == 0 {
 		return nil
 	}
 	so := e.plan.first(RoleSecurityOfficer)
 	if err := e.login(hsm.SecurityOfficer, so, "so-pin"); err != nil {
 		return err
 	}
-	tr := &trusted{wraps: map[string]*wrap.Prepared{}, facts: TrustFacts{SecurityOfficer: so}}
-	err := e.markTrusted(tr, targets, needBackup)
+	tr := &trusted{wraps: map[string]*wrap.Prepared{}, backupKeys: map[string]*backup.Key{}, facts: TrustFacts{SecurityOfficer: so}}
+	err := e.markTrusted(tr, targets, sets)
 	if lerr := e.sess.Logout(); err == nil {
 		err = lerr
 	}
@@ -141,14 +146,14 @@ func (e *engine) trustStep() error {
 	return nil
 }
 
-func (e *engine) markTrusted(tr *trusted, targets []wrap.Target, needBackup bool) error {
+func (e *engine) markTrusted(tr *trusted, targets []wrap.Target, sets []string) error {
 	var objects []wrap.TrustedObject
 	for _, t := range targets {
 		params, err := e.targetParams(t)
 		if err != nil {
 			return err
 		}
-		pr, err := wrap.Prepare(e.sess, params, e.plan.spec, t.AllowHostAssisted, true)
+		pr, err := wrap.Prepare(e.sess, params, e.plan.specFor(t), t.AllowHostAssisted, true)
 		if err != nil {
 			return err
 		}
@@ -158,7 +163,7 @@ func (e *engine) markTrusted(tr *trusted, targets []wrap.Target, needBackup bool
 			objects = append(objects, o)
 		}
 	}
-	if needBackup {
+	for _, scope := range sets {
 		keep := ""
 		if e.plan.Custody.BackupKey == CustodyKeep {
 			keep = e.plan.backupKeyLabel()
@@ -170,8 +175,12 @@ func (e *engine) markTrusted(tr *trusted, targets []wrap.Target, needBackup bool
 		if err != nil {
 			return err
 		}
-		tr.backupKey = bk
-		objects = append(objects, wrap.TrustedObject{Kind: "backup key", ID: fmt.Sprintf("%x", bk.KEK.ID), KCV: bk.KCV, Trusted: true})
+		tr.backupKeys[scope] = bk
+		kind := "backup key"
+		if scope != "" {
+			kind = "backup key of " + scope
+		}
+		objects = append(objects, wrap.TrustedObject{Kind: kind, ID: fmt.Sprintf("%x", bk.KEK.ID), KCV: bk.KCV, Trusted: true})
 		if bk.Kept != nil {
 			objects = append(objects, wrap.TrustedObject{Kind: "backup key, kept copy (wrap only)", ID: fmt.Sprintf("%x", bk.Kept.ID),
 				Label: bk.Kept.Label, KCV: bk.KCV, Trusted: true})
@@ -211,8 +220,8 @@ func (e *engine) dropTrusted(tr *trusted) {
 	for _, pr := range tr.wraps {
 		pr.Destroy(e.sess)
 	}
-	if tr.backupKey != nil {
-		tr.backupKey.Destroy(e.sess)
+	for _, bk := range tr.backupKeys {
+		bk.Destroy(e.sess)
 	}
 }
 
@@ -260,8 +269,8 @@ func (e *engine) backupKey() *backup.Key {
 	if e.trusted == nil {
 		return nil
 	}
-	bk := e.trusted.backupKey
-	e.trusted.backupKey = nil
+	bk := e.trusted.backupKeys[e.plan.scope]
+	delete(e.trusted.backupKeys, e.plan.scope)
 	return bk
 }
 
@@ -270,8 +279,8 @@ func (e *engine) backupKey() *backup.Key {
 // event here records the intent, with the key's fingerprint.
 func (e *engine) custody() error {
 	state := CustodyFacts{SigningKey: "destroyed after the seal"}
-	if e.plan.Backup != nil {
-		if err := e.recordBackupKeyEnd(&state); err != nil {
+	for _, v := range e.plan.shareSets() {
+		if err := e.recordBackupKeyEnd(v, &state); err != nil {
 			return err
 		}
 	}
@@ -279,12 +288,14 @@ func (e *engine) custody() error {
 	case e.plan.Kind == KindReshare:
 		state.Target = "not in the token (opened as a session object for the re-share, destroyed)"
 	case e.plan.Custody.Target == CustodyDestroy:
-		if err := e.destroyTarget(); err != nil {
-			return err
+		for _, v := range e.plan.Views() {
+			if err := e.destroyTarget(v); err != nil {
+				return err
+			}
 		}
 		state.Target = "destroyed"
 	default:
-		state.Target, state.TargetLabel = "kept", e.plan.Key.Label
+		state.Target, state.TargetLabel = "kept", e.plan.labels()
 	}
 	if err := e.recordSigningKeyIntent(); err != nil {
 		return err
@@ -302,7 +313,8 @@ func (e *engine) recordSigningKeyIntent() error {
 		When: "after the seal, which it signs; nothing can be recorded after the seal, so the destruction itself is not in the transcript"})
 }
 
-func (e *engine) recordBackupKeyEnd(state *CustodyFacts) error {
+// recordBackupKeyEnd records what became of the backup key of the share set of v.
+func (e *engine) recordBackupKeyEnd(v *Plan, state *CustodyFacts) error {
 	if e.plan.Custody.BackupKey == CustodyKeep {
 		k, err := e.sess.FindKey(e.plan.backupKeyLabel())
 		if err != nil {
@@ -313,10 +325,11 @@ func (e *engine) recordBackupKeyEnd(state *CustodyFacts) error {
 		return nil
 	}
 	state.BackupKey = "destroyed"
-	if e.done[stepDestroy+":backup-key"] {
+	step := v.keyStepID(stepDestroy + ":backup-key")
+	if e.done[step] {
 		return nil
 	}
-	ev, err := e.recordedEvent(stepBackup)
+	ev, err := e.recordedEvent(v.keyStepID(stepBackup))
 	if err != nil {
 		return err
 	}
@@ -324,16 +337,19 @@ func (e *engine) recordBackupKeyEnd(state *CustodyFacts) error {
 	if err := json.Unmarshal(ev.Facts, &set); err != nil {
 		return fmt.Errorf("the backup event cannot be read: %v", err)
 	}
-	return e.record(stepDestroy+":backup-key", DestroyFacts{BackupKeyKCV: set.BackupKeyKCV, SetID: set.SetID,
+	return e.record(step, DestroyFacts{BackupKeyKCV: set.BackupKeyKCV, SetID: set.SetID,
 		How: "a session object, destroyed once the blob was made and checked; its bytes were zeroed after the split"})
 }
 
-// destroyTarget destroys the target key. If an interruption came between the destruction and its
-// record, the key is found gone and that is recorded.
-func (e *engine) destroyTarget() error {
-	step := stepDestroy + ":target"
+// destroyTarget destroys the target key of v. If an interruption came between the destruction
+// and its record, the key is found gone and that is recorded.
+func (e *engine) destroyTarget(v *Plan) error {
+	step := v.keyStepID(stepDestroy + ":target")
 	if e.done[step] {
 		return nil
+	}
+	if v.scope != e.plan.scope {
+		defer e.inScope(v.scope)()
 	}
 	facts := DestroyFacts{Label: e.plan.Key.Label}
 	k, err := e.sess.FindKey(e.plan.Key.Label)
@@ -403,18 +419,24 @@ func (e *engine) abortCustody() error {
 		return nil
 	}
 	state := CustodyFacts{SigningKey: "destroyed after the seal", Aborted: true}
-	if e.plan.Backup != nil {
-		if err := e.abortBackupKey(&state); err != nil {
+	for _, v := range e.plan.shareSets() {
+		if err := e.abortBackupKey(v, &state); err != nil {
 			return err
 		}
 	}
-	switch exists, err := e.sess.LabelExists(e.plan.Key.Label); {
-	case err != nil:
-		return err
-	case exists && e.plan.Kind != KindReshare:
-		state.Target, state.TargetLabel = "kept (the ceremony was aborted)", e.plan.Key.Label
-	default:
-		state.Target = "not in the token"
+	var kept []string
+	for _, v := range e.plan.Views() {
+		exists, err := e.sess.LabelExists(v.Key.Label)
+		if err != nil {
+			return err
+		}
+		if exists && e.plan.Kind != KindReshare {
+			kept = append(kept, v.Key.Label)
+		}
+	}
+	state.Target = "not in the token"
+	if len(kept) > 0 {
+		state.Target, state.TargetLabel = "kept (the ceremony was aborted)", strings.Join(kept, ", ")
 	}
 	if err := e.recordSigningKeyIntent(); err != nil {
 		return err
@@ -422,9 +444,9 @@ func (e *engine) abortCustody() error {
 	return e.record(stepCustody, state)
 }
 
-func (e *engine) abortBackupKey(state *CustodyFacts) error {
-	if e.done[stepBackup] {
-		return e.recordBackupKeyEnd(state)
+func (e *engine) abortBackupKey(v *Plan, state *CustodyFacts) error {
+	if e.done[v.keyStepID(stepBackup)] {
+		return e.recordBackupKeyEnd(v, state)
 	}
 	state.BackupKey = "destroyed (its share set was never sealed)"
 	if e.plan.Custody.BackupKey != CustodyKeep {

@@ -50,7 +50,10 @@ type Options struct {
 // engine runs one plan. It holds every ceremony decision; the Interaction only shows and asks.
 type engine struct {
 	Options
+	// plan is the plan as the running step sees it: whole, or for a step about one key of a
+	// keys: plan, that key's view (Plan.Views), whose key is then key.
 	plan  *Plan
+	whole *Plan
 	ui    Interaction
 	out   string
 	steps []Step
@@ -62,6 +65,9 @@ type engine struct {
 	tr   *transcript.Writer
 	key  *hsm.Key
 	id   hsm.Identity
+	// loaded are the keys of a keys: plan found or made in this run, by label, while steps
+	// about other keys run.
+	loaded map[string]loadedKey
 
 	oldManifest    *backup.Manifest // restore, reshare
 	oldManifestRaw []byte           // its bytes, pinned in the record
@@ -98,7 +104,7 @@ func Run(o Options) error {
 	if err := o.headlessBags(); err != nil {
 		return err
 	}
-	e := &engine{Options: o, plan: o.Plan, ui: o.UI, out: o.Plan.OutputDir(), done: map[string]bool{}, recorded: map[string]transcript.Event{}, seen: map[string]bool{}, named: map[string]bool{}}
+	e := &engine{Options: o, plan: o.Plan, whole: o.Plan, loaded: map[string]loadedKey{}, ui: o.UI, out: o.Plan.OutputDir(), done: map[string]bool{}, recorded: map[string]transcript.Event{}, seen: map[string]bool{}, named: map[string]bool{}}
 	defer e.close()
 	if err := e.prepare(); err != nil || e.finished {
 		return err
@@ -107,7 +113,7 @@ func Run(o Options) error {
 	if e.Abort && !e.ended && e.AbortReason == "" && e.ui.Mode() == ModeHeadless {
 		return errs.Unchanged("an abort records why the ceremony ended without finishing, and this run is headless", "pass --reason TEXT")
 	}
-	e.steps = e.plan.Script()
+	e.steps = e.whole.Script()
 	switch {
 	case e.ended:
 		// Resume and abort alike finish the seal that was cut short.
@@ -192,11 +198,13 @@ func (e *engine) prepare() error {
 		delete(e.done, stepCollect)
 	}
 	// A share set counts only once sealed; handouts of an unsealed set are void and redone.
-	if !e.done[stepBackup] {
-		for id := range e.done {
-			if strings.HasPrefix(id, stepHandout+":") || strings.HasPrefix(id, stepVerifyShare+":") {
-				delete(e.done, id)
-			}
+	for _, v := range e.plan.shareSets() {
+		if e.done[v.keyStepID(stepBackup)] {
+			continue
+		}
+		for i := range v.Backup.Custodians {
+			delete(e.done, v.shareStepID(stepHandout, i+1))
+			delete(e.done, v.shareStepID(stepVerifyShare, i+1))
 		}
 	}
 	return nil
@@ -206,6 +214,9 @@ func (e *engine) runStep() error {
 	st := &e.steps[e.cur]
 	st.Status = Running
 	e.ui.Script(e.steps, e.cur)
+	if st.Key != "" {
+		defer e.inScope(st.Key)()
+	}
 	id, arg, _ := strings.Cut(st.ID, ":")
 	var err error
 	switch id {
@@ -253,6 +264,23 @@ func (e *engine) runStep() error {
 	e.steps[e.cur].Status = Done
 	e.ui.Script(e.steps, e.cur)
 	return nil
+}
+
+// loadedKey is a key of a keys: plan found or made in this run, and what identifies it.
+type loadedKey struct {
+	key *hsm.Key
+	id  hsm.Identity
+}
+
+// inScope makes the plan the view of the key labelled label, and that key the current one, for
+// a step about it; the function it returns goes back to the whole plan.
+func (e *engine) inScope(label string) (back func()) {
+	e.plan = e.whole.view(label)
+	e.key, e.id = e.loaded[label].key, e.loaded[label].id
+	return func() {
+		e.loaded[label] = loadedKey{e.key, e.id}
+		e.plan, e.key, e.id = e.whole, nil, hsm.Identity{}
+	}
 }
 
 // next marks the running step done and starts the one after it, for phases that span steps.
@@ -330,15 +358,26 @@ func (e *engine) openToken() error {
 		return err
 	}
 	// An existing or missing label is refused before anything is made.
-	exists, err := sess.LabelExists(e.plan.Key.Label)
+	for _, v := range e.plan.Views() {
+		if err := e.checkLabel(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkLabel refuses a key of the plan whose label the token already has, before the key is
+// made or restored, or, for a rewrap of a key kept in the token, does not have.
+func (e *engine) checkLabel(v *Plan) error {
+	exists, err := e.sess.LabelExists(v.Key.Label)
 	if err != nil {
 		return err
 	}
 	switch {
-	case e.plan.Kind == KindRewrap && !e.plan.restores() && !exists:
-		return fmt.Errorf("no key labelled %q in token %q\nhint: a rewrap ceremony wraps a key already in the token; check key.label", e.plan.Key.Label, sess.Token().Label)
-	case (e.plan.Kind == KindGenerate && !e.done[stepGenerateKey] || e.plan.restores() && !e.done[stepRestoreKey]) && exists && !e.Resume:
-		return errs.Unchanged(fmt.Sprintf("token %q already has a key labelled %q", sess.Token().Label, e.plan.Key.Label), "choose another key.label, or remove the old key after checking it is not in use")
+	case v.Kind == KindRewrap && !v.restores() && !exists:
+		return fmt.Errorf("no key labelled %q in token %q\nhint: a rewrap ceremony wraps a key already in the token; check key.label", v.Key.Label, e.sess.Token().Label)
+	case (v.Kind == KindGenerate && !e.done[v.keyStepID(stepGenerateKey)] || v.restores() && !e.done[stepRestoreKey]) && exists && !e.Resume:
+		return errs.Unchanged(fmt.Sprintf("token %q already has a key labelled %q", e.sess.Token().Label, v.Key.Label), "choose another key.label, or remove the old key after checking it is not in use")
 	}
 	return nil
 }
@@ -500,7 +539,7 @@ func (e *engine) abort() error {
 	if err != nil {
 		return err
 	}
-	if !e.done[stepBackup] && e.plan.Backup != nil {
+	if e.plan.Backup != nil {
 		if err := e.voidUnsealedSets(); err != nil {
 			return err
 		}
@@ -513,14 +552,14 @@ func (e *engine) abort() error {
 		return err
 	}
 	var done []string
-	for _, st := range e.plan.Script() {
+	for _, st := range e.whole.Script() {
 		if e.done[st.ID] && st.ID != stepOpenToken && st.ID != stepBegin {
 			done = append(done, st.ID)
 		}
 	}
 	what := fmt.Sprintf("the ceremony ended without finishing, aborted by %s: %s; steps not done: %s", c.By, reason, strings.Join(undone, ", "))
-	if e.done[stepGenerateKey] || e.done[stepRestoreKey] {
-		what += fmt.Sprintf("; key %q stays in the token: destroy it with the vendor's tool if it must not be used", e.plan.Key.Label)
+	if made := e.keysMade(); len(made) > 0 {
+		what += fmt.Sprintf("; %s stays in the token: destroy it with the vendor's tool if it must not be used", quoteKeys(made))
 	}
 	facts := ExceptionFacts{Exception: what, Reason: reason, Confirmed: &c, Done: done, NotDone: undone}
 	if len(removed) > 0 {
@@ -538,7 +577,7 @@ func (e *engine) abort() error {
 // those every run does again (logging in, the transcript, the trust step) and the seal.
 func (e *engine) notDone() []string {
 	var undone []string
-	for _, st := range e.plan.Script() {
+	for _, st := range e.whole.Script() {
 		if !e.done[st.ID] && st.ID != stepOpenToken && st.ID != stepBegin && st.ID != stepTrust && st.ID != stepSeal {
 			undone = append(undone, st.ID)
 		}
@@ -567,6 +606,29 @@ func (e *engine) abortReason(undone []string) (string, Confirmation, error) {
 			return reason, c, nil
 		}
 	}
+}
+
+// keysMade are the labels of the plan's keys the transcript records as made or restored.
+func (e *engine) keysMade() []string {
+	var made []string
+	for _, v := range e.plan.Views() {
+		if e.done[v.keyStepID(stepGenerateKey)] || e.done[stepRestoreKey] {
+			made = append(made, v.Key.Label)
+		}
+	}
+	return made
+}
+
+// quoteKeys names keys in a sentence: key "a", or keys "a", "b".
+func quoteKeys(labels []string) string {
+	q := make([]string, len(labels))
+	for i, l := range labels {
+		q[i] = fmt.Sprintf("%q", l)
+	}
+	if len(q) == 1 {
+		return "key " + q[0]
+	}
+	return "keys " + strings.Join(q, ", ")
 }
 
 func (e *engine) interrupted(err error) error {

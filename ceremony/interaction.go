@@ -57,6 +57,9 @@ type Step struct {
 	Actor        Actor  // who must act
 	Instructions string // plain words: what to do and what to confirm
 	Status       Status
+	// Key is the label of the key a step of a keys: plan is about; "" for the steps about the
+	// whole ceremony, and in a plan with one key.
+	Key string
 }
 
 // SecretRequest asks for a PIN or passphrase; the answer is never echoed.

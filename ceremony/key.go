@@ -42,7 +42,8 @@ func (e *engine) keyFacts() (*KeyFacts, error) {
 // CKA_ID, or any key when no intent was recorded, was made by someone else and is refused.
 func (e *engine) generateKey() error {
 	label := e.plan.Key.Label
-	in, intended, err := e.intent(stepGenerateKey)
+	step := e.plan.keyStepID(stepGenerateKey)
+	in, intended, err := e.intent(step)
 	if err != nil {
 		return err
 	}
@@ -73,12 +74,12 @@ func (e *engine) generateKey() error {
 			return errs.Unchanged(fmt.Sprintf("token key %q was not generated in this token (CKA_LOCAL or CKA_ALWAYS_SENSITIVE is false)", label), "investigate before going on")
 		}
 		adopted = true
-		e.exception(stepGenerateKey, "key "+label+" was generated before the interruption and not recorded; it is taken over, not made again")
+		e.exception(step, "key "+label+" was generated before the interruption and not recorded; it is taken over, not made again")
 	default:
 		id, err := hex.DecodeString(in.CKAID)
 		if !intended {
 			if id, err = e.sess.NewKeyID(); err == nil {
-				err = e.recordIntent(stepGenerateKey, Intent{Label: label, CKAID: hex.EncodeToString(id)})
+				err = e.recordIntent(step, Intent{Label: label, CKAID: hex.EncodeToString(id)})
 			}
 		}
 		if err == nil && intended {
@@ -101,10 +102,10 @@ func (e *engine) generateKey() error {
 	if adopted {
 		facts.AdoptedAfterInterruption = true
 	}
-	if err := e.signOffKey(stepGenerateKey, facts); err != nil {
+	if err := e.signOffKey(step, facts); err != nil {
 		return err
 	}
-	return e.record(stepGenerateKey, facts)
+	return e.record(step, facts)
 }
 
 func (e *engine) findKey() error {

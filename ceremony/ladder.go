@@ -27,10 +27,16 @@ func (p *Plan) Ladder(caps hsmspec.Capabilities) []string {
 		lines = append(lines, p.custodyLadder(caps, line))
 	}
 	if p.Backup != nil && p.Kind != KindRestore {
-		if mech, why, err := p.backupWrap(caps); err != nil {
-			lines = append(lines, refused("backup", err))
-		} else {
-			lines = append(lines, line("backup", mech, why))
+		for _, v := range p.Views() {
+			step := "backup"
+			if v.scope != "" {
+				step += " of " + v.scope
+			}
+			if mech, why, err := v.backupWrap(caps); err != nil {
+				lines = append(lines, refused(step, err))
+			} else {
+				lines = append(lines, line(step, mech, why))
+			}
 		}
 	}
 	for _, t := range p.Targets {

@@ -65,20 +65,25 @@ const (
 // Plan is one reviewable ceremony plan. It never holds a PIN or passphrase: those come from the
 // terminal or, for automation, from an environment variable or file named on the command line.
 type Plan struct {
-	Version      int           `yaml:"version"`
-	Kind         string        `yaml:"kind"`
-	Ceremony     string        `yaml:"ceremony"`
-	Token        TokenPlan     `yaml:"token"`
-	Key          KeyPlan       `yaml:"key"`
-	Participants []Actor       `yaml:"participants"`
-	Backup       *BackupPlan   `yaml:"backup"`
-	Restore      *RestorePlan  `yaml:"restore"`
-	CheckIn      *CheckInPlan  `yaml:"check_in"`
-	Targets      []wrap.Target `yaml:"targets"`
-	Custody      CustodyPlan   `yaml:"custody"`
-	Require      RequirePlan   `yaml:"require"`
-	Cosign       []CosignPlan  `yaml:"cosign"`
-	Output       string        `yaml:"output"`
+	Version  int       `yaml:"version"`
+	Kind     string    `yaml:"kind"`
+	Ceremony string    `yaml:"ceremony"`
+	Token    TokenPlan `yaml:"token"`
+	Key      KeyPlan   `yaml:"key"`
+	// Keys lists the keys of a ceremony that makes several; each names its own targets. It
+	// replaces key and targets. See views.
+	Keys         []KeyPlan    `yaml:"keys"`
+	Participants []Actor      `yaml:"participants"`
+	Backup       *BackupPlan  `yaml:"backup"`
+	Restore      *RestorePlan `yaml:"restore"`
+	CheckIn      *CheckInPlan `yaml:"check_in"`
+	// Targets are the plan's targets. In a keys: plan they are every key's targets, set by
+	// validate and named LABEL/TARGET, which is also their folder under targets/ and inputs/.
+	Targets []wrap.Target `yaml:"targets"`
+	Custody CustodyPlan   `yaml:"custody"`
+	Require RequirePlan   `yaml:"require"`
+	Cosign  []CosignPlan  `yaml:"cosign"`
+	Output  string        `yaml:"output"`
 	// ExpiryMargin is how long every target's import parameters must still be valid when the
 	// ceremony starts (a Go duration, "90m"); an hour when empty.
 	ExpiryMargin string `yaml:"expiry_margin"`
@@ -90,6 +95,12 @@ type Plan struct {
 	sum string
 	// spec is Key.Type parsed.
 	spec hsmspec.KeySpec
+	// views are the plan as each key's steps see it: the plan itself for a one-key plan; for a
+	// keys: plan, one copy per key whose Key, spec and Targets are that key's, and whose scope
+	// is its label. targetSpec gives the key type each of the plan's targets wraps.
+	views      []*Plan
+	scope      string
+	targetSpec map[string]hsmspec.KeySpec
 	// out is the ceremony folder when the plan was loaded from it (LoadFolder), and source the
 	// plan file that started that ceremony.
 	out, source string
@@ -101,10 +112,11 @@ type TokenPlan struct {
 	Token  string `yaml:"token"` // label or RFC 7512 pkcs11: URI
 }
 
-// KeyPlan names the target key.
+// KeyPlan names a target key. In a keys: list it names its own targets too.
 type KeyPlan struct {
-	Label string `yaml:"label"`
-	Type  string `yaml:"type"` // e.g. AES-256, HMAC-256, RSA-3072, EC-P256
+	Label   string        `yaml:"label"`
+	Type    string        `yaml:"type"` // e.g. AES-256, HMAC-256, RSA-3072, EC-P256
+	Targets []wrap.Target `yaml:"targets"`
 }
 
 // BackupPlan says how the key is backed up: M of the custodians, in share order.
@@ -119,6 +131,9 @@ type BackupPlan struct {
 	// Handouts is the folder share files are written to: never inside the ceremony folder, which
 	// is the record an auditor receives. Empty means the output folder's name + "-handouts".
 	Handouts string `yaml:"handouts"`
+	// Sets says how a keys: plan backs up its keys: shared (the default: one backup key wraps
+	// every key, one share set, one handout per custodian) or per-key (a share set per key).
+	Sets string `yaml:"sets"`
 	// Bags asks for tamper-evident bags: at each handout the share is sealed into a bag whose
 	// serial is typed and recorded; a restore compares the serial typed again.
 	Bags       bool            `yaml:"bags"`
@@ -134,6 +149,12 @@ type CustodianPlan struct {
 	// default) or the custodian (chosen), who must then reach the same strength.
 	Passphrase string `yaml:"passphrase"`
 }
+
+// How a keys: plan backs up its keys.
+const (
+	SetsShared = "shared"
+	SetsPerKey = "per-key"
+)
 
 // Who makes an age-passphrase custodian's passphrase.
 const (
@@ -282,18 +303,12 @@ func (p *Plan) validate() error {
 	if strings.Contains(strings.ToLower(p.Token.Token), "pin-value") || strings.Contains(strings.ToLower(p.Token.Token), "pin-source") {
 		return planErr("token.token carries a PIN; PINs never go in a plan\nhint: remove pin-value/pin-source; the PIN is asked at the terminal or read from --pin-env/--pin-file")
 	}
-	if p.Key.Label == "" {
-		return planErr("key.label is missing\nhint: name the key, e.g. acme-data-2026")
-	}
-	if p.Kind != KindReshare {
-		if p.Key.Type == "" {
-			return planErr("key.type is missing\nhint: one of AES-128, AES-256, HMAC-224..HMAC-512, RSA-2048, RSA-3072, RSA-4096, EC-P256, EC-P384, EC-P521, EC-secp256k1")
+	if len(p.Keys) > 0 {
+		if err := p.validateKeys(); err != nil {
+			return err
 		}
-		spec, err := hsmspec.ParseKeySpec(p.Key.Type)
-		if err != nil {
-			return planErr("key.type: %v", err)
-		}
-		p.spec = spec
+	} else if err := p.validateKey(); err != nil {
+		return err
 	}
 	if p.Output == "" {
 		return planErr("output is missing\nhint: name a folder that does not exist yet; the ceremony creates it")
@@ -350,10 +365,90 @@ func (p *Plan) validate() error {
 			return err
 		}
 	}
+	return p.validateCustody()
+}
+
+// validateKey checks the one key of a plan without keys.
+func (p *Plan) validateKey() error {
+	if p.Key.Label == "" {
+		return planErr("key.label is missing\nhint: name the key, e.g. acme-data-2026")
+	}
+	if p.Kind != KindReshare {
+		if p.Key.Type == "" {
+			return planErr("key.type is missing\nhint: one of AES-128, AES-256, HMAC-224..HMAC-512, RSA-2048, RSA-3072, RSA-4096, EC-P256, EC-P384, EC-P521, EC-secp256k1")
+		}
+		spec, err := hsmspec.ParseKeySpec(p.Key.Type)
+		if err != nil {
+			return planErr("key.type: %v", err)
+		}
+		p.spec = spec
+	}
+	if len(p.Key.Targets) > 0 {
+		return planErr("key.targets is for plans with keys\nhint: list a single key's targets at the top level, under targets")
+	}
+	if p.Backup != nil && p.Backup.Sets != "" {
+		return planErr("backup.sets is for plans with keys\nhint: a plan with one key has one share set; remove backup.sets")
+	}
+	return validateTargetNames("targets", p.Targets)
+}
+
+// validateKeys checks the keys of a plan that makes several, and gathers their targets into
+// the plan's, each named LABEL/TARGET.
+func (p *Plan) validateKeys() error {
+	switch {
+	case p.Key.Label != "" || p.Key.Type != "" || len(p.Key.Targets) > 0:
+		return planErr("the plan has both key and keys\nhint: list every key under keys, or make one key with key and targets")
+	case len(p.Targets) > 0:
+		return planErr("in a plan with keys, each key names its own targets\nhint: move the top-level targets under the keys they are for")
+	case p.Kind != KindGenerate:
+		return planErr("keys is for generate ceremonies\nhint: a %s ceremony works on one key; name it with key", p.Kind)
+	}
+	if p.Backup != nil {
+		switch p.Backup.Sets {
+		case "", SetsShared, SetsPerKey:
+		default:
+			return planErr("backup.sets is %q\nhint: shared (one share set for every key) or per-key (a share set for each key)", p.Backup.Sets)
+		}
+		if p.Backup.Sets == SetsPerKey && p.Custody.BackupKey == CustodyKeep {
+			return planErr("custody.backup_key: keep keeps one backup key, and backup.sets: per-key makes one per key\nhint: use backup.sets: shared, or do not keep the backup key")
+		}
+	}
+	p.targetSpec = map[string]hsmspec.KeySpec{}
+	labels := map[string]bool{}
+	for i, k := range p.Keys {
+		switch {
+		case k.Label == "":
+			return planErr("keys[%d] has no label\nhint: name each key, e.g. acme-data-2026", i)
+		case !ceremonyID.MatchString(k.Label):
+			return planErr("key label %q is not a valid folder name\nhint: in a plan with keys, a key's label names its folders; use lowercase letters, digits, '.', '_' and '-'", k.Label)
+		case labels[k.Label]:
+			return planErr("two keys are labelled %q\nhint: give each key its own label", k.Label)
+		case k.Type == "":
+			return planErr("key %q has no type\nhint: one of AES-128, AES-256, HMAC-224..HMAC-512, RSA-2048, RSA-3072, RSA-4096, EC-P256, EC-P384, EC-P521, EC-secp256k1", k.Label)
+		}
+		labels[k.Label] = true
+		spec, err := hsmspec.ParseKeySpec(k.Type)
+		if err != nil {
+			return planErr("key %q: type: %v", k.Label, err)
+		}
+		if err := validateTargetNames(fmt.Sprintf("key %q: targets", k.Label), k.Targets); err != nil {
+			return err
+		}
+		for _, t := range k.Targets {
+			t.Name = k.Label + "/" + t.Name
+			p.Targets = append(p.Targets, t)
+			p.targetSpec[t.Name] = spec
+		}
+	}
+	return nil
+}
+
+// validateTargetNames checks the names of a list of targets, which become folders.
+func validateTargetNames(field string, targets []wrap.Target) error {
 	names := map[string]bool{}
-	for i, t := range p.Targets {
+	for i, t := range targets {
 		if t.Name == "" {
-			return planErr("targets[%d] has no name\nhint: name each target, e.g. aws-prod", i)
+			return planErr("%s[%d] has no name\nhint: name each target, e.g. aws-prod", field, i)
 		}
 		if names[t.Name] {
 			return planErr("two targets are named %q\nhint: give each target its own name; it becomes a folder", t.Name)
@@ -363,7 +458,63 @@ func (p *Plan) validate() error {
 		}
 		names[t.Name] = true
 	}
-	return p.validateCustody()
+	return nil
+}
+
+// Views are the plan as the steps about each of its keys see it (see Plan.views).
+func (p *Plan) Views() []*Plan {
+	if len(p.Keys) == 0 {
+		return []*Plan{p}
+	}
+	views := make([]*Plan, len(p.Keys))
+	for i, k := range p.Keys {
+		views[i] = p.view(k.Label)
+	}
+	return views
+}
+
+// view is the plan as the steps about the key labelled label see it.
+func (p *Plan) view(label string) *Plan {
+	v := *p
+	v.Keys, v.scope, v.Targets = nil, label, nil
+	for _, k := range p.Keys {
+		if k.Label == label {
+			v.Key = k
+			v.spec, _ = hsmspec.ParseKeySpec(k.Type) // validate parsed it
+		}
+	}
+	for _, t := range p.Targets {
+		if scope, _, _ := strings.Cut(t.Name, "/"); scope == label {
+			v.Targets = append(v.Targets, t)
+		}
+	}
+	return &v
+}
+
+// specFor is the type of the key target t wraps.
+func (p *Plan) specFor(t wrap.Target) hsmspec.KeySpec {
+	if s, ok := p.targetSpec[t.Name]; ok {
+		return s
+	}
+	return p.spec
+}
+
+// scopeOf is the label of the key a keys: plan's target is for; "" in a plan with one key.
+func (p *Plan) scopeOf(t wrap.Target) string {
+	if len(p.Keys) == 0 {
+		return ""
+	}
+	scope, _, _ := strings.Cut(t.Name, "/")
+	return scope
+}
+
+// keyStepID is the id of a step about the plan's key: the step itself in a plan with one
+// key, step:LABEL in a view of a keys: plan.
+func (p *Plan) keyStepID(step string) string {
+	if p.scope == "" {
+		return step
+	}
+	return step + ":" + p.scope
 }
 
 func (p *Plan) validateParticipants() error {
@@ -485,9 +636,14 @@ func (p *Plan) Check(now time.Time) (warnings []string, err error) {
 		if err != nil {
 			return nil, err
 		}
-		_, _, exception, err := p.checkOldSet(raw)
+		m, _, exception, err := p.checkOldSet(raw)
 		if err != nil {
 			return nil, err
+		}
+		if p.Kind == KindReshare {
+			if err := m.Reshareable(); err != nil {
+				return nil, err
+			}
 		}
 		if exception != "" {
 			warnings = append(warnings, exception)
@@ -510,12 +666,17 @@ func (p *Plan) Check(now time.Time) (warnings []string, err error) {
 			}
 		}
 	}
+	into := map[string]string{} // the cloud key each target imports into -> the first target
 	for _, t := range p.Targets {
-		w, err := p.checkTarget(t, now)
+		w, dest, err := p.checkTarget(t, now)
 		if err != nil {
 			return nil, err
 		}
 		warnings = append(warnings, w...)
+		if other, ok := into[dest]; ok && dest != "" && p.Kind != KindReshare {
+			return nil, planErr("targets %s and %s both import into %s; a cloud key takes one key's material\nhint: give each key its own cloud key (for AWS, its own KMS key and import parameters)", other, t.Name, dest)
+		}
+		into[dest] = t.Name
 	}
 	return warnings, nil
 }
@@ -540,22 +701,24 @@ func (p *Plan) checkOldSet(manifest []byte) (*backup.Manifest, setStatus, string
 	return m, st, exception, refusal
 }
 
-func (p *Plan) checkTarget(t wrap.Target, now time.Time) ([]string, error) {
+// checkTarget loads a target's import parameters and checks them; it returns the warnings to
+// show and the cloud key the target imports into (wrap.Params.Destination).
+func (p *Plan) checkTarget(t wrap.Target, now time.Time) ([]string, string, error) {
 	params, err := wrap.Load(t, p.dir)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if p.Kind == KindReshare {
-		return nil, nil
+		return nil, "", nil
 	}
-	w, err := params.Validate(p.spec, now)
+	w, err := params.Validate(p.specFor(t), now)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	for i := range w {
 		w[i] = "target " + t.Name + ": " + w[i]
 	}
-	return w, nil
+	return w, params.Destination(), nil
 }
 
 // sections names the plan's YAML sections by the Go type that decodes them, for errors.

@@ -48,9 +48,11 @@ func (p *Plan) Preflight(w World) (notChecked []string, err error) {
 		if _, _, err := w.Capabilities.SigningKey(); err != nil {
 			return nil, err
 		}
-		if p.Backup != nil && p.Kind != KindRestore && (w.Done == nil || !w.Done(stepBackup)) {
-			if _, _, err := p.backupWrap(*w.Capabilities); err != nil {
-				return nil, err
+		if p.Backup != nil && p.Kind != KindRestore && !p.setsSealed(w.Done) {
+			for _, v := range p.Views() {
+				if _, _, err := v.backupWrap(*w.Capabilities); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
@@ -85,7 +87,7 @@ func (p *Plan) Preflight(w World) (notChecked []string, err error) {
 			return nil, err
 		}
 		if fit := w.Capabilities.PKCS8; fit != nil {
-			if err := params.RefusePadded(p.spec, *fit); err != nil {
+			if err := params.RefusePadded(p.specFor(t), *fit); err != nil {
 				return nil, err
 			}
 		}
@@ -93,7 +95,7 @@ func (p *Plan) Preflight(w World) (notChecked []string, err error) {
 	if len(unprobed) > 0 {
 		notChecked = append(notChecked, fmt.Sprintf("whether the token can wrap for %s (the token is not reachable from here)", strings.Join(unprobed, ", ")))
 	}
-	if p.Backup == nil || w.Done != nil && w.Done(stepBackup) {
+	if p.Backup == nil || p.setsSealed(w.Done) {
 		return notChecked, nil
 	}
 	for _, c := range p.Backup.Custodians {
@@ -114,6 +116,20 @@ func (p *Plan) Preflight(w World) (notChecked []string, err error) {
 		}
 	}
 	return notChecked, nil
+}
+
+// setsSealed says whether done, the steps a resumed ceremony did, include the seal of every
+// share set of the plan; false for a new run (done is nil).
+func (p *Plan) setsSealed(done func(step string) bool) bool {
+	if done == nil {
+		return false
+	}
+	for _, v := range p.shareSets() {
+		if !done(v.keyStepID(stepBackup)) {
+			return false
+		}
+	}
+	return true
 }
 
 // minutes says a duration the way people do: "45 minutes".

@@ -67,12 +67,16 @@ func (p *Plan) Script() []Step {
 		for _, t := range p.Targets {
 			add(stepCheckWrapKey+":"+t.Name, fmt.Sprintf("Check the %s wrapping key of target %s", wrap.CloudName(t.Profile), t.Name), witness,
 				fmt.Sprintf("Someone reads aloud the wrapping key fingerprint from the printed import request (keyceremony fingerprint prints it); %s types back all 8 groups.", witness.Name))
+			s[len(s)-1].Key = p.scopeOf(t)
 		}
 	}
 	switch p.Kind {
 	case KindGenerate:
-		add(stepGenerateKey, fmt.Sprintf("Generate the %s key %q in the HSM", p.spec, p.Key.Label), witness,
-			fmt.Sprintf("The key is made inside the HSM, sensitive and wrappable only. The screen shows its %s; %s writes it on the paper log and types it back.", p.keyIdentity(), witness.Name))
+		for _, v := range p.Views() {
+			add(v.keyStepID(stepGenerateKey), fmt.Sprintf("Generate the %s key %q in the HSM", v.spec, v.Key.Label), witness,
+				fmt.Sprintf("The key is made inside the HSM, sensitive and wrappable only. The screen shows its %s; %s writes it on the paper log and types it back.", v.keyIdentity(), witness.Name))
+			s[len(s)-1].Key = v.scope
+		}
 	case KindRewrap:
 		if !p.restores() { // a re-import from the backup restores the key instead (below)
 			add(stepFindKey, fmt.Sprintf("Find the %s key %q in the token", p.spec, p.Key.Label), admin,
@@ -87,21 +91,25 @@ func (p *Plan) Script() []Step {
 		add(stepRestoreKey, fmt.Sprintf("Restore key %q into the token", p.Key.Label), witness,
 			fmt.Sprintf("The backup is opened inside the HSM; the restored key must match the backup manifest. The screen shows its %s; %s writes it on the paper log and types it back.", p.keyIdentity(), witness.Name))
 	}
-	if p.Backup != nil {
+	for _, v := range p.shareSets() {
 		for i, c := range p.Backup.Custodians {
-			add(fmt.Sprintf("%s:%d", stepHandout, i+1), fmt.Sprintf("Hand share %d of %d to %s", i+1, len(p.Backup.Custodians), c.Name),
+			add(v.shareStepID(stepHandout, i+1), fmt.Sprintf("Hand share %d of %d%s to %s", i+1, len(p.Backup.Custodians), v.ofSet(), c.Name),
 				Actor{Role: RoleCustodian, Name: c.Name}, handoutInstructions(c)+p.bagInstructions(c.Name))
+			s[len(s)-1].Key = v.scope
 		}
 		for i, c := range p.Backup.Custodians {
-			add(fmt.Sprintf("%s:%d", stepVerifyShare, i+1), fmt.Sprintf("%s proves share %d can be read back", c.Name, i+1),
+			add(v.shareStepID(stepVerifyShare, i+1), fmt.Sprintf("%s proves share %d%s can be read back", c.Name, i+1, v.ofSet()),
 				Actor{Role: RoleCustodian, Name: c.Name}, "The custodian enters the share again (or opens the file); it must match its commitment.")
+			s[len(s)-1].Key = v.scope
 		}
-		add(stepBackup, fmt.Sprintf("Seal the %d-of-%d backup", p.Backup.Threshold, len(p.Backup.Custodians)), admin,
+		add(v.keyStepID(stepBackup), fmt.Sprintf("Seal the %d-of-%d backup%s", p.Backup.Threshold, len(p.Backup.Custodians), v.ofSet()), admin,
 			"The backup manifest and blob are written; only now does the share set count.")
+		s[len(s)-1].Key = v.scope
 	}
 	for _, t := range p.Targets {
 		add(stepWrap+":"+t.Name, fmt.Sprintf("Wrap the key for %s (%s)", t.Name, wrap.CloudName(t.Profile)), admin,
 			"The key is wrapped under the cloud's public key inside the HSM and the import package is written.")
+		s[len(s)-1].Key = p.scopeOf(t)
 	}
 	add(stepCustody, "Leave the token as the plan says", admin, p.custodyInstructions())
 	add(stepSeal, "Sign off and seal the transcript", witness,
@@ -111,6 +119,54 @@ func (p *Plan) Script() []Step {
 			fmt.Sprintf("%s compares the checkpoint with the paper log and cosigns it with their own witness key, which never was in the token. Typing later leaves it for 'keyceremony cosign'.", c.Witness))
 	}
 	return s
+}
+
+// shareSets are the plan's share sets, as the plans their steps see: none without a backup; the
+// plan itself for one set (a plan with one key, or whose keys share one set); each key's view
+// when the plan has a set per key.
+func (p *Plan) shareSets() []*Plan {
+	switch {
+	case p.Backup == nil:
+		return nil
+	case p.Backup.Sets == SetsPerKey:
+		return p.Views()
+	}
+	return []*Plan{p}
+}
+
+// setKeys names the keys the plan's (or view's) share set backs up, for the label that goes
+// with each share: the key's label, or the first and how many more of a set shared by several.
+func (p *Plan) setKeys() string {
+	if p.scope != "" || len(p.Keys) == 0 {
+		return p.Key.Label
+	}
+	return fmt.Sprintf("%s and %d more of this ceremony", p.Keys[0].Label, len(p.Keys)-1)
+}
+
+// labels are the labels of the plan's keys, for the record: "a" or "a, b, c".
+func (p *Plan) labels() string {
+	var l []string
+	for _, v := range p.Views() {
+		l = append(l, v.Key.Label)
+	}
+	return strings.Join(l, ", ")
+}
+
+// shareStepID is the id of the handout or verification of share i of the set of the plan (or
+// view): step:i, or step:LABEL/i for the set of one key of a keys: plan.
+func (p *Plan) shareStepID(step string, i int) string {
+	if p.scope == "" {
+		return fmt.Sprintf("%s:%d", step, i)
+	}
+	return fmt.Sprintf("%s:%s/%d", step, p.scope, i)
+}
+
+// ofSet names whose share set a step is about, in step titles: "" when the ceremony has one.
+func (p *Plan) ofSet() string {
+	if p.scope == "" {
+		return ""
+	}
+	return " of key " + p.scope
 }
 
 // bagInstructions is what a handout adds when the plan asks for tamper-evident bags.

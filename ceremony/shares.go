@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/keyceremony/keyceremony/backup"
 	"github.com/keyceremony/keyceremony/ceremony/transcript"
+	"github.com/keyceremony/keyceremony/hsm"
 	"github.com/keyceremony/keyceremony/internal/atomicfile"
 	"github.com/keyceremony/keyceremony/internal/errs"
 	"github.com/keyceremony/keyceremony/internal/hsmspec"
@@ -168,41 +170,38 @@ func (e *engine) backupPhase() error {
 	if err := e.voidUnsealedSets(); err != nil {
 		return err
 	}
+	step := e.plan.keyStepID(stepBackup)
 	opts := backup.Options{Threshold: e.plan.Backup.Threshold, AllowLarge: e.plan.Backup.AllowLarge, Key: e.backupKey()}
-	mech, why, err := e.plan.backupWrap(e.sess.Capabilities())
-	if err != nil {
-		return err
-	}
-	if mech == hsmspec.BackupCBCPad {
-		e.exceptionOnce(stepBackup, "backup.allow_weaker_wrap: "+why)
-	}
-	opts.Wrap = mech
 	for _, c := range e.plan.Backup.Custodians {
 		opts.Custodians = append(opts.Custodians, c.Name)
 	}
-	var b *backup.Backup
+	var bs []*backup.Backup
+	var err error
 	done := e.ui.Busy("Making the backup and the share set")
 	if e.plan.Kind == KindReshare {
 		opts.Replaces = e.oldManifest.SetID
-		b, err = backup.Reshare(e.sess, e.oldManifest, e.oldBlob, e.collector, opts)
-	} else {
-		if err = e.loadKey(); err == nil {
-			b, err = backup.Create(e.sess, e.key, opts)
+		var b *backup.Backup
+		if opts.Wrap, err = e.backupMech(e.plan, step); err == nil {
+			b, err = backup.Reshare(e.sess, e.oldManifest, e.oldBlob, e.collector, opts)
 		}
+		bs = []*backup.Backup{b}
+	} else {
+		bs, err = e.backupKeys(step, opts)
 	}
 	done()
 	if err != nil {
 		return err
 	}
+	b := bs[0] // the share set, the same in each
 	defer b.Zero()
-	if err := e.recordIntent(stepBackup, Intent{SetID: b.Manifest.SetID}); err != nil {
+	if err := e.recordIntent(step, Intent{SetID: b.Manifest.SetID}); err != nil {
 		return err
 	}
 	dir := "backup-" + b.Manifest.SetID
-	if err := backup.WriteSet(filepath.Join(e.out, dir), b); err != nil {
+	files, backedUp, err := e.writeSet(dir, bs)
+	if err != nil {
 		return err
 	}
-	files := []string{filepath.Join(dir, backup.ManifestFile), filepath.Join(dir, backup.BlobFile)}
 	for i, c := range e.plan.Backup.Custodians {
 		if i > 0 {
 			e.next()
@@ -247,15 +246,84 @@ func (e *engine) backupPhase() error {
 	}
 	e.next()
 	// "replaces" is the signed fact that supersedes the old set: restore refuses it from now on.
-	err = e.record(stepBackup, BackupFacts{
+	facts := BackupFacts{
 		SetID: b.Manifest.SetID, Threshold: b.Manifest.M, Custodians: b.Manifest.Custodians,
-		BackupKeyKCV: b.Manifest.BackupKeyKCV, Replaces: b.Manifest.Replaces,
-		Label: b.Manifest.Key.Label, Spec: b.Manifest.Key.Spec, KCV: b.Manifest.Key.KCV, Fingerprint: b.Manifest.Key.Fingerprint,
-	}, files...)
+		BackupKeyKCV: b.Manifest.BackupKeyKCV, Replaces: b.Manifest.Replaces, Keys: backedUp,
+	}
+	if backedUp == nil {
+		facts.Label, facts.Spec, facts.KCV, facts.Fingerprint = b.Manifest.Key.Label, b.Manifest.Key.Spec, b.Manifest.Key.KCV, b.Manifest.Key.Fingerprint
+	}
+	err = e.record(step, facts, files...)
 	if err == nil && b.Manifest.Replaces != "" {
 		e.ui.Notice(fmt.Sprintf("share set %s is superseded by set %s: restores refuse it from now on; its custodians should destroy their old shares (files, paper, photographs)", b.Manifest.Replaces, b.Manifest.SetID))
 	}
 	return err
+}
+
+// backupMech is the mechanism that wraps the key of v under the backup key; a weaker one the
+// plan allows is recorded as an exception of step.
+func (e *engine) backupMech(v *Plan, step string) (string, error) {
+	mech, why, err := v.backupWrap(e.sess.Capabilities())
+	if err == nil && mech == hsmspec.BackupCBCPad {
+		e.exceptionOnce(step, "backup.allow_weaker_wrap: "+why)
+	}
+	return mech, err
+}
+
+// backupKeys backs up the plan's key, or, for a set shared by the keys of a keys: plan, every
+// key under one backup key.
+func (e *engine) backupKeys(step string, opts backup.Options) ([]*backup.Backup, error) {
+	views := []*Plan{e.plan}
+	if e.plan.scope == "" && len(e.plan.Keys) > 0 {
+		views = e.plan.Views()
+	}
+	keys := make([]backup.Backed, len(views))
+	for i, v := range views {
+		mech, err := e.backupMech(v, step)
+		if err != nil {
+			return nil, err
+		}
+		k, err := e.keyOf(v)
+		if err != nil {
+			return nil, err
+		}
+		keys[i] = backup.Backed{Key: k, Wrap: mech}
+	}
+	return backup.CreateShared(e.sess, keys, opts)
+}
+
+// keyOf finds the key of view v: the current one, or for a view of another key, that key.
+func (e *engine) keyOf(v *Plan) (*hsm.Key, error) {
+	if v.scope != e.plan.scope {
+		defer e.inScope(v.scope)()
+	}
+	err := e.loadKey()
+	return e.key, err
+}
+
+// writeSet writes the manifest and blob of a share set into dir: dir/manifest.json and
+// dir/blob for a set of one key, dir/LABEL/manifest.json and dir/LABEL/blob for each key of a
+// shared set. It returns the files written and, for a shared set, the keys it backs up.
+func (e *engine) writeSet(dir string, bs []*backup.Backup) (files []string, keys []BackedUpKey, err error) {
+	if len(bs) == 1 {
+		if err := backup.WriteSet(filepath.Join(e.out, dir), bs[0]); err != nil {
+			return nil, nil, err
+		}
+		return []string{filepath.Join(dir, backup.ManifestFile), filepath.Join(dir, backup.BlobFile)}, nil, nil
+	}
+	if err := os.Mkdir(filepath.Join(e.out, dir), 0o700); err != nil {
+		return nil, nil, err
+	}
+	for _, b := range bs {
+		k := b.Manifest.Key
+		sub := filepath.Join(dir, k.Label)
+		if err := backup.WriteSet(filepath.Join(e.out, sub), b); err != nil {
+			return nil, nil, err
+		}
+		files = append(files, filepath.Join(sub, backup.ManifestFile), filepath.Join(sub, backup.BlobFile))
+		keys = append(keys, BackedUpKey{Label: k.Label, Spec: k.Spec, KCV: k.KCV, Fingerprint: k.Fingerprint, Manifest: filepath.ToSlash(filepath.Join(sub, backup.ManifestFile))})
+	}
+	return files, keys, atomicfile.SyncDir(filepath.Join(e.out, dir))
 }
 
 // voidUnsealedSets destroys each share set an interruption left unsealed, so that none of its
@@ -268,35 +336,30 @@ func (e *engine) voidUnsealedSets() error {
 	if err != nil {
 		return err
 	}
+	sealed, err := e.sealedSets()
+	if err != nil {
+		return err
+	}
 	for _, ent := range entries {
 		name := ent.Name()
-		if !strings.HasPrefix(name, "backup-") || !ent.IsDir() {
+		setID := strings.TrimPrefix(name, "backup-")
+		if !strings.HasPrefix(name, "backup-") || !ent.IsDir() || sealed[setID] {
 			continue
 		}
 		if e.plan.Kind == KindReshare && e.plan.Path(e.plan.Restore.Manifest) == filepath.Join(e.out, name, backup.ManifestFile) {
 			continue
 		}
-		setID := strings.TrimPrefix(name, "backup-")
 		dirs := []string{filepath.Join(e.out, name), filepath.Join(e.plan.HandoutsDir(), name)}
-		var record, handouts []string
-		for i, dir := range dirs {
-			files, err := os.ReadDir(dir)
-			if errors.Is(err, fs.ErrNotExist) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			for _, f := range files {
-				if i == 0 {
-					record = append(record, filepath.Join(name, f.Name()))
-				} else {
-					handouts = append(handouts, filepath.Join(dir, f.Name()))
-				}
-			}
+		record, err := filesUnder(e.out, dirs[0])
+		if err != nil {
+			return err
+		}
+		handouts, err := filesUnder("", dirs[1])
+		if err != nil {
+			return err
 		}
 		note := fmt.Sprintf("share set %s was not sealed before the interruption; it is void and its files are deleted. Deleting does not wipe flash media and copies may exist: custodians must destroy every copy of a share of set %s (files, paper, photographs)", setID, setID)
-		_, err := e.tr.Append(transcript.Entry{Step: stepVoid + ":" + setID, Kind: transcript.KindStep, Actor: transcript.Actor(e.plan.first(RoleAdministrator)),
+		_, err = e.tr.Append(transcript.Entry{Step: stepVoid + ":" + setID, Kind: transcript.KindStep, Actor: transcript.Actor(e.plan.first(RoleAdministrator)),
 			Facts: VoidSetFacts{SetID: setID, DeletedRecordFiles: record, DeletedHandouts: handouts, Note: note}})
 		if err != nil {
 			return fmt.Errorf("cannot write the transcript: %w\nhint: nothing was deleted; free disk space and resume", err)
@@ -310,6 +373,48 @@ func (e *engine) voidUnsealedSets() error {
 		e.ui.Notice(note)
 	}
 	return nil
+}
+
+// sealedSets are the share sets this ceremony's transcript records as sealed.
+func (e *engine) sealedSets() (map[string]bool, error) {
+	sealed := map[string]bool{}
+	for _, v := range e.whole.shareSets() {
+		step := v.keyStepID(stepBackup)
+		if !e.done[step] && e.recorded[step].Step == "" {
+			continue
+		}
+		ev, err := e.recordedEvent(step)
+		if err != nil {
+			return nil, err
+		}
+		var f BackupFacts
+		if err := json.Unmarshal(ev.Facts, &f); err != nil {
+			return nil, fmt.Errorf("the %s event cannot be read: %v", step, err)
+		}
+		sealed[f.SetID] = true
+	}
+	return sealed, nil
+}
+
+// filesUnder lists the files in dir and its folders, relative to base ("" for full paths); a
+// folder that does not exist has none.
+func filesUnder(base, dir string) ([]string, error) {
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && path == dir:
+			return filepath.SkipAll
+		case err != nil:
+			return err
+		case d.IsDir():
+			return nil
+		case base != "":
+			path, err = filepath.Rel(base, path)
+		}
+		files = append(files, path)
+		return err
+	})
+	return files, err
 }
 
 // removeFolder deletes a folder of plain files and makes the deletion durable; a folder that is
@@ -420,7 +525,7 @@ func (e *engine) printCard(i int, c CustodianPlan, sh backup.Share, label Handou
 
 // handoutLabel is what each custodian copies with their share of set setID.
 func (e *engine) handoutLabel(setID string) HandoutLabel {
-	return HandoutLabel{Ceremony: e.plan.Ceremony, KeyLabel: e.plan.Key.Label, SetID: setID, Threshold: e.plan.Backup.Threshold, Date: e.Now().Format(time.DateOnly)}
+	return HandoutLabel{Ceremony: e.plan.Ceremony, KeyLabel: e.plan.setKeys(), SetID: setID, Threshold: e.plan.Backup.Threshold, Date: e.Now().Format(time.DateOnly)}
 }
 
 // passphrase returns the passphrase custodian i's share file is encrypted to, once the custodian

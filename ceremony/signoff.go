@@ -91,6 +91,7 @@ func closingSummary(p *Plan, signingKey string, events []transcript.Event) []str
 			Index                                 int      `json:"index"`
 			HandoutFile                           string   `json:"handout_file"`
 			WrappingKey                           string   `json:"wrapping_key_fingerprint"`
+			Key                                   string   `json:"key"`
 			Exception                             string   `json:"exception"`
 		}
 		if json.Unmarshal(ev.Facts, &f) != nil {
@@ -126,7 +127,7 @@ func closingSummary(p *Plan, signingKey string, events []transcript.Event) []str
 			if len(ev.Files) > 0 {
 				dir = path.Dir(ev.Files[0].Path)
 			}
-			out = append(out, fmt.Sprintf("Package %s: %s/, wrapped under %s", f.Target, dir, f.WrappingKey))
+			out = append(out, fmt.Sprintf("Package %s: %s/, wrapped under %s", path.Join(f.Key, f.Target), dir, f.WrappingKey))
 		}
 	}
 	out = append(out, fmt.Sprintf("Exceptions: %d", len(exceptions)))

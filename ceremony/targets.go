@@ -67,7 +67,7 @@ func (e *engine) checkWrappingKey(t wrap.Target) error {
 		}
 		files = append(files, rel)
 	}
-	return e.record(step, CheckWrappingKeyFacts{Target: t.Name, Profile: t.Profile, Algorithm: params.Algorithm, WrappingKeyFingerprint: fp,
+	return e.record(step, CheckWrappingKeyFacts{Key: e.plan.scope, Target: path.Base(t.Name), Profile: t.Profile, Algorithm: params.Algorithm, WrappingKeyFingerprint: fp,
 		Confirmed: c, Inputs: inputs, ParametersValidTo: params.ValidTo, Attestation: att}, files...)
 }
 
@@ -110,7 +110,7 @@ func (e *engine) wrapTarget(t wrap.Target) error {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
 		return err
 	}
-	facts := WrapFacts{Target: t.Name, Profile: t.Profile, Algorithm: params.Algorithm}
+	facts := WrapFacts{Key: e.plan.scope, Target: path.Base(t.Name), Profile: t.Profile, Algorithm: params.Algorithm}
 	var m *wrap.Manifest
 	step := stepWrap + ":" + t.Name
 	in, intended, err := e.intent(step)
@@ -134,7 +134,7 @@ func (e *engine) wrapTarget(t wrap.Target) error {
 			return errs.Unchanged(fmt.Sprintf("%s is wrapped under %s, not under the wrapping key the witness checked (%s)", dir, m.WrappingKeyFingerprint, params.Fingerprint()), "investigate before going on")
 		}
 		facts.AdoptedAfterInterruption = true
-		e.exception(stepWrap+":"+t.Name, "package "+rel+" was written before the interruption; it is taken over, not made again")
+		e.exception(step, "package "+rel+" was written before the interruption; it is taken over, not made again")
 	} else {
 		if !intended {
 			if err := e.recordIntent(step, Intent{Package: filepath.ToSlash(rel)}); err != nil {
@@ -154,7 +154,7 @@ func (e *engine) wrapTarget(t wrap.Target) error {
 	for name := range m.Files {
 		files = append(files, filepath.Join(rel, name))
 	}
-	return e.record(stepWrap+":"+t.Name, facts, files...)
+	return e.record(step, facts, files...)
 }
 
 // makePackage wraps the key for a target, strongest strategy first, and writes its package.

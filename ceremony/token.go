@@ -22,9 +22,13 @@ func (p *Plan) CheckToken() (hsmspec.TokenInfo, hsmspec.Capabilities, error) {
 	}
 	defer s.Close()
 	caps := s.Capabilities()
-	if (p.spec.Type == hsmspec.RSA || p.spec.Type == hsmspec.EC) && len(p.Targets) > 0 && p.Kind != KindReshare {
-		if fit, err := s.ProbePKCS8(p.spec); err == nil {
-			caps.PKCS8 = &fit
+	// The probe is for the first key pair with targets; Preflight applies it to keys of its type.
+	for _, v := range p.Views() {
+		if (v.spec.Type == hsmspec.RSA || v.spec.Type == hsmspec.EC) && len(v.Targets) > 0 && p.Kind != KindReshare {
+			if fit, err := s.ProbePKCS8(v.spec); err == nil {
+				caps.PKCS8 = &fit
+			}
+			break
 		}
 	}
 	return s.Token(), caps, nil

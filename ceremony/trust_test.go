@@ -94,11 +94,17 @@ func rsaKey(t *testing.T) *rsa.PrivateKey {
 // writeParams writes what aws kms get-parameters-for-import prints, for the wrapping key k.
 func (f *fixture) writeParams(t *testing.T, name string, k *rsa.PrivateKey, validTo time.Time) {
 	t.Helper()
+	f.writeParamsOf(t, name, "arn:aws:kms:eu-west-2:111122223333:key/5d05267f-bb87-4d0b-8594-295a4371d414", k, validTo)
+}
+
+// writeParamsOf writes the import parameters of the AWS KMS key keyID.
+func (f *fixture) writeParamsOf(t *testing.T, name, keyID string, k *rsa.PrivateKey, validTo time.Time) {
+	t.Helper()
 	pub, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
 	token := make([]byte, 256)
 	rand.Read(token)
 	b, _ := json.Marshal(map[string]any{
-		"KeyId":             "arn:aws:kms:eu-west-2:111122223333:key/5d05267f-bb87-4d0b-8594-295a4371d414",
+		"KeyId":             keyID,
 		"ImportToken":       base64.StdEncoding.EncodeToString(token),
 		"PublicKey":         base64.StdEncoding.EncodeToString(pub),
 		"ParametersValidTo": validTo.Unix(),
@@ -145,6 +151,8 @@ type person struct {
 	recording []string
 	// quorum are the share files a restore is given, in order.
 	quorum []string
+	// stopAtShare makes the next share asked for an operator stop.
+	stopAtShare bool
 }
 
 func (p *person) Mode() string        { return p.mode }
@@ -194,6 +202,10 @@ func (p *person) ShowShare(s ShareHandout) error {
 	return nil
 }
 func (p *person) EnterShare(r ShareRequest) (string, error) {
+	if p.stopAtShare {
+		p.stopAtShare = false
+		return "", ErrAborted
+	}
 	if r.LastError != "" {
 		return "", errors.New(r.LastError)
 	}
@@ -375,14 +387,14 @@ func TestHeadlessRecordsNobodyConfirmed(t *testing.T) {
 	}
 }
 
-// unwrapAWS opens the AWS package's EncryptedKeyMaterial.bin with openssl and a wrapping private
-// key, as AWS would, and returns the AES key's check value.
-func unwrapAWS(t *testing.T, out string, kek *rsa.PrivateKey) (string, error) {
+// unwrapAWS opens the EncryptedKeyMaterial.bin of the AWS package in folder pkg with openssl and
+// a wrapping private key, as AWS would, and returns the AES key's check value.
+func unwrapAWS(t *testing.T, pkg string, kek *rsa.PrivateKey) (string, error) {
 	t.Helper()
 	tmp := t.TempDir()
 	der, _ := x509.MarshalPKCS8PrivateKey(kek)
 	os.WriteFile(filepath.Join(tmp, "kek.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
-	cmd := exec.Command("openssl", "pkeyutl", "-decrypt", "-inkey", "kek.pem", "-in", filepath.Join(out, "targets/aws/EncryptedKeyMaterial.bin"),
+	cmd := exec.Command("openssl", "pkeyutl", "-decrypt", "-inkey", "kek.pem", "-in", filepath.Join(pkg, "EncryptedKeyMaterial.bin"),
 		"-out", "key.bin", "-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt", "rsa_oaep_md:sha1", "-pkeyopt", "rsa_mgf1_md:sha1")
 	cmd.Dir = tmp
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -404,11 +416,12 @@ func checkWrappedUnderOriginal(t *testing.T, f *fixture, substitute *rsa.Private
 	t.Helper()
 	var gen struct{ KCV string }
 	factsOf(t, stepEvent(t, events(t, f.out()), stepGenerateKey), &gen)
-	kcv, err := unwrapAWS(t, f.out(), f.kek)
+	pkg := filepath.Join(f.out(), "targets", "aws")
+	kcv, err := unwrapAWS(t, pkg, f.kek)
 	if err != nil || kcv != gen.KCV {
 		t.Fatalf("the package does not open with the checked key: KCV %q (want %s), %v", kcv, gen.KCV, err)
 	}
-	if _, err := unwrapAWS(t, f.out(), substitute); err == nil {
+	if _, err := unwrapAWS(t, pkg, substitute); err == nil {
 		t.Fatal("the package opens with the substituted key")
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/keyceremony/keyceremony/ceremony"
@@ -47,12 +48,21 @@ func cmdPlanPrint(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// keysOf names the plan's keys and their types for the runbook.
+func keysOf(p *ceremony.Plan) string {
+	var keys []string
+	for _, v := range p.Views() {
+		keys = append(keys, fmt.Sprintf("%q, %s", v.Key.Label, v.Key.Type))
+	}
+	return strings.Join(keys, "; ")
+}
+
 // runbook is what the printed script says of a plan.
 func runbook(p *ceremony.Plan, date, binarySHA256 string) paper.Runbook {
 	r := paper.Runbook{
 		Ceremony:     p.Ceremony,
 		Kind:         p.Kind,
-		Key:          fmt.Sprintf("%q, %s", p.Key.Label, p.Key.Type),
+		Key:          keysOf(p),
 		Date:         date,
 		PlanSHA256:   p.SHA256(),
 		BinarySHA256: binarySHA256,
@@ -70,19 +80,31 @@ func runbook(p *ceremony.Plan, date, binarySHA256 string) paper.Runbook {
 	for _, t := range p.Targets {
 		r.Fields = append(r.Fields, paper.Field{Label: fmt.Sprintf("Wrapping key fingerprint of target %s (%s), from the printed import request", t.Name, wrap.CloudName(t.Profile)), ReadBack: true})
 	}
-	switch {
-	case p.Kind == ceremony.KindCheckIn:
+	if p.Kind == ceremony.KindCheckIn {
 		r.Fields = append(r.Fields, paper.Field{Label: "Share set id"})
-	case p.KeySpec().IsSecret():
-		r.Fields = append(r.Fields, paper.Field{Label: fmt.Sprintf("Key check value of %q", p.Key.Label)})
-	default:
-		r.Fields = append(r.Fields, paper.Field{Label: fmt.Sprintf("Public key fingerprint of %q (read-back form)", p.Key.Label), ReadBack: true})
+	} else {
+		for _, v := range p.Views() {
+			if v.KeySpec().IsSecret() {
+				r.Fields = append(r.Fields, paper.Field{Label: fmt.Sprintf("Key check value of %q", v.Key.Label)})
+			} else {
+				r.Fields = append(r.Fields, paper.Field{Label: fmt.Sprintf("Public key fingerprint of %q (read-back form)", v.Key.Label), ReadBack: true})
+			}
+		}
 	}
 	if b := p.Backup; b != nil {
-		r.Fields = append(r.Fields, paper.Field{Label: fmt.Sprintf("Share set id (any %d of %d restore)", b.Threshold, len(b.Custodians))})
-		for i, c := range b.Custodians {
-			if b.Bags {
-				r.Fields = append(r.Fields, paper.Field{Label: fmt.Sprintf("Share %d, held by %s: serial of its tamper-evident bag", i+1, c.Name)})
+		sets := []string{""}
+		if b.Sets == ceremony.SetsPerKey {
+			sets = sets[:0]
+			for _, k := range p.Keys {
+				sets = append(sets, fmt.Sprintf(" of key %q", k.Label))
+			}
+		}
+		for _, of := range sets {
+			r.Fields = append(r.Fields, paper.Field{Label: fmt.Sprintf("Share set id%s (any %d of %d restore)", of, b.Threshold, len(b.Custodians))})
+			for i, c := range b.Custodians {
+				if b.Bags {
+					r.Fields = append(r.Fields, paper.Field{Label: fmt.Sprintf("Share %d%s, held by %s: serial of its tamper-evident bag", i+1, of, c.Name)})
+				}
 			}
 		}
 	}

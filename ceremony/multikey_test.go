@@ -1,0 +1,249 @@
+package ceremony
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/keyceremony/keyceremony/backup"
+	"github.com/keyceremony/keyceremony/internal/softhsmtest"
+)
+
+// multiPlan makes three keys, each with its own AWS target, backed up by one share set or a set
+// per key (backup.sets).
+const multiPlan = `version: 1
+kind: generate
+ceremony: multi
+token: {module: %s, token: test}
+keys:
+  - label: k1
+    type: AES-256
+    targets:
+      - {name: aws, profile: aws, params: aws-k1.json, algorithm: RSAES_OAEP_SHA_1, wrapping_key_spec: RSA_2048, expiration_model: KEY_MATERIAL_DOES_NOT_EXPIRE}
+  - label: k2
+    type: AES-256
+    targets:
+      - {name: aws, profile: aws, params: aws-k2.json, algorithm: RSAES_OAEP_SHA_1, wrapping_key_spec: RSA_2048, expiration_model: KEY_MATERIAL_DOES_NOT_EXPIRE}
+  - label: k3
+    type: AES-256
+    targets:
+      - {name: aws, profile: aws, params: aws-k3.json, algorithm: RSAES_OAEP_SHA_1, wrapping_key_spec: RSA_2048, expiration_model: KEY_MATERIAL_DOES_NOT_EXPIRE}
+participants:
+  - {role: administrator, name: Ada}
+  - {role: security-officer, name: Sam}
+  - {role: witness, name: Wendy}
+backup:
+  sets: %s
+  threshold: 2
+  custodians:
+    - {name: Alice, delivery: age-recipient, recipient: %s}
+    - {name: Bob, delivery: age-recipient, recipient: %s}
+output: out
+`
+
+var multiLabels = []string{"k1", "k2", "k3"}
+
+// newMultiFixture is the fixture with multiPlan: every target is wrapped under f.kek.
+func newMultiFixture(t *testing.T, sets string) *fixture {
+	t.Helper()
+	f := newFixture(t)
+	for i, l := range multiLabels {
+		f.writeParamsOf(t, "aws-"+l+".json", fmt.Sprintf("arn:aws:kms:eu-west-2:111122223333:key/5d05267f-bb87-4d0b-8594-%012d", i), f.kek, time.Now().Add(24*time.Hour))
+	}
+	module := softhsmtest.NewToken(t, "test")
+	plan := fmt.Sprintf(multiPlan, module, sets, recipientOf(f, 0), recipientOf(f, 1))
+	if err := os.WriteFile(f.planPath, []byte(plan), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func recipientOf(f *fixture, i int) string {
+	return f.ids[i].(*age.X25519Identity).Recipient().String()
+}
+
+// Two keys whose targets import into the same AWS KMS key are refused before the token is
+// touched: a KMS key takes one key's material.
+func TestSeveralKeysIntoOneCloudKeyAreRefused(t *testing.T) {
+	f := newMultiFixture(t, SetsShared)
+	f.writeParams(t, "aws-k2.json", f.kek, time.Now().Add(24*time.Hour))
+	f.writeParams(t, "aws-k3.json", f.kek, time.Now().Add(24*time.Hour))
+	_, err := f.plan(t).Check(time.Now())
+	want := "plan: targets k2/aws and k3/aws both import into AWS KMS key arn:aws:kms:eu-west-2:111122223333:key/5d05267f-bb87-4d0b-8594-295a4371d414; a cloud key takes one key's material\nhint: give each key its own cloud key (for AWS, its own KMS key and import parameters)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("got\n%v\nwant\n%s", err, want)
+	}
+	if _, err := os.Stat(f.out()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the output folder was made: %v", err)
+	}
+}
+
+// checkPackages opens each key's package with openssl and the cloud's private key: each holds
+// its own key, whose check value is the one its generate event recorded, and no two are alike.
+func checkPackages(t *testing.T, f *fixture) map[string]string {
+	t.Helper()
+	evs := events(t, f.out())
+	kcvs := map[string]string{}
+	for _, l := range multiLabels {
+		var gen struct{ KCV string }
+		factsOf(t, stepEvent(t, evs, "generate-key:"+l), &gen)
+		kcv, err := unwrapAWS(t, filepath.Join(f.out(), "targets", l, "aws"), f.kek)
+		if err != nil || kcv != gen.KCV {
+			t.Fatalf("key %s: the package opens to KCV %q, the record says %s (%v)", l, kcv, gen.KCV, err)
+		}
+		var wrapped WrapFacts
+		factsOf(t, stepEvent(t, evs, "wrap:"+l+"/aws"), &wrapped)
+		if wrapped.Key != l || wrapped.Target != "aws" {
+			t.Errorf("wrap:%s/aws records key %q, target %q", l, wrapped.Key, wrapped.Target)
+		}
+		kcvs[l] = kcv
+	}
+	if kcvs["k1"] == kcvs["k2"] || kcvs["k2"] == kcvs["k3"] || kcvs["k1"] == kcvs["k3"] {
+		t.Fatalf("two keys are the same: %v", kcvs)
+	}
+	return kcvs
+}
+
+// Three keys share one set: each custodian gets one share, each key its own manifest and blob
+// with the set's id, and any key restores from a quorum of that one set.
+func TestSeveralKeysShareOneSet(t *testing.T) {
+	f := newMultiFixture(t, SetsShared)
+	gen := atTerminal(f)
+	if err := f.run(t, gen, false); err != nil {
+		t.Fatal(err)
+	}
+	requireVerifies(t, f.out())
+	kcvs := checkPackages(t, f)
+	evs := events(t, f.out())
+	handouts := 0
+	for _, ev := range evs {
+		if strings.HasPrefix(ev.Step, stepHandout+":") {
+			handouts++
+		}
+	}
+	if handouts != 2 {
+		t.Errorf("%d handouts for 2 custodians and one set", handouts)
+	}
+	var set BackupFacts
+	factsOf(t, stepEvent(t, evs, stepBackup), &set)
+	if len(set.Keys) != 3 || set.Label != "" {
+		t.Fatalf("the backup event: %+v", set)
+	}
+	var commitments []string
+	for i, k := range set.Keys {
+		if k.Label != multiLabels[i] || k.KCV != kcvs[k.Label] || k.Manifest != "backup-"+set.SetID+"/"+k.Label+"/"+backup.ManifestFile {
+			t.Errorf("backed-up key %d: %+v", i, k)
+		}
+		raw, err := os.ReadFile(filepath.Join(f.out(), k.Manifest))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := backup.ParseManifest(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.SetID != set.SetID || !slices.Equal(m.SharedWith, multiLabels) || m.Key.KCV != kcvs[k.Label] {
+			t.Errorf("manifest of %s: set %s, shared with %v, KCV %s", k.Label, m.SetID, m.SharedWith, m.Key.KCV)
+		}
+		if commitments != nil && !slices.Equal(m.Commitments, commitments) {
+			t.Errorf("manifest of %s has other commitments than the set's", k.Label)
+		}
+		commitments = m.Commitments
+	}
+
+	// k2 restores from the quorum of the one set.
+	module := softhsmtest.NewToken(t, "restored")
+	restore := "version: 1\nkind: restore\nceremony: restore\ntoken: {module: " + module + ", token: restored}\n" +
+		"key: {label: k2, type: AES-256}\nparticipants: [{role: administrator, name: Ada}, {role: security-officer, name: Sam}, {role: witness, name: Wendy}]\n" +
+		"restore: {manifest: out/backup-" + set.SetID + "/k2/backup-manifest.json, blob: out/backup-" + set.SetID + "/k2/backup-blob.bin, ceremonies: [out]}\noutput: restored\n"
+	path := filepath.Join(f.dir, "restore.yaml")
+	os.WriteFile(path, []byte(restore), 0o600)
+	rp, err := LoadPlan(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := atTerminal(f)
+	p.quorum = []string{gen.files["Bob"], gen.files["Alice"]}
+	if err := Run(Options{Plan: rp, PlanPath: path, UI: p, Identities: f.ids}); err != nil {
+		t.Fatal(err)
+	}
+	var restored KeyFacts
+	factsOf(t, stepEvent(t, events(t, rp.OutputDir()), stepRestoreKey), &restored)
+	if restored.KCV != kcvs["k2"] || restored.BackupSet != set.SetID {
+		t.Errorf("restored KCV %s from set %s, want %s from %s", restored.KCV, restored.BackupSet, kcvs["k2"], set.SetID)
+	}
+
+	// A re-share would issue a new set for one of the keys and leave the others' blobs under a
+	// superseded set: refused before anything is touched.
+	reshare := strings.Replace(strings.Replace(restore, "kind: restore", "kind: reshare", 1), "output: restored",
+		"backup: {threshold: 2, custodians: [{name: Carol, delivery: age-recipient, recipient: "+recipientOf(f, 0)+"}, {name: Dan, delivery: age-recipient, recipient: "+recipientOf(f, 1)+"}]}\noutput: reshared", 1)
+	os.WriteFile(path, []byte(reshare), 0o600)
+	rp, err = LoadPlan(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = rp.Check(time.Now())
+	want := "backup set " + set.SetID + " backs up 3 keys (k1, k2, k3); a re-share issues a new set for one manifest and would leave the other keys' blobs under the superseded set\nhint: re-share a set that backs up one key; to move these keys to a new roster, restore each and back it up in a new ceremony"
+	if err == nil || err.Error() != want {
+		t.Errorf("re-share of a shared set:\n%v\nwant:\n%s", err, want)
+	}
+}
+
+// With a set per key, an interruption in the second set's verification round voids that set
+// alone: the first key's sealed set stays, and the resumed run makes the second set again.
+func TestSeveralKeysWithASetEachSurviveAnInterruption(t *testing.T) {
+	f := newMultiFixture(t, SetsPerKey)
+	p := atTerminal(f)
+	p.onStep = func(id string) {
+		if id == "verify-share:k2/1" {
+			p.stopAtShare = true
+		}
+	}
+	var in *Interrupted
+	if err := f.run(t, p, false); !errors.As(err, &in) {
+		t.Fatalf("got %v, want an interruption", err)
+	}
+	evs := events(t, f.out())
+	var first, voided BackupFacts
+	factsOf(t, stepEvent(t, evs, "backup:k1"), &first)
+	var intent Intent
+	factsOf(t, stepEvent(t, evs, intentPrefix+"backup:k2"), &intent)
+	voided.SetID = intent.SetID
+
+	p = atTerminal(f)
+	if err := f.run(t, p, true); err != nil {
+		t.Fatal(err)
+	}
+	requireVerifies(t, f.out())
+	checkPackages(t, f)
+	evs = events(t, f.out())
+	var void VoidSetFacts
+	factsOf(t, stepEvent(t, evs, stepVoid+":"+voided.SetID), &void)
+	if _, err := os.Stat(filepath.Join(f.out(), "backup-"+voided.SetID)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the voided set's folder is still there: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(f.out(), "backup-"+first.SetID, backup.ManifestFile)); err != nil {
+		t.Errorf("the first key's sealed set was touched: %v", err)
+	}
+	sets := map[string]bool{}
+	for _, l := range multiLabels {
+		var b BackupFacts
+		factsOf(t, stepEvent(t, evs, "backup:"+l), &b)
+		if b.Label != l || b.SetID == voided.SetID || sets[b.SetID] {
+			t.Errorf("backup:%s: %+v", l, b)
+		}
+		sets[b.SetID] = true
+	}
+	for _, ev := range evs {
+		if ev.Step == stepVoid+":"+first.SetID {
+			t.Errorf("the first key's sealed set was voided")
+		}
+	}
+}
