@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"flag"
+	"fmt"
 	"os"
 	"path"
 	"path/filepath"
@@ -63,7 +64,7 @@ func (f *folder) step(step string, facts any, files ...string) {
 // event; nv makes it a rotation's.
 func (f *folder) wrapFor(k KeyFacts, tg wrap.Target, multi bool, nv *wrap.NewVersion) {
 	f.t.Helper()
-	p, err := wrap.Load(tg, "../wrap/testdata")
+	p, err := loadFixture(tg)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -107,6 +108,8 @@ func (f *folder) seal() string {
 	return f.dir
 }
 
+func loadFixture(tg wrap.Target) (*wrap.Params, error) { return wrap.Load(tg, "../wrap/testdata") }
+
 func awsProd() wrap.Target {
 	return wrap.Target{Name: "aws-prod", Profile: wrap.ProfileAWS, Params: "aws-get-parameters-for-import.json",
 		Algorithm: "RSAES_OAEP_SHA_1", WrappingKeySpec: "RSA_2048", ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE"}
@@ -136,24 +139,17 @@ func rotated(t *testing.T, root string, dirs ...string) (string, *RotationSource
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := h.Find("payments", "a1b2c3", "")
+	rot, err := checkRotation(h, RotatesPlan{Label: "payments", KCV: "a1b2c3"}, aes256Spec, []wrap.Target{awsProd(), gcpProd()}, loadFixture)
 	if err != nil {
 		t.Fatal(err)
 	}
+	src := rot.Source
 	f := newFolder(t, root, "rotate-2027", "rotate")
 	k := KeyFacts{Label: "payments-2027", Spec: "AES-256", ID: "02", KCV: "d4e5f6", Rotates: &src.Facts}
 	f.step(stepGenerateKey, k)
 	f.backupSet(stepBackup, BackupFacts{SetID: "SETBBBB2", Threshold: 2, Custodians: []string{"Alice", "Bob", "Dave"}, Label: k.Label, Spec: k.Spec, KCV: k.KCV})
 	for _, tg := range []wrap.Target{awsProd(), gcpProd()} {
-		p, err := wrap.Load(tg, "../wrap/testdata")
-		if err != nil {
-			t.Fatal(err)
-		}
-		nv, err := p.NewVersionOf(aes256Spec, src.Manifests[tg.Name])
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.wrapFor(k, tg, false, nv)
+		f.wrapFor(k, tg, false, rot.NewVersions[tg.Name])
 	}
 	return f.seal(), src
 }
@@ -403,5 +399,58 @@ func copyDir(t *testing.T, from, to string) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCheckRotation: a rotation's key must be of the old key's type, go to the old key's
+// targets, each for the same cloud key; rotates: itself is checked with the plan.
+func TestCheckRotation(t *testing.T) {
+	root := t.TempDir()
+	generated(t, root)
+	h, err := ReadHistory([]string{root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rot, err := checkRotation(h, RotatesPlan{Label: "payments", KCV: "a1b2c3"}, aes256Spec, []wrap.Target{awsProd(), gcpProd()}, loadFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rot.NewVersions["aws-prod"].Path != wrap.NewVersionAWSRotation || rot.NewVersions["gcp-prod"].Path != wrap.NewVersionGCP {
+		t.Errorf("new versions %+v %+v", rot.NewVersions["aws-prod"], rot.NewVersions["gcp-prod"])
+	}
+	otherKey := gcpProd()
+	otherKey.KeyName = "payments-2027"
+	for _, tc := range []struct {
+		name    string
+		spec    hsmspec.KeySpec
+		targets []wrap.Target
+		want    string
+	}{
+		{"another type", hsmspec.KeySpec{Type: hsmspec.HMAC, Bits: 256}, []wrap.Target{awsProd(), gcpProd()},
+			"the history has key payments as AES-256, the plan makes HMAC-256; nothing was changed\nhint: a rotation makes a new version of the same kind of key: give the key the type of the one it replaces"},
+		{"another crypto key", aes256Spec, []wrap.Target{awsProd(), otherKey},
+			`target "gcp-prod": these import parameters are for projects/acme-kms/locations/europe-west2/keyRings/ceremony/cryptoKeys/payments-2027, but the key it rotates was imported into projects/acme-kms/locations/europe-west2/keyRings/ceremony/cryptoKeys/payments` +
+				"\nhint: a rotation adds a version to the same cloud key; give the target that key's names"},
+	} {
+		if _, err := checkRotation(h, RotatesPlan{Label: "payments", KCV: "a1b2c3"}, tc.spec, tc.targets, loadFixture); err == nil || err.Error() != tc.want {
+			t.Errorf("%s:\n%v\nwant\n%s", tc.name, err, tc.want)
+		}
+	}
+	ec := hsmspec.KeySpec{Type: hsmspec.EC, Curve: "P-256"}
+	for _, tc := range []struct {
+		r    RotatesPlan
+		spec hsmspec.KeySpec
+		want string
+	}{
+		{RotatesPlan{KCV: "a1b2c3"}, aes256Spec, "plan: key k: rotates.label is missing\nhint: name the key it replaces, as the paper log of its ceremony has it"},
+		{RotatesPlan{Label: "old", KCV: "A1B2C3"}, aes256Spec, "plan: key k: rotates.kcv \"A1B2C3\" is not a key check value\nhint: copy it from the paper log of the ceremony that made old: 6 lowercase hex digits"},
+		{RotatesPlan{Label: "old", KCV: "a1b2c3", Fingerprint: "SHA256:00"}, aes256Spec, "plan: key k: rotates gives both kcv and fingerprint\nhint: a secret key is named by its kcv, a key pair by its fingerprint"},
+		{RotatesPlan{Label: "old", KCV: "a1b2c3"}, ec, "plan: key k: rotates.fingerprint \"\" is not a public key fingerprint\nhint: copy it from the paper log of the ceremony that made old: SHA256: and 64 lowercase hex digits"},
+		{RotatesPlan{Label: "old", Fingerprint: "SHA256:" + strings.Repeat("0f", 32)}, ec, ""},
+	} {
+		err := tc.r.validate("k", tc.spec)
+		if got := fmt.Sprint(err); err != nil && got != tc.want || err == nil && tc.want != "" {
+			t.Errorf("validate(%+v):\n%v\nwant\n%s", tc.r, err, tc.want)
+		}
 	}
 }
