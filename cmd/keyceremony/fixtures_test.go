@@ -97,9 +97,43 @@ func writeFixtures(dir string, validFor time.Duration) error {
 		}
 		recipients = append(recipients, id.Recipient().String())
 	}
+	if err := write("plan-several-keys.yaml", []byte(fmt.Sprintf(severalKeysTemplate, recipients[0], recipients[1], recipients[2]))); err != nil {
+		return err
+	}
 	plan := fmt.Sprintf(planTemplate, recipients[0], recipients[1], recipients[2])
 	return write("plan.yaml", []byte(plan))
 }
+
+// severalKeysTemplate makes two keys with a share set each, for the same custodians and clouds.
+const severalKeysTemplate = `version: 1
+kind: generate
+ceremony: several
+token:
+  module: /usr/lib/softhsm/libsofthsm2.so
+  token: test
+keys:
+  - label: key-a
+    type: AES-256
+    targets:
+      - {name: aws, profile: aws, params: aws-params.json, algorithm: RSAES_OAEP_SHA_1, wrapping_key_spec: RSA_2048, expiration_model: KEY_MATERIAL_DOES_NOT_EXPIRE}
+      - {name: gcp, profile: gcp, params: gcp-import-job.json, key_name: data-a, attestation: skip}
+  - label: key-b
+    type: AES-256
+    targets:
+      - {name: azure, profile: azure, params: azure-kek.publickey.pem, kid: "https://test.managedhsm.azure.net/keys/KEKforBYOK/0123456789abcdef0123456789abcdef", key_name: data-b}
+participants:
+  - {role: administrator, name: Ada}
+  - {role: security-officer, name: Sam}
+  - {role: witness, name: Wendy}
+backup:
+  sets: per-key
+  threshold: 2
+  custodians:
+    - {name: Alice, delivery: age-recipient, recipient: %s}
+    - {name: Bob, delivery: age-recipient, recipient: %s}
+    - {name: Carol, delivery: age-recipient, recipient: %s}
+output: out
+`
 
 const planTemplate = `version: 1
 kind: generate
