@@ -158,6 +158,21 @@ func TestSeveralKeysShareOneSet(t *testing.T) {
 		commitments = m.Commitments
 	}
 
+	// The inventory tells the three keys apart: each has its own package and the one set.
+	inv, err := Inventory(f.out())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv.Keys) != 3 {
+		t.Fatalf("the inventory has %d keys, want 3", len(inv.Keys))
+	}
+	for _, k := range inv.Keys {
+		if k.KCV != kcvs[k.Label] || k.Backup == nil || k.Backup.SetID != set.SetID || len(k.Targets) != 1 ||
+			k.Targets[0].Package != filepath.Join(f.out(), "targets", k.Label, "aws") {
+			t.Errorf("inventory of %s: %+v", k.Label, k)
+		}
+	}
+
 	// k2 restores from the quorum of the one set.
 	module := softhsmtest.NewToken(t, "restored")
 	restore := "version: 1\nkind: restore\nceremony: restore\ntoken: {module: " + module + ", token: restored}\n" +
