@@ -25,6 +25,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	pinEnv := fs.String("pin-env", "", "read the user PIN from this environment variable (headless)")
 	pinFile := fs.String("pin-file", "", "read the user PIN from this file (headless)")
 	soPinEnv := fs.String("so-pin-env", "", "read the security officer PIN from this environment variable (headless)")
+	soPinFile := fs.String("so-pin-file", "", "read the security officer PIN from this file (headless)")
 	var identities, shares, bags multiFlag
 	fs.Var(&identities, "identity", "age identity file that opens age-recipient share files in the verification round (repeatable)")
 	fs.Var(&shares, "share", "share file (age or typed text) entered for restore or re-share in headless runs (repeatable)")
@@ -68,7 +69,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	switch {
 	case *yes:
-		var h ceremony.Interaction = &ceremony.Headless{Log: stderr, ShareFiles: shares, Secrets: headlessSecrets(*pinEnv, *pinFile, *soPinEnv)}
+		var h ceremony.Interaction = &ceremony.Headless{Log: stderr, ShareFiles: shares, Secrets: headlessSecrets(pinSource{*pinEnv, *pinFile}, pinSource{*soPinEnv, *soPinFile})}
 		if crashTestHook != nil {
 			h = crashTestHook(h)
 		}
@@ -93,39 +94,39 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 // mode to kill the process at an exact point of the ceremony.
 var crashTestHook func(ceremony.Interaction) ceremony.Interaction
 
-func headlessSecrets(pinEnv, pinFile, soPinEnv string) func(string) ([]byte, error) {
+// pinSource is where a headless run reads a PIN: an environment variable or a file.
+type pinSource struct{ env, file string }
+
+// read reads the PIN named what; flags are the flags that give it, for the hint.
+func (src pinSource) read(what, needed, flags string) ([]byte, error) {
+	switch {
+	case src.env != "":
+		v, ok := os.LookupEnv(src.env)
+		if !ok || v == "" {
+			return nil, fmt.Errorf("environment variable %s holding the %s is not set", src.env, what)
+		}
+		return []byte(v), nil
+	case src.file != "":
+		b, err := os.ReadFile(src.file)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read the %s file: %v", what, err)
+		}
+		pin := bytes.Clone(bytes.TrimRight(b, "\r\n"))
+		clear(b)
+		return pin, nil
+	}
+	return nil, fmt.Errorf("the %s is needed%s and this run is headless\nhint: pass %s", what, needed, flags)
+}
+
+func headlessSecrets(user, so pinSource) func(string) ([]byte, error) {
 	return func(purpose string) ([]byte, error) {
-		if purpose == "so-pin" {
-			if soPinEnv == "" {
-				return nil, fmt.Errorf("the security officer PIN is needed to mark the wrapping keys trusted and this run is headless\nhint: pass --so-pin-env NAME")
-			}
-			v, ok := os.LookupEnv(soPinEnv)
-			if !ok || v == "" {
-				return nil, fmt.Errorf("environment variable %s holding the security officer PIN is not set", soPinEnv)
-			}
-			return []byte(v), nil
+		switch purpose {
+		case "so-pin":
+			return so.read("security officer PIN", " to mark the wrapping keys trusted", "--so-pin-env NAME or --so-pin-file PATH")
+		case "user-pin":
+			return user.read("user PIN", "", "--pin-env NAME or --pin-file PATH")
 		}
-		if purpose != "user-pin" {
-			return nil, fmt.Errorf("a headless run cannot ask for %s\nhint: use delivery age-recipient for headless runs, or run on a terminal", purpose)
-		}
-		switch {
-		case pinEnv != "":
-			v, ok := os.LookupEnv(pinEnv)
-			if !ok || v == "" {
-				return nil, fmt.Errorf("environment variable %s holding the PIN is not set", pinEnv)
-			}
-			return []byte(v), nil
-		case pinFile != "":
-			b, err := os.ReadFile(pinFile)
-			if err != nil {
-				return nil, fmt.Errorf("cannot read the PIN file: %v", err)
-			}
-			pin := bytes.TrimRight(b, "\r\n")
-			out := bytes.Clone(pin)
-			clear(b)
-			return out, nil
-		}
-		return nil, fmt.Errorf("the user PIN is needed and this run is headless\nhint: pass --pin-env NAME or --pin-file PATH")
+		return nil, fmt.Errorf("a headless run cannot ask for %s\nhint: use delivery age-recipient for headless runs, or run on a terminal", purpose)
 	}
 }
 
