@@ -63,7 +63,8 @@ func (p *Plan) Script() []Step {
 		add(stepTrust, "Record that no key is marked trusted", admin,
 			"The plan allows untrusted wrapping (custody.allow_untrusted_wrap): the token does not keep a user PIN holder from wrapping the key out. This is recorded as an exception.")
 	}
-	if p.Kind == KindGenerate || p.Kind == KindRewrap {
+	// Every ceremony that wraps (a reshare never does) has each wrapping key checked first.
+	if p.Kind != KindReshare {
 		for _, t := range p.Targets {
 			add(stepCheckWrapKey+":"+t.Name, fmt.Sprintf("Check the %s wrapping key of target %s", wrap.CloudName(t.Profile), t.Name), witness,
 				fmt.Sprintf("Someone reads aloud the wrapping key fingerprint from the printed import request (keyceremony fingerprint prints it); %s types back all 8 groups.", witness.Name))
