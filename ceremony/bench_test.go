@@ -10,16 +10,21 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/miekg/pkcs11"
 
+	"github.com/keyceremony/keyceremony/ceremony/transcript"
 	"github.com/keyceremony/keyceremony/hsm"
 	"github.com/keyceremony/keyceremony/internal/benchplan"
 	"github.com/keyceremony/keyceremony/internal/hsmspec"
 	"github.com/keyceremony/keyceremony/internal/kwp"
 	"github.com/keyceremony/keyceremony/internal/softhsmtest"
+	"github.com/keyceremony/keyceremony/wrap"
 )
 
 // The scale target of issue 17: a ceremony of benchplan.Keys AES-256 keys, each wrapped for the
@@ -189,6 +194,51 @@ func rawKeys(tb testing.TB, keys int) *rawResult {
 	return res
 }
 
+// BenchmarkCeremonyKeys is the ceremony the scale target is about: a headless run of the engine,
+// in this process, on a plan of benchplan.Keys keys (internal/benchplan), with everything it does
+// besides the PKCS#11 calls: the plan check, the transcript (signed in the token, synced per
+// event), the witness checks recorded as headless, the share set handed out to age recipients
+// and read back, the packages and the seal.
+func BenchmarkCeremonyKeys(b *testing.B) {
+	for range b.N {
+		b.StopTimer()
+		f := benchFixture(b, benchplan.Keys)
+		b.StartTimer()
+		runBenchCeremony(b, f)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchplan.Keys), "ns/key")
+}
+
+// benchFixture makes a fresh token and writes the benchmark's plan for keys keys beside it.
+func benchFixture(tb testing.TB, keys int) *benchplan.Fixture {
+	tb.Helper()
+	module := softhsmtest.NewToken(tb, "bench")
+	f, err := benchplan.Write(tb.TempDir(), module, "bench", keys)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return f
+}
+
+// runBenchCeremony runs f's plan headless, as run --yes does.
+func runBenchCeremony(tb testing.TB, f *benchplan.Fixture) {
+	tb.Helper()
+	p, err := LoadPlan(f.Plan)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pins := map[string]string{"user-pin": softhsmtest.PIN, "so-pin": softhsmtest.SOPIN}
+	ui := &Headless{Log: io.Discard, Secrets: func(purpose string) ([]byte, error) {
+		if pin, ok := pins[purpose]; ok {
+			return []byte(pin), nil
+		}
+		return nil, fmt.Errorf("no secret for %s", purpose)
+	}}
+	if err := Run(Options{Plan: p, PlanPath: f.Plan, UI: ui, Identities: f.Identities, Now: time.Now}); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // TestBenchRawKeys checks the baseline does the work it stands for: its keys have the attributes
 // of a key the hsm package makes; every blob opens, with the cloud's private key and RFC 5649, to
 // the key the backup blob holds; and the keys differ.
@@ -245,5 +295,46 @@ func TestBenchRawKeys(t *testing.T) {
 	}
 	if len(seen) != 3 {
 		t.Errorf("%d distinct keys of 3", len(seen))
+	}
+}
+
+// TestBenchCeremony runs the benchmark's ceremony with three keys and checks what it stands for:
+// the record verifies; every key is wrapped for every target, composed in the token as
+// BenchmarkRawKeys does it; and one share set backs up all three keys.
+func TestBenchCeremony(t *testing.T) {
+	f := benchFixture(t, 3)
+	runBenchCeremony(t, f)
+	requireVerifies(t, f.Output)
+	wraps := map[string]string{}
+	var sets []BackupFacts
+	for _, ev := range events(t, f.Output) {
+		switch {
+		case strings.HasPrefix(ev.Step, stepWrap+":") && ev.Kind == transcript.KindStep:
+			var w WrapFacts
+			factsOf(t, ev, &w)
+			wraps[w.Key+"/"+w.Target] = w.Strategy
+		case ev.Step == stepBackup && ev.Kind == transcript.KindStep:
+			var b BackupFacts
+			factsOf(t, ev, &b)
+			sets = append(sets, b)
+		}
+	}
+	for _, label := range f.Labels {
+		for _, tg := range benchplan.Targets() {
+			if s := wraps[label+"/"+tg.Name]; s != wrap.StrategyComposed {
+				t.Errorf("%s for %s: strategy %q, not %q", label, tg.Name, s, wrap.StrategyComposed)
+			}
+		}
+	}
+	if len(wraps) != len(f.Labels)*len(benchplan.Targets()) {
+		t.Errorf("%d wraps recorded: %v", len(wraps), wraps)
+	}
+	if len(sets) != 1 || len(sets[0].Keys) != len(f.Labels) {
+		t.Fatalf("share sets recorded: %+v", sets)
+	}
+	for i, k := range sets[0].Keys {
+		if k.Label != f.Labels[i] {
+			t.Errorf("the set's key %d is %q, not %q", i, k.Label, f.Labels[i])
+		}
 	}
 }
