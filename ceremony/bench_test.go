@@ -198,15 +198,31 @@ func rawKeys(tb testing.TB, keys int) *rawResult {
 // in this process, on a plan of benchplan.Keys keys (internal/benchplan), with everything it does
 // besides the PKCS#11 calls: the plan check, the transcript (signed in the token, synced per
 // event), the witness checks recorded as headless, the share set handed out to age recipients
-// and read back, the packages and the seal.
+// and read back, the packages and the seal. Besides ns/key it reports where the time went: the
+// ns per key spent in the steps made once per key (generate-key) and per key and target
+// (check-wrapping-key, wrap), and in all the others together.
 func BenchmarkCeremonyKeys(b *testing.B) {
+	spent := map[string]time.Duration{}
 	for range b.N {
 		b.StopTimer()
 		f := benchFixture(b, benchplan.Keys)
 		b.StartTimer()
-		runBenchCeremony(b, f)
+		for kind, d := range runBenchCeremony(b, f) {
+			spent[kind] += d
+		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchplan.Keys), "ns/key")
+	perKey := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / float64(b.N*benchplan.Keys) }
+	b.ReportMetric(perKey(b.Elapsed()), "ns/key")
+	var others time.Duration
+	for kind, d := range spent {
+		switch kind {
+		case stepGenerateKey, stepCheckWrapKey, stepWrap:
+			b.ReportMetric(perKey(d), kind+"-ns/key")
+		default:
+			others += d
+		}
+	}
+	b.ReportMetric(perKey(others), "other-steps-ns/key")
 }
 
 // benchFixture makes a fresh token and writes the benchmark's plan for keys keys beside it.
@@ -220,22 +236,51 @@ func benchFixture(tb testing.TB, keys int) *benchplan.Fixture {
 	return f
 }
 
-// runBenchCeremony runs f's plan headless, as run --yes does.
-func runBenchCeremony(tb testing.TB, f *benchplan.Fixture) {
+// runBenchCeremony runs f's plan headless, as run --yes does, and returns the time spent in each
+// kind of step (a step id up to its ":").
+func runBenchCeremony(tb testing.TB, f *benchplan.Fixture) map[string]time.Duration {
 	tb.Helper()
 	p, err := LoadPlan(f.Plan)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	pins := map[string]string{"user-pin": softhsmtest.PIN, "so-pin": softhsmtest.SOPIN}
-	ui := &Headless{Log: io.Discard, Secrets: func(purpose string) ([]byte, error) {
+	ui := &stepClock{spent: map[string]time.Duration{}, Headless: Headless{Log: io.Discard, Secrets: func(purpose string) ([]byte, error) {
 		if pin, ok := pins[purpose]; ok {
 			return []byte(pin), nil
 		}
 		return nil, fmt.Errorf("no secret for %s", purpose)
-	}}
-	if err := Run(Options{Plan: p, PlanPath: f.Plan, UI: ui, Identities: f.Identities, Now: time.Now}); err != nil {
+	}}}
+	err = Run(Options{Plan: p, PlanPath: f.Plan, UI: ui, Identities: f.Identities, Now: time.Now})
+	ui.stop()
+	if err != nil {
 		tb.Fatal(err)
+	}
+	return ui.spent
+}
+
+// stepClock is the headless interaction with a clock: the time from the start of one step to
+// the start of the next goes to the first one's kind.
+type stepClock struct {
+	Headless
+	kind  string
+	since time.Time
+	spent map[string]time.Duration
+}
+
+func (c *stepClock) Script(steps []Step, current int) {
+	if steps[current].Status == Running {
+		c.stop()
+		c.kind, _, _ = strings.Cut(steps[current].ID, ":")
+		c.since = time.Now()
+	}
+	c.Headless.Script(steps, current)
+}
+
+func (c *stepClock) stop() {
+	if c.kind != "" {
+		c.spent[c.kind] += time.Since(c.since)
+		c.kind = ""
 	}
 }
 
@@ -303,8 +348,13 @@ func TestBenchRawKeys(t *testing.T) {
 // BenchmarkRawKeys does it; and one share set backs up all three keys.
 func TestBenchCeremony(t *testing.T) {
 	f := benchFixture(t, 3)
-	runBenchCeremony(t, f)
+	spent := runBenchCeremony(t, f)
 	requireVerifies(t, f.Output)
+	for _, kind := range []string{stepGenerateKey, stepCheckWrapKey, stepWrap, stepHandout, stepSeal} {
+		if spent[kind] <= 0 {
+			t.Errorf("no time recorded for the %s steps: %v", kind, spent)
+		}
+	}
 	wraps := map[string]string{}
 	var sets []BackupFacts
 	for _, ev := range events(t, f.Output) {
