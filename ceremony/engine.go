@@ -188,6 +188,9 @@ func (e *engine) prepare() error {
 		return e.finishSealed()
 	}
 	e.checkPlanSource()
+	if err := e.checkRotationsAgain(events); err != nil {
+		return err
+	}
 	// Logging in, the trust step and reopening the transcript happen on every run.
 	delete(e.done, stepOpenToken)
 	delete(e.done, stepBegin)
@@ -376,7 +379,7 @@ func (e *engine) checkLabel(v *Plan) error {
 	switch {
 	case v.Kind == KindRewrap && !v.restores() && !exists:
 		return fmt.Errorf("no key labelled %q in token %q\nhint: a rewrap ceremony wraps a key already in the token; check key.label", v.Key.Label, e.sess.Token().Label)
-	case (v.Kind == KindGenerate && !e.done[v.keyStepID(stepGenerateKey)] || v.restores() && !e.done[stepRestoreKey]) && exists && !e.Resume:
+	case (v.generates() && !e.done[v.keyStepID(stepGenerateKey)] || v.restores() && !e.done[stepRestoreKey]) && exists && !e.Resume:
 		return errs.Unchanged(fmt.Sprintf("token %q already has a key labelled %q", e.sess.Token().Label, v.Key.Label), "choose another key.label, or remove the old key after checking it is not in use")
 	}
 	return nil

@@ -102,6 +102,7 @@ func (e *engine) generateKey() error {
 	if adopted {
 		facts.AdoptedAfterInterruption = true
 	}
+	facts.Rotates = e.plan.rotatedKey()
 	if err := e.signOffKey(step, facts); err != nil {
 		return err
 	}

@@ -39,6 +39,7 @@ const InputsDir = "inputs"
 // Kinds of ceremony a plan can describe.
 const (
 	KindGenerate = "generate" // make a key in the HSM, back it up, wrap it for the targets
+	KindRotate   = "rotate"   // a generate whose keys replace keys of earlier ceremonies (rotates:), as new versions of the same cloud keys
 	KindRestore  = "restore"  // a quorum restores a backed-up key into a token
 	KindReshare  = "reshare"  // a quorum opens a backup and issues a new share set for a new roster
 	KindRewrap   = "rewrap"   // wrap a key already in the token for more targets
@@ -101,6 +102,10 @@ type Plan struct {
 	views      []*Plan
 	scope      string
 	targetSpec map[string]hsmspec.KeySpec
+	// history are the folders a rotation's keys are looked up in (SetHistory), and rotations what
+	// checkRotations found there, by key label, shared by the views.
+	history   []string
+	rotations map[string]*Rotation
 	// out is the ceremony folder when the plan was loaded from it (LoadFolder), and source the
 	// plan file that started that ceremony.
 	out, source string
@@ -117,6 +122,8 @@ type KeyPlan struct {
 	Label   string        `yaml:"label"`
 	Type    string        `yaml:"type"` // e.g. AES-256, HMAC-256, RSA-3072, EC-P256
 	Targets []wrap.Target `yaml:"targets"`
+	// Rotates is, in a rotation (kind: rotate), the key this one replaces.
+	Rotates *RotatesPlan `yaml:"rotates"`
 }
 
 // BackupPlan says how the key is backed up: M of the custodians, in share order.
@@ -216,6 +223,9 @@ func ParsePlan(raw []byte, dir string) (*Plan, error) {
 	return &p, nil
 }
 
+// generates says whether the ceremony makes its keys: a generate or a rotation.
+func (p *Plan) generates() bool { return p.Kind == KindGenerate || p.Kind == KindRotate }
+
 // restores says whether the ceremony opens a backup and restores the key into the token: a
 // restore, or a rewrap (re-import) that names the backup instead of a key kept in the token.
 func (p *Plan) restores() bool {
@@ -279,11 +289,11 @@ func (p *Plan) validate() error {
 		return planErr("version is %d, want 1\nhint: add 'version: 1' at the top of the plan", p.Version)
 	}
 	switch p.Kind {
-	case KindGenerate, KindRestore, KindReshare, KindRewrap, KindCheckIn:
+	case KindGenerate, KindRotate, KindRestore, KindReshare, KindRewrap, KindCheckIn:
 	case "":
-		return planErr("kind is missing\nhint: set kind to generate, restore, reshare, rewrap or check-in")
+		return planErr("kind is missing\nhint: set kind to generate, rotate, restore, reshare, rewrap or check-in")
 	default:
-		return planErr("kind %q is unknown\nhint: set kind to generate, restore, reshare, rewrap or check-in", p.Kind)
+		return planErr("kind %q is unknown\nhint: set kind to generate, rotate, restore, reshare, rewrap or check-in", p.Kind)
 	}
 	if !ceremonyID.MatchString(p.Ceremony) {
 		return planErr("ceremony %q is not a valid id\nhint: use lowercase letters, digits, '.', '_' and '-', up to 63 characters, e.g. acme-root-2026", p.Ceremony)
@@ -322,29 +332,32 @@ func (p *Plan) validate() error {
 	if err := p.validateCosign(); err != nil {
 		return err
 	}
-	switch p.Kind {
-	case KindGenerate:
+	if err := p.validateRotates(); err != nil {
+		return err
+	}
+	switch {
+	case p.generates():
 		if p.Backup == nil {
 			return planErr("a generate ceremony needs a backup section\nhint: a key nobody can restore is a key you will lose; add backup: threshold and custodians")
 		}
 		if p.Restore != nil {
-			return planErr("a generate ceremony has no restore section\nhint: remove it, or set kind: restore")
+			return planErr("a %s ceremony has no restore section\nhint: remove it, or set kind: restore", p.Kind)
 		}
-	case KindRestore:
+	case p.Kind == KindRestore:
 		if p.Restore == nil {
 			return planErr("a restore ceremony needs a restore section naming the backup manifest and blob")
 		}
 		if p.Backup != nil {
 			return planErr("a restore ceremony has no backup section\nhint: to issue new shares use kind: reshare")
 		}
-	case KindReshare:
+	case p.Kind == KindReshare:
 		if p.Restore == nil || p.Backup == nil {
 			return planErr("a reshare ceremony needs a restore section (the old backup) and a backup section (the new roster)")
 		}
 		if len(p.Targets) > 0 {
 			return planErr("a reshare ceremony wraps no targets\nhint: remove targets, or run a rewrap ceremony afterwards")
 		}
-	case KindRewrap:
+	case p.Kind == KindRewrap:
 		if len(p.Targets) == 0 {
 			return planErr("a rewrap ceremony needs at least one target")
 		}
@@ -400,8 +413,8 @@ func (p *Plan) validateKeys() error {
 		return planErr("the plan has both key and keys\nhint: list every key under keys, or make one key with key and targets")
 	case len(p.Targets) > 0:
 		return planErr("in a plan with keys, each key names its own targets\nhint: move the top-level targets under the keys they are for")
-	case p.Kind != KindGenerate:
-		return planErr("keys is for generate ceremonies\nhint: a %s ceremony works on one key; name it with key", p.Kind)
+	case !p.generates():
+		return planErr("keys is for generate and rotate ceremonies\nhint: a %s ceremony works on one key; name it with key", p.Kind)
 	}
 	if p.Backup != nil {
 		switch p.Backup.Sets {
@@ -678,7 +691,7 @@ func (p *Plan) Check(now time.Time) (warnings []string, err error) {
 		}
 		into[dest] = t.Name
 	}
-	return warnings, nil
+	return warnings, p.checkRotations()
 }
 
 // checkOldSet reads what the plan's restore.ceremonies record of the set of manifest: an error

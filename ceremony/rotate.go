@@ -2,6 +2,8 @@ package ceremony
 
 import (
 	"fmt"
+	"path"
+	"path/filepath"
 	"regexp"
 
 	"github.com/keyceremony/keyceremony/internal/errs"
@@ -75,4 +77,97 @@ func checkRotation(h *History, r RotatesPlan, spec hsmspec.KeySpec, targets []wr
 		rot.NewVersions[t.Name] = nv
 	}
 	return rot, nil
+}
+
+// SetHistory names the folders a rotation's keys are looked up in (--history DIR...): ceremony
+// folders, or folders holding them. Check and a resumed run read them (checkRotations); the
+// record names them by absolute path.
+func (p *Plan) SetHistory(dirs []string) {
+	p.history = make([]string, len(dirs))
+	for i, d := range dirs {
+		if abs, err := filepath.Abs(d); err == nil {
+			d = abs
+		}
+		p.history[i] = d
+	}
+}
+
+// validateRotates checks rotates: in every key: each key of a rotation names the key it
+// replaces, no two the same one, and no key of another kind of ceremony names one.
+func (p *Plan) validateRotates() error {
+	p.rotations = map[string]*Rotation{}
+	rotated := map[string]string{}
+	for _, v := range p.Views() {
+		r, label := v.Key.Rotates, v.Key.Label
+		switch {
+		case r != nil && p.Kind != KindRotate:
+			return planErr("key %s: rotates is for kind: rotate plans\nhint: set kind: rotate, or remove rotates", label)
+		case r == nil && p.Kind == KindRotate:
+			return planErr("key %s has no rotates\nhint: a rotation names, for each key, the key it replaces: rotates: {label, kcv} (fingerprint for a key pair)", label)
+		case r == nil:
+			continue
+		}
+		if err := r.validate(label, v.spec); err != nil {
+			return err
+		}
+		if other, ok := rotated[r.Label]; ok {
+			return planErr("keys %s and %s both rotate %s\nhint: a key is replaced by one key", other, label, r.Label)
+		}
+		rotated[r.Label] = label
+	}
+	return nil
+}
+
+// rotatesNote says, in the script, which key a rotation's key replaces.
+func (p *Plan) rotatesNote() string {
+	r := p.Key.Rotates
+	if r == nil {
+		return ""
+	}
+	return fmt.Sprintf(", replacing %s (%s)", r.Label, keyIdentity(r.KCV, r.Fingerprint, ""))
+}
+
+// checkRotations reads the history and checks each key's rotation (checkRotation) before the
+// token is touched, keeping what it found for the steps. It does nothing for other kinds.
+func (p *Plan) checkRotations() error {
+	if p.Kind != KindRotate {
+		return nil
+	}
+	h, err := ReadHistory(p.history)
+	if err != nil {
+		return err
+	}
+	for _, v := range p.Views() {
+		targets := make([]wrap.Target, len(v.Targets))
+		for i, t := range v.Targets {
+			t.Name = path.Base(t.Name) // LABEL/TARGET in a keys: plan; the history names TARGET
+			targets[i] = t
+		}
+		rot, err := checkRotation(h, *v.Key.Rotates, v.spec, targets, func(t wrap.Target) (*wrap.Params, error) { return wrap.Load(t, p.dir) })
+		if err != nil {
+			return err
+		}
+		p.rotations[v.Key.Label] = rot
+	}
+	return nil
+}
+
+// rotatedKey is what the generate-key event of this view's key records of the key it replaces;
+// nil outside a rotation.
+func (p *Plan) rotatedKey() *RotatedKeyFacts {
+	if rot := p.rotations[p.Key.Label]; rot != nil {
+		return &rot.Source.Facts
+	}
+	return nil
+}
+
+// newVersion is how the package for target t, wrapped under params, makes this view's key of spec
+// a new version of the rotated key's cloud key; nil outside a rotation. It is decided again with
+// the parameters the package is wrapped under (the witness's pinned copy on a resume).
+func (p *Plan) newVersion(t wrap.Target, params *wrap.Params, spec hsmspec.KeySpec) (*wrap.NewVersion, error) {
+	rot := p.rotations[p.Key.Label]
+	if rot == nil {
+		return nil, nil
+	}
+	return params.NewVersionOf(spec, rot.Source.Manifests[path.Base(t.Name)])
 }

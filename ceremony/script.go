@@ -71,14 +71,14 @@ func (p *Plan) Script() []Step {
 			s[len(s)-1].Key = p.scopeOf(t)
 		}
 	}
-	switch p.Kind {
-	case KindGenerate:
+	switch {
+	case p.generates():
 		for _, v := range p.Views() {
-			add(v.keyStepID(stepGenerateKey), fmt.Sprintf("Generate the %s key %q in the HSM", v.spec, v.Key.Label), witness,
+			add(v.keyStepID(stepGenerateKey), fmt.Sprintf("Generate the %s key %q in the HSM%s", v.spec, v.Key.Label, v.rotatesNote()), witness,
 				fmt.Sprintf("The key is made inside the HSM, sensitive and wrappable only. The screen shows its %s; %s writes it on the paper log and types it back.", v.keyIdentity(), witness.Name))
 			s[len(s)-1].Key = v.scope
 		}
-	case KindRewrap:
+	case p.Kind == KindRewrap:
 		if !p.restores() { // a re-import from the backup restores the key instead (below)
 			add(stepFindKey, fmt.Sprintf("Find the %s key %q in the token", p.spec, p.Key.Label), admin,
 				"The key must already be in the token with the planned type.")

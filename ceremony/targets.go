@@ -150,6 +150,7 @@ func (e *engine) wrapTarget(t wrap.Target) error {
 		}
 	}
 	facts.Strategy, facts.StrategyReason, facts.WrappingKeyFingerprint = m.Strategy, m.StrategyReason, m.WrappingKeyFingerprint
+	facts.NewVersion = m.NewVersion
 	files := []string{filepath.Join(rel, wrap.ManifestName)}
 	for name := range m.Files {
 		files = append(files, filepath.Join(rel, name))
@@ -175,6 +176,9 @@ func (e *engine) makePackage(t wrap.Target, params *wrap.Params, dir string) (*w
 	}
 	info, err := wrap.Describe(e.sess, e.key)
 	if err != nil {
+		return nil, err
+	}
+	if info.NewVersion, err = e.plan.newVersion(t, params, e.key.Spec); err != nil {
 		return nil, err
 	}
 	return wrap.WritePackage(dir, params, info, res, e.Now())

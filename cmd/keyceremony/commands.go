@@ -39,7 +39,9 @@ func cmdPlan(args []string, stdout, stderr io.Writer) error {
 	if err := subcommand(args, "plan", "check or print", "plan check PLAN | plan print PLAN --out FILE.pdf", stderr); err != nil {
 		return err
 	}
-	fs := newFlags("plan check", "plan check PLAN", stderr)
+	fs := newFlags("plan check", "plan check PLAN [--history DIR...]", stderr)
+	var history multiFlag
+	fs.Var(&history, "history", "a rotation (kind: rotate): a folder of the ceremonies of the keys it rotates, or a ceremony folder; every one must verify (repeatable)")
 	pos, err := parse(fs, args[1:], operands{"plan", 1, 1})
 	if err != nil {
 		return err
@@ -48,6 +50,7 @@ func cmdPlan(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	p.SetHistory(history)
 	if p.Kind == ceremony.KindCheckIn {
 		m, err := p.CheckCheckIn()
 		if err != nil {

@@ -26,7 +26,8 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	pinFile := fs.String("pin-file", "", "read the user PIN from this file (headless)")
 	soPinEnv := fs.String("so-pin-env", "", "read the security officer PIN from this environment variable (headless)")
 	soPinFile := fs.String("so-pin-file", "", "read the security officer PIN from this file (headless)")
-	var identities, shares, bags multiFlag
+	var identities, shares, bags, history multiFlag
+	fs.Var(&history, "history", "a rotation (kind: rotate): a folder of the ceremonies of the keys it rotates, or a ceremony folder; every one must verify (repeatable)")
 	fs.Var(&identities, "identity", "age identity file that opens age-recipient share files in the verification round (repeatable)")
 	fs.Var(&shares, "share", "share file (age or typed text) entered for restore or re-share in headless runs (repeatable)")
 	fs.Var(&bags, "bag", "NAME=SERIAL: the tamper-evident bag serial of custodian NAME's share, for headless runs of a plan with backup.bags (repeatable)")
@@ -48,6 +49,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	p.SetHistory(history)
 	if *reason != "" && !*abort {
 		return errors.New("--reason is the reason for an abort; it goes with --abort DIR")
 	}
