@@ -15,31 +15,6 @@ import (
 	"github.com/keyceremony/keyceremony/wrap"
 )
 
-// rotatePlan rotates the fixture's data-key (KCV %s) into data-key-2027, for the same AWS KMS key.
-const rotatePlan = `version: 1
-kind: rotate
-ceremony: rotate-2027
-token: {module: %s, token: test}
-key: {label: data-key-2027, type: AES-256, rotates: {label: data-key, kcv: %s}}
-participants:
-  - {role: administrator, name: Ada}
-  - {role: security-officer, name: Sam}
-  - {role: witness, name: Wendy}
-backup:
-  threshold: 2
-  custodians:
-    - {name: Alice, delivery: age-recipient, recipient: %s}
-    - {name: Bob, delivery: age-recipient, recipient: %s}
-targets:
-  - name: aws
-    profile: aws
-    params: aws-params-2027.json
-    algorithm: RSAES_OAEP_SHA_1
-    wrapping_key_spec: RSA_2048
-    expiration_model: KEY_MATERIAL_DOES_NOT_EXPIRE
-output: out-2027
-`
-
 // rotationFixture runs the fixture's generate ceremony, then writes a plan rotating its key with
 // fresh import parameters (a new wrapping key, f.kek from then on) of the same KMS key. It
 // returns the old key's facts, the old wrapping key and the rotation plan's path.
@@ -57,14 +32,17 @@ func rotationFixture(t *testing.T) (f *fixture, old KeyFacts, oldKEK *rsa.Privat
 	return f, old, oldKEK, planPath
 }
 
-// writeRotatePlan writes rotatePlan, rotating data-key of check value kcv, to path.
+// writeRotatePlan writes to path the fixture's plan made a rotation: data-key (of check value
+// kcv) into data-key-2027, for the same AWS KMS key with fresh import parameters.
 func writeRotatePlan(t *testing.T, path, kcv string, f *fixture) {
 	t.Helper()
-	module := f.plan(t).Token.Module
-	plan := rotatePlan
-	for _, v := range []string{module, kcv, recipientOf(f, 0), recipientOf(f, 1)} {
-		plan = strings.Replace(plan, "%s", v, 1)
+	b, err := os.ReadFile(f.planPath)
+	if err != nil {
+		t.Fatal(err)
 	}
+	plan := strings.NewReplacer("kind: generate", "kind: rotate", "ceremony: trust", "ceremony: rotate-2027",
+		"key: {label: data-key, type: AES-256}", "key: {label: data-key-2027, type: AES-256, rotates: {label: data-key, kcv: "+kcv+"}}",
+		"params: aws-params.json", "params: aws-params-2027.json", "output: out", "output: out-2027").Replace(string(b))
 	if err := os.WriteFile(path, []byte(plan), 0o600); err != nil {
 		t.Fatal(err)
 	}
