@@ -174,18 +174,9 @@ func TestSeveralKeysShareOneSet(t *testing.T) {
 	}
 
 	// k2 restores from the quorum of the one set.
-	module := softhsmtest.NewToken(t, "restored")
-	restore := "version: 1\nkind: restore\nceremony: restore\ntoken: {module: " + module + ", token: restored}\n" +
-		"key: {label: k2, type: AES-256}\nparticipants: [{role: administrator, name: Ada}, {role: security-officer, name: Sam}, {role: witness, name: Wendy}]\n" +
-		"restore: {manifest: out/backup-" + set.SetID + "/k2/backup-manifest.json, blob: out/backup-" + set.SetID + "/k2/backup-blob.bin, ceremonies: [out]}\n" +
-		"targets: [{name: aws, profile: aws, params: aws-restored.json, algorithm: RSAES_OAEP_SHA_1, wrapping_key_spec: RSA_2048, expiration_model: KEY_MATERIAL_DOES_NOT_EXPIRE}]\noutput: restored\n"
 	f.writeParamsOf(t, "aws-restored.json", "arn:aws:kms:eu-west-2:111122223333:key/5d05267f-bb87-4d0b-8594-000000000099", f.kek, time.Now().Add(24*time.Hour))
-	path := filepath.Join(f.dir, "restore.yaml")
-	os.WriteFile(path, []byte(restore), 0o600)
-	rp, err := LoadPlan(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rp, path := writeRestorePlan(t, f.dir, "k2", "out/backup-"+set.SetID+"/k2",
+		"targets: [{name: aws, profile: aws, params: aws-restored.json, algorithm: RSAES_OAEP_SHA_1, wrapping_key_spec: RSA_2048, expiration_model: KEY_MATERIAL_DOES_NOT_EXPIRE}]\n")
 	p := atTerminal(f)
 	p.quorum = []string{gen.files["Bob"], gen.files["Alice"]}
 	if err := Run(Options{Plan: rp, PlanPath: path, UI: p, Identities: f.ids}); err != nil {
@@ -204,9 +195,10 @@ func TestSeveralKeysShareOneSet(t *testing.T) {
 
 	// A re-share would issue a new set for one of the keys and leave the others' blobs under a
 	// superseded set: refused before anything is touched.
-	reshare := strings.Replace(strings.Replace(restore[:strings.Index(restore, "targets:")]+"output: restored\n", "kind: restore", "kind: reshare", 1), "output: restored",
-		"backup: {threshold: 2, custodians: [{name: Carol, delivery: age-recipient, recipient: "+recipientOf(f, 0)+"}, {name: Dan, delivery: age-recipient, recipient: "+recipientOf(f, 1)+"}]}\noutput: reshared", 1)
-	os.WriteFile(path, []byte(reshare), 0o600)
+	reshare, _ := os.ReadFile(path)
+	reshare = []byte(strings.Replace(string(reshare[:strings.Index(string(reshare), "output:")]), "kind: restore", "kind: reshare", 1) +
+		"backup: {threshold: 2, custodians: [{name: Carol, delivery: age-recipient, recipient: " + recipientOf(f, 0) + "}, {name: Dan, delivery: age-recipient, recipient: " + recipientOf(f, 1) + "}]}\noutput: reshared\n")
+	os.WriteFile(path, reshare, 0o600)
 	rp, err = LoadPlan(path)
 	if err != nil {
 		t.Fatal(err)

@@ -6,14 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/keyceremony/keyceremony/ceremony/transcript"
 	"github.com/keyceremony/keyceremony/internal/readback"
-	"github.com/keyceremony/keyceremony/internal/softhsmtest"
 )
 
 // The key's check value is put in front of the witness, large, and typed back: a slip is recorded
@@ -251,16 +249,7 @@ func TestRestoreSignOff(t *testing.T) {
 		KCV   string
 	}
 	factsOf(t, stepEvent(t, events(t, f.out()), stepBackup), &backup)
-	module := softhsmtest.NewToken(t, "restored")
-	plan := "version: 1\nkind: restore\nceremony: restore\ntoken: {module: " + module + ", token: restored}\n" +
-		"key: {label: data-key, type: AES-256}\nparticipants: [{role: administrator, name: Ada}, {role: security-officer, name: Sam}, {role: witness, name: Wendy}]\n" +
-		"restore: {manifest: out/backup-" + backup.SetID + "/backup-manifest.json, blob: out/backup-" + backup.SetID + "/backup-blob.bin, ceremonies: [out]}\noutput: restored\n"
-	path := filepath.Join(f.dir, "restore.yaml")
-	os.WriteFile(path, []byte(plan), 0o600)
-	rp, err := LoadPlan(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rp, path := writeRestorePlan(t, f.dir, "data-key", "out/backup-"+backup.SetID, "")
 	p := atTerminal(f)
 	p.quorum = []string{gen.files["Bob"], gen.files["Alice"]}
 	if err := Run(Options{Plan: rp, PlanPath: path, UI: p, Identities: f.ids}); err != nil {
