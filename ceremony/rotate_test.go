@@ -187,3 +187,85 @@ func TestRotationRefusedBeforeTheToken(t *testing.T) {
 		})
 	}
 }
+
+// A resumed rotation reads its history again before the token is touched. One that no longer
+// says what the generate-key event recorded (here the same ceremony folder copied elsewhere, so
+// the folder the record names differs) is refused and nothing is recorded; the same history lets
+// the ceremony finish.
+func TestRotationResumeReadsTheHistoryAgain(t *testing.T) {
+	f, _, _, planPath := rotationFixture(t)
+	p := atTerminal(f)
+	p.onRecord = func(summary string) {
+		if strings.HasPrefix(summary, stepGenerateKey+":") {
+			p.answers = []string{stop}
+		}
+	}
+	if err := Run(Options{Plan: loadRotation(t, planPath, f.out()), PlanPath: planPath, UI: p, Identities: f.ids}); !errors.Is(err, ErrAborted) {
+		t.Fatalf("got %v, want a stop after the key was made", err)
+	}
+	out := filepath.Join(f.dir, "out-2027")
+	before := len(events(t, out))
+	moved := filepath.Join(t.TempDir(), "moved")
+	copyDir(t, f.out(), moved)
+	err := Run(Options{Plan: loadRotation(t, planPath, moved), PlanPath: planPath, UI: atTerminal(f), Resume: true, Identities: f.ids})
+	want := "the history of key data-key is not what step generate-key recorded: the folders given with --history differ (their checkpoints, targets or packages); nothing was changed\n" +
+		"hint: give the same --history folders as when the ceremony started, as they were then"
+	if err == nil || err.Error() != want {
+		t.Fatalf("resume with another history:\n%v\nwant\n%s", err, want)
+	}
+	if after := len(events(t, out)); after != before {
+		t.Errorf("the refused resume recorded %d events", after-before)
+	}
+	if err := Run(Options{Plan: loadRotation(t, planPath, f.out()), PlanPath: planPath, UI: atTerminal(f), Resume: true, Identities: f.ids}); err != nil {
+		t.Fatal(err)
+	}
+	if r := transcript.Verify(out); !r.OK {
+		t.Fatalf("the resumed rotation does not verify: %s", r.Problem)
+	}
+}
+
+// A rotation of every key of a ceremony of several keys, on SoftHSM2: each new key names its old
+// one, and its package for the same KMS key opens, with openssl, to the KCV its own generate-key
+// event records, unlike the old key's.
+func TestRotationOfSeveralKeys(t *testing.T) {
+	f := newMultiFixture(t, SetsShared)
+	if err := f.run(t, atTerminal(f), false); err != nil {
+		t.Fatal(err)
+	}
+	old := checkPackages(t, f)
+	b, err := os.ReadFile(f.planPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := strings.NewReplacer("kind: generate", "kind: rotate", "output: out", "output: out-2027").Replace(string(b))
+	for _, l := range multiLabels {
+		plan = strings.Replace(plan, "- label: "+l+"\n    type: AES-256\n",
+			"- label: "+l+"-2027\n    type: AES-256\n    rotates: {label: "+l+", kcv: "+old[l]+"}\n", 1)
+	}
+	planPath := filepath.Join(f.dir, "rotate.yaml")
+	if err := os.WriteFile(planPath, []byte(plan), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Run(Options{Plan: loadRotation(t, planPath, f.out()), PlanPath: planPath, UI: atTerminal(f), Identities: f.ids}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(f.dir, "out-2027")
+	evs := events(t, out)
+	for _, l := range multiLabels {
+		var gen KeyFacts
+		factsOf(t, stepEvent(t, evs, stepGenerateKey+":"+l+"-2027"), &gen)
+		kcv, err := unwrapAWS(t, filepath.Join(out, "targets", l+"-2027", "aws"), f.kek)
+		if err != nil || kcv != gen.KCV || kcv == old[l] {
+			t.Errorf("key %s-2027: the package opens to KCV %q, its event says %s, the old key's is %s (%v)", l, kcv, gen.KCV, old[l], err)
+		}
+		if r := gen.Rotates; r == nil || r.Label != l || r.KCV != old[l] || len(r.Targets) != 1 || r.Targets[0].Name != "aws" ||
+			r.Targets[0].Package != filepath.Join(f.out(), "targets", l, "aws") {
+			t.Errorf("key %s-2027 rotates %+v", l, gen.Rotates)
+		}
+		var wrapped WrapFacts
+		factsOf(t, stepEvent(t, evs, stepWrap+":"+l+"-2027/aws"), &wrapped)
+		if wrapped.Key != l+"-2027" || wrapped.NewVersion == nil || wrapped.NewVersion.Path != wrap.NewVersionAWSRotation {
+			t.Errorf("wrap of %s-2027: %+v", l, wrapped)
+		}
+	}
+}
