@@ -194,7 +194,7 @@ func TestHistoryFindLinksTheRotatedKey(t *testing.T) {
 		t.Errorf("history %+v", f.History)
 	}
 	wantKeys := map[string]string{
-		"aws-prod": "KMS key 1234abcd-12ab-34cd-56ef-1234567890ab",
+		"aws-prod": "KMS key arn:aws:kms:eu-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 		"gcp-prod": "projects/acme-kms/locations/europe-west2/keyRings/ceremony/cryptoKeys/payments",
 	}
 	if len(f.Targets) != 2 {

@@ -715,7 +715,7 @@ func (p *Plan) checkOldSet(manifest []byte) (*backup.Manifest, setStatus, string
 }
 
 // checkTarget loads a target's import parameters and checks them; it returns the warnings to
-// show and the cloud key the target imports into (wrap.Params.Destination).
+// show and the cloud key the target imports into (wrap.Params.CloudKey).
 func (p *Plan) checkTarget(t wrap.Target, now time.Time) ([]string, string, error) {
 	params, err := wrap.Load(t, p.dir)
 	if err != nil {
@@ -731,7 +731,7 @@ func (p *Plan) checkTarget(t wrap.Target, now time.Time) ([]string, string, erro
 	for i := range w {
 		w[i] = "target " + t.Name + ": " + w[i]
 	}
-	return w, params.Destination(), nil
+	return w, params.CloudKey(), nil
 }
 
 // sections names the plan's YAML sections by the Go type that decodes them, for errors.

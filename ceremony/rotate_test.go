@@ -101,7 +101,7 @@ func TestRotationLinksOldAndNewKeys(t *testing.T) {
 	}
 	manifest, _ := os.ReadFile(filepath.Join(f.out(), "targets", "aws", wrap.ManifestName))
 	msum := sha256.Sum256(manifest)
-	if len(r.Targets) != 1 || r.Targets[0].Name != "aws" || r.Targets[0].CloudKey != "KMS key 5d05267f-bb87-4d0b-8594-295a4371d414" ||
+	if len(r.Targets) != 1 || r.Targets[0].Name != "aws" || r.Targets[0].CloudKey != "KMS key arn:aws:kms:eu-west-2:111122223333:key/5d05267f-bb87-4d0b-8594-295a4371d414" ||
 		r.Targets[0].ManifestSHA256 != hex.EncodeToString(msum[:]) {
 		t.Errorf("rotates.targets %+v", r.Targets)
 	}

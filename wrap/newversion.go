@@ -57,8 +57,8 @@ func (p *Params) NewVersionOf(spec hsmspec.KeySpec, old *Manifest) (*NewVersion,
 	}
 	if t.Profile == ProfileOCI && !strings.HasPrefix(was, "key ") {
 		// The earlier package created the key by display name: the OCID is the plan's word,
-		// and the display name and compartment must be the earlier ones.
-		now = fmt.Sprintf("compartment %s, display name %s", t.CompartmentID, t.KeyName)
+		// and the vault, compartment and display name must be the earlier ones.
+		now = ociCloudKey("", t.Endpoint, t.CompartmentID, t.KeyName)
 	}
 	if now != was {
 		return nil, t.errorf("these import parameters are for %s, but the key it rotates was imported into %s\nhint: a rotation adds a version to the same cloud key; give the target that key's names", now, was)
@@ -135,25 +135,24 @@ func awsKeyID(id string) string {
 	return id
 }
 
-// CloudKey names the cloud key these parameters import into: the AWS key ID, the GCP crypto key's
-// resource name, the Azure vault and key name, the Vault Transit key path, the OCI key OCID (or
-// the compartment and display name of a key the import creates).
+// CloudKey names the cloud key these parameters import into, so that two packages for one key
+// are known as such (two targets of a ceremony, a rotation and the key it replaces): the AWS KMS
+// key as its parameters name it, the GCP crypto key's resource name, the Azure vault (or Managed
+// HSM) and key name, the Vault Transit key path and the mount's wrapping key, the OCI key OCID
+// (or the vault, compartment and display name of a key the import creates).
 func (p *Params) CloudKey() string {
 	t := &p.Target
 	switch t.Profile {
 	case ProfileAWS:
-		return "KMS key " + awsKeyID(p.keyID)
+		return "KMS key " + p.keyID
 	case ProfileGCP:
 		return gcpCloudKey(p.job.project, p.job.location, p.job.keyRing, t.KeyName)
 	case ProfileAzure:
 		return azureCloudKey(p.managed, p.kekVault, t.KeyName)
 	case ProfileVault:
-		return vaultMountOf(t) + "/keys/" + t.KeyName
+		return vaultCloudKey(vaultMountOf(t)+"/keys/"+t.KeyName, p.Fingerprint())
 	default:
-		if t.KeyID != "" {
-			return "key " + t.KeyID
-		}
-		return fmt.Sprintf("compartment %s, display name %s", t.CompartmentID, t.KeyName)
+		return ociCloudKey(t.KeyID, t.Endpoint, t.CompartmentID, t.KeyName)
 	}
 }
 
@@ -168,7 +167,7 @@ func (m *Manifest) CloudKey() string {
 		if m.AWS == nil {
 			return ""
 		}
-		return "KMS key " + awsKeyID(m.AWS.KeyID)
+		return "KMS key " + m.AWS.KeyID
 	case ProfileGCP:
 		return gcpCloudKey(flag("--project"), flag("--location"), flag("--keyring"), flag("--key"))
 	case ProfileAzure:
@@ -177,17 +176,14 @@ func (m *Manifest) CloudKey() string {
 		}
 		return azureCloudKey(false, flag("--vault-name"), flag("--name"))
 	case ProfileVault:
-		for _, f := range strings.Fields(cmd) {
+		for _, f := range shellSplit(cmd) {
 			if strings.Contains(f, "/keys/") {
-				return strings.TrimSuffix(strings.TrimSuffix(f, "/import"), "/import_version")
+				return vaultCloudKey(strings.TrimSuffix(strings.TrimSuffix(f, "/import"), "/import_version"), m.WrappingKeyFingerprint)
 			}
 		}
 		return ""
 	case ProfileOCI:
-		if v := flag("--key-id"); v != "" {
-			return "key " + v
-		}
-		return fmt.Sprintf("compartment %s, display name %s", flag("--compartment-id"), flag("--display-name"))
+		return ociCloudKey(flag("--key-id"), flag("--endpoint"), flag("--compartment-id"), flag("--display-name"))
 	}
 	return ""
 }
@@ -201,6 +197,17 @@ func azureCloudKey(managed bool, vault, key string) string {
 		return fmt.Sprintf("managed HSM %s, key %s", vault, key)
 	}
 	return fmt.Sprintf("vault %s, key %s", vault, key)
+}
+
+func vaultCloudKey(path, wrappingKey string) string {
+	return fmt.Sprintf("%s (wrapping key %s)", path, wrappingKey)
+}
+
+func ociCloudKey(keyID, endpoint, compartment, displayName string) string {
+	if keyID != "" {
+		return "key " + keyID
+	}
+	return fmt.Sprintf("vault %s, compartment %s, display name %s", endpoint, compartment, displayName)
 }
 
 func vaultMountOf(t *Target) string {

@@ -17,6 +17,7 @@ var updateGolden = flag.Bool("update", false, "rewrite the golden files in testd
 const (
 	otherKeyARN    = "arn:aws:kms:eu-west-2:111122223333:key/9999abcd-12ab-34cd-56ef-1234567890ab"
 	mrkKeyARN      = "arn:aws:kms:eu-west-2:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab"
+	vaultFP        = "SHA256:919f2a2801b4e8d5d3768cf9f297b626db96453d227bb44bca6cc4ff2be88ac0" // of testdata/vault-wrapping-key.json
 	rotatedKeyOCID = "ocid1.key.oc1.eu-frankfurt-1.bbqe2hfkaacuu.abzwkljrexamplekey"
 )
 
@@ -146,13 +147,13 @@ func TestNewVersionRefusals(t *testing.T) {
 			`target "azure-prod": these import parameters are for managed HSM contoso-mhsm, key payments, but the key it rotates was imported into vault contoso-byok, key payments` + "\n" +
 				"hint: a rotation adds a version to the same cloud key; give the target that key's names"},
 		{"vault another mount", vaultTarget(), vaultOther, aes256,
-			`target "vault-prod": these import parameters are for kms/transit/keys/payments, but the key it rotates was imported into transit/keys/payments` + "\n" +
+			`target "vault-prod": these import parameters are for kms/transit/keys/payments (wrapping key ` + vaultFP + `), but the key it rotates was imported into transit/keys/payments (wrapping key ` + vaultFP + `)` + "\n" +
 				"hint: a rotation adds a version to the same cloud key; give the target that key's names"},
 		{"oci without key_id", ociTarget(), ociTarget(), aes256,
-			`target "oci-prod": a rotation needs key_id, the OCID of the key the earlier package made (compartment ocid1.compartment.oc1..aaaaaaaaexamplecompartment, display name payments)` + "\n" +
+			`target "oci-prod": a rotation needs key_id, the OCID of the key the earlier package made (vault ` + ociEndpoint + `, compartment ocid1.compartment.oc1..aaaaaaaaexamplecompartment, display name payments)` + "\n" +
 				"hint: copy its id from oci kms management key list --compartment-id ocid1.compartment.oc1..aaaaaaaaexamplecompartment --endpoint " + ociEndpoint},
 		{"oci another display name", ociTarget(), ociNamed, aes256,
-			`target "oci-prod": these import parameters are for compartment ocid1.compartment.oc1..aaaaaaaaexamplecompartment, display name payments-2027, but the key it rotates was imported into compartment ocid1.compartment.oc1..aaaaaaaaexamplecompartment, display name payments` + "\n" +
+			`target "oci-prod": these import parameters are for vault ` + ociEndpoint + `, compartment ocid1.compartment.oc1..aaaaaaaaexamplecompartment, display name payments-2027, but the key it rotates was imported into vault ` + ociEndpoint + `, compartment ocid1.compartment.oc1..aaaaaaaaexamplecompartment, display name payments` + "\n" +
 				"hint: a rotation adds a version to the same cloud key; give the target that key's names"},
 		{"another cloud", gcpTarget(), vaultTarget(), aes256,
 			`target "vault-prod": the key it rotates was imported into Google Cloud KMS, not Vault Transit` + "\n" +

@@ -201,19 +201,6 @@ type Params struct {
 	ociState string
 }
 
-// Destination names the cloud key the package imports into, for telling two targets apart: the
-// AWS KMS key, or the key name under the wrapping key (the GCP import job's key ring, the Azure
-// vault's KEK, the Vault mount's wrapping key, the OCI vault's). "" when the target names none.
-func (p *Params) Destination() string {
-	switch {
-	case p.Target.Profile == ProfileAWS:
-		return "AWS KMS key " + p.keyID
-	case p.Target.KeyName != "":
-		return fmt.Sprintf("%s key %q under wrapping key %s", CloudName(p.Target.Profile), p.Target.KeyName, p.Fingerprint())
-	}
-	return ""
-}
-
 // Fingerprint is "SHA256:" and the hex SHA-256 of the wrapping key's SubjectPublicKeyInfo DER.
 func (p *Params) Fingerprint() string { return spki.Fingerprint(p.PublicKeyDER) }
 
