@@ -171,3 +171,23 @@ func (p *Plan) newVersion(t wrap.Target, params *wrap.Params, spec hsmspec.KeySp
 	}
 	return params.NewVersionOf(spec, rot.Source.Manifests[path.Base(t.Name)])
 }
+
+// RotationSummary says, for plan check, after Check: which key each of a rotation's keys replaces,
+// and how each of its packages will make it a new version of the old key's cloud key, and why.
+func (p *Plan) RotationSummary() []string {
+	var lines []string
+	for _, v := range p.Views() {
+		rot := p.rotations[v.Key.Label]
+		if rot == nil {
+			continue
+		}
+		f := rot.Source.Facts
+		lines = append(lines, fmt.Sprintf("key %s replaces %s (%s), made by ceremony %s in %s", v.Key.Label, f.Label, keyIdentity(f.KCV, f.Fingerprint, ""), f.Ceremony, f.Folder))
+		for _, t := range f.Targets {
+			if nv := rot.NewVersions[t.Name]; nv != nil {
+				lines = append(lines, fmt.Sprintf("  target %s: %s: %s", t.Name, nv.Path, nv.Why))
+			}
+		}
+	}
+	return lines
+}

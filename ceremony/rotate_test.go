@@ -233,6 +233,17 @@ func TestRotationOfSeveralKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := checkPackages(t, f)
+	// The inventory of the real ceremony gives each key the shared set and its own package.
+	inv, err := Inventory(f.out())
+	if err != nil || len(inv.Keys) != len(multiLabels) {
+		t.Fatalf("inventory: %v, %d keys", err, len(inv.Keys))
+	}
+	for _, k := range inv.Keys {
+		if k.KCV != old[k.Label] || k.Backup == nil || k.Backup.SetID != inv.Keys[0].Backup.SetID || len(k.Targets) != 1 ||
+			k.Targets[0].Package != filepath.Join(f.out(), "targets", k.Label, "aws") {
+			t.Errorf("inventory key %s: kcv %s, backup %+v, targets %+v", k.Label, k.KCV, k.Backup, k.Targets)
+		}
+	}
 	b, err := os.ReadFile(f.planPath)
 	if err != nil {
 		t.Fatal(err)

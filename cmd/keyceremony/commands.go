@@ -90,6 +90,9 @@ func cmdPlan(args []string, stdout, stderr io.Writer) error {
 	for _, n := range notChecked {
 		fmt.Fprintf(stdout, "Not checked here: %s\n", n)
 	}
+	for _, l := range p.RotationSummary() {
+		fmt.Fprintf(stdout, "Rotation: %s\n", l)
+	}
 	fmt.Fprintf(stdout, "Plan %s: a %s ceremony, %s\nIt will:\n\n%s", pos[0], p.Kind, p.Ceremony, ceremony.FormatScript(p.Script()))
 	fmt.Fprintf(stdout, "\nOutput folder: %s\n", p.OutputDir())
 	if h := p.HandoutsDir(); h != "" {
