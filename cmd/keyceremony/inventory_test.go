@@ -16,7 +16,8 @@ import (
 var updateInventory = flag.Bool("update-inventory", false, "rewrite testdata/inventory/*.golden")
 
 // TestInventoryGolden runs a history of several ceremonies on SoftHSM2 (generate with AWS
-// material that expires, a check-in with a refused share, a re-share, a check-in of the new set)
+// material that expires, a check-in with a refused share, a re-share, a check-in of the new set,
+// a rotation of the key)
 // and compares the inventory, text and JSON, with the golden files. What differs from run to run
 // is replaced in order of appearance: set ids, check values, fingerprints, and dates as days
 // after the first ceremony (D+N).
@@ -65,8 +66,17 @@ output: reshared
 	checkIn("checkin-2027", glob("reshared/backup-*/backup-manifest.json"), "out, reshared", "Alice", 90)
 	must(append([]string{"check-in", "checkin-2027.yaml", "--yes", "--share", glob("reshared-handouts/backup-*/share-1-alice.age")}, identityFlags(dir)...)...)
 
+	// A rotation replaces data-key with data-key-2027, new versions of the same cloud keys; the
+	// history it names is every folder so far.
+	kcv := regexp.MustCompile(`"step":"generate-key".*?"kcv":"([0-9a-f]{6})"`).FindStringSubmatch(readFile(t, filepath.Join(dir, "out", "transcript.jsonl")))[1]
+	rotate := strings.NewReplacer("kind: generate", "kind: rotate", "ceremony: test", "ceremony: rotate-2027", "output: out", "output: rotated",
+		"  label: data-key\n", "  label: data-key-2027\n  rotates: {label: data-key, kcv: "+kcv+"}\n").Replace(plan)
+	write(t, filepath.Join(dir, "rotate.yaml"), rotate)
+	history := []string{"--history", "out", "--history", "reshared", "--history", "checkin-2026", "--history", "checkin-2027"}
+	must(append(append([]string{"run", "rotate.yaml", "--yes", "--pin-env", "KC_PIN", "--so-pin-env", "KC_SO_PIN"}, identityFlags(dir)...), history...)...)
+
 	now := today.AddDate(0, 0, 120).Format(time.RFC3339)
-	dirs := []string{"out", "reshared", "checkin-2026", "checkin-2027"}
+	dirs := []string{"out", "reshared", "checkin-2026", "checkin-2027", "rotated"}
 	for _, c := range []struct {
 		name string
 		args []string
