@@ -137,8 +137,8 @@ type RotatedKeyFacts struct {
 	Ceremony    string    `json:"ceremony"` // the ceremony that made it
 	Folder      string    `json:"folder"`   // that ceremony's folder, as found under --history
 	Made        time.Time `json:"made"`
-	// CheckpointSHA256 is the hex SHA-256 of the checkpoint note text of Folder's seal (the
-	// signed body, without the signature lines cosigning adds).
+	// CheckpointSHA256 is the hex SHA-256 of Folder's checkpoint as its seal wrote it: the
+	// number the witnesses copied onto its paper log (lines cosigning adds later left out).
 	CheckpointSHA256 string          `json:"checkpoint_sha256"`
 	Targets          []RotatedTarget `json:"targets"`
 	History          []HistoryFolder `json:"history"` // every folder read, pinned

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"flag"
 	"fmt"
@@ -184,14 +185,29 @@ func TestHistoryFindLinksTheRotatedKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := src.Facts
-	r := transcript.Verify(gen)
-	sum := sha256.Sum256([]byte(r.Checkpoint))
+	// The checkpoint as sealed: the SHA-256 the engine shows for the paper log.
+	checkpoint, _ := os.ReadFile(filepath.Join(gen, transcript.CheckpointFile))
+	sum := sha256.Sum256(checkpoint)
 	if f.Label != "payments" || f.Spec != "AES-256" || f.KCV != "a1b2c3" || f.Ceremony != "gen-2026" || f.Folder != gen ||
 		f.CheckpointSHA256 != hex.EncodeToString(sum[:]) || f.Made.IsZero() {
 		t.Errorf("facts %+v", f)
 	}
 	if len(f.History) != 1 || f.History[0] != (HistoryFolder{Folder: gen, Ceremony: "gen-2026", CheckpointSHA256: f.CheckpointSHA256}) {
 		t.Errorf("history %+v", f.History)
+	}
+	// A witness's cosignature appended later changes the file, not the checkpoint as sealed.
+	const cosigBytes = 4 + 8 + 64 // key ID, timestamp, Ed25519 signature (c2sp.org/tlog-cosignature)
+	cosig := "— witness-wendy " + base64.StdEncoding.EncodeToString(make([]byte, cosigBytes)) + "\n"
+	if err := os.WriteFile(filepath.Join(gen, transcript.CheckpointFile), append(checkpoint, cosig...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := transcript.Verify(gen); !r.OK || len(r.Cosignatures) != 1 {
+		t.Fatalf("the cosigned folder: %s, %d cosignatures", r.Problem, len(r.Cosignatures))
+	}
+	if h, err := ReadHistory([]string{root}); err != nil {
+		t.Fatal(err)
+	} else if again, err := h.Find("payments", "a1b2c3", ""); err != nil || again.Facts.CheckpointSHA256 != f.CheckpointSHA256 {
+		t.Errorf("after a cosignature the checkpoint pinned is %q (%v), want %s", again.Facts.CheckpointSHA256, err, f.CheckpointSHA256)
 	}
 	wantKeys := map[string]string{
 		"aws-prod": "KMS key arn:aws:kms:eu-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",

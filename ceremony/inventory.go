@@ -68,8 +68,8 @@ type CeremonyRecord struct {
 	// SigningKey is the fingerprint of the key that signed it, to compare with the paper log
 	// (a check-in is signed by a key made in memory for it alone).
 	SigningKey string `json:"signing_key,omitempty"`
-	// CheckpointSHA256 is the hex SHA-256 of the checkpoint note text of its seal (without the
-	// signature lines cosigning adds), which a rotation pins.
+	// CheckpointSHA256 is the hex SHA-256 of its checkpoint as the seal wrote it (the one on the
+	// paper log, without the lines cosigning adds later), which a rotation pins.
 	CheckpointSHA256 string `json:"checkpoint_sha256,omitempty"`
 }
 
@@ -303,9 +303,7 @@ type readCeremonyResult struct {
 func readCeremony(dir string, r transcript.Report, keys map[string]*KeyRecord, sets *[]*BackupRecord, setKeys map[string][]*KeyRecord) readCeremonyResult {
 	events := r.Chain
 	rec := CeremonyRecord{Dir: dir, Time: events[0].Time, Headless: transcript.Headless(events), SigningKey: r.Fingerprint}
-	if r.Checkpoint != "" {
-		rec.CheckpointSHA256 = sha256Hex([]byte(r.Checkpoint))
-	}
+	rec.CheckpointSHA256 = sealedCheckpointSHA256(dir, r)
 	var begin struct{ Ceremony BeginFacts }
 	json.Unmarshal(events[0].Facts, &begin)
 	rec.ID, rec.Kind = begin.Ceremony.Ceremony, begin.Ceremony.Kind
@@ -401,6 +399,20 @@ func readCeremony(dir string, r transcript.Report, keys map[string]*KeyRecord, s
 	}
 	res.record = rec
 	return res
+}
+
+// sealedCheckpointSHA256 is the hex SHA-256 of the checkpoint of the verified folder dir as its
+// seal wrote it, which the witnesses copied onto the paper log: its note text and the first
+// signature line, the ceremony key's (cosigning appends its lines after it). "" when the file
+// does not start with the note text that verified.
+func sealedCheckpointSHA256(dir string, r transcript.Report) string {
+	data, err := transcript.ReadFile(dir, transcript.CheckpointFile)
+	rest, ok := strings.CutPrefix(string(data), r.Checkpoint+"\n")
+	if err != nil || r.Checkpoint == "" || !ok {
+		return ""
+	}
+	first, _, _ := strings.Cut(rest, "\n")
+	return sha256Hex([]byte(r.Checkpoint + "\n" + first + "\n"))
 }
 
 // readPackageManifest reads what the package manifest the wrap event ev signed says of the
