@@ -95,7 +95,7 @@ func (e *engine) paddedPKCS8Exception(t wrap.Target) error {
 // plan's files before. Objects marked trusted from the plan's files are used only if their
 // fingerprint is the one the witness checked (wrap.Wrap compares).
 func (e *engine) targetParams(t wrap.Target) (*wrap.Params, error) {
-	if e.done[stepCheckWrapKey+":"+t.Name] {
+	if e.done[e.plan.checkStep(t)] {
 		return e.checkedParams(t)
 	}
 	return wrap.Load(t, e.plan.dir)

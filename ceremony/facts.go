@@ -79,8 +79,11 @@ type PinnedInput struct {
 type CheckWrappingKeyFacts struct {
 	// Key is the label of the key the target is for, in a plan of several keys (keys:); "" in a
 	// plan of one key.
-	Key                    string                 `json:"key,omitempty"`
-	Target                 string                 `json:"target"`
+	Key    string `json:"key,omitempty"`
+	Target string `json:"target"`
+	// AlsoFor are the other targets that take their import parameters from the same files, checked
+	// and pinned by this step once for all.
+	AlsoFor                []string               `json:"also_for,omitempty"`
 	Profile                string                 `json:"profile"`
 	Algorithm              string                 `json:"algorithm"`
 	WrappingKeyFingerprint string                 `json:"wrapping_key_fingerprint"`

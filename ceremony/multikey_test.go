@@ -1,6 +1,9 @@
 package ceremony
 
 import (
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -260,4 +263,64 @@ func TestSeveralKeysWithASetEachSurviveAnInterruption(t *testing.T) {
 			t.Errorf("the first key's sealed set was voided")
 		}
 	}
+}
+
+// Keys whose targets share import parameters (one Azure KEK for every key) have the wrapping key
+// checked once: the check names the other targets, and each of their wraps uses the copy that
+// check pinned, even when the file is replaced after it.
+func TestSharedWrappingKeyIsCheckedOnce(t *testing.T) {
+	f := newMultiFixture(t, SetsShared)
+	os.WriteFile(filepath.Join(f.dir, "kek.pem"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: mustPKIX(t, f.kek)}), 0o600)
+	plan, _ := os.ReadFile(f.planPath)
+	for _, l := range multiLabels { // each key gets an Azure target beside its AWS one
+		aws := "params: aws-" + l + ".json, algorithm: RSAES_OAEP_SHA_1, wrapping_key_spec: RSA_2048, expiration_model: KEY_MATERIAL_DOES_NOT_EXPIRE}"
+		plan = []byte(strings.Replace(string(plan), aws, aws+"\n      - {name: azure, profile: azure, params: kek.pem, kid: \"https://v.managedhsm.azure.net/keys/KEK/0123456789abcdef0123456789abcdef\", key_name: "+l+"}", 1))
+	}
+	os.WriteFile(f.planPath, plan, 0o600)
+	var checks []string
+	for _, s := range f.plan(t).Script() {
+		if strings.HasPrefix(s.ID, stepCheckWrapKey+":") {
+			checks = append(checks, s.ID)
+		}
+	}
+	want := []string{"check-wrapping-key:k1/aws", "check-wrapping-key:k1/azure", "check-wrapping-key:k2/aws", "check-wrapping-key:k3/aws"}
+	if !slices.Equal(checks, want) {
+		t.Fatalf("check steps %v, want %v", checks, want)
+	}
+	p := atTerminal(f)
+	p.onStep = func(id string) {
+		if id == "wrap:k1/aws" { // after every check: the shared file is replaced
+			os.WriteFile(filepath.Join(f.dir, "kek.pem"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: mustPKIX(t, rsaKey(t))}), 0o600)
+		}
+	}
+	if err := f.run(t, p, false); err != nil {
+		t.Fatal(err)
+	}
+	requireVerifies(t, f.out())
+	evs := events(t, f.out())
+	var check CheckWrappingKeyFacts
+	factsOf(t, stepEvent(t, evs, "check-wrapping-key:k1/azure"), &check)
+	if !slices.Equal(check.AlsoFor, []string{"k2/azure", "k3/azure"}) || check.WrappingKeyFingerprint != fingerprintOf(f.kek) {
+		t.Errorf("the shared check: also for %v, fingerprint %s", check.AlsoFor, check.WrappingKeyFingerprint)
+	}
+	for _, l := range multiLabels {
+		var w WrapFacts
+		step := "wrap:" + l + "/azure"
+		factsOf(t, stepEvent(t, evs, step), &w)
+		if w.WrappingKeyFingerprint != fingerprintOf(f.kek) {
+			t.Errorf("%s is wrapped under %s, not the checked key", step, w.WrappingKeyFingerprint)
+		}
+		if !hasException(t, evs, step, "kek.pem changed after the witness checked it; it is not used: the checked copy inputs/k1/azure/params.pem is") {
+			t.Errorf("%s does not record that the file changed", step)
+		}
+	}
+}
+
+func mustPKIX(t *testing.T, k *rsa.PrivateKey) []byte {
+	t.Helper()
+	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
 }

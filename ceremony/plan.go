@@ -102,6 +102,9 @@ type Plan struct {
 	views      []*Plan
 	scope      string
 	targetSpec map[string]hsmspec.KeySpec
+	// checkedBy names, for each target, the target whose check-wrapping-key step checks its
+	// wrapping key: the first target in the plan with the same import parameter files.
+	checkedBy map[string]string
 	// history are the folders a rotation's keys are looked up in (SetHistory), and rotations what
 	// checkRotations found there, by key label, shared by the views.
 	history   []string
@@ -378,6 +381,7 @@ func (p *Plan) validate() error {
 			return err
 		}
 	}
+	p.groupChecks()
 	return p.validateCustody()
 }
 
@@ -502,6 +506,49 @@ func (p *Plan) view(label string) *Plan {
 		}
 	}
 	return &v
+}
+
+// groupChecks fills checkedBy: targets that take their import parameters from the same files
+// (a GCP import job, an Azure KEK, a Vault or OCI wrapping key many keys share) have them
+// checked and pinned once, by the first of them.
+func (p *Plan) groupChecks() {
+	p.checkedBy = map[string]string{}
+	first := map[[4]string]string{}
+	for _, t := range p.Targets {
+		in := [4]string{t.Profile, t.Params, t.PublicKey, t.ImportToken}
+		if _, ok := first[in]; !ok {
+			first[in] = t.Name
+		}
+		p.checkedBy[t.Name] = first[in]
+	}
+}
+
+// CheckedTargets are the targets whose wrapping key a witness checks: one per set of import
+// parameter files (see checkedBy). A reshare wraps nothing and checks none.
+func (p *Plan) CheckedTargets() []wrap.Target {
+	var checked []wrap.Target
+	for _, t := range p.Targets {
+		if p.Kind != KindReshare && p.checkedBy[t.Name] == t.Name {
+			checked = append(checked, t)
+		}
+	}
+	return checked
+}
+
+// checkStep is the step that checks target t's wrapping key (see checkedBy).
+func (p *Plan) checkStep(t wrap.Target) string {
+	return stepCheckWrapKey + ":" + p.checkedBy[t.Name]
+}
+
+// sharing lists the other targets whose wrapping key the check of target t checks.
+func (p *Plan) sharing(t wrap.Target) []string {
+	var others []string
+	for _, o := range p.Targets {
+		if o.Name != t.Name && p.checkedBy[o.Name] == t.Name {
+			others = append(others, o.Name)
+		}
+	}
+	return others
 }
 
 // specFor is the type of the key target t wraps.

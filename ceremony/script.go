@@ -63,13 +63,18 @@ func (p *Plan) Script() []Step {
 		add(stepTrust, "Record that no key is marked trusted", admin,
 			"The plan allows untrusted wrapping (custody.allow_untrusted_wrap): the token does not keep a user PIN holder from wrapping the key out. This is recorded as an exception.")
 	}
-	// Every ceremony that wraps (a reshare never does) has each wrapping key checked first.
-	if p.Kind != KindReshare {
-		for _, t := range p.Targets {
-			add(stepCheckWrapKey+":"+t.Name, fmt.Sprintf("Check the %s wrapping key of target %s", wrap.CloudName(t.Profile), t.Name), witness,
-				fmt.Sprintf("Someone reads aloud the wrapping key fingerprint from the printed import request (keyceremony fingerprint prints it); %s types back all 8 groups.", witness.Name))
-			s[len(s)-1].Key = p.scopeOf(t)
+	// Every ceremony that wraps has each wrapping key checked first.
+	for _, t := range p.CheckedTargets() {
+		title := fmt.Sprintf("Check the %s wrapping key of target %s", wrap.CloudName(t.Profile), t.Name)
+		switch n := len(p.sharing(t)); {
+		case n == 1:
+			title += " and of the other target that shares its import parameters"
+		case n > 1:
+			title += fmt.Sprintf(" and of the %d other targets that share its import parameters", n)
 		}
+		add(stepCheckWrapKey+":"+t.Name, title, witness,
+			fmt.Sprintf("Someone reads aloud the wrapping key fingerprint from the printed import request (keyceremony fingerprint prints it); %s types back all 8 groups.", witness.Name))
+		s[len(s)-1].Key = p.scopeOf(t)
 	}
 	switch {
 	case p.generates():

@@ -67,7 +67,7 @@ func (e *engine) checkWrappingKey(t wrap.Target) error {
 		}
 		files = append(files, rel)
 	}
-	return e.record(step, CheckWrappingKeyFacts{Key: e.plan.scope, Target: path.Base(t.Name), Profile: t.Profile, Algorithm: params.Algorithm, WrappingKeyFingerprint: fp,
+	return e.record(step, CheckWrappingKeyFacts{Key: e.plan.scope, Target: path.Base(t.Name), AlsoFor: e.whole.sharing(t), Profile: t.Profile, Algorithm: params.Algorithm, WrappingKeyFingerprint: fp,
 		Confirmed: c, Inputs: inputs, ParametersValidTo: params.ValidTo, Attestation: att}, files...)
 }
 
@@ -80,7 +80,7 @@ func planField(t wrap.Target, field string) string {
 // source file changed since is not used; the transcript says it changed.
 func (e *engine) checkedParams(t wrap.Target) (*wrap.Params, error) {
 	inputs := map[string]PinnedInput{}
-	files, err := e.pinnedFiles(stepCheckWrapKey+":"+t.Name, inputs)
+	files, err := e.pinnedFiles(e.plan.checkStep(t), inputs)
 	if err != nil {
 		return nil, err
 	}

@@ -47,10 +47,10 @@ func (e *engine) preflight() error {
 	w.Capabilities = &caps
 	if e.Resume {
 		w.Params = func(t wrap.Target) (*wrap.Params, error) {
-			if !e.done[stepCheckWrapKey+":"+t.Name] {
+			if !e.done[e.plan.checkStep(t)] {
 				return wrap.Load(t, e.plan.dir)
 			}
-			files, err := e.pinnedFiles(stepCheckWrapKey+":"+t.Name, nil)
+			files, err := e.pinnedFiles(e.plan.checkStep(t), nil)
 			if err != nil {
 				return nil, err
 			}

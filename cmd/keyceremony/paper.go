@@ -77,7 +77,7 @@ func runbook(p *ceremony.Plan, date, binarySHA256 string) paper.Runbook {
 		r.Steps = append(r.Steps, paper.Step{Title: s.Title, Who: s.Actor.String(), Check: s.Instructions})
 	}
 	r.Fields = append(r.Fields, paper.Field{Label: "Ceremony signing key fingerprint (read-back form)", ReadBack: true})
-	for _, t := range p.Targets {
+	for _, t := range p.CheckedTargets() {
 		r.Fields = append(r.Fields, paper.Field{Label: fmt.Sprintf("Wrapping key fingerprint of target %s (%s), from the printed import request", t.Name, wrap.CloudName(t.Profile)), ReadBack: true})
 	}
 	if p.Kind == ceremony.KindCheckIn {
