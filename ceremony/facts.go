@@ -102,10 +102,19 @@ const intentPrefix = "intent:"
 
 // Intent is what an intent event (step intent:STEP) records before STEP creates it.
 type Intent struct {
-	Label   string `json:"label,omitempty"`   // the key's CKA_LABEL
-	CKAID   string `json:"cka_id,omitempty"`  // the key's CKA_ID, hex
-	SetID   string `json:"set_id,omitempty"`  // the share set
-	Package string `json:"package,omitempty"` // the import package's folder in the record
+	// Keys are the keys about to be made (intent:generate-key): every key of the plan not made
+	// yet, recorded once before the first of them.
+	Keys  []KeyIntent `json:"keys,omitempty"`
+	SetID string      `json:"set_id,omitempty"` // the share set (intent:backup)
+	// Packages are the import packages' folders in the record (intent:wrap): every package the
+	// ceremony has yet to write, recorded once before the first of them.
+	Packages []string `json:"packages,omitempty"`
+}
+
+// KeyIntent is a key about to be made.
+type KeyIntent struct {
+	Label string `json:"label"`  // its CKA_LABEL
+	CKAID string `json:"cka_id"` // its CKA_ID, hex
 }
 
 // KeyFacts describe the target key without revealing it (steps generate-key, find-key,

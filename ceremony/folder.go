@@ -260,7 +260,7 @@ func (e *engine) reportUnnamed() error {
 // refuseTakenID refuses, on a resume, to make the key an intent names when objects with the
 // intended CKA_ID but not its label are in the token: the ceremony did not make them (a key it
 // made carries the label too), so they are reported, and neither adopted nor ignored.
-func (e *engine) refuseTakenID(in Intent) error {
+func (e *engine) refuseTakenID(in KeyIntent) error {
 	id, err := hex.DecodeString(in.CKAID)
 	if err != nil {
 		return err

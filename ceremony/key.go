@@ -43,7 +43,7 @@ func (e *engine) keyFacts() (*KeyFacts, error) {
 func (e *engine) generateKey() error {
 	label := e.plan.Key.Label
 	step := e.plan.keyStepID(stepGenerateKey)
-	in, intended, err := e.intent(step)
+	in, intended, err := e.keyIntent(label)
 	if err != nil {
 		return err
 	}
@@ -76,15 +76,15 @@ func (e *engine) generateKey() error {
 		adopted = true
 		e.exception(step, "key "+label+" was generated before the interruption and not recorded; it is taken over, not made again")
 	default:
-		id, err := hex.DecodeString(in.CKAID)
-		if !intended {
-			if id, err = e.sess.NewKeyID(); err == nil {
-				err = e.recordIntent(step, Intent{Label: label, CKAID: hex.EncodeToString(id)})
-			}
-		}
-		if err == nil && intended {
+		if intended {
 			err = e.refuseTakenID(in)
+		} else {
+			in, err = e.recordKeyIntents(label)
 		}
+		if err != nil {
+			return err
+		}
+		id, err := hex.DecodeString(in.CKAID)
 		if err != nil {
 			return err
 		}
@@ -107,6 +107,42 @@ func (e *engine) generateKey() error {
 		return err
 	}
 	return e.record(step, facts)
+}
+
+// keyIntent finds, in the intent recorded before the first key was made, the label and CKA_ID
+// of the key labelled label.
+func (e *engine) keyIntent(label string) (KeyIntent, bool, error) {
+	in, _, err := e.intent(stepGenerateKey)
+	for _, k := range in.Keys {
+		if k.Label == label {
+			return k, true, err
+		}
+	}
+	return KeyIntent{}, false, err
+}
+
+// recordKeyIntents records the intent to make every key of the plan not made yet, each with a
+// CKA_ID drawn now, in one event before the first of them is made; it returns the intent for
+// the key labelled label. One event for all keeps a ceremony of many keys from paying a signed,
+// synced event per key for it.
+func (e *engine) recordKeyIntents(label string) (KeyIntent, error) {
+	var in Intent
+	var mine KeyIntent
+	for _, v := range e.whole.Views() {
+		if e.done[v.keyStepID(stepGenerateKey)] || e.recorded[v.keyStepID(stepGenerateKey)].Step != "" {
+			continue
+		}
+		id, err := e.sess.NewKeyID()
+		if err != nil {
+			return mine, err
+		}
+		k := KeyIntent{Label: v.Key.Label, CKAID: hex.EncodeToString(id)}
+		if k.Label == label {
+			mine = k
+		}
+		in.Keys = append(in.Keys, k)
+	}
+	return mine, e.recordIntent(stepGenerateKey, in)
 }
 
 func (e *engine) findKey() error {

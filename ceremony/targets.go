@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 
 	"github.com/keyceremony/keyceremony/internal/errs"
 	"github.com/keyceremony/keyceremony/wrap"
@@ -113,15 +114,16 @@ func (e *engine) wrapTarget(t wrap.Target) error {
 	facts := WrapFacts{Key: e.plan.scope, Target: path.Base(t.Name), Profile: t.Profile, Algorithm: params.Algorithm}
 	var m *wrap.Manifest
 	step := stepWrap + ":" + t.Name
-	in, intended, err := e.intent(step)
+	in, _, err := e.intent(stepWrap)
 	if err != nil {
 		return err
 	}
+	intended := slices.Contains(in.Packages, filepath.ToSlash(rel))
 	if _, err := os.Stat(dir); err == nil {
 		// A resume after the package was written but before it was recorded: it is complete
 		// (built under a temporary name, then renamed into place). Only the package this
 		// ceremony said it would write is checked to hold this key and taken over.
-		if !intended || in.Package != filepath.ToSlash(rel) {
+		if !intended {
 			return errs.Unchanged(fmt.Sprintf("%s exists, and this ceremony recorded no intent to write it", dir), "it was not written by this ceremony: move it out of the ceremony folder, find out where it came from, then resume")
 		}
 		if m, err = wrap.ReadManifest(dir); err != nil {
@@ -137,7 +139,7 @@ func (e *engine) wrapTarget(t wrap.Target) error {
 		e.exception(step, "package "+rel+" was written before the interruption; it is taken over, not made again")
 	} else {
 		if !intended {
-			if err := e.recordIntent(step, Intent{Package: filepath.ToSlash(rel)}); err != nil {
+			if err := e.recordIntent(stepWrap, Intent{Packages: e.packagesToWrite()}); err != nil {
 				return err
 			}
 		}
@@ -156,6 +158,19 @@ func (e *engine) wrapTarget(t wrap.Target) error {
 		files = append(files, filepath.Join(rel, name))
 	}
 	return e.record(step, facts, files...)
+}
+
+// packagesToWrite are the folders of the import packages the ceremony has yet to write, which
+// one intent event names before the first of them: one event for all keeps a ceremony of many
+// keys and targets from paying a signed, synced event per package for it.
+func (e *engine) packagesToWrite() []string {
+	var pkgs []string
+	for _, t := range e.whole.Targets {
+		if step := stepWrap + ":" + t.Name; !e.done[step] && e.recorded[step].Step == "" {
+			pkgs = append(pkgs, path.Join("targets", t.Name))
+		}
+	}
+	return pkgs
 }
 
 // makePackage wraps the key for a target, strongest strategy first, and writes its package.

@@ -649,11 +649,12 @@ func TestPlantedKeyAfterIntentIsRefusedOnResume(t *testing.T) {
 	if err := f.run(t, p, false); err == nil {
 		t.Fatal("the ceremony made its key over a planted one")
 	}
-	var in Intent
-	factsOf(t, stepEvent(t, events(t, f.out()), "intent:generate-key"), &in)
-	if len(in.CKAID) != 32 || in.Label != "data-key" {
-		t.Fatalf("intent %+v", in)
+	var intents Intent
+	factsOf(t, stepEvent(t, events(t, f.out()), "intent:generate-key"), &intents)
+	if len(intents.Keys) != 1 || len(intents.Keys[0].CKAID) != 32 || intents.Keys[0].Label != "data-key" {
+		t.Fatalf("intent %+v", intents)
 	}
+	in := intents.Keys[0]
 	err := f.run(t, atTerminal(f), true)
 	want := `token key "data-key" has CKA_ID "0102", not "` + in.CKAID + `", which this ceremony recorded before making its key: it is not the ceremony's key; nothing was changed` +
 		"\nhint: someone with the PIN made it: find out who; remove it with the vendor's tool, then resume"
@@ -733,7 +734,7 @@ func TestFactsTypesMatchWhatIsWritten(t *testing.T) {
 		}
 	}
 	for _, step := range []string{"signing-key-checked", "check-wrapping-key:aws", "intent:generate-key", "generate-key", "intent:backup",
-		"handout:1", "verify-share:2", "backup", "intent:wrap:aws", "wrap:aws", "trust", "destroy:backup-key", "destroy:signing-key", "custody"} {
+		"handout:1", "verify-share:2", "backup", "intent:wrap", "wrap:aws", "trust", "destroy:backup-key", "destroy:signing-key", "custody"} {
 		if !typed[step] {
 			t.Errorf("no %s event was checked", step)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/hsm"
 )
 
@@ -248,7 +250,12 @@ func TestResumePlantedID(t *testing.T) {
 	var id string
 	for _, e := range readEvents(t, filepath.Join(dir, "out")) {
 		if e.Step == "intent:generate-key" {
-			id, _ = e.Facts["cka_id"].(string)
+			var in ceremony.Intent
+			b, _ := json.Marshal(e.Facts)
+			json.Unmarshal(b, &in)
+			if len(in.Keys) == 1 {
+				id = in.Keys[0].CKAID
+			}
 		}
 	}
 	if id == "" {
@@ -273,7 +280,7 @@ func TestResumePlantedID(t *testing.T) {
 func TestResumeLeftovers(t *testing.T) {
 	w := newCrashWorld(t)
 	dir := w.dir(t, "leftovers")
-	w.kill(t, dir, crash{at: "after", step: "intent:wrap:aws"})
+	w.kill(t, dir, crash{at: "after", step: "intent:wrap"})
 	out := filepath.Join(dir, "out")
 	os.WriteFile(filepath.Join(out, ".tmp-checkpoint-1a2b"), []byte("half"), 0o600)
 	os.MkdirAll(filepath.Join(out, "targets", ".tmp-aws-3c4d"), 0o700)
