@@ -47,9 +47,14 @@ func (e *engine) generateKey() error {
 	if err != nil {
 		return err
 	}
-	exists, err := e.sess.LabelExists(label)
-	if err != nil {
-		return err
+	// Each search goes through every object of the token. Where the intent was recorded earlier in
+	// this run nothing can have been made under it yet, and GenerateKeyWithID's own search refuses
+	// a key planted since; so the token is searched here only for a new intent or on resume.
+	exists := false
+	if !intended || e.Resume {
+		if exists, err = e.sess.LabelExists(label); err != nil {
+			return err
+		}
 	}
 	adopted := false
 	switch {
@@ -76,10 +81,11 @@ func (e *engine) generateKey() error {
 		adopted = true
 		e.exception(step, "key "+label+" was generated before the interruption and not recorded; it is taken over, not made again")
 	default:
-		if intended {
-			err = e.refuseTakenID(in)
-		} else {
+		switch {
+		case !intended:
 			in, err = e.recordKeyIntents(label)
+		case e.Resume:
+			err = e.refuseTakenID(in)
 		}
 		if err != nil {
 			return err
