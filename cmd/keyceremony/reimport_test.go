@@ -26,14 +26,7 @@ import (
 func TestAWSReimport(t *testing.T) {
 	dir := t.TempDir()
 	endpoint := localKMSFixtures(t, dir, "test", "reimport")
-	must := func(args ...string) string {
-		t.Helper()
-		out, errOut, code := keyceremony(t, dir, args...)
-		if code != 0 {
-			t.Fatalf("%s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
-		}
-		return out
-	}
+	must := func(args ...string) string { return mustSucceed(t, dir, args...) }
 	kmsFlags := []string{"--endpoint-url", endpoint, "--region", "eu-west-2"}
 	must(append([]string{"aws", "prepare", "--create", "--wrapping-algorithm", "RSAES_OAEP_SHA_1", "--wrapping-key-spec", "RSA_2048", "--out", "aws-params.json"}, kmsFlags...)...)
 	var params struct{ KeyId string }
@@ -168,4 +161,15 @@ func localKMSFixtures(t *testing.T, dir string, tokens ...string) string {
 	t.Setenv("KC_PIN", "1234")
 	t.Setenv("KC_SO_PIN", "12345678")
 	return localkmstest.Start(t)
+}
+
+// mustSucceed runs keyceremony in dir and fails the test when it exits non-zero; it returns the
+// standard output.
+func mustSucceed(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	out, errOut, code := keyceremony(t, dir, args...)
+	if code != 0 {
+		t.Fatalf("%s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
 }

@@ -21,14 +21,7 @@ import (
 func TestAWSRotation(t *testing.T) {
 	dir := t.TempDir()
 	endpoint := localKMSFixtures(t, dir, "test")
-	must := func(args ...string) string {
-		t.Helper()
-		out, errOut, code := keyceremony(t, dir, args...)
-		if code != 0 {
-			t.Fatalf("%s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
-		}
-		return out
-	}
+	must := func(args ...string) string { return mustSucceed(t, dir, args...) }
 	kmsFlags := []string{"--endpoint-url", endpoint, "--region", "eu-west-2"}
 	prepare := func(out string, key ...string) string {
 		t.Helper()
