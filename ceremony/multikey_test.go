@@ -1,12 +1,14 @@
 package ceremony
 
 import (
+	"context"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,7 +18,9 @@ import (
 	"filippo.io/age"
 
 	"github.com/keyceremony/keyceremony/backup"
+	"github.com/keyceremony/keyceremony/ceremony/transcript"
 	"github.com/keyceremony/keyceremony/internal/softhsmtest"
+	"github.com/keyceremony/keyceremony/upload"
 )
 
 // multiPlan makes three keys, each with its own AWS target, backed up by one share set or a set
@@ -124,6 +128,25 @@ func TestSeveralKeysShareOneSet(t *testing.T) {
 	}
 	requireVerifies(t, f.out())
 	kcvs := checkPackages(t, f)
+	// An upload receipt written later beside a package of one key is listed, unverified, by both
+	// verifiers; any other file there is refused.
+	pkg := filepath.Join(f.out(), "targets", "k1", "aws")
+	os.WriteFile(filepath.Join(pkg, "upload-receipt.json"), []byte("{}\n"), 0o644)
+	if r := transcript.Verify(f.out()); !r.OK || !slices.Equal(r.Receipts, []string{"targets/k1/aws/upload-receipt.json"}) {
+		t.Errorf("with a receipt: verifies %v (%s), receipts %v", r.OK, r.Problem, r.Receipts)
+	}
+	shell := exec.Command("../scripts/verify-transcript", f.out())
+	if b, err := shell.CombinedOutput(); err != nil || !strings.Contains(string(b), "unverified receipt: targets/k1/aws/upload-receipt.json") {
+		t.Errorf("scripts/verify-transcript with a receipt: %v\n%s", err, b)
+	}
+	os.WriteFile(filepath.Join(pkg, "notes.txt"), []byte("x"), 0o644)
+	if r := transcript.Verify(f.out()); r.OK {
+		t.Error("a stray file beside a package verifies")
+	}
+	if err := exec.Command("../scripts/verify-transcript", f.out()).Run(); err == nil {
+		t.Error("scripts/verify-transcript accepts a stray file beside a package")
+	}
+	os.Remove(filepath.Join(pkg, "notes.txt"))
 	evs := events(t, f.out())
 	handouts := 0
 	for _, ev := range evs {
@@ -313,6 +336,20 @@ func TestSharedWrappingKeyIsCheckedOnce(t *testing.T) {
 		if !hasException(t, evs, step, "kek.pem changed after the witness checked it; it is not used: the checked copy inputs/k1/azure/params.pem is") {
 			t.Errorf("%s does not record that the file changed", step)
 		}
+	}
+
+	// upload finds the ceremony folder two levels up (targets/LABEL/NAME) and checks the package
+	// against its signed wrap event: the instructions for a good one, a refusal for an altered one.
+	pkg := filepath.Join(f.out(), "targets", "k2", "azure")
+	if text, err := upload.Run(context.Background(), pkg, upload.Record{}, "", "", time.Now()); err != nil || !strings.Contains(text, "az keyvault key import") {
+		t.Errorf("upload of a package of a ceremony of several keys: %v\n%s", err, text)
+	}
+	byok := filepath.Join(f.out(), "targets", "k3", "azure", "KeyTransferPackage.byok")
+	data, _ := os.ReadFile(byok)
+	os.WriteFile(byok, append(data, ' '), 0o600)
+	_, err := upload.Run(context.Background(), filepath.Dir(byok), upload.Record{}, "", "", time.Now())
+	if err == nil || !strings.Contains(err.Error(), "does not verify") {
+		t.Errorf("upload of an altered package: %v", err)
 	}
 }
 

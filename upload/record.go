@@ -16,7 +16,8 @@ import (
 // signed by. A package's manifest is not signed: only the wrap event of the ceremony's
 // transcript is, so that event, not the manifest, says what the package holds.
 type Record struct {
-	// Dir is the ceremony folder. Empty means the one the package sits in, CEREMONY/targets/NAME.
+	// Dir is the ceremony folder. Empty means the one the package sits in, CEREMONY/targets/NAME
+	// (CEREMONY/targets/LABEL/NAME in a ceremony of several keys).
 	Dir string
 	// Fingerprint is the ceremony signing key fingerprint the witnesses wrote down (hex, at least
 	// 32 digits, or its read-back form); empty when not checked.
@@ -32,10 +33,15 @@ func verifyRecord(dir string, rec Record) (string, error) {
 	}
 	ceremony := rec.Dir
 	if ceremony == "" {
-		if filepath.Base(filepath.Dir(abs)) != "targets" {
-			return "", fmt.Errorf("%s is not inside its ceremony folder (CEREMONY/targets/NAME), so its signed record cannot be checked\nhint: give the ceremony folder: keyceremony upload --transcript CEREMONY %s", dir, dir)
+		// CEREMONY/targets/NAME, or CEREMONY/targets/LABEL/NAME in a ceremony of several keys.
+		switch parent := filepath.Dir(abs); {
+		case filepath.Base(parent) == "targets":
+			ceremony = filepath.Dir(parent)
+		case filepath.Base(filepath.Dir(parent)) == "targets":
+			ceremony = filepath.Dir(filepath.Dir(parent))
+		default:
+			return "", fmt.Errorf("%s is not inside its ceremony folder (CEREMONY/targets/NAME, or CEREMONY/targets/LABEL/NAME), so its signed record cannot be checked\nhint: give the ceremony folder: keyceremony upload --transcript CEREMONY %s", dir, dir)
 		}
-		ceremony = filepath.Dir(filepath.Dir(abs))
 	}
 	var want string
 	if rec.Fingerprint != "" {

@@ -665,7 +665,7 @@ func TestUploadRefusesFilesAndManifestReplacedTogether(t *testing.T) {
 	replaceTogether(t, carried, res.Out)
 	c := &countingClients{KMS: k, STS: s}
 	_, err := Upload(context.Background(), c, c, carried, Record{}, time.Now())
-	want := "" + carried + " is not inside its ceremony folder (CEREMONY/targets/NAME), so its signed record cannot be checked\n" +
+	want := "" + carried + " is not inside its ceremony folder (CEREMONY/targets/NAME, or CEREMONY/targets/LABEL/NAME), so its signed record cannot be checked\n" +
 		"hint: give the ceremony folder: keyceremony upload --transcript CEREMONY " + carried
 	if err == nil || err.Error() != want {
 		t.Errorf("without --transcript: %v\nwant %s", err, want)

@@ -132,8 +132,8 @@
 // Verification accepts only what was signed. Every entry of the folder must be a regular file
 // named by an event, one of transcript.jsonl, transcript.pub and checkpoint, or a folder on the
 // path of a named file. The one exception is an upload receipt, upload-receipt.json or
-// upload-receipt-N.json, in a folder targets/NAME that holds a file named by a wrap step ("wrap"
-// or "wrap:NAME"): receipts are written later on the connected side and nobody signed them, so
+// upload-receipt-N.json, in a folder targets/NAME (targets/LABEL/NAME in a ceremony of several
+// keys) that holds a file named by a wrap step ("wrap" or "wrap:NAME"): receipts are written later on the connected side and nobody signed them, so
 // they are listed as "unverified receipt: PATH" and vouched for by nothing. A witness's SSH
 // signature of the checkpoint, checkpoint.sshsig-NAME beside it, is a fixed file of the format
 // (see [SSHSignaturePrefix]), listed in [Report.SSHSignatures] and checked only against a list

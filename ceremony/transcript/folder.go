@@ -176,7 +176,8 @@ func checkFolder(fsys fs.FS, events []Event, allowExtra bool) folderCheck {
 			for d := path.Dir(f.Path); d != "."; d = path.Dir(d) {
 				folders[d] = true
 			}
-			if d := path.Dir(f.Path); isWrap(e) && path.Dir(d) == "targets" {
+			// targets/NAME, or targets/LABEL/NAME in a ceremony of several keys
+			if d := path.Dir(f.Path); isWrap(e) && strings.HasPrefix(d, "targets/") {
 				packages[d] = true
 			}
 		}
