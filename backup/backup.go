@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -348,35 +349,77 @@ func Restore(s *hsm.Session, m *Manifest, blob []byte, c *Collector, label strin
 	return unwrapChecked(s, kek, blob, m.Key, m.Wrap, label, true)
 }
 
-// Reshare makes a new share set for a new roster from a quorum of the old set: the blob is
+// Opened is a backed-up key a re-share opens: its manifest and blob.
+type Opened struct {
+	Manifest *Manifest
+	Blob     []byte
+}
+
+// Reshare makes a new share set for a new roster from a quorum of the old set: each blob is
 // opened into a session object (never a token object), checked, and backed up again under a new
-// backup key, so the old shares cannot open the new blob. The new manifest names the set it
-// replaces (opts.Replaces is set to m.SetID). The session object is destroyed before Reshare
-// returns; the collector keeps its shares until c.Zero.
-func Reshare(s *hsm.Session, m *Manifest, blob []byte, c *Collector, opts Options) (*Backup, error) {
-	if err := m.Validate(); err != nil {
+// backup key, so the old shares cannot open the new blobs. A set shared by several keys is
+// re-shared whole: set holds every key its manifests name (shared_with), and the new set backs
+// up all of them, as CreateShared does. The new manifests name the set they replace
+// (opts.Replaces is set). The session objects are destroyed before Reshare returns; the
+// collector keeps its shares until c.Zero.
+func Reshare(s *hsm.Session, set []Opened, c *Collector, opts Options) ([]*Backup, error) {
+	if err := wholeSet(set); err != nil {
 		return nil, err
 	}
-	if err := m.Reshareable(); err != nil {
-		return nil, err
-	}
-	opts.Replaces = m.SetID
+	first := set[0].Manifest
+	opts.Replaces = first.SetID
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	kek, err := openBlob(s, m, blob, c)
+	kek, err := openBlob(s, first, set[0].Blob, c)
 	if err != nil {
 		return nil, err
 	}
 	defer s.Destroy(kek)
-	key, err := unwrapChecked(s, kek, blob, m.Key, m.Wrap, "keyceremony reshare "+m.SetID, false)
-	if err != nil {
-		return nil, err
+	entries := make([]entry, len(set))
+	for i, o := range set {
+		if err := o.Manifest.checkBlob(o.Blob); err != nil {
+			return nil, err
+		}
+		key, err := unwrapChecked(s, kek, o.Blob, o.Manifest.Key, o.Manifest.Wrap, "keyceremony reshare "+first.SetID, false)
+		if err != nil {
+			return nil, err
+		}
+		defer s.Destroy(key)
+		entries[i] = entry{key: key, mk: o.Manifest.Key, wrap: opts.Wrap}
 	}
-	defer s.Destroy(key)
-	b, err := create(s, []entry{{key: key, mk: m.Key, wrap: opts.Wrap}}, opts)
-	if err != nil {
-		return nil, err
+	return create(s, entries, opts)
+}
+
+// wholeSet checks that set is every key of one share set: valid manifests of one set and backup
+// key, and, for a set shared by several keys, exactly the keys its manifests name.
+func wholeSet(set []Opened) error {
+	if len(set) == 0 {
+		return errors.New("nothing to re-share")
 	}
-	return b[0], nil
+	first := set[0].Manifest
+	labels := map[string]bool{}
+	for _, o := range set {
+		m := o.Manifest
+		if err := m.Validate(); err != nil {
+			return err
+		}
+		if m.SetID != first.SetID || m.BackupKeyKCV != first.BackupKeyKCV || !slices.Equal(m.SharedWith, first.SharedWith) || !slices.Equal(m.Commitments, first.Commitments) {
+			return fmt.Errorf("the manifests of %q and %q are not of one share set", first.Key.Label, m.Key.Label)
+		}
+		labels[m.Key.Label] = true
+	}
+	want := first.SharedWith
+	if want == nil {
+		want = []string{first.Key.Label}
+	}
+	if len(labels) != len(want) || len(set) != len(want) {
+		return fmt.Errorf("backup set %s backs up %d keys (%s); a re-share carries every one of them, and the manifests of %d were given\nhint: keep the set's folder whole: each key's manifest and blob in backup-%s/LABEL", first.SetID, len(want), strings.Join(want, ", "), len(set), first.SetID)
+	}
+	for _, l := range want {
+		if !labels[l] {
+			return fmt.Errorf("backup set %s backs up key %q, and its manifest was not given\nhint: keep the set's folder whole: each key's manifest and blob in backup-%s/LABEL", first.SetID, l, first.SetID)
+		}
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -237,10 +238,11 @@ func TestReshare(t *testing.T) {
 				t.Fatal(err)
 			}
 			om := &old.Manifest
-			nb, err := Reshare(src, om, old.Blob, collect(t, om, old.Shares[0], old.Shares[2]), opts(3, "Alice", "Carol", "Dave", "Erin"))
+			reshared, err := Reshare(src, []Opened{{om, old.Blob}}, collect(t, om, old.Shares[0], old.Shares[2]), opts(3, "Alice", "Carol", "Dave", "Erin"))
 			if err != nil {
 				t.Fatal(err)
 			}
+			nb := reshared[0]
 			nm := &nb.Manifest
 			if nm.Replaces != om.SetID || nm.SetID == om.SetID || nm.M != 3 || nm.N != 4 || nm.Custodians[3] != "Erin" ||
 				nm.Key.Label != om.Key.Label || nm.Key.KCV != om.Key.KCV || nm.Key.Fingerprint != om.Key.Fingerprint {
@@ -408,5 +410,46 @@ func TestRFC3394Backup(t *testing.T) {
 				t.Errorf("restored KCV %s, want %s", got.KCV, want.KCV)
 			}
 		})
+	}
+}
+
+// A set shared by several keys is re-shared whole: the new set backs up every key under a new
+// backup key, and a re-share given only some of its manifests is refused before anything is
+// opened.
+func TestReshareSharedSet(t *testing.T) {
+	src, dst := twoTokens(t)
+	if err := src.Waive("CKA_WRAP_WITH_TRUSTED"); err != nil {
+		t.Fatal(err)
+	}
+	k1, k2 := genKey(t, src, "k1", "AES-256"), genKey(t, src, "k2", "AES-256")
+	old, err := CreateShared(src, []Backed{{Key: k1}, {Key: k2}}, opts(2, "Alice", "Bob", "Carol"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m1, m2 := &old[0].Manifest, &old[1].Manifest
+	if !slices.Equal(m1.SharedWith, []string{"k1", "k2"}) || m1.SetID != m2.SetID || !slices.Equal(m1.Commitments, m2.Commitments) {
+		t.Fatalf("the shared set's manifests: %+v\n%+v", m1, m2)
+	}
+	_, err = Reshare(src, []Opened{{m2, old[1].Blob}}, collect(t, m2, old[0].Shares[0], old[0].Shares[1]), opts(2, "Dave", "Erin"))
+	wantErr(t, err, "backup set "+m1.SetID+" backs up 2 keys (k1, k2); a re-share carries every one of them, and the manifests of 1 were given\nhint: keep the set's folder whole: each key's manifest and blob in backup-"+m1.SetID+"/LABEL")
+
+	set := []Opened{{m1, old[0].Blob}, {m2, old[1].Blob}}
+	reshared, err := Reshare(src, set, collect(t, m1, old[0].Shares[0], old[0].Shares[2]), opts(2, "Dave", "Erin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range reshared {
+		nm := &b.Manifest
+		if nm.Replaces != m1.SetID || nm.Key.Label != set[i].Manifest.Key.Label || nm.Key.KCV != set[i].Manifest.Key.KCV || !slices.Equal(nm.SharedWith, m1.SharedWith) || nm.BackupKeyKCV == m1.BackupKeyKCV {
+			t.Fatalf("new manifest %d: %+v", i, nm)
+		}
+		// The new shares restore each key on another token.
+		k, err := Restore(dst, nm, b.Blob, collect(t, nm, b.Shares[0], b.Shares[1]), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k.Label != nm.Key.Label {
+			t.Fatalf("restored %q", k.Label)
+		}
 	}
 }

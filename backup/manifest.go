@@ -176,16 +176,6 @@ func checkCustodians(names []string) error {
 	return nil
 }
 
-// Reshareable refuses to re-share a set that backs up several keys: a re-share opens one
-// manifest's blob and issues a new set for it, which would leave the other keys' blobs under a
-// superseded set.
-func (m *Manifest) Reshareable() error {
-	if len(m.SharedWith) == 0 {
-		return nil
-	}
-	return fmt.Errorf("backup set %s backs up %d keys (%s); a re-share issues a new set for one manifest and would leave the other keys' blobs under the superseded set\nhint: re-share a set that backs up one key; to move these keys to a new roster, restore each and back it up in a new ceremony", m.SetID, len(m.SharedWith), strings.Join(m.SharedWith, ", "))
-}
-
 // checkSharedWith refuses a list of the keys of a shared set that does not name the manifest's
 // own key, names fewer than two keys, or names one twice.
 func checkSharedWith(labels []string, own string) error {

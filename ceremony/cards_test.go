@@ -173,18 +173,18 @@ func readEventsOf(t *testing.T, dir string) []transcript.Event {
 // (sealed in dir/out) into a fresh SoftHSM2 token, and loads it.
 func restorePlan(t *testing.T, dir, setID string) (*Plan, string) {
 	t.Helper()
-	return writeRestorePlan(t, dir, "k", "out/backup-"+setID, "")
+	return writeRestorePlan(t, dir, "k", "out/backup-"+setID, "[out]", "")
 }
 
 // writeRestorePlan writes a restore plan of the key labelled label from the manifest and blob in
-// the folder set (relative to dir, sealed in dir/out), with more YAML appended (targets), into a
-// fresh SoftHSM2 token, and loads it.
-func writeRestorePlan(t *testing.T, dir, label, set, more string) (*Plan, string) {
+// the folder set (relative to dir), whose status the ceremony folders ceremonies (a YAML list)
+// record, with more YAML appended (targets), into a fresh SoftHSM2 token, and loads it.
+func writeRestorePlan(t *testing.T, dir, label, set, ceremonies, more string) (*Plan, string) {
 	t.Helper()
 	module := softhsmtest.NewToken(t, "restored")
 	restore := "version: 1\nkind: restore\nceremony: restore\ntoken: {module: " + module + ", token: restored}\n" +
 		"key: {label: " + label + ", type: AES-256}\nparticipants: [{role: administrator, name: Ada}, {role: security-officer, name: Sam}, {role: witness, name: Wendy}]\n" +
-		"restore: {manifest: " + set + "/backup-manifest.json, blob: " + set + "/backup-blob.bin, ceremonies: [out]}\noutput: restored\n" + more
+		"restore: {manifest: " + set + "/backup-manifest.json, blob: " + set + "/backup-blob.bin, ceremonies: " + ceremonies + "}\noutput: restored\n" + more
 	path := filepath.Join(dir, "restore.yaml")
 	if err := os.WriteFile(path, []byte(restore), 0o600); err != nil {
 		t.Fatal(err)

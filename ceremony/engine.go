@@ -73,6 +73,7 @@ type engine struct {
 	oldManifestRaw []byte           // its bytes, pinned in the record
 	oldBags        map[int]string   // bag serials its handouts recorded, by share index
 	oldBlob        []byte
+	oldOthers      []oldKey // a re-share of a set shared by several keys: the set's other keys
 	collector      *backup.Collector
 
 	// recorded holds the step events written in this run, by step id; prior, on resume, the

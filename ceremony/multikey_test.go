@@ -201,7 +201,7 @@ func TestSeveralKeysShareOneSet(t *testing.T) {
 
 	// k2 restores from the quorum of the one set.
 	f.writeParamsOf(t, "aws-restored.json", "arn:aws:kms:eu-west-2:111122223333:key/5d05267f-bb87-4d0b-8594-000000000099", f.kek, time.Now().Add(24*time.Hour))
-	rp, path := writeRestorePlan(t, f.dir, "k2", "out/backup-"+set.SetID+"/k2",
+	rp, path := writeRestorePlan(t, f.dir, "k2", "out/backup-"+set.SetID+"/k2", "[out]",
 		"targets: [{name: aws, profile: aws, params: aws-restored.json, algorithm: RSAES_OAEP_SHA_1, wrapping_key_spec: RSA_2048, expiration_model: KEY_MATERIAL_DOES_NOT_EXPIRE}]\n")
 	p := atTerminal(f)
 	p.quorum = []string{gen.files["Bob"], gen.files["Alice"]}
@@ -218,21 +218,90 @@ func TestSeveralKeysShareOneSet(t *testing.T) {
 	if kcv, err := unwrapAWS(t, filepath.Join(rp.OutputDir(), "targets", "aws"), f.kek); err != nil || kcv != kcvs["k2"] {
 		t.Errorf("the restore's package opens to KCV %q (%v), want %s", kcv, err, kcvs["k2"])
 	}
+}
 
-	// A re-share would issue a new set for one of the keys and leave the others' blobs under a
-	// superseded set: refused before anything is touched.
-	reshare, _ := os.ReadFile(path)
-	reshare = []byte(strings.Replace(string(reshare[:strings.Index(string(reshare), "output:")]), "kind: restore", "kind: reshare", 1) +
-		"backup: {threshold: 2, custodians: [{name: Carol, delivery: age-recipient, recipient: " + recipientOf(f, 0) + "}, {name: Dan, delivery: age-recipient, recipient: " + recipientOf(f, 1) + "}]}\noutput: reshared\n")
-	os.WriteFile(path, reshare, 0o600)
-	rp, err = LoadPlan(path)
+// A re-share of a set shared by several keys carries every key: the new set backs them all up
+// for the new roster, any of them restores from it, and the old set is superseded for all. A
+// re-share whose set folder lacks a key is refused before anything is touched.
+func TestSharedSetReshareCarriesEveryKey(t *testing.T) {
+	f := newMultiFixture(t, SetsShared)
+	gen := atTerminal(f)
+	if err := f.run(t, gen, false); err != nil {
+		t.Fatal(err)
+	}
+	kcvs := checkPackages(t, f)
+	var old BackupFacts
+	factsOf(t, stepEvent(t, events(t, f.out()), stepBackup), &old)
+
+	module := softhsmtest.NewToken(t, "reshare")
+	path := filepath.Join(f.dir, "reshare.yaml")
+	os.WriteFile(path, []byte("version: 1\nkind: reshare\nceremony: reshare\ntoken: {module: "+module+", token: reshare}\nkey: {label: k2}\n"+
+		"participants: [{role: administrator, name: Ada}, {role: security-officer, name: Sam}, {role: witness, name: Wendy}]\n"+
+		"restore: {manifest: out/backup-"+old.SetID+"/k2/backup-manifest.json, blob: out/backup-"+old.SetID+"/k2/backup-blob.bin, ceremonies: [out]}\n"+
+		"backup: {threshold: 2, custodians: [{name: Carol, delivery: age-recipient, recipient: "+recipientOf(f, 0)+"}, {name: Dan, delivery: age-recipient, recipient: "+recipientOf(f, 1)+"}]}\n"+
+		"output: reshared\n"), 0o600)
+	rp, err := LoadPlan(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = rp.Check(time.Now())
-	want := "backup set " + set.SetID + " backs up 3 keys (k1, k2, k3); a re-share issues a new set for one manifest and would leave the other keys' blobs under the superseded set\nhint: re-share a set that backs up one key; to move these keys to a new roster, restore each and back it up in a new ceremony"
+	// The custodians bring a copy of the set's folder that lacks k3.
+	copied := filepath.Join(f.dir, "copy", "backup-"+old.SetID)
+	for _, l := range []string{"k1", "k2"} {
+		os.MkdirAll(filepath.Join(copied, l), 0o700)
+		for _, name := range []string{backup.ManifestFile, backup.BlobFile} {
+			data, _ := os.ReadFile(filepath.Join(f.out(), "backup-"+old.SetID, l, name))
+			os.WriteFile(filepath.Join(copied, l, name), data, 0o600)
+		}
+	}
+	copyPath := filepath.Join(f.dir, "reshare-copy.yaml")
+	plan, _ := os.ReadFile(path)
+	os.WriteFile(copyPath, []byte(strings.ReplaceAll(string(plan), "out/backup-", "copy/backup-")), 0o600)
+	cp, err := LoadPlan(copyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cp.Check(time.Now())
+	want := "backup set " + old.SetID + " backs up key \"k3\" too, and a re-share carries every key of its set, but open " + filepath.Join(copied, "k3", backup.ManifestFile) +
+		": no such file or directory\nhint: keep the set's folder whole: each key's manifest and blob in " + filepath.Join(copied, "LABEL")
 	if err == nil || err.Error() != want {
-		t.Errorf("re-share of a shared set:\n%v\nwant:\n%s", err, want)
+		t.Errorf("a set folder without k3:\n%v\nwant:\n%s", err, want)
+	}
+
+	p := atTerminal(f)
+	p.quorum = []string{gen.files["Alice"], gen.files["Bob"]}
+	if err := Run(Options{Plan: rp, PlanPath: path, UI: p, Identities: f.ids}); err != nil {
+		t.Fatal(err)
+	}
+	requireVerifies(t, rp.OutputDir())
+	var set BackupFacts
+	factsOf(t, stepEvent(t, events(t, rp.OutputDir()), stepBackup), &set)
+	if set.Replaces != old.SetID || len(set.Keys) != 3 {
+		t.Fatalf("the new set: %+v", set)
+	}
+	for i, k := range set.Keys {
+		if k.Label != multiLabels[i] || k.KCV != kcvs[k.Label] {
+			t.Errorf("new set key %d: %+v", i, k)
+		}
+	}
+
+	// k3 restores from the new set with the new roster's shares.
+	rp, path = writeRestorePlan(t, f.dir, "k3", "reshared/backup-"+set.SetID+"/k3", "[out, reshared]", "")
+	p2 := atTerminal(f)
+	p2.quorum = []string{p.files["Dan"], p.files["Carol"]}
+	if err := Run(Options{Plan: rp, PlanPath: path, UI: p2, Identities: f.ids}); err != nil {
+		t.Fatal(err)
+	}
+	var restored KeyFacts
+	factsOf(t, stepEvent(t, events(t, rp.OutputDir()), stepRestoreKey), &restored)
+	if restored.KCV != kcvs["k3"] || restored.BackupSet != set.SetID {
+		t.Errorf("restored %s from %s, want %s from %s", restored.KCV, restored.BackupSet, kcvs["k3"], set.SetID)
+	}
+
+	// The old set is superseded for every key it backed up, not only the one the re-share named.
+	os.RemoveAll(rp.OutputDir())
+	rp, _ = writeRestorePlan(t, f.dir, "k1", "out/backup-"+old.SetID+"/k1", "[out, reshared]", "")
+	if _, err := rp.Check(time.Now()); err == nil || !strings.HasPrefix(err.Error(), "backup set "+old.SetID+" is superseded by set "+set.SetID) {
+		t.Errorf("restore of k1 from the old set: %v", err)
 	}
 }
 

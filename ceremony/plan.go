@@ -700,10 +700,8 @@ func (p *Plan) Check(now time.Time) (warnings []string, err error) {
 		if err != nil {
 			return nil, err
 		}
-		if p.Kind == KindReshare {
-			if err := m.Reshareable(); err != nil {
-				return nil, err
-			}
+		if _, err := p.setSiblings(m); err != nil {
+			return nil, err
 		}
 		if exception != "" {
 			warnings = append(warnings, exception)
@@ -759,6 +757,47 @@ func (p *Plan) checkOldSet(manifest []byte) (*backup.Manifest, setStatus, string
 	}
 	refusal, exception := st.superseded(p.Restore.AllowSuperseded)
 	return m, st, exception, refusal
+}
+
+// oldKey is a backed-up key a re-share opens besides the one the plan names: another key of a
+// set shared by several keys, read from the set's folder.
+type oldKey struct {
+	label, manifest, blob string // the label, and the paths of its manifest and blob
+	raw, blobData         []byte
+	m                     *backup.Manifest
+}
+
+// setSiblings reads, for a re-share of a set shared by several keys, every other key's manifest
+// and blob from the set's folder (backup-SET/LABEL/), each checked against the verified
+// ceremonies like the plan's own: a re-share carries every key of the set, or none would be
+// left behind under the superseded set. A restore opens only the plan's key.
+func (p *Plan) setSiblings(m *backup.Manifest) ([]oldKey, error) {
+	if p.Kind != KindReshare || len(m.SharedWith) == 0 {
+		return nil, nil
+	}
+	setDir := filepath.Dir(filepath.Dir(p.Path(p.Restore.Manifest)))
+	var others []oldKey
+	for _, label := range m.SharedWith {
+		if label == m.Key.Label {
+			continue
+		}
+		k := oldKey{label: label, manifest: filepath.Join(setDir, label, backup.ManifestFile), blob: filepath.Join(setDir, label, backup.BlobFile)}
+		var err error
+		if k.raw, err = os.ReadFile(k.manifest); err == nil {
+			k.blobData, err = os.ReadFile(k.blob)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("backup set %s backs up key %q too, and a re-share carries every key of its set, but %v\nhint: keep the set's folder whole: each key's manifest and blob in %s", m.SetID, label, err, filepath.Join(setDir, "LABEL"))
+		}
+		if k.m, _, _, err = p.checkOldSet(k.raw); err != nil {
+			return nil, err
+		}
+		if k.m.SetID != m.SetID || k.m.Key.Label != label {
+			return nil, fmt.Errorf("%s is the manifest of key %q of set %s, not of key %q of set %s\nhint: keep the set's folder as the ceremony wrote it", k.manifest, k.m.Key.Label, k.m.SetID, label, m.SetID)
+		}
+		others = append(others, k)
+	}
+	return others, nil
 }
 
 // checkTarget loads a target's import parameters and checks them; it returns the warnings to

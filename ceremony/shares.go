@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,6 +46,9 @@ func (e *engine) loadOldBackup() error {
 	if exception != "" {
 		e.exception(stepCollect, exception)
 	}
+	if e.oldOthers, err = e.plan.setSiblings(m); err != nil {
+		return err
+	}
 	e.oldManifest, e.oldManifestRaw = m, raw
 	e.oldBlob, err = os.ReadFile(e.plan.Path(e.plan.Restore.Blob))
 	return err
@@ -55,11 +59,20 @@ func (e *engine) loadOldBackup() error {
 func (e *engine) pinOldBackup() (map[string]PinnedInput, []string, error) {
 	inputs := map[string]PinnedInput{}
 	var files []string
-	for _, in := range []struct {
-		name, source string
-		data         []byte
-	}{{"manifest", e.plan.Restore.Manifest, e.oldManifestRaw}, {"blob", e.plan.Restore.Blob, e.oldBlob}} {
-		rel := InputsDir + "/backup/" + filepath.Base(in.source)
+	type input struct {
+		name, source, rel string
+		data              []byte
+	}
+	ins := []input{
+		{"manifest", e.plan.Restore.Manifest, InputsDir + "/backup/" + filepath.Base(e.plan.Restore.Manifest), e.oldManifestRaw},
+		{"blob", e.plan.Restore.Blob, InputsDir + "/backup/" + filepath.Base(e.plan.Restore.Blob), e.oldBlob},
+	}
+	for _, k := range e.oldOthers {
+		ins = append(ins, input{"manifest:" + k.label, k.manifest, InputsDir + "/backup/" + k.label + "/" + backup.ManifestFile, k.raw},
+			input{"blob:" + k.label, k.blob, InputsDir + "/backup/" + k.label + "/" + backup.BlobFile, k.blobData})
+	}
+	for _, in := range ins {
+		rel := in.rel
 		p, err := e.pin(stepCollect, in.source, rel, in.data)
 		if err != nil {
 			return nil, nil, err
@@ -180,11 +193,9 @@ func (e *engine) backupPhase() error {
 	done := e.ui.Busy("Making the backup and the share set")
 	if e.plan.Kind == KindReshare {
 		opts.Replaces = e.oldManifest.SetID
-		var b *backup.Backup
 		if opts.Wrap, err = e.backupMech(e.plan, step); err == nil {
-			b, err = backup.Reshare(e.sess, e.oldManifest, e.oldBlob, e.collector, opts)
+			bs, err = backup.Reshare(e.sess, e.oldSet(), e.collector, opts)
 		}
-		bs = []*backup.Backup{b}
 	} else {
 		bs, err = e.backupKeys(step, opts)
 	}
@@ -258,6 +269,20 @@ func (e *engine) backupPhase() error {
 		e.ui.Notice(fmt.Sprintf("share set %s is superseded by set %s: restores refuse it from now on; its custodians should destroy their old shares (files, paper, photographs)", b.Manifest.Replaces, b.Manifest.SetID))
 	}
 	return err
+}
+
+// oldSet is every key a re-share opens, in the order of the old set's manifests: the plan's, and
+// for a set shared by several keys, the others.
+func (e *engine) oldSet() []backup.Opened {
+	set := []backup.Opened{{Manifest: e.oldManifest, Blob: e.oldBlob}}
+	for _, k := range e.oldOthers {
+		set = append(set, backup.Opened{Manifest: k.m, Blob: k.blobData})
+	}
+	order := e.oldManifest.SharedWith
+	slices.SortFunc(set, func(a, b backup.Opened) int {
+		return slices.Index(order, a.Manifest.Key.Label) - slices.Index(order, b.Manifest.Key.Label)
+	})
+	return set
 }
 
 // backupMech is the mechanism that wraps the key of v under the backup key; a weaker one the

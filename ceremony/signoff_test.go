@@ -249,7 +249,7 @@ func TestRestoreSignOff(t *testing.T) {
 		KCV   string
 	}
 	factsOf(t, stepEvent(t, events(t, f.out()), stepBackup), &backup)
-	rp, path := writeRestorePlan(t, f.dir, "data-key", "out/backup-"+backup.SetID, "")
+	rp, path := writeRestorePlan(t, f.dir, "data-key", "out/backup-"+backup.SetID, "[out]", "")
 	p := atTerminal(f)
 	p.quorum = []string{gen.files["Bob"], gen.files["Alice"]}
 	if err := Run(Options{Plan: rp, PlanPath: path, UI: p, Identities: f.ids}); err != nil {
