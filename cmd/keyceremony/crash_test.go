@@ -152,15 +152,56 @@ func TestCrashCampaign(t *testing.T) {
 // (the fixtures' plan-several-keys.yaml), killed after every event and at every effect: an
 // interruption in one key's set must void that set alone, and nothing be made twice.
 func TestCrashCampaignSeveralKeys(t *testing.T) {
+	campaign(t, severalKeysWorld(t, "per-key"), []string{"effect"}, 0)
+}
+
+// severalKeysWorld is the crash world with the fixtures' plan of two keys, backed up with sets.
+func severalKeysWorld(t *testing.T, sets string) *crashWorld {
 	w := newCrashWorld(t)
 	plan, err := os.ReadFile(filepath.Join(w.base, "plan-several-keys.yaml"))
 	if err == nil {
+		plan = bytes.Replace(plan, []byte("sets: per-key"), []byte("sets: "+sets), 1)
 		err = os.WriteFile(filepath.Join(w.base, "plan.yaml"), plan, 0o600)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	campaign(t, w, []string{"effect"}, 0)
+	return w
+}
+
+// TestResumeHalfWrittenSharedSet: an interruption while a set shared by two keys is written
+// leaves its folder with one key's manifest and blob; resume voids the set, naming the files in
+// the key's folder, and makes a new one.
+func TestResumeHalfWrittenSharedSet(t *testing.T) {
+	w := severalKeysWorld(t, "shared")
+	dir := w.dir(t, "half-set")
+	w.kill(t, dir, crash{at: "after", step: "intent:backup"})
+	var setID string
+	for _, e := range readEvents(t, filepath.Join(dir, "out")) {
+		if e.Step == "intent:backup" {
+			setID, _ = e.Facts["set_id"].(string)
+		}
+	}
+	half := filepath.Join(dir, "out", "backup-"+setID, "key-a")
+	if err := os.MkdirAll(half, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(half, "backup-manifest.json"), []byte("{}"), 0o644)
+	os.WriteFile(filepath.Join(half, "backup-blob.bin"), []byte("half"), 0o644)
+	if _, errOut, code := keyceremony(t, dir, resumeArgs("--resume", "out")...); code != 0 {
+		t.Fatalf("resume: %s", errOut)
+	}
+	var void []any
+	for _, e := range readEvents(t, filepath.Join(dir, "out")) {
+		if e.Step == "void-set:"+setID {
+			void, _ = e.Facts["deleted_record_files"].([]any)
+		}
+	}
+	want := "[backup-" + setID + "/key-a/backup-blob.bin backup-" + setID + "/key-a/backup-manifest.json]"
+	if fmt.Sprint(void) != want {
+		t.Errorf("the void-set event deleted %v, want %s", void, want)
+	}
+	checkEnded(t, dir, "out", false, "resumed after a half-written shared set")
 }
 
 // campaign kills the ceremony of w after every recorded event, at every point of each kind in
