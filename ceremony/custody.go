@@ -73,8 +73,10 @@ type DestroyFacts struct {
 
 // CustodyFacts: what stays in the token once the ceremony is sealed (step custody).
 type CustodyFacts struct {
-	Target        string        `json:"target"` // "kept", "destroyed", ...
-	TargetLabel   string        `json:"target_label,omitempty"`
+	Target      string `json:"target"` // "kept", "destroyed", ...
+	TargetLabel string `json:"target_label,omitempty"`
+	// TargetLabels are the labels of the keys that stay, in a ceremony of several keys.
+	TargetLabels  []string      `json:"target_labels,omitempty"`
 	BackupKey     string        `json:"backup_key,omitempty"` // "destroyed", "kept", ...; absent without a backup
 	KeptBackupKey *DestroyFacts `json:"kept_backup_key,omitempty"`
 	SigningKey    string        `json:"signing_key"`

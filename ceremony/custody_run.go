@@ -295,12 +295,25 @@ func (e *engine) custody() error {
 		}
 		state.Target = "destroyed"
 	default:
-		state.Target, state.TargetLabel = "kept", e.plan.labels()
+		state.Target = "kept"
+		state.keeps(e.plan.Views())
 	}
 	if err := e.recordSigningKeyIntent(); err != nil {
 		return err
 	}
 	return e.record(stepCustody, state)
+}
+
+// keeps names the keys of views as staying in the token: in TargetLabel for a plan of one key,
+// as always, in TargetLabels for a ceremony of several.
+func (state *CustodyFacts) keeps(views []*Plan) {
+	if len(views) == 1 && views[0].scope == "" {
+		state.TargetLabel = views[0].Key.Label
+		return
+	}
+	for _, v := range views {
+		state.TargetLabels = append(state.TargetLabels, v.Key.Label)
+	}
 }
 
 // recordSigningKeyIntent records, before the seal, that the transcript signing key is destroyed
@@ -424,19 +437,20 @@ func (e *engine) abortCustody() error {
 			return err
 		}
 	}
-	var kept []string
+	var kept []*Plan
 	for _, v := range e.plan.Views() {
 		exists, err := e.sess.LabelExists(v.Key.Label)
 		if err != nil {
 			return err
 		}
 		if exists && e.plan.Kind != KindReshare {
-			kept = append(kept, v.Key.Label)
+			kept = append(kept, v)
 		}
 	}
 	state.Target = "not in the token"
 	if len(kept) > 0 {
-		state.Target, state.TargetLabel = "kept (the ceremony was aborted)", strings.Join(kept, ", ")
+		state.Target = "kept (the ceremony was aborted)"
+		state.keeps(kept)
 	}
 	if err := e.recordSigningKeyIntent(); err != nil {
 		return err

@@ -31,6 +31,9 @@ type KeyRecord struct {
 	Backup      *BackupRecord    `json:"backup"`     // the latest share set that no later set replaces
 	Superseded  []*BackupRecord  `json:"superseded"` // the key's earlier sets, replaced by a re-share
 	Targets     []TargetRecord   `json:"targets"`
+	// Tokens are the tokens the key was left in, or destroyed in, by the latest verified ceremony
+	// on each: the custody the plan chose (docs/custody.md).
+	Tokens []TokenRecord `json:"tokens"`
 	Exceptions  []ExceptionEntry `json:"exceptions"` // from its ceremonies and its sets' check-ins
 	// Rotates is the key this one replaced, when a rotation made it; RotatedBy the rotation that
 	// replaced this one, from a later verified rotation's generate-key event. A rotated key's
@@ -55,6 +58,29 @@ type RotationLink struct {
 	Fingerprint string    `json:"fingerprint,omitempty"`
 	Ceremony    string    `json:"ceremony"`
 	Time        time.Time `json:"time"`
+}
+
+// TokenRecord is what the latest verified ceremony on a token recorded of the key there.
+type TokenRecord struct {
+	Token    string    `json:"token"` // the token's label
+	Serial   string    `json:"serial"`
+	State    string    `json:"state"` // "kept", "destroyed", "kept (the ceremony was aborted)"
+	Ceremony string    `json:"ceremony"`
+	Time     time.Time `json:"time"`
+}
+
+// inToken records what ceremony rec, on the token its begin event names, did with key k.
+func (k *KeyRecord) inToken(t TokenFacts, state string, rec CeremonyRecord, when time.Time) {
+	r := TokenRecord{Token: t.Label, Serial: t.Serial, State: state, Ceremony: rec.ID, Time: when}
+	for i, old := range k.Tokens {
+		if old.Token == r.Token && old.Serial == r.Serial {
+			if old.Time.Before(when) {
+				k.Tokens[i] = r
+			}
+			return
+		}
+	}
+	k.Tokens = append(k.Tokens, r)
 }
 
 // CeremonyRecord is one ceremony folder: a verified one, or one that did not verify and why.
@@ -386,6 +412,20 @@ func readCeremony(dir string, r transcript.Report, keys map[string]*KeyRecord, s
 			readPackageManifest(&t, dir, ev)
 			checkReceipts(&t, dir, ev, r.Receipts)
 			k.Targets = append(k.Targets, t)
+		case *CustodyFacts:
+			labels := f.TargetLabels
+			if f.TargetLabel != "" {
+				labels = []string{f.TargetLabel}
+			}
+			for _, l := range labels {
+				if k := keyOf(l); k != nil && strings.HasPrefix(f.Target, "kept") {
+					k.inToken(begin.Ceremony.Token, f.Target, rec, ev.Time)
+				}
+			}
+		case *DestroyFacts:
+			if k := keyOf(f.Label); k != nil && strings.HasPrefix(ev.Step, stepDestroy+":target") {
+				k.inToken(begin.Ceremony.Token, "destroyed", rec, ev.Time)
+			}
 		case *CheckInSetFacts:
 			res.checkInSet, interval = f.SetID, f.IntervalDays
 		case *CheckInFacts:
@@ -450,7 +490,7 @@ func keyRecord(keys map[string]*KeyRecord, label, spec, kcv, fingerprint string,
 	id := keyID(label, kcv, fingerprint)
 	if keys[id] == nil {
 		keys[id] = &KeyRecord{Label: label, Spec: spec, KCV: kcv, Fingerprint: fingerprint, Made: when,
-			Superseded: []*BackupRecord{}, Targets: []TargetRecord{}, Exceptions: []ExceptionEntry{}}
+			Superseded: []*BackupRecord{}, Targets: []TargetRecord{}, Tokens: []TokenRecord{}, Exceptions: []ExceptionEntry{}}
 	}
 	return keys[id]
 }
@@ -674,6 +714,9 @@ func WriteInventory(w io.Writer, inv *InventoryReport) {
 			fmt.Fprintf(w, "  quorum    %s%d of %d holders verified within %d days, %d needed\n", risk, cu.VerifiedWithin, len(cu.Holders), cu.IntervalDays, b.Threshold)
 		} else {
 			fmt.Fprintln(w, "  backup    NONE recorded: if the HSM is lost, so is this key")
+		}
+		for _, t := range k.Tokens {
+			fmt.Fprintf(w, "  in token  %s in token %q (serial %s) by %s (%s)\n", t.State, t.Token, t.Serial, t.Ceremony, day(t.Time))
 		}
 		for _, s := range k.Superseded {
 			fmt.Fprintf(w, "  superseded set %s, %d of %d: %s (sealed %s): keep no share of it\n", s.SetID, s.Threshold, len(s.Custodians), strings.Join(s.Custodians, ", "), day(s.Time))

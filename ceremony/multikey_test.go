@@ -194,7 +194,7 @@ func TestSeveralKeysShareOneSet(t *testing.T) {
 	}
 	for _, k := range inv.Keys {
 		if k.KCV != kcvs[k.Label] || k.Backup == nil || k.Backup.SetID != set.SetID || len(k.Targets) != 1 ||
-			k.Targets[0].Package != filepath.Join(f.out(), "targets", k.Label, "aws") {
+			k.Targets[0].Package != filepath.Join(f.out(), "targets", k.Label, "aws") || len(k.Tokens) != 1 || k.Tokens[0].State != "kept" {
 			t.Errorf("inventory of %s: %+v", k.Label, k)
 		}
 	}
@@ -309,6 +309,7 @@ func TestSharedSetReshareCarriesEveryKey(t *testing.T) {
 // alone: the first key's sealed set stays, and the resumed run makes the second set again.
 func TestSeveralKeysWithASetEachSurviveAnInterruption(t *testing.T) {
 	f := newMultiFixture(t, SetsPerKey)
+	f.edit(t, "output: out\n", "custody: {target: destroy}\noutput: out\n")
 	p := atTerminal(f)
 	p.onStep = func(id string) {
 		if id == "verify-share:k2/1" {
@@ -353,6 +354,18 @@ func TestSeveralKeysWithASetEachSurviveAnInterruption(t *testing.T) {
 	for _, ev := range evs {
 		if ev.Step == stepVoid+":"+first.SetID {
 			t.Errorf("the first key's sealed set was voided")
+		}
+	}
+	// The plan destroys the keys once wrapped and backed up: each destruction is recorded, and
+	// the inventory says so.
+	inv, err := Inventory(f.out())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range inv.Keys {
+		stepEvent(t, evs, "destroy:target:"+k.Label)
+		if len(k.Tokens) != 1 || k.Tokens[0].State != "destroyed" || k.Tokens[0].Token != "test" {
+			t.Errorf("inventory of %s: tokens %+v", k.Label, k.Tokens)
 		}
 	}
 }

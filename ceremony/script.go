@@ -149,15 +149,6 @@ func (p *Plan) setKeys() string {
 	return fmt.Sprintf("%s and %d more of this ceremony", p.Keys[0].Label, len(p.Keys)-1)
 }
 
-// labels are the labels of the plan's keys, for the record: "a" or "a, b, c".
-func (p *Plan) labels() string {
-	var l []string
-	for _, v := range p.Views() {
-		l = append(l, v.Key.Label)
-	}
-	return strings.Join(l, ", ")
-}
-
 // shareStepID is the id of the handout or verification of share i of the set of the plan (or
 // view): step:i, or step:LABEL/i for the set of one key of a keys: plan.
 func (p *Plan) shareStepID(step string, i int) string {

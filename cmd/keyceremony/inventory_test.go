@@ -118,7 +118,7 @@ func normalize(s string, day0 time.Time) string {
 	})
 	s = regexp.MustCompile(`\(\d+ days ago\)`).ReplaceAllString(s, "(N days ago)")
 	for _, r := range []struct{ re, name string }{
-		{`\b[0-9A-Z]{8}\b`, "SET"}, {`SHA256:[0-9a-f]{64}`, "FP"}, {`\b[0-9a-f]{64}\b`, "SUM"}, {`\b[0-9a-f]{6}\b`, "KCV"},
+		{`\b[0-9A-Z]{8}\b`, "SET"}, {`SHA256:[0-9a-f]{64}`, "FP"}, {`\b[0-9a-f]{64}\b`, "SUM"}, {`\b[0-9a-f]{16}\b`, "SERIAL"}, {`\b[0-9a-f]{6}\b`, "KCV"},
 		{`arn:aws:kms:[^"\s]+|\b[0-9a-f]{8}-[0-9a-f-]{27}\b`, "KMSKEY"},
 	} {
 		seen := map[string]string{}
