@@ -33,8 +33,8 @@ type KeyRecord struct {
 	Targets     []TargetRecord   `json:"targets"`
 	// Tokens are the tokens the key was left in, or destroyed in, by the latest verified ceremony
 	// on each: the custody the plan chose (docs/custody.md).
-	Tokens []TokenRecord `json:"tokens"`
-	Exceptions  []ExceptionEntry `json:"exceptions"` // from its ceremonies and its sets' check-ins
+	Tokens     []TokenRecord    `json:"tokens"`
+	Exceptions []ExceptionEntry `json:"exceptions"` // from its ceremonies and its sets' check-ins
 	// Rotates is the key this one replaced, when a rotation made it; RotatedBy the rotation that
 	// replaced this one, from a later verified rotation's generate-key event. A rotated key's
 	// backup stays valid for decrypting old data: the rotation does not supersede its set.
