@@ -4,6 +4,7 @@ package ceremony
 
 import (
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -81,9 +82,10 @@ type engine struct {
 	recorded map[string]transcript.Event
 	prior    []transcript.Event
 
-	trusted  *trusted // objects the security officer marked CKA_TRUSTED in this run
-	evidence evidence // what ran, and where: read before the token is touched
-	finished bool     // the ceremony was sealed before this run: finishSealed did what was left
+	trusted   *trusted // objects the security officer marked CKA_TRUSTED in this run
+	beganWith string   // on resume, the SHA-256 of the binary the begin event records
+	evidence  evidence // what ran, and where: read before the token is touched
+	finished  bool     // the ceremony was sealed before this run: finishSealed did what was left
 
 	started bool            // the transcript holds its begin event
 	ended   bool            // the transcript holds its end event: only the seal remains
@@ -182,6 +184,11 @@ func (e *engine) prepare() error {
 	events, err := e.readFolder()
 	if err != nil {
 		return err
+	}
+	if len(events) > 0 {
+		var begin struct{ Ceremony BeginFacts }
+		json.Unmarshal(events[0].Facts, &begin)
+		e.beganWith = begin.Ceremony.KeyceremonySHA256
 	}
 	e.markDone(events)
 	if transcript.Sealed(e.out) {
@@ -496,6 +503,10 @@ func (e *engine) reopen(signer *hsm.Signer) error {
 	}
 	if !e.Abort { // an abort records its own event, with the reason
 		e.exceptionOnce(stepBegin, "ceremony resumed after an interruption; steps already in the transcript are not repeated")
+	}
+	// The begin event names the binary that ran; one that carries on another's ceremony says so.
+	if e.beganWith != "" && e.beganWith != e.evidence.binary {
+		e.exceptionOnce(stepBegin, fmt.Sprintf("this run's keyceremony binary has SHA-256 %s, not %s, which began the ceremony", e.evidence.binary, e.beganWith))
 	}
 	return e.showSigningKey(signer)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -294,4 +295,32 @@ func TestResumeLeftovers(t *testing.T) {
 		t.Errorf("the record says %q, want %q", got, want)
 	}
 	checkEnded(t, dir, "out", false, "resumed with temporary files left")
+}
+
+// TestResumeByAnotherBinary: a ceremony begun by one keyceremony binary and resumed by another
+// says so in its record, with both SHA-256s: the begin event alone would name only the first.
+func TestResumeByAnotherBinary(t *testing.T) {
+	w := newCrashWorld(t)
+	dir := w.dir(t, "other-binary")
+	w.kill(t, dir, crash{at: "after", step: "generate-key"})
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(t.TempDir(), "keyceremony")
+	if err := os.WriteFile(other, append(self, '\n'), 0o755); err != nil { // another build: one byte more
+		t.Fatal(err)
+	}
+	cmd := exec.Command(other, resumeArgs("--resume", "out")...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), cliEnv+"=1")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("resume by another binary: %v\n%s", err, b)
+	}
+	selfSum, otherSum := sha256.Sum256(self), sha256.Sum256(append(self, '\n'))
+	want := fmt.Sprintf("this run's keyceremony binary has SHA-256 %x, not %x, which began the ceremony", otherSum, selfSum)
+	if got := exceptions(t, filepath.Join(dir, "out"), "keyceremony binary"); len(got) != 1 || got[0] != want {
+		t.Errorf("the record says %q, want %q", got, want)
+	}
+	checkEnded(t, dir, "out", false, "resumed by another binary")
 }
