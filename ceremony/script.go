@@ -45,9 +45,11 @@ func (p *Plan) Script() []Step {
 		so = admin
 	}
 	var s []Step
-	add := func(id, title string, who Actor, instr string) {
-		s = append(s, Step{ID: id, Title: title, Actor: who, Instructions: instr})
+	// addFor adds a step about the key labelled key; add one about the whole ceremony.
+	addFor := func(key, id, title string, who Actor, instr string) {
+		s = append(s, Step{ID: id, Title: title, Actor: who, Instructions: instr, Key: key})
 	}
+	add := func(id, title string, who Actor, instr string) { addFor("", id, title, who, instr) }
 	login := fmt.Sprintf("%s enters the token's user PIN. Nobody else looks at the keyboard.", so.Name)
 	if p.trusting() {
 		login = fmt.Sprintf("%s enters the security officer PIN, and the keys the target key may be wrapped under (the clouds' wrapping keys, the backup key) are marked CKA_TRUSTED for this session; then %s enters the user PIN. Nobody else looks at the keyboard.", so.Name, so.Name)
@@ -72,16 +74,14 @@ func (p *Plan) Script() []Step {
 		case n > 1:
 			title += fmt.Sprintf(" and of the %d other targets that share its import parameters", n)
 		}
-		add(stepCheckWrapKey+":"+t.Name, title, witness,
+		addFor(p.scopeOf(t), stepCheckWrapKey+":"+t.Name, title, witness,
 			fmt.Sprintf("Someone reads aloud the wrapping key fingerprint from the printed import request (keyceremony fingerprint prints it); %s types back all 8 groups.", witness.Name))
-		s[len(s)-1].Key = p.scopeOf(t)
 	}
 	switch {
 	case p.generates():
 		for _, v := range p.Views() {
-			add(v.keyStepID(stepGenerateKey), fmt.Sprintf("Generate the %s key %q in the HSM%s", v.spec, v.Key.Label, v.rotatesNote()), witness,
+			addFor(v.scope, v.keyStepID(stepGenerateKey), fmt.Sprintf("Generate the %s key %q in the HSM%s", v.spec, v.Key.Label, v.rotatesNote()), witness,
 				fmt.Sprintf("The key is made inside the HSM, sensitive and wrappable only. The screen shows its %s; %s writes it on the paper log and types it back.", v.keyIdentity(), witness.Name))
-			s[len(s)-1].Key = v.scope
 		}
 	case p.Kind == KindRewrap:
 		if !p.restores() { // a re-import from the backup restores the key instead (below)
@@ -99,23 +99,19 @@ func (p *Plan) Script() []Step {
 	}
 	for _, v := range p.shareSets() {
 		for i, c := range p.Backup.Custodians {
-			add(v.shareStepID(stepHandout, i+1), fmt.Sprintf("Hand share %d of %d%s to %s", i+1, len(p.Backup.Custodians), v.ofSet(), c.Name),
+			addFor(v.scope, v.shareStepID(stepHandout, i+1), fmt.Sprintf("Hand share %d of %d%s to %s", i+1, len(p.Backup.Custodians), v.ofSet(), c.Name),
 				Actor{Role: RoleCustodian, Name: c.Name}, handoutInstructions(c)+p.bagInstructions(c.Name))
-			s[len(s)-1].Key = v.scope
 		}
 		for i, c := range p.Backup.Custodians {
-			add(v.shareStepID(stepVerifyShare, i+1), fmt.Sprintf("%s proves share %d%s can be read back", c.Name, i+1, v.ofSet()),
+			addFor(v.scope, v.shareStepID(stepVerifyShare, i+1), fmt.Sprintf("%s proves share %d%s can be read back", c.Name, i+1, v.ofSet()),
 				Actor{Role: RoleCustodian, Name: c.Name}, "The custodian enters the share again (or opens the file); it must match its commitment.")
-			s[len(s)-1].Key = v.scope
 		}
-		add(v.keyStepID(stepBackup), fmt.Sprintf("Seal the %d-of-%d backup%s", p.Backup.Threshold, len(p.Backup.Custodians), v.ofSet()), admin,
+		addFor(v.scope, v.keyStepID(stepBackup), fmt.Sprintf("Seal the %d-of-%d backup%s", p.Backup.Threshold, len(p.Backup.Custodians), v.ofSet()), admin,
 			"The backup manifest and blob are written; only now does the share set count.")
-		s[len(s)-1].Key = v.scope
 	}
 	for _, t := range p.Targets {
-		add(stepWrap+":"+t.Name, fmt.Sprintf("Wrap the key for %s (%s)", t.Name, wrap.CloudName(t.Profile)), admin,
+		addFor(p.scopeOf(t), stepWrap+":"+t.Name, fmt.Sprintf("Wrap the key for %s (%s)", t.Name, wrap.CloudName(t.Profile)), admin,
 			"The key is wrapped under the cloud's public key inside the HSM and the import package is written.")
-		s[len(s)-1].Key = p.scopeOf(t)
 	}
 	add(stepCustody, "Leave the token as the plan says", admin, p.custodyInstructions())
 	add(stepSeal, "Sign off and seal the transcript", witness,
