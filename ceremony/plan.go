@@ -96,10 +96,8 @@ type Plan struct {
 	sum string
 	// spec is Key.Type parsed.
 	spec hsmspec.KeySpec
-	// views are the plan as each key's steps see it: the plan itself for a one-key plan; for a
-	// keys: plan, one copy per key whose Key, spec and Targets are that key's, and whose scope
-	// is its label. targetSpec gives the key type each of the plan's targets wraps.
-	views      []*Plan
+	// scope is, in a view of a keys: plan (Views), the label of the key it is about; "" in the
+	// plan itself. targetSpec gives the key type each of the plan's targets wraps.
 	scope      string
 	targetSpec map[string]hsmspec.KeySpec
 	// checkedBy names, for each target, the target whose check-wrapping-key step checks its
@@ -385,6 +383,9 @@ func (p *Plan) validate() error {
 	return p.validateCustody()
 }
 
+// keyTypes are the key types a plan may name, for hints.
+const keyTypes = "AES-128, AES-256, HMAC-224..HMAC-512, RSA-2048, RSA-3072, RSA-4096, EC-P256, EC-P384, EC-P521, EC-secp256k1"
+
 // validateKey checks the one key of a plan without keys.
 func (p *Plan) validateKey() error {
 	if p.Key.Label == "" {
@@ -392,7 +393,7 @@ func (p *Plan) validateKey() error {
 	}
 	if p.Kind != KindReshare {
 		if p.Key.Type == "" {
-			return planErr("key.type is missing\nhint: one of AES-128, AES-256, HMAC-224..HMAC-512, RSA-2048, RSA-3072, RSA-4096, EC-P256, EC-P384, EC-P521, EC-secp256k1")
+			return planErr("key.type is missing\nhint: one of " + keyTypes)
 		}
 		spec, err := hsmspec.ParseKeySpec(p.Key.Type)
 		if err != nil {
@@ -441,7 +442,7 @@ func (p *Plan) validateKeys() error {
 		case labels[k.Label]:
 			return planErr("two keys are labelled %q\nhint: give each key its own label", k.Label)
 		case k.Type == "":
-			return planErr("key %q has no type\nhint: one of AES-128, AES-256, HMAC-224..HMAC-512, RSA-2048, RSA-3072, RSA-4096, EC-P256, EC-P384, EC-P521, EC-secp256k1", k.Label)
+			return planErr("key %q has no type\nhint: one of "+keyTypes, k.Label)
 		}
 		labels[k.Label] = true
 		spec, err := hsmspec.ParseKeySpec(k.Type)
@@ -478,7 +479,9 @@ func validateTargetNames(field string, targets []wrap.Target) error {
 	return nil
 }
 
-// Views are the plan as the steps about each of its keys see it (see Plan.views).
+// Views are the plan as the steps about each of its keys see it: the plan itself for a plan of
+// one key; for a keys: plan, one copy per key whose Key, spec and Targets are that key's and whose
+// scope is its label.
 func (p *Plan) Views() []*Plan {
 	if len(p.Keys) == 0 {
 		return []*Plan{p}
