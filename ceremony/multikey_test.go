@@ -213,6 +213,11 @@ func TestSeveralKeysShareOneSet(t *testing.T) {
 	if restored.KCV != kcvs["k2"] || restored.BackupSet != set.SetID {
 		t.Errorf("restored KCV %s from set %s, want %s from %s", restored.KCV, restored.BackupSet, kcvs["k2"], set.SetID)
 	}
+	for _, ev := range events(t, rp.OutputDir()) {
+		if ev.Kind == transcript.KindException && ev.Step == stepRestoreKey {
+			t.Errorf("a restore under the manifest's own label records an exception: %s", ev.Facts)
+		}
+	}
 	// A restore that wraps has the witness check the wrapping key first, like any ceremony.
 	stepEvent(t, events(t, rp.OutputDir()), stepCheckWrapKey+":aws")
 	if kcv, err := unwrapAWS(t, filepath.Join(rp.OutputDir(), "targets", "aws"), f.kek); err != nil || kcv != kcvs["k2"] {
@@ -295,6 +300,24 @@ func TestSharedSetReshareCarriesEveryKey(t *testing.T) {
 	factsOf(t, stepEvent(t, events(t, rp.OutputDir()), stepRestoreKey), &restored)
 	if restored.KCV != kcvs["k3"] || restored.BackupSet != set.SetID {
 		t.Errorf("restored %s from %s, want %s from %s", restored.KCV, restored.BackupSet, kcvs["k3"], set.SetID)
+	}
+
+	// k1's manifest restored under the label k3 (a slip the shared set's sibling folders make
+	// easy) is said at plan check and recorded.
+	os.RemoveAll(rp.OutputDir())
+	rp, path = writeRestorePlan(t, f.dir, "k3", "reshared/backup-"+set.SetID+"/k1", "[out, reshared]", "")
+	warnings, err := rp.Check(time.Now())
+	const other = `the backup manifest is of key "k1"; it is restored under the plan's label "k3"`
+	if err != nil || !slices.Contains(warnings, other) {
+		t.Errorf("plan check of a restore of k1 as k3: %v, warnings %q", err, warnings)
+	}
+	p3 := atTerminal(f)
+	p3.quorum = []string{p.files["Dan"], p.files["Carol"]}
+	if err := Run(Options{Plan: rp, PlanPath: path, UI: p3, Identities: f.ids}); err != nil {
+		t.Fatal(err)
+	}
+	if !hasException(t, events(t, rp.OutputDir()), stepRestoreKey, other) {
+		t.Error("the restore of k1 as k3 is not recorded as an exception")
 	}
 
 	// The old set is superseded for every key it backed up, not only the one the re-share named.

@@ -709,6 +709,9 @@ func (p *Plan) Check(now time.Time) (warnings []string, err error) {
 		if exception != "" {
 			warnings = append(warnings, exception)
 		}
+		if w := p.otherLabel(m); w != "" {
+			warnings = append(warnings, w)
+		}
 	}
 	if h := p.HandoutsDir(); h != "" {
 		if target, err := os.Readlink(h); err == nil {
@@ -760,6 +763,16 @@ func (p *Plan) checkOldSet(manifest []byte) (*backup.Manifest, setStatus, string
 	}
 	refusal, exception := st.superseded(p.Restore.AllowSuperseded)
 	return m, st, exception, refusal
+}
+
+// otherLabel says, for a restore, when the manifest backs up a key of another label than the
+// plan's: restoring beside a key of that label is allowed, and naming the wrong key's manifest
+// (all of a shared set's have the same file name) is the slip it could be.
+func (p *Plan) otherLabel(m *backup.Manifest) string {
+	if !p.restores() || m.Key.Label == p.Key.Label {
+		return ""
+	}
+	return fmt.Sprintf("the backup manifest is of key %q; it is restored under the plan's label %q", m.Key.Label, p.Key.Label)
 }
 
 // oldKey is a backed-up key a re-share opens besides the one the plan names: another key of a

@@ -171,6 +171,9 @@ func (e *engine) restoreKey() error {
 		return err
 	}
 	facts.BackupSet = e.oldManifest.SetID
+	if w := e.plan.otherLabel(e.oldManifest); w != "" {
+		e.exception(stepRestoreKey, w)
+	}
 	if err := e.signOffKey(stepRestoreKey, facts); err != nil {
 		return err
 	}
