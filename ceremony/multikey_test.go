@@ -466,3 +466,37 @@ func mustPKIX(t *testing.T, k *rsa.PrivateKey) []byte {
 	}
 	return der
 }
+
+// One intent names every key before the first is made; a PIN holder who reads it and plants a key
+// with the second key's label before the ceremony makes it is refused, and on resume the planted
+// key's CKA_ID is not the one recorded.
+func TestPlantedKeyAfterTheIntentOfSeveral(t *testing.T) {
+	f := newMultiFixture(t, SetsShared)
+	p := atTerminal(f)
+	p.onRecord = func(summary string) {
+		if strings.HasPrefix(summary, "intent:generate-key") {
+			plantKeyLabelled(t, "k2", "0102")
+		}
+	}
+	err := f.run(t, p, false)
+	want := `a key labelled "k2" already exists on token "test"` + "\nhint: choose another label; keyceremony never replaces a key"
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v\nwant %s", err, want)
+	}
+	var intents Intent
+	factsOf(t, stepEvent(t, events(t, f.out()), "intent:generate-key"), &intents)
+	if len(intents.Keys) != 3 || intents.Keys[1].Label != "k2" {
+		t.Fatalf("the intent: %+v", intents)
+	}
+	err = f.run(t, atTerminal(f), true)
+	want = `token key "k2" has CKA_ID "0102", not "` + intents.Keys[1].CKAID + `", which this ceremony recorded before making its key: it is not the ceremony's key; nothing was changed` +
+		"\nhint: someone with the PIN made it: find out who; remove it with the vendor's tool, then resume"
+	if err == nil || err.Error() != want {
+		t.Fatalf("resume: got %v\nwant %s", err, want)
+	}
+	for _, e := range events(t, f.out()) {
+		if e.Step == "generate-key:k2" && e.Kind == transcript.KindStep {
+			t.Fatal("the planted key was recorded as the ceremony's")
+		}
+	}
+}

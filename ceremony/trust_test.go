@@ -606,10 +606,13 @@ func TestPreflightExpiryMarginFromPlan(t *testing.T) {
 }
 
 // plantKey has a PIN holder make an AES key with the plan's label, as pkcs11-tool does.
-func plantKey(t *testing.T, id string) {
+func plantKey(t *testing.T, id string) { plantKeyLabelled(t, "data-key", id) }
+
+// plantKeyLabelled is a PIN holder making an AES key with pkcs11-tool, as the insider would.
+func plantKeyLabelled(t *testing.T, label, id string) {
 	t.Helper()
 	out, err := exec.Command("pkcs11-tool", "--module", softhsmtest.Module, "--token-label", "test", "--login", "--pin", softhsmtest.PIN,
-		"--keygen", "--key-type", "AES:32", "--label", "data-key", "--id", id).CombinedOutput()
+		"--keygen", "--key-type", "AES:32", "--label", label, "--id", id).CombinedOutput()
 	if err != nil {
 		t.Fatalf("pkcs11-tool: %v\n%s", err, out)
 	}
