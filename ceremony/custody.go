@@ -126,13 +126,20 @@ func (p *Plan) validateCustody() error {
 // custodyInstructions says what the custody step leaves in the token.
 func (p *Plan) custodyInstructions() string {
 	var b strings.Builder
+	keys := quoteKeys(p.keyLabels())
+	keys = strings.ToUpper(keys[:1]) + keys[1:]
+	several := len(p.Keys) > 1
 	switch {
 	case p.Kind == KindReshare:
 		b.WriteString("No target key is in the token.")
+	case p.Custody.Target == CustodyDestroy && several:
+		b.WriteString(keys + " are destroyed: they live on only in their clouds and in the backup.")
 	case p.Custody.Target == CustodyDestroy:
-		fmt.Fprintf(&b, "Key %q is destroyed: it lives on only in its clouds and in the backup.", p.Key.Label)
+		b.WriteString(keys + " is destroyed: it lives on only in its clouds and in the backup.")
+	case several:
+		b.WriteString(keys + " stay in the token.")
 	default:
-		fmt.Fprintf(&b, "Key %q stays in the token.", p.Key.Label)
+		b.WriteString(keys + " stays in the token.")
 	}
 	if p.Backup != nil {
 		if p.Custody.BackupKey == CustodyKeep {

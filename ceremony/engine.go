@@ -634,18 +634,6 @@ func (e *engine) keysMade() []string {
 	return made
 }
 
-// quoteKeys names keys in a sentence: key "a", or keys "a", "b".
-func quoteKeys(labels []string) string {
-	q := make([]string, len(labels))
-	for i, l := range labels {
-		q[i] = fmt.Sprintf("%q", l)
-	}
-	if len(q) == 1 {
-		return "key " + q[0]
-	}
-	return "keys " + strings.Join(q, ", ")
-}
-
 func (e *engine) interrupted(err error) error {
 	if !errors.Is(err, ErrAborted) && !errors.Is(err, ErrEndOfInput) {
 		return err

@@ -123,6 +123,27 @@ func (p *Plan) Script() []Step {
 	return s
 }
 
+// quoteKeys names keys in a sentence: key "a", or keys "a", "b".
+func quoteKeys(labels []string) string {
+	q := make([]string, len(labels))
+	for i, l := range labels {
+		q[i] = fmt.Sprintf("%q", l)
+	}
+	if len(q) == 1 {
+		return "key " + q[0]
+	}
+	return "keys " + strings.Join(q, ", ")
+}
+
+// keyLabels are the labels of the plan's keys.
+func (p *Plan) keyLabels() []string {
+	var labels []string
+	for _, v := range p.Views() {
+		labels = append(labels, v.Key.Label)
+	}
+	return labels
+}
+
 // shareSets are the plan's share sets, as the plans their steps see: none without a backup; the
 // plan itself for one set (a plan with one key, or whose keys share one set); each key's view
 // when the plan has a set per key.
