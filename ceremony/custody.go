@@ -188,6 +188,9 @@ func EndState(events []transcript.Event) string {
 			return "end state: the custody event cannot be read"
 		}
 		parts := []string{"target key " + f.Target}
+		if len(f.TargetLabels) > 0 {
+			parts[0] = quoteKeys(f.TargetLabels) + " " + f.Target
+		}
 		switch {
 		case f.KeptBackupKey != nil:
 			parts = append(parts, fmt.Sprintf("backup key kept as %s (wrap only)", f.KeptBackupKey.Label))

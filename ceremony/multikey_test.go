@@ -127,6 +127,9 @@ func TestSeveralKeysShareOneSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	requireVerifies(t, f.out())
+	if got, want := EndState(events(t, f.out())), `end state: keys "k1", "k2", "k3" kept; backup key destroyed; transcript signing key destroyed after the seal (recorded before it; the token itself cannot be checked from the record)`; got != want {
+		t.Errorf("%s\nwant %s", got, want)
+	}
 	kcvs := checkPackages(t, f)
 	// An upload receipt written later beside a package of one key is listed, unverified, by both
 	// verifiers; any other file there is refused.
