@@ -121,7 +121,7 @@ type TokenPlan struct {
 // KeyPlan names a target key. In a keys: list it names its own targets too.
 type KeyPlan struct {
 	Label   string        `yaml:"label"`
-	Type    string        `yaml:"type"` // e.g. AES-256, HMAC-256, RSA-3072, EC-P256
+	Type    string        `yaml:"type"` // e.g. AES-256, HMAC-256, RSA-3072, EC P-256
 	Targets []wrap.Target `yaml:"targets"`
 	// Rotates is, in a rotation (kind: rotate), the key this one replaces.
 	Rotates *RotatesPlan `yaml:"rotates"`
@@ -383,9 +383,6 @@ func (p *Plan) validate() error {
 	return p.validateCustody()
 }
 
-// keyTypes are the key types a plan may name, for hints.
-const keyTypes = "AES-128, AES-256, HMAC-224..HMAC-512, RSA-2048, RSA-3072, RSA-4096, EC-P256, EC-P384, EC-P521, EC-secp256k1"
-
 // validateKey checks the one key of a plan without keys.
 func (p *Plan) validateKey() error {
 	if p.Key.Label == "" {
@@ -393,7 +390,7 @@ func (p *Plan) validateKey() error {
 	}
 	if p.Kind != KindReshare {
 		if p.Key.Type == "" {
-			return planErr("key.type is missing\nhint: one of " + keyTypes)
+			return planErr("key.type is missing\nhint: one of " + hsmspec.KeyTypes)
 		}
 		spec, err := hsmspec.ParseKeySpec(p.Key.Type)
 		if err != nil {
@@ -442,7 +439,7 @@ func (p *Plan) validateKeys() error {
 		case labels[k.Label]:
 			return planErr("two keys are labelled %q\nhint: give each key its own label", k.Label)
 		case k.Type == "":
-			return planErr("key %q has no type\nhint: one of "+keyTypes, k.Label)
+			return planErr("key %q has no type\nhint: one of "+hsmspec.KeyTypes, k.Label)
 		}
 		labels[k.Label] = true
 		spec, err := hsmspec.ParseKeySpec(k.Type)

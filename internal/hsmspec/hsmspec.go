@@ -55,8 +55,10 @@ func ParseKeySpec(s string) (KeySpec, error) {
 	var k KeySpec
 	if rest, ok := strings.CutPrefix(u, "EC"); ok && len(rest) > 1 && (rest[0] == ' ' || rest[0] == '-') {
 		name := strings.TrimSpace(rest[1:])
+		// "P-256" and "P256" alike: plans written from other tools' names drop the dash.
+		bare := func(n string) string { return strings.ReplaceAll(strings.ToUpper(n), "-", "") }
 		for _, c := range spki.Curves {
-			if strings.ToUpper(c.Name) == name {
+			if bare(c.Name) == bare(name) {
 				k = KeySpec{Type: EC, Curve: c.Name, Bits: c.Bits}
 			}
 		}
@@ -77,10 +79,12 @@ func ParseKeySpec(s string) (KeySpec, error) {
 	return k, nil
 }
 
+// KeyTypes lists the key types a plan may name, for hints.
+const KeyTypes = "AES-128, AES-256, HMAC-224 to HMAC-512, RSA-2048, RSA-3072, RSA-4096, EC P-256, EC P-384, EC P-521, EC secp256k1"
+
 // specError reads like package hsm's errors, which these were.
 func specError(s, why string) error {
-	return fmt.Errorf("bad key spec %q: %s\nhint: %s", s, why,
-		"use one of AES-128, AES-256, HMAC-224 to HMAC-512, RSA-2048, RSA-3072, RSA-4096, EC P-256, EC P-384, EC P-521, EC secp256k1")
+	return fmt.Errorf("bad key spec %q: %s\nhint: use one of %s", s, why, KeyTypes)
 }
 
 // Checked validates the spec and sets Bits of an EC spec from its curve.

@@ -12,6 +12,8 @@ func TestParseKeySpec(t *testing.T) {
 		"EC P-256":     {Type: EC, Curve: "P-256", Bits: 256},
 		"ec-p-521":     {Type: EC, Curve: "P-521", Bits: 521},
 		"EC secp256k1": {Type: EC, Curve: "secp256k1", Bits: 256},
+		"EC-P256":      {Type: EC, Curve: "P-256", Bits: 256},
+		"ec p384":      {Type: EC, Curve: "P-384", Bits: 384},
 	} {
 		got, err := ParseKeySpec(in)
 		if err != nil || got != want {
@@ -21,7 +23,7 @@ func TestParseKeySpec(t *testing.T) {
 			t.Errorf("%q does not survive String(): %q", in, got.String())
 		}
 	}
-	for _, in := range []string{"", "AES", "AES-192", "HMAC-216", "HMAC-520", "HMAC-260", "RSA-1024", "EC P-224", "EC", "DES-64", "AES-x"} {
+	for _, in := range []string{"", "AES", "AES-192", "HMAC-216", "HMAC-520", "HMAC-260", "RSA-1024", "EC P-224", "EC P224", "EC", "DES-64", "AES-x"} {
 		if _, err := ParseKeySpec(in); err == nil {
 			t.Errorf("ParseKeySpec(%q) succeeded", in)
 		}
