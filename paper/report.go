@@ -13,6 +13,9 @@ type Report struct {
 	// timeline comes last.
 	Sections []Section
 	Timeline []Entry
+	// NotCosigned says why the witnesses the auditor listed did not cosign a quorum; it stands
+	// under the verdict. Empty when they did, or when none were listed.
+	NotCosigned string
 }
 
 // Section is a titled list of lines.
@@ -48,6 +51,12 @@ func (r Report) PDF() ([]byte, error) {
 		return d.bytes()
 	}
 	d.lines(fontBold, 20, margin, textW, "VERIFIED")
+	if r.NotCosigned != "" {
+		d.pdf.SetTextColor(170, 0, 0)
+		d.lines(fontBold, 16, margin, textW, "NOT COSIGNED BY A QUORUM OF THE WITNESSES")
+		d.pdf.SetTextColor(0, 0, 0)
+		d.text(r.NotCosigned)
+	}
 	d.y += 4
 	for _, l := range r.Verdict {
 		d.mono(9, l)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -108,26 +109,13 @@ func cmdVerify(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("verify", "verify [--fingerprint SHA256:HEX] [--allow-extra] [--witness VKEY... | --witnesses FILE] [--quorum K] DIR", stderr)
 	pin := fs.String("fingerprint", "", "the ceremony signing key fingerprint the witnesses wrote down (at least its first 32 hex digits, 128 bits); the transcript must be signed by that key")
 	allowExtra := fs.Bool("allow-extra", false, "list files no signed event names as warnings instead of failing (for a folder an archive tool added files to)")
-	var witnesses witness.List
-	fs.Func("witness", "a witness: its verifier key (NAME+ID+KEY) or an SSH allowed-signers line; once for each", witnesses.Add)
-	witnessFile := fs.String("witnesses", "", "a file of witnesses, one verifier key or allowed-signers line each")
-	quorum := fs.Int("quorum", 0, "how many listed witnesses must have cosigned the seal (default: all of them)")
+	w := addWitnessFlags(fs)
 	pos, err := parse(fs, args, oneFolder)
 	if err != nil {
 		return err
 	}
-	if *witnessFile != "" {
-		if err := readWitnesses(*witnessFile, &witnesses); err != nil {
-			return err
-		}
-	}
-	switch {
-	case *quorum != 0 && witnesses.Len() == 0:
-		return errors.New("--quorum needs the witnesses: --witness VKEY for each, or --witnesses FILE")
-	case *quorum < 0 || *quorum > witnesses.Len():
-		return fmt.Errorf("--quorum %d is not a number from 1 to %d (the witnesses listed)", *quorum, witnesses.Len())
-	case *quorum == 0:
-		*quorum = witnesses.Len()
+	if err := w.load(); err != nil {
+		return err
 	}
 	var want string
 	if *pin != "" {
@@ -167,8 +155,8 @@ func cmdVerify(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "signing key matches the fingerprint the witnesses wrote down (%d of its 64 hex digits)\n", len(want))
 	}
-	if witnesses.Len() > 0 {
-		o := witness.Check(pos[0], r, &witnesses, *quorum)
+	if w.list.Len() > 0 {
+		o := witness.Check(pos[0], r, &w.list, w.quorum)
 		for _, l := range o.Lines {
 			fmt.Fprintln(stdout, l)
 		}
@@ -177,6 +165,40 @@ func cmdVerify(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintln(stdout, verdict)
+	return nil
+}
+
+// witnessFlags are the witnesses a command checks the cosignatures of a folder against: --witness
+// once for each, or --witnesses FILE, and --quorum.
+type witnessFlags struct {
+	list   witness.List
+	file   *string
+	quorum int
+}
+
+func addWitnessFlags(fs *flag.FlagSet) *witnessFlags {
+	w := &witnessFlags{}
+	fs.Func("witness", "a witness: its verifier key (NAME+ID+KEY) or an SSH allowed-signers line; once for each", w.list.Add)
+	w.file = fs.String("witnesses", "", "a file of witnesses, one verifier key or allowed-signers line each")
+	fs.IntVar(&w.quorum, "quorum", 0, "how many listed witnesses must have cosigned the seal (default: all of them)")
+	return w
+}
+
+// load reads the witness file, if one was given, and checks the quorum against the list.
+func (w *witnessFlags) load() error {
+	if *w.file != "" {
+		if err := readWitnesses(*w.file, &w.list); err != nil {
+			return err
+		}
+	}
+	switch {
+	case w.quorum != 0 && w.list.Len() == 0:
+		return errors.New("--quorum needs the witnesses: --witness VKEY for each, or --witnesses FILE")
+	case w.quorum < 0 || w.quorum > w.list.Len():
+		return fmt.Errorf("--quorum %d is not a number from 1 to %d (the witnesses listed)", w.quorum, w.list.Len())
+	case w.quorum == 0:
+		w.quorum = w.list.Len()
+	}
 	return nil
 }
 

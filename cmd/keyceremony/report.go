@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/ceremony/transcript"
+	"github.com/keyceremony/keyceremony/ceremony/witness"
 	"github.com/keyceremony/keyceremony/internal/atomicfile"
 	"github.com/keyceremony/keyceremony/internal/readback"
 	"github.com/keyceremony/keyceremony/paper"
@@ -22,8 +24,9 @@ import (
 // what the verified events say. A folder that does not verify gets a one-page NOT VERIFIED
 // report naming the first problem, and the command fails.
 func cmdReport(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("report", "report DIR --out FILE.pdf", stderr)
+	fs := newFlags("report", "report DIR --out FILE.pdf [--witness VKEY... | --witnesses FILE] [--quorum K]", stderr)
 	out := fs.String("out", "", "the PDF to write (it must not exist)")
+	w := addWitnessFlags(fs)
 	pos, err := parse(fs, args, oneFolder)
 	if err != nil {
 		return err
@@ -31,10 +34,17 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		return fmt.Errorf("report needs --out FILE.pdf\nhint: keyceremony report %s --out report.pdf", pos[0])
 	}
+	if err := w.load(); err != nil {
+		return err
+	}
 	dir := pos[0]
 	r := transcript.Verify(dir)
-	rep := auditReport(dir, r)
-	pdf, err := rep.PDF()
+	var cosigned *witness.Outcome
+	if r.OK && w.list.Len() > 0 {
+		o := witness.Check(dir, r, &w.list, w.quorum)
+		cosigned = &o
+	}
+	pdf, err := auditReport(dir, r, cosigned).PDF()
 	if err != nil {
 		return err
 	}
@@ -44,13 +54,17 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 	if !r.OK {
 		return fmt.Errorf("%s does not verify: %s; %s is a NOT VERIFIED report\nhint: check it with 'keyceremony verify %s'", dir, r.Problem, *out, dir)
 	}
+	if cosigned != nil && !cosigned.OK {
+		return fmt.Errorf("%s: %s; %s says so\nhint: each witness cosigns with keyceremony cosign; a cosignature named in the report as unknown or invalid does not count", dir, cosigned.Reason, *out)
+	}
 	fmt.Fprintf(stdout, "Wrote the report of %s to %s (%d events)\n", dir, *out, len(r.Chain))
 	return nil
 }
 
 // auditReport reads the report from the events as they verified; nothing of an unverified
-// folder but the verifier's words.
-func auditReport(dir string, r transcript.Report) paper.Report {
+// folder but the verifier's words. cosigned is the check of the cosignatures against the
+// auditor's witnesses; without it, they are listed, not checked.
+func auditReport(dir string, r transcript.Report, cosigned *witness.Outcome) paper.Report {
 	rep := paper.Report{Folder: dir, Verified: r.OK, Verdict: r.Lines}
 	if !r.OK {
 		return rep
@@ -113,7 +127,7 @@ func auditReport(dir string, r transcript.Report) paper.Report {
 				sets = append(sets, s)
 				sets = append(sets, holders[f.SetID]...)
 			case *ceremony.WrapFacts:
-				packages = append(packages, fmt.Sprintf("%s (%s): %s", f.Target, f.Profile, f.Algorithm), "  wrapping key "+f.WrappingKeyFingerprint)
+				packages = append(packages, fmt.Sprintf("%s (%s): %s", path.Join(f.Key, f.Target), f.Profile, f.Algorithm), "  wrapping key "+f.WrappingKeyFingerprint)
 				for _, file := range ev.Files {
 					packages = append(packages, "  "+file.Path, "    SHA-256 "+file.SHA256)
 				}
@@ -127,11 +141,18 @@ func auditReport(dir string, r transcript.Report) paper.Report {
 	for _, rc := range r.Receipts {
 		packages = append(packages, "Upload receipt (not signed, not checked): "+rc)
 	}
-	for _, c := range r.Cosignatures {
-		witnesses = append(witnesses, fmt.Sprintf("Cosignature by %s at %s (listed; keyceremony verify --witness checks it)", c.Name, c.Timestamp.UTC().Format(time.DateTime)))
-	}
-	for _, s := range r.SSHSignatures {
-		witnesses = append(witnesses, "SSH signature file "+s+" (listed; keyceremony verify --witness checks it)")
+	if cosigned != nil {
+		witnesses = append(witnesses, cosigned.Lines...)
+		if !cosigned.OK {
+			rep.NotCosigned = cosigned.Reason
+		}
+	} else {
+		for _, c := range r.Cosignatures {
+			witnesses = append(witnesses, fmt.Sprintf("Cosignature by %s at %s (listed, not checked: report --witness checks it)", c.Name, c.Timestamp.UTC().Format(time.DateTime)))
+		}
+		for _, s := range r.SSHSignatures {
+			witnesses = append(witnesses, "SSH signature file "+s+" (listed, not checked: report --witness checks it)")
+		}
 	}
 	rep.Sections = []paper.Section{
 		{Title: "Ceremony", Lines: ceremonyLines},
