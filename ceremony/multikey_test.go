@@ -131,6 +131,11 @@ func TestSeveralKeysShareOneSet(t *testing.T) {
 		t.Errorf("%s\nwant %s", got, want)
 	}
 	kcvs := checkPackages(t, f)
+	var signOff SignOffFacts
+	factsOf(t, stepEvent(t, events(t, f.out()), stepSignOff), &signOff)
+	if want := "Packages wrapped under " + fingerprintOf(f.kek) + ": 3 (k1/aws, k2/aws, k3/aws)"; !slices.Contains(signOff.Summary, want) {
+		t.Errorf("the closing summary has no line %q:\n%s", want, strings.Join(signOff.Summary, "\n"))
+	}
 	// An upload receipt written later beside a package of one key is listed, unverified, by both
 	// verifiers; any other file there is refused.
 	pkg := filepath.Join(f.out(), "targets", "k1", "aws")
@@ -500,6 +505,25 @@ func TestPlantedKeyAfterTheIntentOfSeveral(t *testing.T) {
 	for _, e := range events(t, f.out()) {
 		if e.Step == "generate-key:k2" && e.Kind == transcript.KindStep {
 			t.Fatal("the planted key was recorded as the ceremony's")
+		}
+	}
+}
+
+func TestSomeOf(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		want string
+	}{
+		{1, "1 (k1/gcp)"},
+		{4, "4 (k1/gcp, k2/gcp, k3/gcp, k4/gcp)"},
+		{100, "100 (k1/gcp, k2/gcp, ... k100/gcp; targets/LABEL/TARGET)"},
+	} {
+		var names []string
+		for i := range c.n {
+			names = append(names, fmt.Sprintf("k%d/gcp", i+1))
+		}
+		if got := someOf(names); got != c.want {
+			t.Errorf("someOf(%d names) = %q, want %q", c.n, got, c.want)
 		}
 	}
 }

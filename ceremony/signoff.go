@@ -80,8 +80,9 @@ func closingSummary(p *Plan, signingKey string, events []transcript.Event) []str
 		"Signing key fingerprint: " + signingKey,
 		"  read back: " + readback.Format(signingKey),
 	}
-	var exceptions []string
+	var exceptions, wrappingKeys []string
 	handouts := map[int]string{}
+	byWrappingKey := map[string][]string{}
 	for _, ev := range events {
 		var f struct {
 			Label, Spec, KCV, Fingerprint, Target string
@@ -122,17 +123,35 @@ func closingSummary(p *Plan, signingKey string, events []transcript.Event) []str
 				}
 				out = append(out, fmt.Sprintf("  share %d: %s, %s", i+1, c, held))
 			}
+		case id == stepWrap && f.Key != "":
+			// A ceremony of several keys: its packages are counted under the wrapping keys, so
+			// that a hundred keys do not make three hundred lines to copy.
+			if _, ok := byWrappingKey[f.WrappingKey]; !ok {
+				wrappingKeys = append(wrappingKeys, f.WrappingKey)
+			}
+			byWrappingKey[f.WrappingKey] = append(byWrappingKey[f.WrappingKey], path.Join(f.Key, f.Target))
 		case id == stepWrap:
 			dir := ""
 			if len(ev.Files) > 0 {
 				dir = path.Dir(ev.Files[0].Path)
 			}
-			out = append(out, fmt.Sprintf("Package %s: %s/, wrapped under %s", path.Join(f.Key, f.Target), dir, f.WrappingKey))
+			out = append(out, fmt.Sprintf("Package %s: %s/, wrapped under %s", f.Target, dir, f.WrappingKey))
 		}
+	}
+	for _, fp := range wrappingKeys {
+		out = append(out, fmt.Sprintf("Packages wrapped under %s: %s", fp, someOf(byWrappingKey[fp])))
 	}
 	out = append(out, fmt.Sprintf("Exceptions: %d", len(exceptions)))
 	for _, x := range exceptions {
 		out = append(out, "  "+x)
 	}
 	return out
+}
+
+// someOf names a list in a line: all of it when short, else its first two, its last and how many.
+func someOf(names []string) string {
+	if len(names) <= 4 {
+		return fmt.Sprintf("%d (%s)", len(names), strings.Join(names, ", "))
+	}
+	return fmt.Sprintf("%d (%s, %s, ... %s; targets/LABEL/TARGET)", len(names), names[0], names[1], names[len(names)-1])
 }
