@@ -2,6 +2,7 @@ package ceremony
 
 import (
 	"context"
+	"io"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
@@ -204,6 +205,27 @@ func TestSeveralKeysShareOneSet(t *testing.T) {
 		if k.KCV != kcvs[k.Label] || k.Backup == nil || k.Backup.SetID != set.SetID || len(k.Targets) != 1 ||
 			k.Targets[0].Package != filepath.Join(f.out(), "targets", k.Label, "aws") || len(k.Tokens) != 1 || k.Tokens[0].State != "kept" {
 			t.Errorf("inventory of %s: %+v", k.Label, k)
+		}
+	}
+
+	// Custodians check in once for the set: the inventory counts it for every key it backs up.
+	checkIn := "version: 1\nkind: check-in\nceremony: check-in\nparticipants: [{role: administrator, name: Ada}, {role: witness, name: Wendy}]\n" +
+		"check_in: {manifest: out/" + set.Keys[1].Manifest + ", ceremonies: [out], custodians: [Alice], interval_days: 30}\noutput: checkin\n"
+	cp, err := ParsePlan([]byte(checkIn), f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RunCheckIn(CheckInOptions{Plan: cp, UI: &Headless{Log: io.Discard, ShareFiles: []string{gen.files["Alice"]}}, Identities: f.ids}); err != nil {
+		t.Fatal(err)
+	}
+	inv, err = Inventory(f.out(), filepath.Join(f.dir, "checkin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv.Assess(Policy{Now: time.Now(), RotateAfter: 365, CheckInInterval: 365, ReimportWarn: 30})
+	for _, k := range inv.Keys {
+		if h := k.Backup.Custody.Holders[0]; h.Name != "Alice" || h.VerifiedBy != "check-in check-in" {
+			t.Errorf("key %s: Alice's last proof %+v", k.Label, h)
 		}
 	}
 
