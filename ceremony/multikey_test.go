@@ -2,12 +2,12 @@ package ceremony
 
 import (
 	"context"
-	"io"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
