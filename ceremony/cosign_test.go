@@ -119,9 +119,9 @@ func TestCosignPlanRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ section, want string }{
-		{fmt.Sprintf("cosign:\n  - {witness: Ada, key: %q}\n", vkey), `plan: cosign names "Ada", who is not a witness of this ceremony`},
-		{fmt.Sprintf("cosign:\n  - {witness: Wendy, key: %q}\n  - {witness: Wendy, key: %q}\n", vkey, vkey), `plan: cosign names "Wendy" twice`},
-		{"cosign:\n  - {witness: Wendy, key: wendy+00000000+AAAA}\n", "plan: cosign: the key of Wendy is not the verifier key of an Ed25519 witness key"},
+		{fmt.Sprintf("cosign:\n  - {witness: Ada, key: %q}\n", vkey), `plan: cosign names "Ada", who is not a witness of this ceremony; nothing was changed`},
+		{fmt.Sprintf("cosign:\n  - {witness: Wendy, key: %q}\n  - {witness: Wendy, key: %q}\n", vkey, vkey), `plan: cosign names "Wendy" twice; nothing was changed`},
+		{"cosign:\n  - {witness: Wendy, key: wendy+00000000+AAAA}\n", "plan: cosign: the key of Wendy is not the verifier key of an Ed25519 witness key; nothing was changed"},
 	} {
 		if err := os.WriteFile(f.planPath, append(slices.Clone(plan), tc.section...), 0o600); err != nil {
 			t.Fatal(err)

@@ -458,10 +458,10 @@ func TestCheckRotation(t *testing.T) {
 		spec hsmspec.KeySpec
 		want string
 	}{
-		{RotatesPlan{KCV: "a1b2c3"}, aes256Spec, "plan: key k: rotates.label is missing\nhint: name the key it replaces, as the paper log of its ceremony has it"},
-		{RotatesPlan{Label: "old", KCV: "A1B2C3"}, aes256Spec, "plan: key k: rotates.kcv \"A1B2C3\" is not a key check value\nhint: copy it from the paper log of the ceremony that made old: 6 lowercase hex digits"},
-		{RotatesPlan{Label: "old", KCV: "a1b2c3", Fingerprint: "SHA256:00"}, aes256Spec, "plan: key k: rotates gives both kcv and fingerprint\nhint: a secret key is named by its kcv, a key pair by its fingerprint"},
-		{RotatesPlan{Label: "old", KCV: "a1b2c3"}, ec, "plan: key k: rotates.fingerprint \"\" is not a public key fingerprint\nhint: copy it from the paper log of the ceremony that made old: SHA256: and 64 lowercase hex digits"},
+		{RotatesPlan{KCV: "a1b2c3"}, aes256Spec, "plan: key k: rotates.label is missing; nothing was changed\nhint: name the key it replaces, as the paper log of its ceremony has it"},
+		{RotatesPlan{Label: "old", KCV: "A1B2C3"}, aes256Spec, "plan: key k: rotates.kcv \"A1B2C3\" is not a key check value; nothing was changed\nhint: copy it from the paper log of the ceremony that made old: 6 lowercase hex digits"},
+		{RotatesPlan{Label: "old", KCV: "a1b2c3", Fingerprint: "SHA256:00"}, aes256Spec, "plan: key k: rotates gives both kcv and fingerprint; nothing was changed\nhint: a secret key is named by its kcv, a key pair by its fingerprint"},
+		{RotatesPlan{Label: "old", KCV: "a1b2c3"}, ec, "plan: key k: rotates.fingerprint \"\" is not a public key fingerprint; nothing was changed\nhint: copy it from the paper log of the ceremony that made old: SHA256: and 64 lowercase hex digits"},
 		{RotatesPlan{Label: "old", Fingerprint: "SHA256:" + strings.Repeat("0f", 32)}, ec, ""},
 	} {
 		err := tc.r.validate("k", tc.spec)

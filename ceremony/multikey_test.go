@@ -84,7 +84,7 @@ func TestSeveralKeysIntoOneCloudKeyAreRefused(t *testing.T) {
 	f.writeParams(t, "aws-k2.json", f.kek, time.Now().Add(24*time.Hour))
 	f.writeParams(t, "aws-k3.json", f.kek, time.Now().Add(24*time.Hour))
 	_, err := f.plan(t).Check(time.Now())
-	want := "plan: targets k2/aws and k3/aws both import into KMS key arn:aws:kms:eu-west-2:111122223333:key/5d05267f-bb87-4d0b-8594-295a4371d414; a cloud key takes one key's material\nhint: give each key its own cloud key (for AWS, its own KMS key and import parameters)"
+	want := "plan: targets k2/aws and k3/aws both import into KMS key arn:aws:kms:eu-west-2:111122223333:key/5d05267f-bb87-4d0b-8594-295a4371d414; a cloud key takes one key's material; nothing was changed\nhint: give each key its own cloud key (for AWS, its own KMS key and import parameters)"
 	if err == nil || err.Error() != want {
 		t.Fatalf("got\n%v\nwant\n%s", err, want)
 	}

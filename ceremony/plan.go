@@ -192,7 +192,7 @@ func LoadPlan(path string) (*Plan, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("plan %s does not exist\nhint: give the path of the ceremony plan (YAML)", path)
+			return nil, errs.Unchanged(fmt.Sprintf("plan %s does not exist", path), "give the path of the ceremony plan (YAML)")
 		}
 		return nil, err
 	}
@@ -206,13 +206,13 @@ func ParsePlan(raw []byte, dir string) (*Plan, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(&p); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, errors.New("the plan is empty\nhint: see testdata/plans for examples")
+			return nil, errs.Unchanged("the plan is empty", "see testdata/plans for examples")
 		}
 		return nil, decodeError(err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, errors.New("plan: more than one YAML document in the plan\nhint: a plan is one document; remove the extra '---'")
+		return nil, planErr("more than one YAML document in the plan\nhint: a plan is one document; remove the extra '---'")
 	}
 	sum := sha256.Sum256(raw)
 	p.sum = hex.EncodeToString(sum[:])
@@ -278,10 +278,11 @@ func within(path, dir string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
-// planErr is a refusal of the plan, which is checked in full before any file or token is touched.
+// planErr is a refusal of the plan, which is checked in full before any file or token is touched:
+// nothing was changed.
 func planErr(format string, args ...any) error {
 	what, hint, _ := strings.Cut(fmt.Sprintf(format, args...), "\nhint: ")
-	return errs.New("plan: "+what, hint)
+	return errs.Unchanged("plan: "+what, hint)
 }
 
 // validate checks what the plan says about itself, before any file or token is looked at.
@@ -854,12 +855,12 @@ var unknownField = regexp.MustCompile(`^line (\d+): field (\S+) not found in typ
 func decodeError(err error) error {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) || len(te.Errors) == 0 {
-		return fmt.Errorf("plan: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+		return planErr("%s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	first := te.Errors[0]
 	m := unknownField.FindStringSubmatch(first)
 	if m == nil {
-		return fmt.Errorf("plan: %s", first)
+		return planErr("%s", first)
 	}
 	for name, t := range sections {
 		if t.Name() != m[3] {
@@ -871,7 +872,7 @@ func decodeError(err error) error {
 				known = append(known, tag)
 			}
 		}
-		return fmt.Errorf("plan: line %s: unknown key %q in %s\nhint: the keys there are %s", m[1], m[2], name, strings.Join(known, ", "))
+		return planErr("line %s: unknown key %q in %s\nhint: the keys there are %s", m[1], m[2], name, strings.Join(known, ", "))
 	}
-	return fmt.Errorf("plan: line %s: unknown key %q", m[1], m[2])
+	return planErr("line %s: unknown key %q", m[1], m[2])
 }

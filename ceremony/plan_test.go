@@ -178,7 +178,7 @@ restore: {manifest: m.json, blob: b.bin}
 output: out
 `
 	_, err := ParsePlan([]byte(plan), ".")
-	want := "plan: restore.ceremonies is missing\nhint: name the folders of this key's ceremonies (the one that made the backup and every re-share since): their transcripts say whether the set is current"
+	want := "plan: restore.ceremonies is missing; nothing was changed\nhint: name the folders of this key's ceremonies (the one that made the backup and every re-share since): their transcripts say whether the set is current"
 	if err == nil || err.Error() != want {
 		t.Fatalf("error %v, want %q", err, want)
 	}

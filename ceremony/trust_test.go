@@ -600,7 +600,7 @@ func TestPreflightExpiryMarginFromPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.edit(t, "expiry_margin: 20m", "expiry_margin: soon")
-	if _, err := LoadPlan(f.planPath); err == nil || err.Error() != "plan: expiry_margin \"soon\" is not a duration\nhint: write it like 90m or 2h" {
+	if _, err := LoadPlan(f.planPath); err == nil || err.Error() != "plan: expiry_margin \"soon\" is not a duration; nothing was changed\nhint: write it like 90m or 2h" {
 		t.Fatalf("got %v", err)
 	}
 }
