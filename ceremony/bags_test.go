@@ -165,3 +165,37 @@ func TestHandoutBagTyped(t *testing.T) {
 		t.Fatalf("error %v, want %q", err, refusal)
 	}
 }
+
+// TestRestoreBagTyped: at a restore, each custodian types the serial of the bag their share came
+// out of at the screen; one that reads as recorded (case aside) asks nothing more, one that
+// differs is put to the witness, who must type yes for the share to be used.
+func TestRestoreBagTyped(t *testing.T) {
+	p, _ := generatePlan(t, "  threshold: 2\n  bags: true\n  custodians: [{name: Alice, delivery: typed}, {name: Bob, delivery: typed}]\n")
+	ui := &bagTyper{answers: []string{"tb-0001"}}
+	e := &engine{ui: ui, plan: p, whole: p, oldBags: map[int]string{1: "TB-0001", 2: "TB-0002"}, seen: map[string]bool{}}
+	b, err := e.inspectBag("Alice", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := Confirmation{By: Actor{Role: RoleCustodian, Name: "Alice"}, How: ConfirmedTypedBack}
+	if !b.Match || b.Acknowledged != nil || b.Typed != "tb-0001" || b.TypedBy != alice || len(ui.asked) != 1 ||
+		ui.asked[0].Prompt != "Serial of the bag Alice's share 1 came out of, as printed on it" {
+		t.Fatalf("Alice's bag %+v, asked %+v", b, ui.asked)
+	}
+
+	ui = &bagTyper{answers: []string{"TB-0020", "yes"}} // the interface takes nothing but yes (ui/confirm.go)
+	e.ui = ui
+	b, err = e.inspectBag("Bob", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wendy := Confirmation{By: Actor{Role: RoleWitness, Name: "Wendy"}, How: ConfirmedTypedYes}
+	if b.Match || b.Acknowledged == nil || *b.Acknowledged != wendy {
+		t.Fatalf("Bob's bag %+v", b)
+	}
+	if len(ui.asked) != 2 || ui.asked[1].Actor.Name != "Wendy" ||
+		ui.asked[1].Prompt != "Wendy: the bag of share 2 does not match its handout record; type yes to use the share all the same" ||
+		!strings.HasPrefix(ui.asked[1].Detail, `the bag of Bob's share 2 reads "TB-0020", its handout recorded "TB-0002"`) {
+		t.Errorf("the witness was asked %+v", ui.asked[1:])
+	}
+}
