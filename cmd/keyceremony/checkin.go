@@ -51,10 +51,8 @@ func cmdCheckIn(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		err = run(&ceremony.Headless{Log: stderr, ShareFiles: shares})
 	case len(bags) > 0 || len(shares) > 0:
 		return fmt.Errorf("--share and --bag are for headless check-ins (--yes)\nhint: custodians present enter their shares and bag serials at the screen")
-	case *plain || ui.ChooseMode(os.LookupEnv, isTerminal(os.Stdin), isTerminal(os.Stdout)) == ui.ModeLines:
-		err = run(ui.Lines(stdin, stdout))
 	default:
-		err = ui.RunCeremony(ui.Options{}, run)
+		err = atScreen(*plain, stdin, stdout, run)
 	}
 	if err != nil {
 		return err
@@ -62,6 +60,15 @@ func cmdCheckIn(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	fmt.Fprintf(stdout, "check-in %s recorded and sealed in %s\nsigned by a key made for it alone: %s\nwrite it on the paper log; check with: keyceremony verify --fingerprint %s %s\nwitnesses cosign it with: keyceremony cosign %s --key FILE\n",
 		p.Ceremony, p.OutputDir(), readback.Format(fp), fp, p.OutputDir(), p.OutputDir())
 	return nil
+}
+
+// atScreen runs a ceremony or check-in with a person at this terminal: line prompts with --plain
+// or where the terminal cannot take the full-screen interface, that interface otherwise.
+func atScreen(plain bool, stdin io.Reader, stdout io.Writer, run func(ceremony.Interaction) error) error {
+	if plain || ui.ChooseMode(os.LookupEnv, isTerminal(os.Stdin), isTerminal(os.Stdout)) == ui.ModeLines {
+		return run(ui.Lines(stdin, stdout))
+	}
+	return ui.RunCeremony(ui.Options{}, run)
 }
 
 func readIdentities(paths []string) ([]age.Identity, error) {

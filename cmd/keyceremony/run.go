@@ -12,7 +12,6 @@ import (
 
 	"github.com/keyceremony/keyceremony/ceremony"
 	"github.com/keyceremony/keyceremony/internal/hsmspec"
-	"github.com/keyceremony/keyceremony/ui"
 )
 
 func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -76,10 +75,8 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			h = crashTestHook(h)
 		}
 		err = runEngine(h)
-	case *plain || ui.ChooseMode(os.LookupEnv, isTerminal(os.Stdin), isTerminal(os.Stdout)) == ui.ModeLines:
-		err = runEngine(ui.Lines(stdin, stdout))
 	default:
-		err = ui.RunCeremony(ui.Options{}, runEngine)
+		err = atScreen(*plain, stdin, stdout, runEngine)
 	}
 	if err != nil {
 		return err
